@@ -1,0 +1,206 @@
+#include "agent/apply.h"
+
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "agent/desired.h"
+#include "loader/dataplane.h"
+#include "loader/neighbour.h"
+#include "maps/error.h"
+#include "maps/unique_fd.h"
+
+namespace ovx {
+namespace {
+
+std::string where(const Config &config, const Origin &origin)
+{
+	return config.path + ":" + std::to_string(origin.line) + ":" +
+	       std::to_string(origin.column) + ": ";
+}
+
+std::uint32_t interface_mtu(const std::string &ifname)
+{
+	UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	ifreq ifr{};
+	std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+	if (!sock || ioctl(sock.get(), SIOCGIFMTU, &ifr))
+		throw SystemError("interface " + ifname + ": cannot read its MTU", errno);
+	return static_cast<std::uint32_t>(ifr.ifr_mtu);
+}
+
+Resolved resolve(const Config &config)
+{
+	Resolved r;
+	const Underlay &ul = config.underlay;
+	r.underlay_ifindex = static_cast<int>(if_nametoindex(ul.interface.c_str()));
+	if (!r.underlay_ifindex)
+		throw ConfigError(where(config, ul.interface_origin) +
+				  "underlay.interface: no interface '" + ul.interface +
+				  "' in this network namespace");
+	r.underlay_mtu = interface_mtu(ul.interface);
+	for (std::size_t i = 0; i < config.segments.size(); i++) {
+		const Segment &s = config.segments[i];
+		for (std::size_t p = 0; p < s.ports.size(); p++) {
+			const Port &port = s.ports[p];
+			int ifindex = static_cast<int>(if_nametoindex(port.interface.c_str()));
+			if (!ifindex)
+				throw ConfigError(where(config, port.origin) + "segments[" +
+						  std::to_string(i) + "].ports[" + std::to_string(p) +
+						  "].interface: no interface '" + port.interface +
+						  "' in this network namespace");
+			r.port_ifindex[port.interface] = ifindex;
+		}
+	}
+	return r;
+}
+
+void check_capacity(const Config &config, const DesiredState &want, const Tables &tables)
+{
+	auto over = [&](const std::string &what, std::size_t n, std::uint32_t max) {
+		if (n > max)
+			throw ConfigError(config.path + ": " + what + ": " + std::to_string(n) +
+					  " entries, the map holds " + std::to_string(max));
+	};
+	over("FDB (static entries)", want.fdb.size(), tables.fdb.max_entries());
+	over("ports", want.ports.size(), tables.ports.max_entries());
+	over("flood ports", want.flood_ports.size(), tables.flood_ports.max_entries());
+	over("flood VTEPs", want.flood_vteps.size(), tables.flood_vteps.max_entries());
+	over("VTEP memberships", want.vteps.size(), tables.vteps.max_entries());
+}
+
+std::uint32_t xdp_flags(XdpMode mode)
+{
+	switch (mode) {
+	case XdpMode::generic:
+		return XDP_FLAGS_SKB_MODE;
+	case XdpMode::offload:
+		return XDP_FLAGS_HW_MODE;
+	case XdpMode::native:
+		break;
+	}
+	return XDP_FLAGS_DRV_MODE;
+}
+
+std::set<IpAddr> vtep_addresses(const AbiMap<ovx_vtep_key, std::uint32_t> &vteps)
+{
+	std::set<IpAddr> out;
+	for (const auto &[k, v] : vteps)
+		out.insert(from_abi(k.addr));
+	return out;
+}
+
+} // namespace
+
+ApplyResult apply(const Config &config, const std::string &instance)
+{
+	ApplyResult result;
+	const Resolved resolved = resolve(config);
+
+	std::optional<Dataplane> dp = Dataplane::open(instance);
+	if (!dp) {
+		dp = Dataplane::create(instance, config.limits.fdb_entries);
+		result.created = true;
+	}
+	// A dataplane this call created goes again if the call fails.
+	struct Teardown {
+		Dataplane *dp;
+		~Teardown()
+		{
+			if (dp)
+				try {
+					dp->destroy();
+				} catch (...) {
+				}
+		}
+	} teardown{result.created ? &*dp : nullptr};
+
+	Tables &t = dp->tables();
+	AbiMap<ovx_vni_key, std::uint32_t> have_vni;
+	for (auto &[k, v] : t.vni.dump())
+		have_vni.emplace(k, v);
+	std::map<std::uint32_t, bool> in_use;
+	for (auto &[sid, seg] : t.segments.dump())
+		if (seg.flags & OVX_SEG_ACTIVE)
+			in_use[sid] = true;
+	AbiMap<ovx_vtep_key, std::uint32_t> have_vteps;
+	for (auto &[k, v] : t.vteps.dump())
+		have_vteps.emplace(k, v);
+	std::set<std::uint32_t> have_ports;
+	for (auto &[ifindex, port] : t.ports.dump())
+		have_ports.insert(ifindex);
+	const auto old_cfg = t.config.lookup(0);
+
+	const DesiredState want = build_desired(config, resolved, have_vni, in_use);
+	check_capacity(config, want, t);
+
+	// Attach first: it is what the kernel most often refuses (XDP mode).
+	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
+	dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay);
+	std::vector<int> attached_now;
+	auto detach_new_ports = [&] {
+		for (int ifindex : attached_now)
+			try {
+				dp->detach_tc(ifindex);
+			} catch (...) {
+			}
+	};
+	try {
+		for (const auto &[ifindex, port] : want.ports) {
+			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
+				continue;
+			dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
+			attached_now.push_back(static_cast<int>(ifindex));
+		}
+		result.ports_attached = static_cast<int>(attached_now.size());
+		result.maps = reconcile(t, want, monotonic_ns());
+	} catch (...) {
+		detach_new_ports();
+		throw;
+	}
+
+	for (std::uint32_t ifindex : have_ports)
+		if (!want.ports.contains(ifindex)) {
+			dp->detach_tc(static_cast<int>(ifindex));
+			result.ports_detached++;
+		}
+	if (old_cfg && old_cfg->underlay_ifindex &&
+	    static_cast<int>(old_cfg->underlay_ifindex) != resolved.underlay_ifindex)
+		dp->detach_tc(static_cast<int>(old_cfg->underlay_ifindex));
+
+	const auto want_addrs = vtep_addresses(want.vteps);
+	for (const IpAddr &a : vtep_addresses(have_vteps))
+		if (!want_addrs.contains(a) && old_cfg)
+			del_managed_neighbour(static_cast<int>(old_cfg->underlay_ifindex), a.family,
+					      a.bytes);
+	for (const IpAddr &a : want_addrs)
+		add_managed_neighbour(resolved.underlay_ifindex, a.family, a.bytes);
+
+	teardown.dp = nullptr;
+	return result;
+}
+
+bool down(const std::string &instance)
+{
+	std::optional<Dataplane> dp = Dataplane::open(instance);
+	if (!dp)
+		return false;
+	const auto cfg = dp->tables().config.lookup(0);
+	if (cfg && cfg->underlay_ifindex) {
+		AbiMap<ovx_vtep_key, std::uint32_t> vteps;
+		for (auto &[k, v] : dp->tables().vteps.dump())
+			vteps.emplace(k, v);
+		for (const IpAddr &a : vtep_addresses(vteps))
+			del_managed_neighbour(static_cast<int>(cfg->underlay_ifindex), a.family,
+					      a.bytes);
+	}
+	dp->destroy();
+	return true;
+}
+
+} // namespace ovx

@@ -1,0 +1,27 @@
+// `ovx apply` and `ovx down`: the desired state onto the dataplane and back.
+#pragma once
+
+#include <string>
+
+#include "agent/config.h"
+#include "agent/reconcile.h"
+
+namespace ovx {
+
+struct ApplyResult {
+	bool created = false; // the programs were loaded by this apply
+	ReconcileReport maps;
+	int ports_attached = 0;
+	int ports_detached = 0;
+};
+
+// Loads and attaches the programs when needed, then makes the maps match
+// @config. Bad input (a missing interface) throws ConfigError before anything
+// changes; a refusal by the kernel throws SystemError after undoing what this
+// call did.
+ApplyResult apply(const Config &config, const std::string &instance);
+
+// Detaches everything and removes the instance's pins; false if none existed.
+bool down(const std::string &instance);
+
+} // namespace ovx

@@ -1,0 +1,155 @@
+#include "agent/desired.h"
+
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "maps/error.h"
+
+namespace ovx {
+
+ovx_addr to_abi(const IpAddr &addr)
+{
+	ovx_addr out{};
+	out.family = static_cast<std::uint8_t>(addr.family);
+	std::memcpy(out.a, addr.bytes.data(), addr.family == AF_INET ? 4 : 16);
+	return out;
+}
+
+IpAddr from_abi(const ovx_addr &addr)
+{
+	IpAddr out;
+	out.family = addr.family;
+	std::memcpy(out.bytes.data(), addr.a, addr.family == AF_INET ? 4 : 16);
+	return out;
+}
+
+ovx_vni_key vni_key(ovx_encap encap, std::uint64_t id)
+{
+	ovx_vni_key key{};
+	key.id = id;
+	key.encap = static_cast<std::uint8_t>(encap);
+	return key;
+}
+
+std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap)
+{
+	// Overheads per encapsulation arrive with them (issue: NVGRE/STT/Geneve).
+	(void)encap;
+	const std::uint32_t l2_overhead = OVX_VXLAN_OVERHEAD - 14;
+	return underlay_mtu > l2_overhead ? underlay_mtu - l2_overhead : 0;
+}
+
+namespace {
+
+void copy_name(char (&dst)[OVX_NAME_LEN], const std::string &src)
+{
+	std::memset(dst, 0, sizeof(dst));
+	std::memcpy(dst, src.data(), std::min(src.size(), sizeof(dst) - 1));
+}
+
+class IdAllocator {
+public:
+	explicit IdAllocator(const std::map<std::uint32_t, bool> &in_use) : in_use_(in_use) {}
+	std::uint32_t next()
+	{
+		while (next_ < OVX_MAX_SEGMENTS && (in_use_.contains(next_) || taken_.contains(next_)))
+			next_++;
+		if (next_ >= OVX_MAX_SEGMENTS)
+			throw ConfigError("no free segment id: at most " +
+					  std::to_string(OVX_MAX_SEGMENTS - 1) + " segments");
+		taken_[next_] = true;
+		return next_++;
+	}
+	void take(std::uint32_t id) { taken_[id] = true; }
+
+private:
+	const std::map<std::uint32_t, bool> &in_use_;
+	std::map<std::uint32_t, bool> taken_;
+	std::uint32_t next_ = 1;
+};
+
+} // namespace
+
+DesiredState build_desired(const Config &config, const Resolved &resolved,
+			   const AbiMap<ovx_vni_key, std::uint32_t> &current_vni,
+			   const std::map<std::uint32_t, bool> &in_use)
+{
+	DesiredState d;
+	d.config.abi_version = OVX_ABI_VERSION;
+	d.config.underlay_ifindex = static_cast<std::uint32_t>(resolved.underlay_ifindex);
+	d.config.underlay_mtu = resolved.underlay_mtu;
+	d.config.vxlan_port = htons(config.underlay.vxlan_port);
+	d.config.vtep = to_abi(config.underlay.address);
+
+	IdAllocator ids(in_use);
+	std::vector<std::uint32_t> seg_ids;
+	for (const Segment &s : config.segments) {
+		auto it = current_vni.find(vni_key(s.encap, s.id));
+		seg_ids.push_back(it != current_vni.end() ? it->second : 0);
+		if (seg_ids.back())
+			ids.take(seg_ids.back());
+	}
+	for (auto &id : seg_ids)
+		if (!id)
+			id = ids.next();
+
+	for (std::size_t i = 0; i < config.segments.size(); i++) {
+		const Segment &s = config.segments[i];
+		const std::uint32_t sid = seg_ids[i];
+
+		ovx_segment seg{};
+		seg.id = s.id;
+		seg.encap = static_cast<std::uint8_t>(s.encap);
+		seg.flags = OVX_SEG_ACTIVE | (s.learning ? OVX_SEG_LEARNING : 0);
+		seg.n_ports = static_cast<std::uint16_t>(s.ports.size());
+		seg.n_vteps = static_cast<std::uint16_t>(s.flood.size());
+		seg.inner_mtu = static_cast<std::uint16_t>(inner_mtu(resolved.underlay_mtu, s.encap));
+		seg.aging_sec = s.aging_sec;
+		d.segments[sid] = seg;
+
+		ovx_seg_name name{};
+		copy_name(name.name, s.name);
+		copy_name(name.tenant, s.tenant);
+		d.names[sid] = name;
+		d.vni[vni_key(s.encap, s.id)] = sid;
+
+		for (std::uint32_t p = 0; p < s.ports.size(); p++) {
+			const Port &port = s.ports[p];
+			const auto ifindex = static_cast<std::uint32_t>(
+				resolved.port_ifindex.at(port.interface));
+			ovx_port value{};
+			value.segment = sid;
+			std::memcpy(value.mac, port.mac.data(), 6);
+			d.ports[ifindex] = value;
+			d.flood_ports[ovx_flood_key{sid, p}] = ifindex;
+
+			ovx_fdb_key key{};
+			key.segment = sid;
+			std::memcpy(key.mac, port.mac.data(), 6);
+			ovx_fdb_entry e{};
+			e.kind = OVX_FDB_PORT;
+			e.flags = OVX_FDB_STATIC;
+			e.ifindex = ifindex;
+			d.fdb[key] = e;
+		}
+		for (std::uint32_t f = 0; f < s.flood.size(); f++) {
+			d.flood_vteps[ovx_flood_key{sid, f}] = to_abi(s.flood[f]);
+			d.vteps[ovx_vtep_key{sid, to_abi(s.flood[f])}] = 1;
+		}
+		for (const Remote &r : s.remotes) {
+			ovx_fdb_key key{};
+			key.segment = sid;
+			std::memcpy(key.mac, r.mac.data(), 6);
+			ovx_fdb_entry e{};
+			e.kind = OVX_FDB_VTEP;
+			e.flags = OVX_FDB_STATIC;
+			e.vtep = to_abi(r.vtep);
+			d.fdb[key] = e;
+			d.vteps[ovx_vtep_key{sid, to_abi(r.vtep)}] = 1;
+		}
+	}
+	return d;
+}
+
+} // namespace ovx

@@ -1,0 +1,159 @@
+#include "agent/inspect.h"
+
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <map>
+
+#include "agent/desired.h"
+#include "agent/reconcile.h"
+
+namespace ovx {
+namespace {
+
+std::string ifname(std::uint32_t ifindex)
+{
+	char name[IF_NAMESIZE] = {};
+	if (!if_indextoname(ifindex, name))
+		return "if" + std::to_string(ifindex);
+	return name;
+}
+
+ovx_seg_stats sum(const std::vector<ovx_seg_stats> &per_cpu)
+{
+	ovx_seg_stats total{};
+	for (const auto &s : per_cpu) {
+		total.rx_packets += s.rx_packets;
+		total.rx_bytes += s.rx_bytes;
+		total.tx_packets += s.tx_packets;
+		total.tx_bytes += s.tx_bytes;
+		total.local_packets += s.local_packets;
+		total.local_bytes += s.local_bytes;
+		total.flood_copies += s.flood_copies;
+		total.learned += s.learned;
+		for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+			total.drops[r] += s.drops[r];
+	}
+	return total;
+}
+
+std::string c_string(const char (&s)[OVX_NAME_LEN])
+{
+	return std::string(s, strnlen(s, OVX_NAME_LEN));
+}
+
+const char *mode_name(std::uint32_t attach_mode)
+{
+	switch (attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	default:
+		return "none";
+	}
+}
+
+} // namespace
+
+const char *drop_reason_name(unsigned reason)
+{
+	static const char *const names[OVX_DROP_MAX] = {
+		"malformed",	     "unknown_vni",	"not_our_vtep",	  "unknown_vtep",
+		"spoofed_src",	     "unsupported_flags", "no_route",	  "mtu_exceeded",
+		"no_port",	     "split_horizon",	"fragment",	  "not_configured",
+		"tx_error",	     "hairpin",
+	};
+	return reason < OVX_DROP_MAX ? names[reason] : "unknown";
+}
+
+StateView inspect(const Dataplane &dp, bool with_fdb)
+{
+	const Tables &t = dp.tables();
+	StateView v;
+	v.instance = dp.instance();
+	if (auto cfg = t.config.lookup(0)) {
+		v.underlay_ifindex = static_cast<int>(cfg->underlay_ifindex);
+		v.underlay = cfg->underlay_ifindex ? ifname(cfg->underlay_ifindex) : "";
+		v.underlay_mtu = cfg->underlay_mtu;
+		v.vtep = from_abi(cfg->vtep);
+		v.vxlan_port = ntohs(cfg->vxlan_port);
+	}
+	auto att = dp.xdp_attachment();
+	v.xdp_mode = att ? mode_name(att->mode) : "none";
+	v.unassigned = sum(t.seg_stats.lookup(0));
+
+	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments
+	const auto names = t.seg_names.dump();
+	for (const auto &[sid, seg] : t.segments.dump()) {
+		if (!(seg.flags & OVX_SEG_ACTIVE))
+			continue;
+		SegmentView s;
+		s.sid = sid;
+		s.name = c_string(names[sid].second.name);
+		s.tenant = c_string(names[sid].second.tenant);
+		s.encap = static_cast<ovx_encap>(seg.encap);
+		s.id = seg.id;
+		s.learning = seg.flags & OVX_SEG_LEARNING;
+		s.aging_sec = seg.aging_sec;
+		s.inner_mtu = seg.inner_mtu;
+		s.stats = sum(t.seg_stats.lookup(sid));
+		s.ports.resize(seg.n_ports);
+		s.flood.resize(seg.n_vteps);
+		index[sid] = v.segments.size();
+		v.segments.push_back(std::move(s));
+	}
+	auto segment_name = [&](std::uint32_t sid) {
+		auto it = index.find(sid);
+		return it == index.end() ? "#" + std::to_string(sid) : v.segments[it->second].name;
+	};
+
+	for (const auto &[k, ifindex] : t.flood_ports.dump()) {
+		auto it = index.find(k.segment);
+		if (it != index.end() && k.index < v.segments[it->second].ports.size())
+			v.segments[it->second].ports[k.index] = ifname(ifindex);
+	}
+	for (const auto &[k, addr] : t.flood_vteps.dump()) {
+		auto it = index.find(k.segment);
+		if (it != index.end() && k.index < v.segments[it->second].flood.size())
+			v.segments[it->second].flood[k.index] = from_abi(addr);
+	}
+	for (const auto &[ifindex, port] : t.ports.dump()) {
+		PortView p;
+		p.interface = ifname(ifindex);
+		p.ifindex = static_cast<int>(ifindex);
+		p.segment = segment_name(port.segment);
+		std::memcpy(p.mac.data(), port.mac, 6);
+		v.ports.push_back(std::move(p));
+	}
+
+	v.fdb_capacity = t.fdb.max_entries();
+	if (!with_fdb)
+		return v;
+	const std::uint64_t now = monotonic_ns();
+	for (const auto &[k, e] : t.fdb.dump()) {
+		FdbView f;
+		f.segment = segment_name(k.segment);
+		std::memcpy(f.mac.data(), k.mac, 6);
+		f.is_port = e.kind == OVX_FDB_PORT;
+		if (f.is_port)
+			f.port = ifname(e.ifindex);
+		else
+			f.vtep = from_abi(e.vtep);
+		f.learned = e.flags & OVX_FDB_LEARNED;
+		if (f.learned) {
+			f.age_sec = now > e.seen_ns ? static_cast<double>(now - e.seen_ns) / 1e9 : 0;
+			auto it = index.find(k.segment);
+			f.expired = it != index.end() && v.segments[it->second].aging_sec &&
+				    f.age_sec > v.segments[it->second].aging_sec;
+		}
+		v.fdb.push_back(std::move(f));
+	}
+	return v;
+}
+
+} // namespace ovx

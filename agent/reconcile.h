@@ -1,0 +1,31 @@
+// Makes a set of maps equal to a DesiredState, all or nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "agent/desired.h"
+#include "maps/tables.h"
+
+namespace ovx {
+
+struct ReconcileReport {
+	std::size_t added = 0;
+	std::size_t changed = 0;
+	std::size_t removed = 0;
+	std::size_t learned_reclaimed = 0; // aged or orphaned learned FDB entries
+
+	bool changes() const { return added || changed || removed; }
+};
+
+// Writes only the differences, in an order that never lets the datapath see
+// a half-made segment: members and FDB before the segment record, the record
+// before the ports and VNI that lead to it; removals the other way round.
+// Learned FDB entries are kept unless their segment goes or they have aged
+// past the segment's aging time (measured against @now_ns, CLOCK_MONOTONIC).
+// On any failure every change made so far is undone, then the error thrown.
+ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns);
+
+std::uint64_t monotonic_ns();
+
+} // namespace ovx

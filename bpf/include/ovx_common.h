@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Helpers shared by every ovx program: counters, MACs, the FDB. */
+#ifndef OVX_COMMON_H
+#define OVX_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/socket.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "ovx_maps.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+
+/*
+ * Programs look their segment's counters up once and bail out on NULL (an id
+ * past the array), so helpers below take a pointer that is never NULL: clang
+ * may compute field addresses before a NULL test, which the verifier rejects.
+ */
+static __always_inline struct ovx_seg_stats *seg_stats(__u32 segment)
+{
+	return bpf_map_lookup_elem(&ovx_seg_stats, &segment);
+}
+
+static __always_inline void count_drop(__u32 segment, enum ovx_drop_reason reason)
+{
+	struct ovx_seg_stats *st = seg_stats(segment);
+
+	if (st && reason < OVX_DROP_MAX)
+		st->drops[reason]++;
+}
+
+static __always_inline const struct ovx_config *get_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ovx_config, &zero);
+}
+
+static __always_inline int mac_is_multicast(const __u8 *mac)
+{
+	/* Broadcast is a multicast address too: the I/G bit decides. */
+	return mac[0] & 1;
+}
+
+/* Word compares: callers pass packet or map pointers, never the stack. */
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
+{
+	return *(const __u32 *)a == *(const __u32 *)b &&
+	       *(const __u16 *)(a + 4) == *(const __u16 *)(b + 4);
+}
+
+static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
+{
+	__builtin_memcpy(dst, src, ETH_ALEN);
+}
+
+static __always_inline int addr_eq(const struct ovx_addr *a, const struct ovx_addr *b)
+{
+	return a->family == b->family && a->a[0] == b->a[0] && a->a[1] == b->a[1] &&
+	       a->a[2] == b->a[2] && a->a[3] == b->a[3];
+}
+
+static __always_inline int fdb_expired(const struct ovx_fdb_entry *e,
+				       const struct ovx_segment *seg, __u64 now)
+{
+	return (e->flags & OVX_FDB_LEARNED) && seg->aging_sec &&
+	       now - e->seen_ns > (__u64)seg->aging_sec * 1000000000ull;
+}
+
+/*
+ * Where (segment, mac) lives; NULL means unknown (flood). A learned entry
+ * past the segment's aging time counts as unknown: aging happens here, on the
+ * packet path, and the control plane only reclaims the memory later.
+ */
+static __always_inline const struct ovx_fdb_entry *
+fdb_lookup(__u32 segment, const struct ovx_segment *seg, const __u8 *mac)
+{
+	struct ovx_fdb_key key = { .segment = segment };
+	const struct ovx_fdb_entry *e;
+
+	mac_copy(key.mac, mac);
+	e = bpf_map_lookup_elem(&ovx_fdb, &key);
+	if (e && fdb_expired(e, seg, bpf_ktime_get_coarse_ns()))
+		return NULL;
+	return e;
+}
+
+/*
+ * Learn that (segment, mac) sits behind @vtep. Static entries are never
+ * overridden; an entry that has not moved is rewritten at most once per
+ * OVX_LEARN_REFRESH_NS so that a busy flow does not bounce the cache line.
+ */
+static __always_inline void fdb_learn(__u32 segment, const __u8 *mac,
+				      const struct ovx_addr *vtep,
+				      struct ovx_seg_stats *st)
+{
+	struct ovx_fdb_key key = { .segment = segment };
+	struct ovx_fdb_entry *e, fresh = {
+		.kind = OVX_FDB_VTEP,
+		.flags = OVX_FDB_LEARNED,
+	};
+	__u64 now = bpf_ktime_get_coarse_ns();
+	int moved;
+
+	mac_copy(key.mac, mac);
+	e = bpf_map_lookup_elem(&ovx_fdb, &key);
+	if (e) {
+		if (e->flags & OVX_FDB_STATIC)
+			return;
+		moved = e->kind != OVX_FDB_VTEP || !addr_eq(&e->vtep, vtep);
+		if (!moved && now - e->seen_ns < OVX_LEARN_REFRESH_NS)
+			return;
+		if (!moved) {
+			e->seen_ns = now;
+			return;
+		}
+	}
+	fresh.vtep = *vtep;
+	fresh.seen_ns = now;
+	if (bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_ANY) == 0 )
+		st->learned++;
+}
+
+#endif /* OVX_COMMON_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Head-end replication of broadcast, multicast and unknown unicast frames. */
+#ifndef OVX_FLOOD_H
+#define OVX_FLOOD_H
+
+#include "ovx_common.h"
+
+/*
+ * Clone the frame to every local port of the segment but @except, except for
+ * the last one, whose ifindex is returned (0 if none) so that the caller can
+ * hand it the frame itself when nothing else needs it.
+ */
+static __always_inline __u32 flood_ports(struct __sk_buff *skb, __u32 segment,
+					 const struct ovx_segment *seg,
+					 __u32 except, struct ovx_seg_stats *st)
+{
+	struct ovx_flood_key key = { .segment = segment };
+	__u32 pending = 0, *ifindex;
+
+	for (__u32 i = 0; i < OVX_MAX_FLOOD; i++) {
+		if (i >= seg->n_ports)
+			break;
+		key.index = i;
+		ifindex = bpf_map_lookup_elem(&ovx_flood_ports, &key);
+		if (!ifindex || *ifindex == except)
+			continue;
+		if (pending) {
+			if (bpf_clone_redirect(skb, pending, 0))
+				count_drop(segment, OVX_DROP_TX_ERROR);
+			else
+				st->flood_copies++;
+		}
+		pending = *ifindex;
+	}
+	return pending;
+}
+
+/* Send the last pending copy with the frame itself. */
+static __always_inline int flood_ports_finish(__u32 pending,
+					      struct ovx_seg_stats *st)
+{
+	if (!pending)
+		return TC_ACT_SHOT;
+	st->flood_copies++;
+	return bpf_redirect(pending, 0);
+}
+
+#endif /* OVX_FLOOD_H */

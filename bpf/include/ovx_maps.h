@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The maps every ovx program sees. Each program object declares all of them;
+ * the loader hands every object the same map fds (by name), so they share
+ * one set of tables per instance.
+ */
+#ifndef OVX_MAPS_H
+#define OVX_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "ovx_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovx_config);
+} ovx_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_SEGMENTS);
+	__type(key, struct ovx_vni_key);
+	__type(value, __u32);
+} ovx_vni SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OVX_MAX_SEGMENTS);
+	__type(key, __u32);
+	__type(value, struct ovx_segment);
+} ovx_segments SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OVX_MAX_SEGMENTS);
+	__type(key, __u32);
+	__type(value, struct ovx_seg_name);
+} ovx_seg_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct ovx_port);
+} ovx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_FDB_DEFAULT);
+	__type(key, struct ovx_fdb_key);
+	__type(value, struct ovx_fdb_entry);
+} ovx_fdb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_PORTS);
+	__type(key, struct ovx_flood_key);
+	__type(value, __u32);
+} ovx_flood_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_VTEPS);
+	__type(key, struct ovx_flood_key);
+	__type(value, struct ovx_addr);
+} ovx_flood_vteps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_VTEPS);
+	__type(key, struct ovx_vtep_key);
+	__type(value, __u32);
+} ovx_vteps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OVX_MAX_SEGMENTS);
+	__type(key, __u32);
+	__type(value, struct ovx_seg_stats);
+} ovx_seg_stats SEC(".maps");
+
+#endif /* OVX_MAPS_H */

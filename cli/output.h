@@ -1,0 +1,19 @@
+// Rendering of read commands: aligned text for people, JSON for scripts.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "agent/apply.h"
+#include "agent/inspect.h"
+
+namespace ovx {
+
+nlohmann::json show_json(const StateView &state);
+nlohmann::json stats_json(const StateView &state);
+nlohmann::json apply_json(const ApplyResult &result);
+void print_show(std::ostream &out, const StateView &state);
+void print_stats(std::ostream &out, const StateView &state);
+void print_apply(std::ostream &out, const std::string &path, const ApplyResult &result);
+
+} // namespace ovx

@@ -1,0 +1,69 @@
+// The BPF side of one ovx instance: its programs, maps and attachments,
+// pinned under /sys/fs/bpf/ovx/<instance>/ so that they outlive the process
+// and the next `ovx` call (or a restarted agent) finds them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "maps/tables.h"
+#include "maps/unique_fd.h"
+
+namespace ovx {
+
+enum class Program { xdp_underlay, tc_underlay, tc_port };
+
+struct XdpAttachment {
+	int ifindex = 0;
+	std::uint32_t mode = 0; // XDP_ATTACHED_DRV / _SKB / _HW
+};
+
+class Dataplane {
+public:
+	static std::string instance_dir(const std::string &instance);
+
+	// The instance's pinned dataplane, or nullopt when nothing is pinned.
+	// Throws SystemError when pins exist but have another ABI layout.
+	static std::optional<Dataplane> open(const std::string &instance);
+
+	// Loads the programs with fresh maps and pins everything. All or
+	// nothing: a failure removes whatever was pinned.
+	static Dataplane create(const std::string &instance, std::uint32_t fdb_entries);
+
+	Tables &tables() { return tables_; }
+	const Tables &tables() const { return tables_; }
+	const std::string &instance() const { return instance_; }
+
+	// XDP via a pinned bpf_link; @xdp_flags selects the mode (XDP_FLAGS_*).
+	// Re-attaching with the same interface and mode changes nothing.
+	void attach_xdp(int ifindex, std::uint32_t xdp_flags);
+	std::optional<XdpAttachment> xdp_attachment() const;
+	void detach_xdp();
+
+	// TC ingress (clsact) under ovx's own handle and priority.
+	void attach_tc(int ifindex, Program program);
+	void detach_tc(int ifindex);
+	bool tc_attached(int ifindex, Program program) const;
+
+	std::uint32_t program_id(Program program) const;
+
+	// `ovx down`: detach everything and remove the instance's pins.
+	void destroy();
+
+private:
+	Dataplane(std::string instance, Tables tables, UniqueFd xdp, UniqueFd tc_underlay,
+		  UniqueFd tc_port);
+	int program_fd(Program program) const;
+
+	std::string instance_;
+	Tables tables_;
+	UniqueFd xdp_underlay_;
+	UniqueFd tc_underlay_;
+	UniqueFd tc_port_;
+};
+
+// "veth", "virtio_net", ...: for messages that name what refused.
+std::string interface_driver(const std::string &ifname);
+
+} // namespace ovx

@@ -1,0 +1,150 @@
+// Typed access to one BPF map through its fd: the only place in the control
+// plane that issues map syscalls. Errors name the map and throw SystemError.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "maps/unique_fd.h"
+
+namespace ovx {
+
+// Keys and values are plain ABI structs: compare and order them by bytes.
+struct BytesLess {
+	template <typename T> bool operator()(const T &a, const T &b) const
+	{
+		return std::memcmp(&a, &b, sizeof(T)) < 0;
+	}
+};
+
+template <typename T> bool same_bytes(const T &a, const T &b)
+{
+	return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+// Untyped core, so that the syscall code exists once.
+class RawMap {
+public:
+	RawMap(UniqueFd fd, std::string name);
+
+	const std::string &name() const { return name_; }
+	int fd() const { return fd_.get(); }
+	std::uint32_t max_entries() const { return max_entries_; }
+	std::uint32_t key_size() const { return key_size_; }
+	std::uint32_t value_size() const { return value_size_; }
+
+	bool lookup(const void *key, void *value) const;
+	void update(const void *key, const void *value, std::uint64_t flags);
+	bool erase(const void *key);
+	// Every key/value pair, batched where the kernel allows it.
+	void dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &values,
+		  std::size_t value_stride) const;
+
+private:
+	UniqueFd fd_;
+	std::string name_;
+	std::uint32_t max_entries_ = 0;
+	std::uint32_t key_size_ = 0;
+	std::uint32_t value_size_ = 0;
+	std::uint32_t type_ = 0;
+};
+
+template <typename K, typename V> class Map {
+public:
+	Map(UniqueFd fd, std::string name) : raw_(std::move(fd), std::move(name))
+	{
+		check_sizes(sizeof(K), sizeof(V));
+	}
+
+	const std::string &name() const { return raw_.name(); }
+	int fd() const { return raw_.fd(); }
+	std::uint32_t max_entries() const { return raw_.max_entries(); }
+
+	std::optional<V> lookup(const K &key) const
+	{
+		V value{};
+		if (!raw_.lookup(&key, &value))
+			return std::nullopt;
+		return value;
+	}
+	void update(const K &key, const V &value, std::uint64_t flags = 0)
+	{
+		raw_.update(&key, &value, flags);
+	}
+	bool erase(const K &key) { return raw_.erase(&key); }
+
+	std::vector<std::pair<K, V>> dump() const
+	{
+		std::vector<std::uint8_t> keys, values;
+		raw_.dump(keys, values, sizeof(V));
+		std::vector<std::pair<K, V>> out(keys.size() / sizeof(K));
+		for (std::size_t i = 0; i < out.size(); i++) {
+			std::memcpy(&out[i].first, &keys[i * sizeof(K)], sizeof(K));
+			std::memcpy(&out[i].second, &values[i * sizeof(V)], sizeof(V));
+		}
+		return out;
+	}
+
+private:
+	void check_sizes(std::size_t key, std::size_t value) const;
+	RawMap raw_;
+};
+
+// Per-CPU array: one value per possible CPU, summed by the caller's rule.
+template <typename V> class PerCpuArray {
+public:
+	PerCpuArray(UniqueFd fd, std::string name);
+
+	const std::string &name() const { return raw_.name(); }
+	int fd() const { return raw_.fd(); }
+	std::vector<V> lookup(std::uint32_t index) const;
+	void clear(std::uint32_t index);
+
+private:
+	RawMap raw_;
+	std::size_t ncpus_;
+	std::size_t stride_;
+};
+
+void check_map_sizes(const std::string &name, std::uint32_t key_have,
+		     std::uint32_t value_have, std::size_t key_want, std::size_t value_want);
+
+template <typename K, typename V>
+void Map<K, V>::check_sizes(std::size_t key, std::size_t value) const
+{
+	check_map_sizes(raw_.name(), raw_.key_size(), raw_.value_size(), key, value);
+}
+
+std::size_t possible_cpus();
+
+template <typename V>
+PerCpuArray<V>::PerCpuArray(UniqueFd fd, std::string name)
+	: raw_(std::move(fd), std::move(name)), ncpus_(possible_cpus()),
+	  stride_((sizeof(V) + 7) & ~std::size_t{7})
+{
+	check_map_sizes(raw_.name(), raw_.key_size(), raw_.value_size(),
+			sizeof(std::uint32_t), sizeof(V));
+}
+
+template <typename V> std::vector<V> PerCpuArray<V>::lookup(std::uint32_t index) const
+{
+	std::vector<std::uint8_t> buf(ncpus_ * stride_);
+	std::vector<V> out(ncpus_);
+	if (!raw_.lookup(&index, buf.data()))
+		return {};
+	for (std::size_t cpu = 0; cpu < ncpus_; cpu++)
+		std::memcpy(&out[cpu], &buf[cpu * stride_], sizeof(V));
+	return out;
+}
+
+template <typename V> void PerCpuArray<V>::clear(std::uint32_t index)
+{
+	std::vector<std::uint8_t> zero(ncpus_ * stride_);
+	raw_.update(&index, zero.data(), 0);
+}
+
+} // namespace ovx

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The ovx map ABI: every key, value and limit shared by the BPF programs
+ * (bpf/) and the control plane (maps/, agent/, loader/).
+ *
+ * Plain C, fixed-width types and explicit padding, so that clang -target bpf
+ * and g++ agree on every byte. Any change to a layout here must bump
+ * OVX_ABI_VERSION: the loader refuses pinned maps of another version rather
+ * than read an old layout wrongly.
+ *
+ * Only plain HASH/ARRAY maps with composite keys, no map-in-map, so that the
+ * offloadable subset (Netronome-class NICs) can share the same layout.
+ */
+#ifndef OVX_ABI_H
+#define OVX_ABI_H
+
+#include <linux/types.h>
+
+#define OVX_ABI_VERSION 1
+
+#ifdef __cplusplus
+#define OVX_STATIC_ASSERT static_assert
+#else
+#define OVX_STATIC_ASSERT _Static_assert
+#endif
+
+/* Capacities; the FDB's is a load-time choice (limits.fdb_entries). */
+#define OVX_MAX_SEGMENTS	16384	/* segment ids 1..16383; 0 = "no segment" */
+#define OVX_MAX_PORTS		4096
+#define OVX_MAX_FLOOD		64	/* remote VTEPs / local ports per segment */
+#define OVX_MAX_VTEPS		65536	/* (segment, VTEP) memberships */
+#define OVX_FDB_DEFAULT		1048576
+#define OVX_NAME_LEN		32
+#define OVX_VNI_MAX		0xffffffu
+
+/* A learned entry is rewritten at most this often while it stays put. */
+#define OVX_LEARN_REFRESH_NS	1000000000ull
+
+enum ovx_encap {
+	OVX_ENCAP_VXLAN = 1,
+	OVX_ENCAP_NVGRE = 2,
+	OVX_ENCAP_STT = 3,
+	OVX_ENCAP_GENEVE = 4,
+};
+
+/* Bytes each encapsulation adds over IPv4, outer Ethernet included. */
+#define OVX_VXLAN_OVERHEAD	50
+
+/*
+ * Why a frame was dropped; every drop in every program is counted under
+ * exactly one of these, in the segment it belongs to (segment 0 when the
+ * frame could not be tied to a segment).
+ */
+enum ovx_drop_reason {
+	OVX_DROP_MALFORMED = 0,		/* truncated or inconsistent headers */
+	OVX_DROP_UNKNOWN_VNI,		/* no segment for (encap, VNI) */
+	OVX_DROP_NOT_OUR_VTEP,		/* overlay frame for another address */
+	OVX_DROP_UNKNOWN_VTEP,		/* sender is not a VTEP of the segment */
+	OVX_DROP_SPOOFED_SRC,		/* VM sent with a MAC not its own */
+	OVX_DROP_UNSUPPORTED_FLAGS,	/* encap header flags we do not accept */
+	OVX_DROP_NO_ROUTE,		/* no route or neighbour to the VTEP */
+	OVX_DROP_MTU_EXCEEDED,		/* would exceed the underlay MTU */
+	OVX_DROP_NO_PORT,		/* interface is not an ovx port */
+	OVX_DROP_SPLIT_HORIZON,		/* overlay frame for a remote MAC */
+	OVX_DROP_FRAGMENT,		/* fragmented outer packet */
+	OVX_DROP_NOT_CONFIGURED,	/* no underlay configured yet */
+	OVX_DROP_TX_ERROR,		/* encap or redirect helper failed */
+	OVX_DROP_HAIRPIN,		/* destination is the ingress port */
+	OVX_DROP_MAX,
+};
+
+struct ovx_addr {
+	__u8 family;		/* AF_INET or AF_INET6, 0 = unset */
+	__u8 pad[3];
+	__be32 a[4];		/* IPv4 in a[0], the rest zero */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_addr) == 20, "ovx_addr layout");
+
+/* ovx_config: ARRAY of one, key 0. */
+struct ovx_config {
+	__u32 abi_version;
+	__u32 underlay_ifindex;
+	__u32 underlay_mtu;
+	__be16 vxlan_port;
+	__u16 pad;
+	struct ovx_addr vtep;	/* this host's VTEP address */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_config) == 36, "ovx_config layout");
+
+/* ovx_vni: HASH (encap, id) -> segment id. */
+struct ovx_vni_key {
+	__u64 id;		/* VNI / VSID / STT context id */
+	__u8 encap;		/* enum ovx_encap */
+	__u8 pad[7];
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_vni_key) == 16, "ovx_vni_key layout");
+
+#define OVX_SEG_ACTIVE		(1u << 0)
+#define OVX_SEG_LEARNING	(1u << 1)
+
+/* ovx_segments: ARRAY indexed by segment id. */
+struct ovx_segment {
+	__u64 id;		/* VNI / VSID / context id */
+	__u8 encap;
+	__u8 flags;		/* OVX_SEG_* */
+	__u16 n_ports;		/* entries 0..n-1 in ovx_flood_ports */
+	__u16 n_vteps;		/* entries 0..n-1 in ovx_flood_vteps */
+	__u16 inner_mtu;
+	__u32 aging_sec;	/* learned entries older than this are misses */
+	__u32 pad;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_segment) == 24, "ovx_segment layout");
+
+/* ovx_seg_names: ARRAY indexed by segment id; control plane only. */
+struct ovx_seg_name {
+	char name[OVX_NAME_LEN];
+	char tenant[OVX_NAME_LEN];
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_seg_name) == 64, "ovx_seg_name layout");
+
+/* ovx_ports: HASH ifindex -> port. */
+struct ovx_port {
+	__u32 segment;
+	__u8 mac[6];		/* the only source MAC the VM may use */
+	__u16 pad;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_port) == 12, "ovx_port layout");
+
+/* ovx_fdb: HASH (segment, MAC) -> where that MAC lives. */
+struct ovx_fdb_key {
+	__u32 segment;
+	__u8 mac[6];
+	__u8 pad[2];
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_fdb_key) == 12, "ovx_fdb_key layout");
+
+enum ovx_fdb_kind {
+	OVX_FDB_PORT = 1,	/* a local port: ifindex */
+	OVX_FDB_VTEP = 2,	/* behind a remote VTEP: vtep */
+};
+
+#define OVX_FDB_STATIC		(1u << 0)	/* from the desired state */
+#define OVX_FDB_LEARNED		(1u << 1)	/* from the datapath; ages */
+
+struct ovx_fdb_entry {
+	__u8 kind;		/* enum ovx_fdb_kind */
+	__u8 flags;		/* OVX_FDB_* */
+	__u16 pad;
+	__u32 ifindex;
+	struct ovx_addr vtep;
+	__u32 pad2;
+	__u64 seen_ns;		/* CLOCK_MONOTONIC of the last (re)learn */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_fdb_entry) == 40, "ovx_fdb_entry layout");
+
+/* ovx_flood_ports / ovx_flood_vteps: HASH (segment, index) -> member. */
+struct ovx_flood_key {
+	__u32 segment;
+	__u32 index;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_flood_key) == 8, "ovx_flood_key layout");
+
+/* ovx_vteps: HASH (segment, VTEP) -> 1: who may send into a segment. */
+struct ovx_vtep_key {
+	__u32 segment;
+	struct ovx_addr addr;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_vtep_key) == 24, "ovx_vtep_key layout");
+
+/* ovx_seg_stats: PERCPU_ARRAY indexed by segment id; the reader sums CPUs. */
+struct ovx_seg_stats {
+	__u64 rx_packets;	/* decapsulated from the underlay */
+	__u64 rx_bytes;		/* inner frame bytes */
+	__u64 tx_packets;	/* encapsulated to a remote VTEP (per copy) */
+	__u64 tx_bytes;
+	__u64 local_packets;	/* switched port to port on this host */
+	__u64 local_bytes;
+	__u64 flood_copies;	/* BUM copies sent, local and remote */
+	__u64 learned;		/* new or moved learned FDB entries */
+	__u64 drops[OVX_DROP_MAX];
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (8 + OVX_DROP_MAX),
+		  "ovx_seg_stats layout");
+
+/*
+ * XDP -> TC hand-off on the underlay: the XDP program decapsulates and puts
+ * this in front of the inner frame (XDP metadata); the TC program delivers.
+ */
+#define OVX_META_MAGIC		0x6f767831u	/* "ovx1" */
+
+struct ovx_xdp_meta {
+	__u32 magic;
+	__u32 segment;
+	__u32 ifindex;		/* local port, or 0 to flood the segment */
+	__u32 pad;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_xdp_meta) == 16, "ovx_xdp_meta layout");
+
+#endif /* OVX_ABI_H */

@@ -1,0 +1,36 @@
+// The set of maps of one ovx instance, typed after maps/ovx_abi.h.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <string_view>
+
+#include "maps/map.h"
+#include "maps/ovx_abi.h"
+
+namespace ovx {
+
+// Every map the programs declare (bpf/include/ovx_maps.h), by name.
+inline constexpr std::array<std::string_view, 10> kMapNames = {
+	"ovx_config",	   "ovx_vni",	      "ovx_segments", "ovx_seg_names",
+	"ovx_ports",	   "ovx_fdb",	      "ovx_flood_ports", "ovx_flood_vteps",
+	"ovx_vteps",	   "ovx_seg_stats",
+};
+
+struct Tables {
+	Map<std::uint32_t, ovx_config> config;
+	Map<ovx_vni_key, std::uint32_t> vni;
+	Map<std::uint32_t, ovx_segment> segments;
+	Map<std::uint32_t, ovx_seg_name> seg_names;
+	Map<std::uint32_t, ovx_port> ports;
+	Map<ovx_fdb_key, ovx_fdb_entry> fdb;
+	Map<ovx_flood_key, std::uint32_t> flood_ports;
+	Map<ovx_flood_key, ovx_addr> flood_vteps;
+	Map<ovx_vtep_key, std::uint32_t> vteps;
+	PerCpuArray<ovx_seg_stats> seg_stats;
+
+	// @open returns an owned fd for a map name from kMapNames.
+	static Tables open(const std::function<UniqueFd(std::string_view)> &open);
+};
+
+} // namespace ovx

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package ovx needs to build, test, run the demo and benchmark.
+# Idempotent and non-interactive: packages already present are left alone.
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config
+	clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
+	libcli11-dev libyaml-cpp-dev libmnl-dev nlohmann-json3-dev libgtest-dev googletest
+	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
+	gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "install-deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+	exit 2
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer for it.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,128 @@
+// build_desired(): the Config -> map contents step, without a kernel.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include "agent/config.h"
+#include "agent/desired.h"
+
+namespace ovx {
+namespace {
+
+Config two_segments()
+{
+	return parse_config(R"(
+underlay: {interface: eth1, address: 192.168.77.1}
+segments:
+  - name: blue-web
+    tenant: blue
+    id: 5001
+    aging: 60
+    flood: [192.168.77.2, 192.168.77.3]
+    ports:
+      - {interface: vm1, mac: "02:00:00:00:01:01"}
+    remotes:
+      - {mac: "02:00:00:00:02:01", vtep: 192.168.77.2}
+  - name: red-web
+    tenant: red
+    id: 5002
+    learning: false
+    flood: [192.168.77.2]
+    ports:
+      - {interface: vm2, mac: "02:00:00:00:01:01"}
+)",
+			    "test.yaml");
+}
+
+Resolved resolved()
+{
+	return Resolved{.underlay_ifindex = 2,
+			.underlay_mtu = 1500,
+			.port_ifindex = {{"vm1", 10}, {"vm2", 11}}};
+}
+
+ovx_fdb_key fdb_key(std::uint32_t segment, const std::string &mac)
+{
+	ovx_fdb_key k{};
+	k.segment = segment;
+	auto m = parse_mac(mac);
+	std::memcpy(k.mac, m->data(), 6);
+	return k;
+}
+
+TEST(Desired, ConfigRecord)
+{
+	const DesiredState d = build_desired(two_segments(), resolved(), {}, {});
+	EXPECT_EQ(d.config.abi_version, OVX_ABI_VERSION);
+	EXPECT_EQ(d.config.underlay_ifindex, 2u);
+	EXPECT_EQ(d.config.underlay_mtu, 1500u);
+	EXPECT_EQ(d.config.vxlan_port, htons(4789));
+	EXPECT_EQ(d.config.vtep.family, AF_INET);
+	EXPECT_EQ(d.config.vtep.a[0], htonl(0xc0a84d01));
+}
+
+TEST(Desired, SegmentsGetFreshIdsAndTheirMembers)
+{
+	const DesiredState d = build_desired(two_segments(), resolved(), {}, {});
+	ASSERT_EQ(d.segments.size(), 2u);
+	const ovx_segment &blue = d.segments.at(1);
+	EXPECT_EQ(blue.id, 5001u);
+	EXPECT_EQ(blue.flags, OVX_SEG_ACTIVE | OVX_SEG_LEARNING);
+	EXPECT_EQ(blue.n_ports, 1);
+	EXPECT_EQ(blue.n_vteps, 2);
+	EXPECT_EQ(blue.inner_mtu, 1450);
+	EXPECT_EQ(blue.aging_sec, 60u);
+	EXPECT_EQ(d.segments.at(2).flags, OVX_SEG_ACTIVE);
+	EXPECT_EQ(d.vni.at(vni_key(OVX_ENCAP_VXLAN, 5002)), 2u);
+	EXPECT_EQ(d.ports.at(11).segment, 2u);
+	EXPECT_EQ(d.flood_ports.at(ovx_flood_key{1, 0}), 10u);
+	EXPECT_EQ(d.flood_vteps.size(), 3u);
+	EXPECT_EQ(d.vteps.size(), 3u); // the static remote's VTEP is in blue's flood list too
+}
+
+TEST(Desired, SameMacInTwoSegmentsIsTwoEntries)
+{
+	const DesiredState d = build_desired(two_segments(), resolved(), {}, {});
+	const auto &blue = d.fdb.at(fdb_key(1, "02:00:00:00:01:01"));
+	const auto &red = d.fdb.at(fdb_key(2, "02:00:00:00:01:01"));
+	EXPECT_EQ(blue.kind, OVX_FDB_PORT);
+	EXPECT_EQ(blue.ifindex, 10u);
+	EXPECT_EQ(red.ifindex, 11u);
+	const auto &remote = d.fdb.at(fdb_key(1, "02:00:00:00:02:01"));
+	EXPECT_EQ(remote.kind, OVX_FDB_VTEP);
+	EXPECT_EQ(remote.flags, OVX_FDB_STATIC);
+	EXPECT_EQ(remote.vtep.a[0], htonl(0xc0a84d02));
+}
+
+TEST(Desired, SegmentKeepsItsIdAcrossApplies)
+{
+	AbiMap<ovx_vni_key, std::uint32_t> current{{vni_key(OVX_ENCAP_VXLAN, 5002), 7}};
+	const DesiredState d = build_desired(two_segments(), resolved(), current, {{7, true}});
+	EXPECT_EQ(d.vni.at(vni_key(OVX_ENCAP_VXLAN, 5002)), 7u);
+	EXPECT_EQ(d.vni.at(vni_key(OVX_ENCAP_VXLAN, 5001)), 1u);
+}
+
+TEST(Desired, NewSegmentNeverTakesAnIdStillInUse)
+{
+	// Id 1 belongs to a segment this apply removes: its learned entries are
+	// still in the FDB, so a new segment must not inherit them.
+	const DesiredState d = build_desired(two_segments(), resolved(), {}, {{1, true}});
+	EXPECT_FALSE(d.segments.contains(1));
+	EXPECT_TRUE(d.segments.contains(2));
+	EXPECT_TRUE(d.segments.contains(3));
+}
+
+TEST(Desired, InnerMtuIsUnderlayMinusVxlanOverhead)
+{
+	EXPECT_EQ(inner_mtu(1500, OVX_ENCAP_VXLAN), 1450u);
+	EXPECT_EQ(inner_mtu(9000, OVX_ENCAP_VXLAN), 8950u);
+}
+
+TEST(Desired, AddressRoundTrip)
+{
+	auto ip = parse_ip("10.1.2.3");
+	ASSERT_TRUE(ip);
+	EXPECT_EQ(from_abi(to_abi(*ip)), *ip);
+}
+
+} // namespace
+} // namespace ovx
