@@ -2,8 +2,6 @@
 
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,8 +10,8 @@
 #include "agent/desired.h"
 #include "loader/dataplane.h"
 #include "loader/neighbour.h"
+#include "loader/netdev.h"
 #include "maps/error.h"
-#include "maps/unique_fd.h"
 
 namespace ovx {
 namespace {
@@ -22,16 +20,6 @@ std::string where(const Config &config, const Origin &origin)
 {
 	return config.path + ":" + std::to_string(origin.line) + ":" +
 	       std::to_string(origin.column) + ": ";
-}
-
-std::uint32_t interface_mtu(const std::string &ifname)
-{
-	UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-	ifreq ifr{};
-	std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-	if (!sock || ioctl(sock.get(), SIOCGIFMTU, &ifr))
-		throw SystemError("interface " + ifname + ": cannot read its MTU", errno);
-	return static_cast<std::uint32_t>(ifr.ifr_mtu);
 }
 
 Resolved resolve(const Config &config)
@@ -95,6 +83,21 @@ std::set<IpAddr> vtep_addresses(const AbiMap<ovx_vtep_key, std::uint32_t> &vteps
 	return out;
 }
 
+std::string ifname_of(std::uint32_t ifindex)
+{
+	char name[IF_NAMESIZE] = {};
+	return if_indextoname(ifindex, name) ? name : "";
+}
+
+// What ovx did to an underlay it no longer uses: its TC filter, forwarding.
+void release_underlay(Dataplane &dp, const ovx_config &cfg)
+{
+	dp.detach_tc(static_cast<int>(cfg.underlay_ifindex));
+	const std::string name = ifname_of(cfg.underlay_ifindex);
+	if ((cfg.flags & OVX_CFG_OWNS_FORWARDING) && !name.empty())
+		set_ipv4_forwarding(name, false);
+}
+
 } // namespace
 
 ApplyResult apply(const Config &config, const std::string &instance)
@@ -136,8 +139,20 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		have_ports.insert(ifindex);
 	const auto old_cfg = t.config.lookup(0);
 
-	const DesiredState want = build_desired(config, resolved, have_vni, in_use);
+	DesiredState want = build_desired(config, resolved, have_vni, in_use);
 	check_capacity(config, want, t);
+
+	const std::string &ul = config.underlay.interface;
+	const bool same_underlay =
+		old_cfg && static_cast<int>(old_cfg->underlay_ifindex) == resolved.underlay_ifindex;
+	bool owns_forwarding = same_underlay && (old_cfg->flags & OVX_CFG_OWNS_FORWARDING);
+	bool turned_forwarding_on = false;
+	if (!ipv4_forwarding(ul)) {
+		set_ipv4_forwarding(ul, true);
+		owns_forwarding = turned_forwarding_on = true;
+	}
+	if (owns_forwarding)
+		want.config.flags |= OVX_CFG_OWNS_FORWARDING;
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
 	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
@@ -161,6 +176,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		result.maps = reconcile(t, want, monotonic_ns());
 	} catch (...) {
 		detach_new_ports();
+		if (turned_forwarding_on)
+			set_ipv4_forwarding(ul, false);
 		throw;
 	}
 
@@ -169,9 +186,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 			dp->detach_tc(static_cast<int>(ifindex));
 			result.ports_detached++;
 		}
-	if (old_cfg && old_cfg->underlay_ifindex &&
-	    static_cast<int>(old_cfg->underlay_ifindex) != resolved.underlay_ifindex)
-		dp->detach_tc(static_cast<int>(old_cfg->underlay_ifindex));
+	if (old_cfg && old_cfg->underlay_ifindex && !same_underlay)
+		release_underlay(*dp, *old_cfg);
 
 	const auto want_addrs = vtep_addresses(want.vteps);
 	for (const IpAddr &a : vtep_addresses(have_vteps))
@@ -199,6 +215,8 @@ bool down(const std::string &instance)
 			del_managed_neighbour(static_cast<int>(cfg->underlay_ifindex), a.family,
 					      a.bytes);
 	}
+	if (cfg && cfg->underlay_ifindex)
+		release_underlay(*dp, *cfg);
 	dp->destroy();
 	return true;
 }

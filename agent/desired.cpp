@@ -34,10 +34,11 @@ ovx_vni_key vni_key(ovx_encap encap, std::uint64_t id)
 
 std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap)
 {
-	// Overheads per encapsulation arrive with them (issue: NVGRE/STT/Geneve).
+	// The inner Ethernet header rides in the underlay's IP payload too, so
+	// the whole overhead comes off the inner IP MTU. Other encapsulations
+	// bring their own overheads.
 	(void)encap;
-	const std::uint32_t l2_overhead = OVX_VXLAN_OVERHEAD - 14;
-	return underlay_mtu > l2_overhead ? underlay_mtu - l2_overhead : 0;
+	return underlay_mtu > OVX_VXLAN_OVERHEAD ? underlay_mtu - OVX_VXLAN_OVERHEAD : 0;
 }
 
 namespace {

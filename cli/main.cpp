@@ -1,6 +1,10 @@
 // ovx: the command-line face of the dataplane. Thin: parses the command
 // line, enters the namespace, calls agent/, renders the result.
 #include <CLI/CLI.hpp>
+#include <bpf/libbpf.h>
+
+#include <cstdarg>
+#include <cstdlib>
 
 #include <cstdio>
 #include <iostream>
@@ -53,8 +57,18 @@ int fail(const Globals &g, int status, const std::string &message)
 
 } // namespace
 
+// libbpf's own chatter (kernel extack notes, probe results) is noise next
+// to ovx's messages, which say what failed and where; OVX_DEBUG=1 shows it.
+int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	static const bool debug = std::getenv("OVX_DEBUG") != nullptr;
+	(void)level;
+	return debug ? std::vfprintf(stderr, fmt, args) : 0;
+}
+
 int main(int argc, char **argv)
 {
+	libbpf_set_print(libbpf_log);
 	Globals g;
 	CLI::App app{"ovx: multi-tenant overlay (VXLAN) dataplane on XDP and TC"};
 	app.set_version_flag("--version", std::string("ovx 0.1.0, map ABI v") +

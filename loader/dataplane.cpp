@@ -2,13 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -20,6 +16,7 @@
 #include "bpf/tc_port.skel.h"
 #include "bpf/tc_underlay.skel.h"
 #include "bpf/xdp_underlay.skel.h"
+#include "loader/netdev.h"
 #include "maps/error.h"
 
 namespace fs = std::filesystem;
@@ -95,7 +92,8 @@ void prepare_object(bpf_object *obj, bpf_object *first, std::uint32_t fdb_entrie
 		if (std::strcmp(name, "ovx_fdb") == 0 &&
 		    bpf_map__set_max_entries(map, fdb_entries))
 			throw SystemError("map ovx_fdb: cannot size it", errno);
-		if (!first || first == obj)
+		// Constant pools (.rodata*) stay private to their object.
+		if (!first || first == obj || bpf_map__is_internal(map))
 			continue;
 		bpf_map *shared = bpf_object__find_map_by_name(first, name);
 		if (!shared || bpf_map__reuse_fd(map, bpf_map__fd(shared)))
@@ -232,6 +230,8 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 
 	bpf_map *map;
 	bpf_object__for_each_map(map, xdp->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
 		const std::string path = dir + "/" + bpf_map__name(map);
 		if (bpf_obj_pin(bpf_map__fd(map), path.c_str()))
 			throw SystemError("cannot pin " + path, errno);
@@ -383,19 +383,6 @@ void Dataplane::destroy()
 		throw SystemError("cannot remove " + instance_dir(instance_) + ": " + ec.message());
 	// The parent goes with its last instance.
 	fs::remove(fs::path(instance_dir(instance_)).parent_path(), ec);
-}
-
-std::string interface_driver(const std::string &ifname)
-{
-	UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-	ethtool_drvinfo info{};
-	info.cmd = ETHTOOL_GDRVINFO;
-	ifreq ifr{};
-	std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-	ifr.ifr_data = reinterpret_cast<char *>(&info);
-	if (!sock || ioctl(sock.get(), SIOCETHTOOL, &ifr))
-		return "unknown";
-	return info.driver;
 }
 
 } // namespace ovx

@@ -63,7 +63,4 @@ private:
 	UniqueFd tc_port_;
 };
 
-// "veth", "virtio_net", ...: for messages that name what refused.
-std::string interface_driver(const std::string &ifname);
-
 } // namespace ovx

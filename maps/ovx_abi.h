@@ -76,13 +76,16 @@ struct ovx_addr {
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_addr) == 20, "ovx_addr layout");
 
+/* ovx turned IPv4 forwarding on for the underlay; `down` turns it off. */
+#define OVX_CFG_OWNS_FORWARDING	(1u << 0)
+
 /* ovx_config: ARRAY of one, key 0. */
 struct ovx_config {
 	__u32 abi_version;
 	__u32 underlay_ifindex;
 	__u32 underlay_mtu;
 	__be16 vxlan_port;
-	__u16 pad;
+	__u16 flags;		/* OVX_CFG_*: control plane bookkeeping */
 	struct ovx_addr vtep;	/* this host's VTEP address */
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_config) == 36, "ovx_config layout");

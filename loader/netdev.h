@@ -1,0 +1,20 @@
+// Facts about, and the few settings ovx makes on, network interfaces.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ovx {
+
+std::uint32_t interface_mtu(const std::string &ifname);
+
+// "veth", "virtio_net", ...: for messages that name what refused.
+std::string interface_driver(const std::string &ifname);
+
+// net.ipv4.conf.IFNAME.forwarding. bpf_fib_lookup(), which fills in the
+// underlay MACs of replicated frames, answers only for interfaces with
+// forwarding on; ovx turns it on for the underlay and back off at `down`.
+bool ipv4_forwarding(const std::string &ifname);
+void set_ipv4_forwarding(const std::string &ifname, bool on);
+
+} // namespace ovx
