@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -114,10 +115,18 @@ void load_object(bpf_object *obj, const char *what)
 				  -err);
 }
 
-void pin_program(bpf_program *prog, const std::string &path)
+void pin_fd(int fd, const std::string &path)
 {
-	if (bpf_obj_pin(bpf_program__fd(prog), path.c_str()))
+	if (bpf_obj_pin(fd, path.c_str()))
 		throw SystemError("cannot pin " + path, errno);
+}
+
+UniqueFd dup_fd(int fd, std::string_view what)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (copy < 0)
+		throw SystemError("cannot duplicate the fd of " + std::string(what), errno);
+	return UniqueFd(copy);
 }
 
 std::uint32_t attach_mode_of(std::uint32_t xdp_flags)
@@ -196,6 +205,34 @@ std::optional<Dataplane> Dataplane::open(const std::string &instance)
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_port)));
 }
 
+Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
+{
+	auto xdp = open_skel(ovx_xdp_underlay__open, ovx_xdp_underlay__destroy, "xdp_underlay");
+	auto tcu = open_skel(ovx_tc_underlay__open, ovx_tc_underlay__destroy, "tc_underlay");
+	auto tcp = open_skel(ovx_tc_port__open, ovx_tc_port__destroy, "tc_port");
+
+	prepare_object(xdp->obj, nullptr, fdb_entries);
+	load_object(xdp->obj, "xdp_underlay");
+	prepare_object(tcu->obj, xdp->obj, fdb_entries);
+	load_object(tcu->obj, "tc_underlay");
+	prepare_object(tcp->obj, xdp->obj, fdb_entries);
+	load_object(tcp->obj, "tc_port");
+
+	// Own copies of the fds: the skeletons close theirs when they go.
+	Tables tables = Tables::open([&](std::string_view name) {
+		bpf_map *map = bpf_object__find_map_by_name(xdp->obj, std::string(name).c_str());
+		return map ? dup_fd(bpf_map__fd(map), name) : UniqueFd();
+	});
+	Dataplane dp("", std::move(tables),
+		     dup_fd(bpf_program__fd(xdp->progs.ovx_xdp_underlay), "xdp_underlay"),
+		     dup_fd(bpf_program__fd(tcu->progs.ovx_tc_underlay), "tc_underlay"),
+		     dup_fd(bpf_program__fd(tcp->progs.ovx_tc_port), "tc_port"));
+	ovx_config cfg{};
+	cfg.abi_version = OVX_ABI_VERSION;
+	dp.tables().config.update(0, cfg);
+	return dp;
+}
+
 Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entries)
 {
 	require_bpffs();
@@ -217,38 +254,16 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 		}
 	} undo{dir};
 
-	auto xdp = open_skel(ovx_xdp_underlay__open, ovx_xdp_underlay__destroy, "xdp_underlay");
-	auto tcu = open_skel(ovx_tc_underlay__open, ovx_tc_underlay__destroy, "tc_underlay");
-	auto tcp = open_skel(ovx_tc_port__open, ovx_tc_port__destroy, "tc_port");
-
-	prepare_object(xdp->obj, nullptr, fdb_entries);
-	load_object(xdp->obj, "xdp_underlay");
-	prepare_object(tcu->obj, xdp->obj, fdb_entries);
-	load_object(tcu->obj, "tc_underlay");
-	prepare_object(tcp->obj, xdp->obj, fdb_entries);
-	load_object(tcp->obj, "tc_port");
-
-	bpf_map *map;
-	bpf_object__for_each_map(map, xdp->obj) {
-		if (bpf_map__is_internal(map))
-			continue;
-		const std::string path = dir + "/" + bpf_map__name(map);
-		if (bpf_obj_pin(bpf_map__fd(map), path.c_str()))
-			throw SystemError("cannot pin " + path, errno);
-	}
-	pin_program(xdp->progs.ovx_xdp_underlay, dir + "/" + program_pin_name(Program::xdp_underlay));
-	pin_program(tcu->progs.ovx_tc_underlay, dir + "/" + program_pin_name(Program::tc_underlay));
+	Dataplane loaded = load_unpinned(fdb_entries);
+	for (std::string_view name : kMapNames)
+		pin_fd(loaded.tables_.fd(name), dir + "/" + std::string(name));
+	pin_fd(loaded.xdp_underlay_.get(), dir + "/" + program_pin_name(Program::xdp_underlay));
+	pin_fd(loaded.tc_underlay_.get(), dir + "/" + program_pin_name(Program::tc_underlay));
 	// Pinned last: its presence is what open() takes as "instance exists".
-	pin_program(tcp->progs.ovx_tc_port, dir + "/" + program_pin_name(Program::tc_port));
-
-	auto dp = open(instance);
-	if (!dp)
-		throw SystemError("instance " + instance + " vanished while being created");
-	ovx_config cfg{};
-	cfg.abi_version = OVX_ABI_VERSION;
-	dp->tables().config.update(0, cfg);
+	pin_fd(loaded.tc_port_.get(), dir + "/" + program_pin_name(Program::tc_port));
+	loaded.instance_ = instance;
 	undo.armed = false;
-	return std::move(*dp);
+	return loaded;
 }
 
 int Dataplane::program_fd(Program program) const

@@ -31,6 +31,12 @@ public:
 	// nothing: a failure removes whatever was pinned.
 	static Dataplane create(const std::string &instance, std::uint32_t fdb_entries);
 
+	// Loads the programs with fresh maps and pins nothing: for packet tests
+	// and benchmarks, which attach nothing and must leave nothing behind.
+	static Dataplane load_unpinned(std::uint32_t fdb_entries);
+
+	int program_fd(Program program) const;
+
 	Tables &tables() { return tables_; }
 	const Tables &tables() const { return tables_; }
 	const std::string &instance() const { return instance_; }
@@ -54,7 +60,6 @@ public:
 private:
 	Dataplane(std::string instance, Tables tables, UniqueFd xdp, UniqueFd tc_underlay,
 		  UniqueFd tc_port);
-	int program_fd(Program program) const;
 
 	std::string instance_;
 	Tables tables_;

@@ -4,7 +4,7 @@ namespace ovx {
 
 Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 {
-	auto map = [&](std::string_view name) { return open(name); };
+	const auto &map = open;
 	return Tables{
 		.config = {map("ovx_config"), "ovx_config"},
 		.vni = {map("ovx_vni"), "ovx_vni"},
@@ -17,6 +17,21 @@ Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 		.vteps = {map("ovx_vteps"), "ovx_vteps"},
 		.seg_stats = {map("ovx_seg_stats"), "ovx_seg_stats"},
 	};
+}
+
+int Tables::fd(std::string_view name) const
+{
+	const std::pair<std::string_view, int> fds[] = {
+		{"ovx_config", config.fd()},	       {"ovx_vni", vni.fd()},
+		{"ovx_segments", segments.fd()},       {"ovx_seg_names", seg_names.fd()},
+		{"ovx_ports", ports.fd()},	       {"ovx_fdb", fdb.fd()},
+		{"ovx_flood_ports", flood_ports.fd()}, {"ovx_flood_vteps", flood_vteps.fd()},
+		{"ovx_vteps", vteps.fd()},	       {"ovx_seg_stats", seg_stats.fd()},
+	};
+	for (const auto &[n, fd] : fds)
+		if (n == name)
+			return fd;
+	return -1;
 }
 
 } // namespace ovx

@@ -31,6 +31,9 @@ struct Tables {
 
 	// @open returns an owned fd for a map name from kMapNames.
 	static Tables open(const std::function<UniqueFd(std::string_view)> &open);
+
+	// The fd of a map by its name in kMapNames; -1 for another name.
+	int fd(std::string_view name) const;
 };
 
 } // namespace ovx

@@ -1,0 +1,628 @@
+// Reading and validating the YAML description of one host.
+#include "agent/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <string_view>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+#include "maps/error.h"
+
+namespace ovx {
+namespace {
+
+constexpr std::size_t kNameMax = OVX_NAME_LEN - 1; // the ABI keeps a NUL
+constexpr std::size_t kIfNameMax = IFNAMSIZ - 1;
+constexpr std::int64_t kAgingMax = 86400;
+constexpr std::int64_t kFdbMin = 1024;
+constexpr std::int64_t kFdbMax = 16777216;
+
+// One node to read, with what an error message needs to point at it.
+struct Value {
+	YAML::Node node;
+	std::string path; // e.g. "segments[1].ports[0].mac"
+	// yaml-cpp gives a null node the position of the token after it, often
+	// on a later line; a missing value is reported here instead.
+	YAML::Mark null_at;
+};
+
+// The entries of one YAML map by key.
+using Fields = std::map<std::string, Value, std::less<>>;
+
+// Something an earlier part of the file already took, for duplicate errors.
+struct Claim {
+	std::string by;
+	int line;
+};
+
+Origin origin_of(const YAML::Mark &mark)
+{
+	// Only an empty document has no position; its start is the best guess.
+	if (mark.is_null())
+		return {1, 1};
+	return {mark.line + 1, mark.column + 1};
+}
+
+YAML::Mark where(const Value &v)
+{
+	return v.node.IsNull() ? v.null_at : v.node.Mark();
+}
+
+int line_of(const Value &v)
+{
+	return origin_of(where(v)).line;
+}
+
+std::string quoted(std::string_view text)
+{
+	return "'" + std::string(text) + "'";
+}
+
+std::string describe(const YAML::Node &node)
+{
+	if (node.IsScalar())
+		return quoted(node.Scalar());
+	if (node.IsSequence())
+		return "a list";
+	if (node.IsMap())
+		return "a map";
+	return "nothing";
+}
+
+std::string join(const std::string &path, std::string_view key)
+{
+	return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string located(const std::string &file, Origin at, const std::string &path,
+		    const std::string &what)
+{
+	std::string msg = file + ":" + std::to_string(at.line) + ":" +
+			  std::to_string(at.column) + ": ";
+	if (!path.empty())
+		msg += path + ": ";
+	return msg + what;
+}
+
+std::string line_note(int line)
+{
+	return "(line " + std::to_string(line) + ")";
+}
+
+bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+// Reads one document, failing on the first problem found. Duplicate checks
+// span segments, so one Reader reads one file.
+class Reader {
+public:
+	explicit Reader(const std::string &file) : file_(file) {}
+
+	Config read(const YAML::Node &root);
+
+private:
+	[[noreturn]] void fail(const Value &v, const std::string &what) const
+	{
+		throw ConfigError(located(file_, origin_of(where(v)), v.path, what));
+	}
+
+	Fields fields(const Value &map, std::initializer_list<std::string_view> allowed) const;
+	const Value &need(const Value &map, const Fields &fields, std::string_view key) const;
+	std::vector<Value> items(const Value &list) const;
+
+	std::string scalar(const Value &v) const;
+	std::int64_t integer(const Value &v, const char *noun, std::int64_t lo,
+			     std::int64_t hi) const;
+	bool boolean(const Value &v) const;
+	std::string name(const Value &v, const char *noun) const;
+	std::string ifname(const Value &v) const;
+	Mac unicast_mac(const Value &v) const;
+	IpAddr vtep(const Value &v) const;
+	IpAddr remote_vtep(const Value &v, const Underlay &underlay) const;
+	XdpMode xdp_mode(const Value &v) const;
+	ovx_encap encap(const Value &v) const;
+
+	Underlay read_underlay(const Value &v) const;
+	Limits read_limits(const Value &v) const;
+	Segment read_segment(const Value &v, const Underlay &underlay);
+
+	const std::string &file_;
+	std::map<std::string, int, std::less<>> segment_names_; // -> line
+	std::map<std::pair<ovx_encap, std::uint64_t>, Claim> vnis_;
+	std::map<std::string, Claim, std::less<>> port_names_; // by segment
+	std::size_t n_ports_ = 0;
+};
+
+const Value *find(const Fields &fields, std::string_view key)
+{
+	const auto it = fields.find(key);
+	return it == fields.end() ? nullptr : &it->second;
+}
+
+// A null map is read as an empty one: "limits:" with every entry commented
+// out means "all defaults", and a missing required key is reported anyway.
+Fields Reader::fields(const Value &map,
+			      std::initializer_list<std::string_view> allowed) const
+{
+	if (!map.node.IsNull() && !map.node.IsMap())
+		fail(map, "expected a map, got " + describe(map.node));
+
+	Fields out;
+	if (map.node.IsNull())
+		return out;
+	for (const auto &entry : map.node) {
+		const Value key{entry.first, map.path, where(map)};
+		if (!key.node.IsScalar())
+			fail(key, "expected a key name, got " + describe(key.node));
+		const std::string &k = key.node.Scalar();
+		const Value value{entry.second, join(map.path, k), key.node.Mark()};
+		bool known = false;
+		std::string expected;
+		for (const std::string_view a : allowed) {
+			known = known || a == k;
+			expected += (expected.empty() ? "" : ", ") + std::string(a);
+		}
+		if (!known)
+			fail({key.node, value.path, {}},
+			     "unknown key " + quoted(k) + " (expected one of: " + expected + ")");
+		// yaml-cpp keeps both entries of a repeated key; one would be
+		// silently ignored, so neither is taken.
+		const auto [it, fresh] = out.try_emplace(k, value);
+		if (!fresh)
+			fail({key.node, value.path, {}},
+			     "duplicate key " + quoted(k) + ", first at line " +
+				     std::to_string(origin_of(it->second.null_at).line));
+	}
+	return out;
+}
+
+const Value &Reader::need(const Value &map, const Fields &fields, std::string_view key) const
+{
+	const Value *v = find(fields, key);
+	if (!v)
+		fail({map.node, join(map.path, key), map.null_at}, "required key is missing");
+	return *v;
+}
+
+// Optional lists may be left empty ("segments:") as well as missing.
+std::vector<Value> Reader::items(const Value &list) const
+{
+	if (!list.node.IsNull() && !list.node.IsSequence())
+		fail(list, "expected a list, got " + describe(list.node));
+
+	std::vector<Value> out;
+	if (list.node.IsNull())
+		return out;
+	for (std::size_t i = 0; i < list.node.size(); i++)
+		out.push_back({list.node[i], list.path + "[" + std::to_string(i) + "]", where(list)});
+	return out;
+}
+
+std::string Reader::scalar(const Value &v) const
+{
+	if (v.node.IsNull())
+		fail(v, "missing value");
+	if (!v.node.IsScalar())
+		fail(v, "expected a single value, got " + describe(v.node));
+	return v.node.Scalar();
+}
+
+std::int64_t Reader::integer(const Value &v, const char *noun, std::int64_t lo,
+			     std::int64_t hi) const
+{
+	const std::string text = scalar(v);
+	std::int64_t n = 0;
+	const char *end = text.data() + text.size();
+	const auto [ptr, ec] = std::from_chars(text.data(), end, n);
+	const bool too_big = ec == std::errc::result_out_of_range && ptr == end;
+	if (!too_big && (ec != std::errc() || ptr != end))
+		fail(v, std::string(noun) + " " + quoted(text) + " is not an integer");
+	if (too_big || n < lo || n > hi)
+		fail(v, std::string(noun) + " " + quoted(text) + " is out of range (expected " +
+				std::to_string(lo) + ".." + std::to_string(hi) + ")");
+	return n;
+}
+
+// Only YAML 1.2's spellings: 1.1's yes/no/on/off surprise people ("no" as a
+// country code), so they are an error rather than a guess.
+bool Reader::boolean(const Value &v) const
+{
+	const std::string text = scalar(v);
+	if (text == "true" || text == "True" || text == "TRUE")
+		return true;
+	if (text == "false" || text == "False" || text == "FALSE")
+		return false;
+	fail(v, "expected true or false, got " + quoted(text));
+}
+
+std::string Reader::name(const Value &v, const char *noun) const
+{
+	const std::string text = scalar(v);
+	if (text.empty())
+		fail(v, std::string(noun) + " must not be empty");
+	if (text.size() > kNameMax)
+		fail(v, std::string(noun) + " " + quoted(text) + " is too long (at most " +
+				std::to_string(kNameMax) + " characters)");
+	for (const char c : text)
+		if (!is_name_char(c))
+			fail(v, std::string(noun) + " " + quoted(text) +
+					" may only contain A-Z, a-z, 0-9, '_', '.' and '-'");
+	return text;
+}
+
+// The kernel's own rule (dev_valid_name), so that a name accepted here can
+// exist at all.
+std::string Reader::ifname(const Value &v) const
+{
+	const std::string text = scalar(v);
+	if (text.empty())
+		fail(v, "interface name must not be empty");
+	if (text.size() > kIfNameMax)
+		fail(v, "interface name " + quoted(text) + " is too long (at most " +
+				std::to_string(kIfNameMax) + " characters)");
+	bool valid = text != "." && text != "..";
+	for (const char c : text)
+		valid = valid && c != '/' && c != ':' && c != ' ' && (c < '\t' || c > '\r');
+	if (!valid)
+		fail(v, "interface name " + quoted(text) +
+				" is not valid (no '/', ':' or white space; not '.' or '..')");
+	return text;
+}
+
+// A port's or a remote's MAC is where frames are delivered, so it must be
+// one station's address.
+Mac Reader::unicast_mac(const Value &v) const
+{
+	const std::string text = scalar(v);
+	const std::optional<Mac> mac = parse_mac(text);
+	if (!mac)
+		fail(v, "malformed MAC address " + quoted(text));
+	if ((*mac)[0] & 1)
+		fail(v, "MAC address " + quoted(text) + " is a multicast address");
+	if (*mac == Mac{})
+		fail(v, "MAC address " + quoted(text) + " is all zero");
+	return *mac;
+}
+
+IpAddr Reader::vtep(const Value &v) const
+{
+	const std::string text = scalar(v);
+	const std::optional<IpAddr> addr = parse_ip(text);
+	if (!addr)
+		fail(v, "malformed IP address " + quoted(text));
+	if (addr->family != AF_INET)
+		fail(v, "IPv6 underlay addresses are not supported yet: " + quoted(text));
+	// Overlay frames go to one host each: 0/8 is "this network", 224/4
+	// multicast and 240/4 reserved, broadcast included.
+	if (addr->bytes[0] == 0 || addr->bytes[0] >= 224)
+		fail(v, quoted(text) + " is not a unicast host address");
+	return *addr;
+}
+
+IpAddr Reader::remote_vtep(const Value &v, const Underlay &underlay) const
+{
+	const IpAddr addr = vtep(v);
+	if (addr == underlay.address)
+		fail(v, quoted(scalar(v)) + " is this host's own address (underlay.address)");
+	return addr;
+}
+
+XdpMode Reader::xdp_mode(const Value &v) const
+{
+	const std::string text = scalar(v);
+	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
+		if (text == xdp_mode_name(m))
+			return m;
+	fail(v, "unknown XDP mode " + quoted(text) + " (expected native, generic or offload)");
+}
+
+ovx_encap Reader::encap(const Value &v) const
+{
+	const std::string text = scalar(v);
+	if (text == encap_name(OVX_ENCAP_VXLAN))
+		return OVX_ENCAP_VXLAN;
+	for (const ovx_encap e : {OVX_ENCAP_NVGRE, OVX_ENCAP_STT, OVX_ENCAP_GENEVE})
+		if (text == encap_name(e))
+			fail(v, "encapsulation " + quoted(text) + " is not supported yet");
+	fail(v, "unknown encapsulation " + quoted(text) +
+			" (expected vxlan, nvgre, stt or geneve)");
+}
+
+Underlay Reader::read_underlay(const Value &v) const
+{
+	const Fields f = fields(v, {"interface", "address", "mode", "port"});
+	Underlay u;
+	const Value &ifv = need(v, f, "interface");
+	u.interface = ifname(ifv);
+	u.interface_origin = origin_of(where(ifv));
+	u.address = vtep(need(v, f, "address"));
+	if (const Value *m = find(f, "mode"))
+		u.mode = xdp_mode(*m);
+	if (const Value *p = find(f, "port"))
+		u.vxlan_port = static_cast<std::uint16_t>(integer(*p, "port", 1, 65535));
+	return u;
+}
+
+Limits Reader::read_limits(const Value &v) const
+{
+	const Fields f = fields(v, {"fdb_entries"});
+	Limits l;
+	if (const Value *n = find(f, "fdb_entries"))
+		l.fdb_entries = static_cast<std::uint32_t>(integer(*n, "FDB size", kFdbMin, kFdbMax));
+	return l;
+}
+
+Segment Reader::read_segment(const Value &v, const Underlay &underlay)
+{
+	const Fields f = fields(v, {"name", "tenant", "encap", "id", "learning", "aging",
+				    "flood", "ports", "remotes"});
+	Segment s;
+	s.origin = origin_of(where(v));
+
+	const Value &namev = need(v, f, "name");
+	s.name = name(namev, "segment name");
+	if (const auto [it, fresh] = segment_names_.try_emplace(s.name, line_of(namev)); !fresh)
+		fail(namev, "segment name " + quoted(s.name) + " is already used " +
+				    line_note(it->second));
+	s.tenant = name(need(v, f, "tenant"), "tenant name");
+	if (const Value *e = find(f, "encap"))
+		s.encap = encap(*e);
+
+	const Value &idv = need(v, f, "id");
+	s.id = static_cast<std::uint64_t>(integer(idv, "VNI", 1, OVX_VNI_MAX));
+	if (const auto [it, fresh] = vnis_.try_emplace({s.encap, s.id}, Claim{s.name, line_of(idv)});
+	    !fresh)
+		fail(idv, "VNI " + std::to_string(s.id) + " is already used by segment " +
+				  quoted(it->second.by) + " " + line_note(it->second.line));
+
+	if (const Value *l = find(f, "learning"))
+		s.learning = boolean(*l);
+	if (const Value *a = find(f, "aging"))
+		s.aging_sec = static_cast<std::uint32_t>(integer(*a, "aging time", 0, kAgingMax));
+
+	if (const Value *fl = find(f, "flood")) {
+		std::map<IpAddr, int> seen;
+		const std::vector<Value> list = items(*fl);
+		for (std::size_t i = 0; i < list.size(); i++) {
+			if (i == OVX_MAX_FLOOD)
+				fail(list[i], "too many flood VTEPs (at most " +
+						      std::to_string(OVX_MAX_FLOOD) + ")");
+			const IpAddr addr = remote_vtep(list[i], underlay);
+			if (const auto [it, fresh] = seen.try_emplace(addr, line_of(list[i])); !fresh)
+				fail(list[i], "VTEP " + quoted(format_ip(addr)) +
+						      " is already in this flood list " +
+						      line_note(it->second));
+			s.flood.push_back(addr);
+		}
+	}
+
+	// A MAC may appear once per segment: two places for one address would
+	// make the FDB entry depend on which was written last.
+	std::map<Mac, Claim> macs;
+	const auto claim_mac = [&](const Value &macv, const Mac &mac, const std::string &by) {
+		if (const auto [it, fresh] = macs.try_emplace(mac, Claim{by, line_of(macv)}); !fresh)
+			fail(macv, "MAC address " + quoted(format_mac(mac)) + " is already used by " +
+					   it->second.by + " " + line_note(it->second.line));
+	};
+
+	if (const Value *pl = find(f, "ports")) {
+		const std::vector<Value> list = items(*pl);
+		for (std::size_t i = 0; i < list.size(); i++) {
+			if (i == OVX_MAX_FLOOD)
+				fail(list[i], "too many ports in one segment (at most " +
+						      std::to_string(OVX_MAX_FLOOD) + ")");
+			if (++n_ports_ > OVX_MAX_PORTS)
+				fail(list[i], "too many ports (at most " +
+						      std::to_string(OVX_MAX_PORTS) +
+						      " in all segments together)");
+			const Fields pf = fields(list[i], {"interface", "mac"});
+			Port p;
+			const Value &ifv = need(list[i], pf, "interface");
+			p.interface = ifname(ifv);
+			// The interface is what the caller reports on (it may not
+			// exist), so the port's origin is the name, not the map.
+			p.origin = origin_of(where(ifv));
+			if (p.interface == underlay.interface)
+				fail(ifv, "interface " + quoted(p.interface) +
+						  " is the underlay interface " +
+						  line_note(underlay.interface_origin.line));
+			if (const auto [it, fresh] = port_names_.try_emplace(
+				    p.interface, Claim{s.name, p.origin.line});
+			    !fresh)
+				fail(ifv, "interface " + quoted(p.interface) +
+						  " is already a port of segment " +
+						  quoted(it->second.by) + " " +
+						  line_note(it->second.line));
+			const Value &macv = need(list[i], pf, "mac");
+			p.mac = unicast_mac(macv);
+			claim_mac(macv, p.mac, list[i].path);
+			s.ports.push_back(p);
+		}
+	}
+
+	if (const Value *rl = find(f, "remotes")) {
+		for (const Value &rv : items(*rl)) {
+			const Fields rf = fields(rv, {"mac", "vtep"});
+			Remote r;
+			r.origin = origin_of(where(rv));
+			const Value &macv = need(rv, rf, "mac");
+			r.mac = unicast_mac(macv);
+			claim_mac(macv, r.mac, rv.path);
+			r.vtep = remote_vtep(need(rv, rf, "vtep"), underlay);
+			s.remotes.push_back(r);
+		}
+	}
+	return s;
+}
+
+Config Reader::read(const YAML::Node &root)
+{
+	const Value top{root, "", root.Mark()};
+	if (!root.IsMap())
+		fail(top, "expected a map with 'underlay' and 'segments' at the top level, got " +
+				  describe(root));
+	const Fields f = fields(top, {"underlay", "limits", "segments"});
+
+	Config cfg;
+	cfg.path = file_;
+	cfg.underlay = read_underlay(need(top, f, "underlay"));
+	if (const Value *l = find(f, "limits"))
+		cfg.limits = read_limits(*l);
+	if (const Value *sl = find(f, "segments")) {
+		const std::vector<Value> list = items(*sl);
+		// Segment id 0 means "no segment" in the maps.
+		constexpr std::size_t max_segments = OVX_MAX_SEGMENTS - 1;
+		for (std::size_t i = 0; i < list.size(); i++) {
+			if (i == max_segments)
+				fail(list[i], "too many segments (at most " +
+						      std::to_string(max_segments) + ")");
+			cfg.segments.push_back(read_segment(list[i], cfg.underlay));
+		}
+	}
+	return cfg;
+}
+
+} // namespace
+
+Config load_config(const std::string &path)
+{
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+	std::string text;
+	char buf[65536];
+	for (;;) {
+		const ssize_t n = ::read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			const int err = errno;
+			::close(fd);
+			throw ConfigError(path + ": cannot read: " + std::strerror(err));
+		}
+		if (n == 0)
+			break;
+		text.append(buf, static_cast<std::size_t>(n));
+	}
+	::close(fd);
+	return parse_config(text, path);
+}
+
+Config parse_config(const std::string &text, const std::string &path)
+{
+	std::vector<YAML::Node> docs;
+	try {
+		docs = YAML::LoadAll(text);
+	} catch (const YAML::Exception &e) {
+		throw ConfigError(located(path, origin_of(e.mark), "", "YAML syntax error: " + e.msg));
+	}
+	// Anything after the first document would be silently ignored.
+	if (docs.size() > 1)
+		throw ConfigError(located(path, origin_of(docs[1].Mark()), "",
+					  "only one YAML document is allowed per file"));
+	return Reader(path).read(docs.empty() ? YAML::Node() : docs[0]);
+}
+
+std::string format_mac(const Mac &mac)
+{
+	char buf[18];
+	std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		      mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+std::string format_ip(const IpAddr &addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+	if (!inet_ntop(addr.family, addr.bytes.data(), buf, sizeof(buf)))
+		return "unset";
+	return buf;
+}
+
+std::optional<Mac> parse_mac(const std::string &text)
+{
+	Mac mac{};
+	if (text.size() != 17)
+		return std::nullopt;
+	for (std::size_t i = 0; i < mac.size(); i++) {
+		const std::size_t at = i * 3;
+		const int hi = hex_digit(text[at]);
+		const int lo = hex_digit(text[at + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && text[at + 2] != ':'))
+			return std::nullopt;
+		mac[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+	}
+	return mac;
+}
+
+std::optional<IpAddr> parse_ip(const std::string &text)
+{
+	// inet_pton would stop at an embedded NUL and accept the prefix.
+	if (text.find('\0') != std::string::npos)
+		return std::nullopt;
+	IpAddr addr;
+	for (const int family : {AF_INET, AF_INET6}) {
+		if (inet_pton(family, text.c_str(), addr.bytes.data()) == 1) {
+			addr.family = family;
+			return addr;
+		}
+	}
+	return std::nullopt;
+}
+
+// Values read back from the maps are not checked against the enum, so an
+// unknown one gets a name rather than a crash.
+const char *encap_name(ovx_encap encap)
+{
+	switch (encap) {
+	case OVX_ENCAP_VXLAN:
+		return "vxlan";
+	case OVX_ENCAP_NVGRE:
+		return "nvgre";
+	case OVX_ENCAP_STT:
+		return "stt";
+	case OVX_ENCAP_GENEVE:
+		return "geneve";
+	}
+	return "unknown";
+}
+
+const char *xdp_mode_name(XdpMode mode)
+{
+	switch (mode) {
+	case XdpMode::native:
+		return "native";
+	case XdpMode::generic:
+		return "generic";
+	case XdpMode::offload:
+		return "offload";
+	}
+	return "unknown";
+}
+
+} // namespace ovx
