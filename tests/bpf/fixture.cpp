@@ -1,0 +1,216 @@
+#include "tests/bpf/fixture.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "agent/config.h"
+#include "agent/desired.h"
+#include "agent/reconcile.h"
+
+namespace ovx::test {
+namespace {
+
+const char *const kConfig = R"(
+underlay: {interface: ul0, address: 192.168.77.1}
+segments:
+  - name: blue
+    tenant: blue
+    id: 5001
+    aging: 300
+    flood: [192.168.77.2, 192.168.77.3]
+    ports:
+      - {interface: vm1, mac: "02:00:00:00:01:01"}
+      - {interface: vm2, mac: "02:00:00:00:01:02"}
+    remotes:
+      - {mac: "02:00:00:00:02:01", vtep: 192.168.77.2}
+  - name: red
+    tenant: red
+    id: 5002
+    flood: [192.168.77.2]
+    ports:
+      - {interface: vm3, mac: "02:00:00:00:01:01"}
+)";
+
+void sh(const std::string &cmd)
+{
+	if (std::system(cmd.c_str()) != 0)
+		throw std::runtime_error("setup command failed: " + cmd);
+}
+
+} // namespace
+
+void setup_namespace()
+{
+	if (unshare(CLONE_NEWNET))
+		throw std::runtime_error(std::string("unshare(CLONE_NEWNET): ") +
+					 std::strerror(errno) + " (the bpf tests need root)");
+	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+	sh("ip link set lo up");
+	sh("ip link add ul0 address 02:aa:00:00:00:01 type veth peer name ul0p "
+	   "address 02:aa:00:00:00:02");
+	sh("ip addr add 192.168.77.1/24 dev ul0");
+	for (const char *vm : {"vm1", "vm2", "vm3"})
+		sh(std::string("ip link add ") + vm + " type veth peer name " + vm + "p");
+	for (const char *dev : {"ul0", "ul0p", "vm1", "vm1p", "vm2", "vm2p", "vm3", "vm3p"})
+		sh(std::string("ip link set ") + dev + " up");
+	sh("ip neigh add 192.168.77.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
+	sh("ip neigh add 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
+	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
+}
+
+int DatapathTest::ifindex(const std::string &name)
+{
+	int i = static_cast<int>(if_nametoindex(name.c_str()));
+	if (!i)
+		throw std::runtime_error("no interface " + name);
+	return i;
+}
+
+void DatapathTest::SetUp()
+{
+	dp_ = Dataplane::load_unpinned(4096);
+	Config config = parse_config(kConfig, "fixture.yaml");
+	Resolved r{.underlay_ifindex = ifindex("ul0"), .underlay_mtu = 1500, .port_ifindex = {}};
+	for (const char *vm : {"vm1", "vm2", "vm3"})
+		r.port_ifindex[vm] = ifindex(vm);
+	reconcile(dp_->tables(), build_desired(config, r, {}, {}), monotonic_ns());
+
+	for (const char *peer : {"ul0p", "vm1p", "vm2p", "vm3p"}) {
+		int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+		ASSERT_GE(fd, 0) << std::strerror(errno);
+		sockaddr_ll sll{};
+		sll.sll_family = AF_PACKET;
+		sll.sll_protocol = htons(ETH_P_ALL);
+		sll.sll_ifindex = ifindex(peer);
+		ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr *>(&sll), sizeof(sll)), 0);
+		captures_[std::string(peer, std::strlen(peer) - 1)] = UniqueFd(fd);
+	}
+}
+
+RunResult DatapathTest::run_xdp(const Bytes &frame)
+{
+	RunResult r;
+	r.out.resize(frame.size() + 256);
+	xdp_md ctx{};
+	ctx.data_end = static_cast<__u32>(frame.size());
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
+		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &ctx,
+		    .ctx_out = &ctx, .ctx_size_in = sizeof(ctx), .ctx_size_out = sizeof(ctx),
+		    .repeat = 1);
+	int err = bpf_prog_test_run_opts(dp_->program_fd(Program::xdp_underlay), &opts);
+	EXPECT_EQ(err, 0) << std::strerror(errno);
+	r.retval = static_cast<int>(opts.retval);
+	r.out.resize(opts.data_size_out);
+	r.meta.assign(r.out.begin(), r.out.begin() + ctx.data);
+	r.out.erase(r.out.begin(), r.out.begin() + ctx.data);
+	return r;
+}
+
+RunResult DatapathTest::run_tc(Program program, const std::string &ingress, const Bytes &frame)
+{
+	RunResult r;
+	r.out.resize(frame.size() + 256);
+	__sk_buff skb{};
+	skb.ifindex = static_cast<__u32>(ifindex(ingress));
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
+		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &skb,
+		    .ctx_size_in = sizeof(skb), .repeat = 1);
+	int err = bpf_prog_test_run_opts(dp_->program_fd(program), &opts);
+	EXPECT_EQ(err, 0) << std::strerror(errno);
+	r.retval = static_cast<int>(opts.retval);
+	r.out.resize(opts.data_size_out);
+	return r;
+}
+
+ovx_seg_stats DatapathTest::stats(std::uint32_t segment)
+{
+	ovx_seg_stats total{};
+	for (const auto &s : dp_->tables().seg_stats.lookup(segment)) {
+		total.rx_packets += s.rx_packets;
+		total.tx_packets += s.tx_packets;
+		total.local_packets += s.local_packets;
+		total.flood_copies += s.flood_copies;
+		total.learned += s.learned;
+		for (unsigned i = 0; i < OVX_DROP_MAX; i++)
+			total.drops[i] += s.drops[i];
+	}
+	return total;
+}
+
+std::optional<ovx_fdb_entry> DatapathTest::fdb(std::uint32_t segment, MacAddr m)
+{
+	ovx_fdb_key key{};
+	key.segment = segment;
+	std::memcpy(key.mac, m.b, 6);
+	return dp_->tables().fdb.lookup(key);
+}
+
+void DatapathTest::put_fdb(std::uint32_t segment, MacAddr m, const ovx_fdb_entry &e)
+{
+	ovx_fdb_key key{};
+	key.segment = segment;
+	std::memcpy(key.mac, m.b, 6);
+	dp_->tables().fdb.update(key, e);
+}
+
+std::vector<Bytes> DatapathTest::captured(const std::string &ifname)
+{
+	std::vector<Bytes> frames;
+	const int fd = captures_.at(ifname).get();
+	pollfd p{fd, POLLIN, 0};
+	// Clones are sent synchronously; a short wait covers the veth hop.
+	while (poll(&p, 1, 50) > 0) {
+		Bytes buf(9000);
+		ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+		if (n <= 0)
+			break;
+		buf.resize(static_cast<std::size_t>(n));
+		frames.push_back(std::move(buf));
+	}
+	return frames;
+}
+
+Underlay DatapathTest::to_vtep(std::uint32_t dst, std::uint16_t sport) const
+{
+	return Underlay{.dst_mac = dst == kVtep2 ? kVtep2Mac : kVtep3Mac,
+			.src_mac = kUnderlayMac,
+			.src_ip = kLocalVtep,
+			.dst_ip = dst,
+			.sport = sport};
+}
+
+Bytes DatapathTest::meta(std::uint32_t segment, std::uint32_t ifindex)
+{
+	ovx_xdp_meta m{OVX_META_MAGIC, segment, ifindex, 0};
+	const auto *p = reinterpret_cast<const std::uint8_t *>(&m);
+	return Bytes(p, p + sizeof(m));
+}
+
+} // namespace ovx::test
+
+int main(int argc, char **argv)
+{
+	::testing::InitGoogleTest(&argc, argv);
+	if (::testing::GTEST_FLAG(list_tests))
+		return RUN_ALL_TESTS(); // test discovery at build time: no namespace needed
+	try {
+		ovx::test::setup_namespace();
+	} catch (const std::exception &e) {
+		std::fprintf(stderr, "bpf_tests: %s\n", e.what());
+		return 1;
+	}
+	return RUN_ALL_TESTS();
+}

@@ -1,0 +1,128 @@
+// tc_port: the VTEP's send side, frame by frame.
+#include <linux/pkt_cls.h>
+
+#include <set>
+
+#include "tests/bpf/fixture.h"
+
+namespace ovx::test {
+namespace {
+
+using TcPort = DatapathTest;
+
+const Bytes kPingVm2 = vm_ping(kVm2, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.2"));
+const Bytes kPingRemote = vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.3"));
+
+std::uint16_t udp_sport(const Bytes &frame)
+{
+	return static_cast<std::uint16_t>(frame.at(34) << 8 | frame.at(35));
+}
+
+TEST_F(TcPort, SwitchesLocallyWithinTheSegment)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", kPingVm2);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(kPingVm2));
+	EXPECT_EQ(stats(kBlue).local_packets, 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 0u);
+}
+
+TEST_F(TcPort, EncapsulatesToTheRemoteVtep)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", kPingRemote);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	ASSERT_GT(r.out.size(), 36u);
+	// The source port is the inner flow's hash (seeded per boot): its range
+	// is the contract; the rest must match to the byte.
+	const std::uint16_t sport = udp_sport(r.out);
+	EXPECT_GE(sport, 49152);
+	EXPECT_EQ(hex(r.out), hex(vxlan_frame(to_vtep(kVtep2, sport), 5001, kPingRemote)));
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+}
+
+TEST_F(TcPort, SameFlowSameSourcePortOtherFlowOther)
+{
+	const auto a = run_tc(Program::tc_port, "vm1", kPingRemote);
+	const auto b = run_tc(Program::tc_port, "vm1", kPingRemote);
+	EXPECT_EQ(udp_sport(a.out), udp_sport(b.out));
+	std::set<std::uint16_t> ports;
+	for (std::uint32_t dst = 1; dst <= 16; dst++)
+		ports.insert(udp_sport(
+			run_tc(Program::tc_port, "vm1",
+			       vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.1.0") + dst))
+				.out));
+	EXPECT_GT(ports.size(), 8u) << "no entropy for the underlay's ECMP";
+}
+
+TEST_F(TcPort, FloodsBroadcastToLocalPortsAndEveryVtepOfTheSegment)
+{
+	const Bytes arp = eth(kBroadcast, kVm1, kEthArp,
+			      arp_request(kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.9")));
+	const auto r = run_tc(Program::tc_port, "vm1", arp);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+
+	const auto local = captured("vm2");
+	ASSERT_EQ(local.size(), 1u);
+	EXPECT_EQ(hex(local[0]), hex(arp));
+	EXPECT_TRUE(captured("vm1").empty()) << "flooded back to the sender";
+	EXPECT_TRUE(captured("vm3").empty()) << "leaked into the red tenant";
+
+	// The first VTEP gets a clone, the last one the frame itself.
+	const auto wire = captured("ul0");
+	ASSERT_EQ(wire.size(), 1u);
+	const std::uint16_t sport = udp_sport(wire[0]);
+	EXPECT_EQ(hex(wire[0]), hex(vxlan_frame(to_vtep(kVtep2, sport), 5001, arp)));
+	EXPECT_EQ(hex(r.out), hex(vxlan_frame(to_vtep(kVtep3, sport), 5001, arp)));
+	EXPECT_EQ(stats(kBlue).flood_copies, 3u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 2u);
+}
+
+TEST_F(TcPort, UnknownUnicastStaysInsideTheTenant)
+{
+	const Bytes frame = vm_ping(mac("02:00:00:00:07:07"), kVm3, ipv4("10.0.0.1"),
+				    ipv4("10.0.0.7"));
+	const auto r = run_tc(Program::tc_port, "vm3", frame);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_TRUE(captured("vm1").empty());
+	EXPECT_TRUE(captured("vm2").empty());
+	EXPECT_TRUE(captured("ul0").empty()) << "red floods to .2 only: one copy, the frame itself";
+	EXPECT_EQ(hex(r.out), hex(vxlan_frame(to_vtep(kVtep2, udp_sport(r.out)), 5002, frame)));
+	EXPECT_EQ(stats(kRed).flood_copies, 1u);
+	EXPECT_EQ(stats(kBlue).flood_copies, 0u);
+}
+
+TEST_F(TcPort, SpoofedSourceIsDropped)
+{
+	const auto r = run_tc(Program::tc_port, "vm2", kPingRemote); // vm1's MAC, from vm2
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(kBlue).drops[OVX_DROP_SPOOFED_SRC], 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 0u);
+}
+
+TEST_F(TcPort, FrameTooLargeForTheUnderlayIsDroppedNotFragmented)
+{
+	// 1450 bytes of inner IP fit a 1500-byte underlay exactly; one more does not.
+	const Bytes fits = vm_ping(kRemoteStatic, kVm1, 1, 2, 1450 - 20 - 8);
+	const Bytes too_big = vm_ping(kRemoteStatic, kVm1, 1, 2, 1451 - 20 - 8);
+	EXPECT_EQ(run_tc(Program::tc_port, "vm1", fits).retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(run_tc(Program::tc_port, "vm1", too_big).retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(kBlue).drops[OVX_DROP_MTU_EXCEEDED], 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+}
+
+TEST_F(TcPort, FrameToItselfIsDropped)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", vm_ping(kVm1, kVm1, 1, 1));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(kBlue).drops[OVX_DROP_HAIRPIN], 1u);
+}
+
+TEST_F(TcPort, InterfaceThatIsNoPortIsDropped)
+{
+	const auto r = run_tc(Program::tc_port, "ul0", kPingVm2);
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(0).drops[OVX_DROP_NO_PORT], 1u);
+}
+
+} // namespace
+} // namespace ovx::test

@@ -1,0 +1,185 @@
+# shellcheck shell=bash
+#
+# lib.sh - shared by the ovx end-to-end tests (sourced).
+#
+# Each test: e2e_init NAME "what it checks"; build a topology
+# (e2e_build_topology or topo_* directly); steps with e2e_step, checks that
+# call e2e_fail on error; e2e_pass at the end. Cleanup (ovx down, processes,
+# namespaces) runs from the EXIT/INT/TERM trap whatever happens; a test whose
+# cleanup leaves anything behind fails.
+#
+# Environment: OVX (binary, default build/ovx), E2E_KEEP_DIR=1 keeps the
+# work directory (configs, captures, iperf JSON) even when the test passes.
+
+[[ -n ${_OVX_E2E_LIB_SH:-} ]] && return 0
+_OVX_E2E_LIB_SH=1
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../scripts/lib/ovx.sh
+source "$E2E_LIB_DIR/../../scripts/lib/ovx.sh"
+
+E2E_NAME=""
+E2E_PASSED=0
+E2E_START=$SECONDS
+
+e2e_step() { printf '\n--> %s\n' "$*"; }
+e2e_info() { printf '    %s\n' "$*"; }
+e2e_ok() { printf '    ok: %s\n' "$*"; }
+e2e_fail() {
+	printf '\nFAIL: %s: %s\n' "$E2E_NAME" "$*" >&2
+	exit 1
+}
+
+# e2e_init NAME DESCRIPTION: checks prerequisites, starts the run, installs
+# the traps.
+e2e_init() {
+	E2E_NAME=$1
+	E2E_START=$SECONDS
+	printf '=== %s: %s\n' "$1" "$2"
+	[[ $(id -u) -eq 0 ]] || { echo "FAIL: $1: must run as root" >&2; exit 1; }
+	ovx_require
+	topo_init
+	trap '_e2e_exit_trap' EXIT
+	trap 'trap - INT; echo "interrupted" >&2; exit 130' INT
+	trap 'trap - TERM; echo "terminated" >&2; exit 143' TERM
+	printf '    run %s (namespaces %s-*), ovx %s\n' "$TOPO_ID" "$TOPO_PREFIX" "$OVX"
+}
+
+_e2e_exit_trap() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if ((rc != 0)) || ((!E2E_PASSED)); then
+		((rc != 0)) || rc=1
+		TOPO_KEEP_DIR=1
+		echo
+		echo "---- state at failure ----"
+		ovx_dump_state 2>&1 | sed 's/^/    /'
+	fi
+	[[ ${E2E_KEEP_DIR:-0} == 1 ]] && TOPO_KEEP_DIR=1
+	echo
+	echo "--> cleanup"
+	if topo_cleanup; then
+		e2e_ok "ovx down, no namespace or pin of run $TOPO_ID left"
+	else
+		echo "FAIL: $E2E_NAME: cleanup left something behind (see above)" >&2
+		((rc != 0)) || rc=1
+	fi
+	if ((rc == 0)); then
+		printf '\nPASS: %s (%ds)\n' "$E2E_NAME" $((SECONDS - E2E_START))
+	else
+		printf '\nFAIL: %s (exit %d, %ds)\n' "$E2E_NAME" "$rc" $((SECONDS - E2E_START)) >&2
+	fi
+	exit "$rc"
+}
+
+# e2e_pass: the test body is done; the exit trap cleans up and reports.
+e2e_pass() {
+	E2E_PASSED=1
+	exit 0
+}
+
+# e2e_build_topology "KIND..." "TENANT:VNI..." : host hI (I = 1..) of each
+# KIND (ovx | kernel) at 192.168.77.I; on each host one VM per tenant named
+# <first letter of tenant><I> (b1, r1, ...) with MAC 02:00:00:00:0I:01 and
+# IP 10.0.0.I/24, the same in every tenant (overlapping on purpose).
+# A tenant spec TENANT:VNI@H1,H2 puts that tenant's VMs on those hosts only.
+# Then topo_finalize (configs, kernel flood lists), underlay check, summary.
+e2e_build_topology() {
+	local kinds=($1) tenants=($2) i spec tenant vni only
+	e2e_step "topology: ${#kinds[@]} hosts (${kinds[*]}), tenants ${tenants[*]}"
+	topo_add_underlay
+	for spec in "${tenants[@]}"; do
+		tenant=${spec%%:*}
+		vni=${spec#*:}
+		vni=${vni%%@*}
+		topo_add_tenant "$tenant" "$vni"
+	done
+	for ((i = 1; i <= ${#kinds[@]}; i++)); do
+		topo_add_host "h$i" "192.168.77.$i" "${kinds[i - 1]}"
+	done
+	for ((i = 1; i <= ${#kinds[@]}; i++)); do
+		for spec in "${tenants[@]}"; do
+			tenant=${spec%%:*}
+			only=""
+			[[ $spec == *@* ]] && only=",${spec#*@},"
+			[[ -z $only || $only == *",h$i,"* ]] || continue
+			topo_add_vm "h$i" "${tenant:0:1}$i" "$tenant" \
+				"$(printf '02:00:00:00:%02x:01' "$i")" "10.0.0.$i/24"
+		done
+	done
+	topo_finalize
+	topo_check_underlay || e2e_fail "the underlay itself does not work"
+	e2e_ok "underlay: every host reaches every other host"
+	topo_summary
+}
+
+# e2e_apply_all: ovx apply on every ovx host, failing the test on error.
+e2e_apply_all() {
+	local h
+	e2e_step "ovx apply on $(topo_hosts ovx | tr '\n' ' ')"
+	for h in $(topo_hosts ovx); do
+		ovx_apply "$h" || e2e_fail "ovx apply on $h: exit $OVX_RC: $OVX_OUT"
+		e2e_ok "$h: applied $(topo_config_file "$h")"
+	done
+}
+
+# e2e_expect_ping VM DST [COUNT] [MIN]: at least MIN (default: all but one,
+# at least 1) of COUNT (default 5) pings answered.
+e2e_expect_ping() {
+	local vm=$1 dst=$2 count=${3:-5} min=${4:-} got
+	[[ -n $min ]] || { min=$((count - 1)); ((min >= 1)) || min=1; }
+	got=$(topo_ping_received "$vm" "$dst" "$count")
+	if ((got < min)); then
+		e2e_fail "$vm ($(topo_vm_tenant "$vm")) -> $dst: $got/$count replies, want >= $min"
+	fi
+	e2e_ok "$vm ($(topo_vm_tenant "$vm"), $(topo_vm_host "$vm")) -> $dst: $got/$count replies"
+}
+
+# e2e_expect_no_ping VM DST [COUNT]: no reply at all.
+e2e_expect_no_ping() {
+	local vm=$1 dst=$2 count=${3:-3} got
+	got=$(topo_ping_received "$vm" "$dst" "$count")
+	((got == 0)) || e2e_fail "$vm ($(topo_vm_tenant "$vm")) -> $dst: $got replies, want none"
+	e2e_ok "$vm ($(topo_vm_tenant "$vm")) -> $dst: no reply, as expected"
+}
+
+# e2e_expect_arp VM PEER_VM: VM resolved PEER_VM's IP to PEER_VM's MAC.
+e2e_expect_arp() {
+	local vm=$1 peer=$2 ip mac got
+	ip=$(topo_vm_ip "$peer")
+	mac=$(topo_vm_mac "$peer")
+	got=$(topo_neigh_mac "$vm" "$ip")
+	[[ ${got,,} == "$mac" ]] || e2e_fail "$vm: ARP for $ip is '${got:-none}', want $mac ($peer)"
+	e2e_ok "$vm: ARP resolved $ip -> $mac ($peer)"
+}
+
+# e2e_expect_capture_empty NAME WHAT [FILTER...]: the capture has no frame
+# (matching FILTER); prints the first ones otherwise.
+e2e_expect_capture_empty() {
+	local name=$1 what=$2 n
+	shift 2
+	n=$(topo_capture_count "$name" "$@")
+	if ((n != 0)); then
+		topo_capture_print "$name" 10
+		e2e_fail "$what: $n frame(s) captured in $name, want 0"
+	fi
+	e2e_ok "$what: 0 frames in capture $name"
+}
+
+# e2e_stat VAR HOST SEGMENT FIELD: sets VAR to a counter from ovx stats
+# --json (fails the test when the field cannot be read).
+e2e_stat() {
+	local -n _e2e_var=$1
+	local v
+	v=$(ovx_stat "$2" "$3" "$4" 2>&1) || e2e_fail "ovx stats --json on $2: $4 of $3: $v"
+	[[ $v =~ ^[0-9]+$ ]] || e2e_fail "ovx stats --json on $2: $4 of $3 is '$v', not a number"
+	_e2e_var=$v
+}
+
+# e2e_print_seg_stats HOST SEGMENT: one summary line.
+e2e_print_seg_stats() {
+	local json line
+	json=$(ovx_stats_json "$1" 2>&1) || { e2e_info "$1 $2: ovx stats --json failed: $json"; return 0; }
+	line=$(ovx_json_seg_summary "$2" <<<"$json" 2>&1)
+	e2e_info "$1 $2: $line"
+}
