@@ -6,7 +6,6 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,77 +13,18 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "agent/config.h"
-#include "agent/desired.h"
-#include "agent/reconcile.h"
 
 namespace ovx::test {
-namespace {
-
-const char *const kConfig = R"(
-underlay: {interface: ul0, address: 192.168.77.1}
-segments:
-  - name: blue
-    tenant: blue
-    id: 5001
-    aging: 300
-    flood: [192.168.77.2, 192.168.77.3]
-    ports:
-      - {interface: vm1, mac: "02:00:00:00:01:01"}
-      - {interface: vm2, mac: "02:00:00:00:01:02"}
-    remotes:
-      - {mac: "02:00:00:00:02:01", vtep: 192.168.77.2}
-  - name: red
-    tenant: red
-    id: 5002
-    flood: [192.168.77.2]
-    ports:
-      - {interface: vm3, mac: "02:00:00:00:01:01"}
-)";
-
-void sh(const std::string &cmd)
-{
-	if (std::system(cmd.c_str()) != 0)
-		throw std::runtime_error("setup command failed: " + cmd);
-}
-
-} // namespace
-
-void setup_namespace()
-{
-	if (unshare(CLONE_NEWNET))
-		throw std::runtime_error(std::string("unshare(CLONE_NEWNET): ") +
-					 std::strerror(errno) + " (the bpf tests need root)");
-	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
-	sh("ip link set lo up");
-	sh("ip link add ul0 address 02:aa:00:00:00:01 type veth peer name ul0p "
-	   "address 02:aa:00:00:00:02");
-	sh("ip addr add 192.168.77.1/24 dev ul0");
-	for (const char *vm : {"vm1", "vm2", "vm3"})
-		sh(std::string("ip link add ") + vm + " type veth peer name " + vm + "p");
-	for (const char *dev : {"ul0", "ul0p", "vm1", "vm1p", "vm2", "vm2p", "vm3", "vm3p"})
-		sh(std::string("ip link set ") + dev + " up");
-	sh("ip neigh add 192.168.77.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
-	sh("ip neigh add 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
-	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
-}
 
 int DatapathTest::ifindex(const std::string &name)
 {
-	int i = static_cast<int>(if_nametoindex(name.c_str()));
-	if (!i)
-		throw std::runtime_error("no interface " + name);
-	return i;
+	return packet_ifindex(name);
 }
 
 void DatapathTest::SetUp()
 {
 	dp_ = Dataplane::load_unpinned(4096);
-	Config config = parse_config(kConfig, "fixture.yaml");
-	Resolved r{.underlay_ifindex = ifindex("ul0"), .underlay_mtu = 1500, .port_ifindex = {}};
-	for (const char *vm : {"vm1", "vm2", "vm3"})
-		r.port_ifindex[vm] = ifindex(vm);
-	reconcile(dp_->tables(), build_desired(config, r, {}, {}), monotonic_ns());
+	apply_packet_config(*dp_);
 
 	for (const char *peer : {"ul0p", "vm1p", "vm2p", "vm3p"}) {
 		int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));

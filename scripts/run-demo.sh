@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# README command 1: install, build, and run the demo (three hosts, two tenants
+# with overlapping MACs and IPs, traffic over the overlay, counters shown).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/build.sh"
+OVX="$root/build/ovx" exec bash "$root/scripts/demo.sh" "$@"

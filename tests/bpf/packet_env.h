@@ -1,0 +1,41 @@
+// The packet environment shared by the packet tests and the per-packet
+// benchmark: a private network namespace with an underlay (ul0) and three
+// VM ports (vm1..vm3), each a veth whose peer (ul0p, vm1p..) sees what the
+// programs send, and a desired state applied by the same code `ovx apply` uses.
+#pragma once
+
+#include <string>
+
+#include "loader/dataplane.h"
+#include "tests/bpf/frame_builder.h"
+
+namespace ovx::test {
+
+// The test namespace's fixed addresses (see fixture.cpp, setup_namespace()).
+inline const MacAddr kUnderlayMac = mac("02:aa:00:00:00:01");
+inline const MacAddr kVtep2Mac = mac("02:bb:00:00:00:02");
+inline const MacAddr kVtep3Mac = mac("02:bb:00:00:00:03");
+inline const std::uint32_t kLocalVtep = ipv4("192.168.77.1");
+inline const std::uint32_t kVtep2 = ipv4("192.168.77.2");
+inline const std::uint32_t kVtep3 = ipv4("192.168.77.3");
+
+// blue (VNI 5001, segment 1): vm1, vm2; red (VNI 5002, segment 2): vm3,
+// whose MAC is vm1's: tenants may overlap.
+inline const MacAddr kVm1 = mac("02:00:00:00:01:01");
+inline const MacAddr kVm2 = mac("02:00:00:00:01:02");
+inline const MacAddr kVm3 = kVm1;
+inline const MacAddr kRemoteStatic = mac("02:00:00:00:02:01"); // blue, behind .2
+inline const MacAddr kBroadcast = mac("ff:ff:ff:ff:ff:ff");
+inline constexpr std::uint32_t kBlue = 1, kRed = 2;
+
+
+// Moves the process into a new network namespace (gone when it exits) and
+// creates the interfaces there; needs root. Throws on failure.
+void setup_namespace();
+
+int packet_ifindex(const std::string &name);
+
+// Fills @dp's maps from the environment's desired state.
+void apply_packet_config(Dataplane &dp);
+
+} // namespace ovx::test
