@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# ovx benchmark: per-packet program cost (BPF_PROG_TEST_RUN, next to an empty
+# program's floor) and end to end, ovx against the kernel's own vxlan+bridge
+# on the same namespace topology (2 hosts, 1 VM each), alternating, in one run.
+#
+#   bench/run.sh [--quick] [--no-e2e] [--out DIR]
+#
+# Writes DIR/prog_cost.csv, DIR/e2e.csv and DIR/summary.md (medians, min-max,
+# ratios) and prints the summary. Needs root; builds nothing (OVX_BUILD, default
+# build/).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${OVX_BUILD:-$root/build}
+out=$root/bench/results
+quick=0 e2e=1
+while (($#)); do
+	case $1 in
+	--quick) quick=1 ;;
+	--no-e2e) e2e=0 ;;
+	--out) out=$2; shift ;;
+	*) echo "usage: $0 [--quick] [--no-e2e] [--out DIR]" >&2; exit 1 ;;
+	esac
+	shift
+done
+[[ $(id -u) -eq 0 ]] || { echo "bench: needs root (BPF, namespaces)" >&2; exit 2; }
+mkdir -p "$out"
+
+echo "== per-packet program cost (BPF_PROG_TEST_RUN) =="
+args=()
+((quick)) && args+=(--quick)
+"$build/bench/ovx_prog_cost" "${args[@]}" >"$out/prog_cost.csv"
+
+: >"$out/e2e.csv"
+if ((e2e)); then
+	echo "== end to end: ovx vs kernel vxlan+bridge, alternating =="
+	OVX=$build/ovx bash "$here/e2e_compare.sh" $( ((quick)) && echo --quick) >"$out/e2e.csv"
+fi
+
+/usr/bin/python3 "$here/report.py" "$out" | tee "$out/summary.md"
