@@ -49,6 +49,22 @@ void copy_name(char (&dst)[OVX_NAME_LEN], const std::string &src)
 	std::memcpy(dst, src.data(), std::min(src.size(), sizeof(dst) - 1));
 }
 
+ovx_fdb_key fdb_key(std::uint32_t segment, const Mac &mac)
+{
+	ovx_fdb_key key{};
+	key.segment = segment;
+	std::memcpy(key.mac, mac.data(), mac.size());
+	return key;
+}
+
+ovx_fdb_entry static_entry(ovx_fdb_kind kind)
+{
+	ovx_fdb_entry e{};
+	e.kind = static_cast<std::uint8_t>(kind);
+	e.flags = OVX_FDB_STATIC;
+	return e;
+}
+
 class IdAllocator {
 public:
 	explicit IdAllocator(const std::map<std::uint32_t, bool> &in_use) : in_use_(in_use) {}
@@ -125,28 +141,18 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 			d.ports[ifindex] = value;
 			d.flood_ports[ovx_flood_key{sid, p}] = ifindex;
 
-			ovx_fdb_key key{};
-			key.segment = sid;
-			std::memcpy(key.mac, port.mac.data(), 6);
-			ovx_fdb_entry e{};
-			e.kind = OVX_FDB_PORT;
-			e.flags = OVX_FDB_STATIC;
+			ovx_fdb_entry e = static_entry(OVX_FDB_PORT);
 			e.ifindex = ifindex;
-			d.fdb[key] = e;
+			d.fdb[fdb_key(sid, port.mac)] = e;
 		}
 		for (std::uint32_t f = 0; f < s.flood.size(); f++) {
 			d.flood_vteps[ovx_flood_key{sid, f}] = to_abi(s.flood[f]);
 			d.vteps[ovx_vtep_key{sid, to_abi(s.flood[f])}] = 1;
 		}
 		for (const Remote &r : s.remotes) {
-			ovx_fdb_key key{};
-			key.segment = sid;
-			std::memcpy(key.mac, r.mac.data(), 6);
-			ovx_fdb_entry e{};
-			e.kind = OVX_FDB_VTEP;
-			e.flags = OVX_FDB_STATIC;
+			ovx_fdb_entry e = static_entry(OVX_FDB_VTEP);
 			e.vtep = to_abi(r.vtep);
-			d.fdb[key] = e;
+			d.fdb[fdb_key(sid, r.mac)] = e;
 			d.vteps[ovx_vtep_key{sid, to_abi(r.vtep)}] = 1;
 		}
 	}

@@ -9,6 +9,7 @@
 
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "maps/stats.h"
 
 namespace ovx {
 namespace {
@@ -19,24 +20,6 @@ std::string ifname(std::uint32_t ifindex)
 	if (!if_indextoname(ifindex, name))
 		return "if" + std::to_string(ifindex);
 	return name;
-}
-
-ovx_seg_stats sum(const std::vector<ovx_seg_stats> &per_cpu)
-{
-	ovx_seg_stats total{};
-	for (const auto &s : per_cpu) {
-		total.rx_packets += s.rx_packets;
-		total.rx_bytes += s.rx_bytes;
-		total.tx_packets += s.tx_packets;
-		total.tx_bytes += s.tx_bytes;
-		total.local_packets += s.local_packets;
-		total.local_bytes += s.local_bytes;
-		total.flood_copies += s.flood_copies;
-		total.learned += s.learned;
-		for (unsigned r = 0; r < OVX_DROP_MAX; r++)
-			total.drops[r] += s.drops[r];
-	}
-	return total;
 }
 
 std::string c_string(const char (&s)[OVX_NAME_LEN])
@@ -85,7 +68,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	}
 	auto att = dp.xdp_attachment();
 	v.xdp_mode = att ? mode_name(att->mode) : "none";
-	v.unassigned = sum(t.seg_stats.lookup(0));
+	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments
 	const auto names = t.seg_names.dump();
@@ -101,7 +84,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		s.learning = seg.flags & OVX_SEG_LEARNING;
 		s.aging_sec = seg.aging_sec;
 		s.inner_mtu = seg.inner_mtu;
-		s.stats = sum(t.seg_stats.lookup(sid));
+		s.stats = sum_per_cpu(t.seg_stats.lookup(sid));
 		s.ports.resize(seg.n_ports);
 		s.flood.resize(seg.n_vteps);
 		index[sid] = v.segments.size();

@@ -63,16 +63,17 @@ if e2e:
 if shutil.which("gnuplot") and len(sizes) > 1:
     dat = os.path.join(out, "prog_cost.dat")
     with open(dat, "w") as f:
-        f.write("case " + " ".join(str(s) for s in sizes) + "\n")
         for c in cases:
             f.write(c + " " + " ".join(str(statistics.median(cost[(s, c)])) for s in sizes) + "\n")
     cols = " ".join(f"'{dat}' using {i + 2}:xtic(1) title '{s:,} FDB'," for i, s in enumerate(sizes))
-    script = f"""set terminal png size 1000,500
+    script = f"""set terminal png size 1000,500 noenhanced
 set output '{os.path.join(out, "prog_cost.png")}'
 set style data histograms
 set style fill solid border -1
 set ylabel 'ns per packet (median)'
 set xtics rotate by -25
+set yrange [0:*]
+set title 'ovx per-packet program cost by FDB size (BPF_PROG_TEST_RUN)'
 set key top left
 plot {cols.rstrip(',')}
 """

@@ -1,5 +1,7 @@
 #include "tests/bpf/fixture.h"
 
+#include "maps/stats.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/if_ether.h>
@@ -77,17 +79,7 @@ RunResult DatapathTest::run_tc(Program program, const std::string &ingress, cons
 
 ovx_seg_stats DatapathTest::stats(std::uint32_t segment)
 {
-	ovx_seg_stats total{};
-	for (const auto &s : dp_->tables().seg_stats.lookup(segment)) {
-		total.rx_packets += s.rx_packets;
-		total.tx_packets += s.tx_packets;
-		total.local_packets += s.local_packets;
-		total.flood_copies += s.flood_copies;
-		total.learned += s.learned;
-		for (unsigned i = 0; i < OVX_DROP_MAX; i++)
-			total.drops[i] += s.drops[i];
-	}
-	return total;
+	return sum_per_cpu(dp_->tables().seg_stats.lookup(segment));
 }
 
 std::optional<ovx_fdb_entry> DatapathTest::fdb(std::uint32_t segment, MacAddr m)
