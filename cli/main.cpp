@@ -5,6 +5,7 @@
 
 #include <cstdarg>
 #include <cstdlib>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -112,6 +113,10 @@ int main(int argc, char **argv)
 		std::optional<ovx::Config> config;
 		if (apply->parsed())
 			config = ovx::load_config(file);
+		// Everything past parsing needs BPF and netlink: say so plainly
+		// rather than let the first syscall fail with EPERM somewhere.
+		if (geteuid() != 0)
+			throw ovx::SystemError("ovx needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
 		if (!g.netns.empty())
 			ovx::enter_netns(g.netns);
 
