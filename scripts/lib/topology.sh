@@ -38,7 +38,10 @@
 #   TOPO_LEARNING          learning: written into ovx configs, default true
 #   TOPO_STATIC_REMOTES    1 = also write remotes: for every VM on other hosts, default 0
 #   TOPO_KERNEL_LEARNING   1 = kernel VTEP vxlan devices learn (default), 0 = nolearning
-#   TOPO_GRO               1 = enable GRO on every veth end (default), 0 = leave as is
+#   TOPO_GRO               1 = enable GRO on both ends of each VM's veth (default),
+#                          0 = leave the kernel default (off)
+#   TOPO_UNDERLAY_GRO      1 = enable GRO on the underlay veths too; default 0, so
+#                          that eth1 receives MTU-sized frames, as from a real NIC
 #   TOPO_KEEP_DIR          1 = keep the run's work directory on cleanup
 #   TOPO_QUIET             1 = no progress lines from the builders
 
@@ -55,6 +58,7 @@ TOPO_VM_MTU=1450                                  # 1500 - 50 bytes of VXLAN ove
 
 # --- run state (set by topo_init) --------------------------------------------
 TOPO_ID=${TOPO_ID:-}
+_TOPO_ID_FIXED=$TOPO_ID # from the environment: every topo_init uses it
 TOPO_PREFIX=""
 TOPO_DIR=""
 TOPO_UNDERLAY_NS=""
@@ -92,14 +96,27 @@ $out}"
 
 # --- setup / teardown -----------------------------------------------------------
 
-# topo_init: checks prerequisites, picks a run id (unique among the
-# namespaces present), creates the work directory $TOPO_DIR.
+# topo_init: checks prerequisites, forgets any previous topology of this
+# shell (call topo_cleanup first), picks a run id (unique among the
+# namespaces present), creates the work directory $TOPO_DIR. May be called
+# again after topo_cleanup to build another topology in the same script.
 topo_init() {
 	[[ $(id -u) -eq 0 ]] || topo_die "must run as root (network namespaces)"
 	local t
 	for t in ip bridge ping tcpdump timeout; do
 		command -v "$t" >/dev/null || topo_die "missing tool: $t"
 	done
+	if [[ -n $TOPO_PREFIX ]] && ((!TOPO_CLEANED)); then
+		topo_die "topo_init: the topology of run $TOPO_ID is still up (topo_cleanup first)"
+	fi
+	TOPO_UNDERLAY_NS=""
+	TOPO_NAMESPACES=() TOPO_PIDS=() TOPO_HOSTS=() TOPO_TENANTS=() TOPO_VMS=()
+	TOPO_HOST_NS=() TOPO_HOST_ADDR=() TOPO_HOST_KIND=() TOPO_HOST_NPORTS=()
+	TOPO_TENANT_VNI=() TOPO_TENANT_SEGMENT=()
+	TOPO_VM_NS=() TOPO_VM_HOST=() TOPO_VM_TENANT=() TOPO_VM_MAC=() TOPO_VM_IP=()
+	TOPO_VM_PLEN=() TOPO_VM_PORT=()
+	TOPO_BG_PID=() TOPO_BG_OUT=() TOPO_CAP_FILE=()
+	TOPO_ID=$_TOPO_ID_FIXED
 	if [[ -z $TOPO_ID ]]; then
 		local tries=0
 		while :; do
@@ -165,7 +182,9 @@ topo_cleanup() {
 			((alive)) || break
 			sleep 0.1
 		done
-		for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+		for pid in "${pids[@]}"; do
+			_topo_pid_in_our_ns "$pid" && kill -KILL "$pid" 2>/dev/null
+		done
 		for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
 	fi
 	# VMs and hosts first, the underlay last (order does not matter to the
@@ -197,11 +216,11 @@ topo_verify_clean() {
 	left_ns=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${TOPO_PREFIX}-")
 	left_links=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep "${TOPO_PREFIX}")
 	if [[ -n $left_ns ]]; then
-		topo_warn "namespaces left behind: $(echo $left_ns)"
+		topo_warn "namespaces left behind: $(tr '\n' ' ' <<<"$left_ns")"
 		rc=1
 	fi
 	if [[ -n $left_links ]]; then
-		topo_warn "links left in the root namespace: $(echo $left_links)"
+		topo_warn "links left in the root namespace: $(tr '\n' ' ' <<<"$left_links")"
 		rc=1
 	fi
 	return $rc
@@ -231,8 +250,10 @@ _topo_add_ns() {
 	_TOPO_NS=$ns
 }
 
+# _topo_gro NS IFACE [KNOB]: GRO on IFACE when KNOB (TOPO_GRO) is 1.
 _topo_gro() {
-	[[ ${TOPO_GRO:-1} == 1 ]] || return 0
+	local -n _knob=${3:-TOPO_GRO}
+	[[ ${_knob:-1} == 1 ]] || return 0
 	ip netns exec "$1" ethtool -K "$2" gro on >/dev/null 2>&1 || true
 }
 
@@ -285,8 +306,9 @@ topo_add_host() {
 	topo_do ip -n "$u" link set "$host" up
 	topo_do ip -n "$ns" addr add "$addr/$TOPO_UNDERLAY_PREFIX" dev eth1
 	topo_do ip -n "$ns" link set eth1 up
-	_topo_gro "$u" "$host"
-	_topo_gro "$ns" eth1
+	TOPO_UNDERLAY_GRO=${TOPO_UNDERLAY_GRO:-0}
+	_topo_gro "$u" "$host" TOPO_UNDERLAY_GRO
+	_topo_gro "$ns" eth1 TOPO_UNDERLAY_GRO
 	topo_log "host $host ($kind) $ns: eth1 $addr/$TOPO_UNDERLAY_PREFIX"
 }
 
@@ -600,7 +622,7 @@ topo_bg_stop() {
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		_topo_pid_in_our_ns "$pid" && kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null
 	unset "TOPO_BG_PID[$1]"

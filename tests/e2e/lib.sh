@@ -85,7 +85,9 @@ e2e_pass() {
 # A tenant spec TENANT:VNI@H1,H2 puts that tenant's VMs on those hosts only.
 # Then topo_finalize (configs, kernel flood lists), underlay check, summary.
 e2e_build_topology() {
-	local kinds=($1) tenants=($2) i spec tenant vni only
+	local kinds tenants i spec tenant vni only
+	read -ra kinds <<<"$1"
+	read -ra tenants <<<"$2"
 	e2e_step "topology: ${#kinds[@]} hosts (${kinds[*]}), tenants ${tenants[*]}"
 	topo_add_underlay
 	for spec in "${tenants[@]}"; do

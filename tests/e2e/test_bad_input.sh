@@ -79,9 +79,11 @@ e2e_info "bad MAC at $(basename "$BAD_MAC"):$BAD_MAC_LINE: $(sed -n "${BAD_MAC_L
 expect_invalid "$BAD_MAC" "bad MAC" "$BAD_MAC_LINE"
 nothing_attached "after the bad MAC"
 expect_invalid "$NO_PORT" "missing port interface vm99"
-[[ $OVX_OUT == *"$NO_PORT:$NO_PORT_LINE"* || $OVX_OUT == *"$(basename "$NO_PORT"):$NO_PORT_LINE"* ]] &&
-	e2e_ok "missing port interface: message points at line $NO_PORT_LINE" ||
+if [[ $OVX_OUT == *"$NO_PORT:$NO_PORT_LINE"* || $OVX_OUT == *"$(basename "$NO_PORT"):$NO_PORT_LINE"* ]]; then
+	e2e_ok "missing port interface: message points at line $NO_PORT_LINE"
+else
 	e2e_info "note: the missing-interface message does not point at line $NO_PORT_LINE"
+fi
 nothing_attached "after the missing port interface"
 expect_invalid "$NO_UNDERLAY" "missing underlay interface eth9"
 nothing_attached "after the missing underlay interface"

@@ -18,10 +18,10 @@ BLUE=$(topo_tenant_segment blue)
 
 e2e_step "ping every pair both ways, ARP caches flushed before each (flood path both ways)"
 for pair in "b1 b3" "b3 b1" "b2 b3" "b3 b2" "b1 b2" "b2 b1"; do
-	set -- $pair
+	read -r from to <<<"$pair"
 	topo_neigh_flush $(topo_vms)
-	e2e_expect_ping "$1" "$(topo_vm_ip "$2")"
-	e2e_expect_arp "$1" "$2"
+	e2e_expect_ping "$from" "$(topo_vm_ip "$to")"
+	e2e_expect_arp "$from" "$to"
 done
 
 e2e_step "both sides learned each other"

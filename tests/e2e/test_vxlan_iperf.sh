@@ -14,7 +14,7 @@ BLUE=$(topo_tenant_segment blue)
 
 e2e_step "warm-up: b1 -> b2 and a full-size (1450 bytes, DF) ping"
 e2e_expect_ping b1 "$(topo_vm_ip b2)" 3
-got=$(topo_vm_exec b1 ping -n -q -M do -s $((TOPO_VM_MTU - 28)) -c 3 -i 0.2 -W 1 \
+got=$(topo_vm_exec b1 ping -n -q -M "do" -s $((TOPO_VM_MTU - 28)) -c 3 -i 0.2 -W 1 \
 	"$(topo_vm_ip b2)" 2>&1 | sed -n 's/.* \([0-9]\+\) received.*/\1/p')
 ((${got:-0} >= 2)) || e2e_fail "1450-byte DF pings b1 -> b2: ${got:-0}/3 replies (MTU/overhead problem?)"
 e2e_ok "1450-byte DF pings b1 -> b2: $got/3 replies"
