@@ -108,7 +108,9 @@ ovx_down() { ovx_run "$1" down; }
 # ovx_xdp_attached HOST [IFACE]: 0 if an XDP program is on IFACE (eth1),
 # in any mode (ip link shows xdp / xdpgeneric / xdpdrv / xdpoffload).
 ovx_xdp_attached() {
-	ip -n "$(topo_host_ns "$1")" link show dev "${2:-eth1}" 2>/dev/null | grep -qw 'xdp[a-z]*'
+	# grep reads all input (no -q): with pipefail, an early exit would
+	# SIGPIPE the producer and fail the pipeline at random.
+	ip -n "$(topo_host_ns "$1")" link show dev "${2:-eth1}" 2>/dev/null | grep -w 'xdp[a-z]*' >/dev/null
 }
 
 # ovx_tc_attached HOST IFACE: 0 if IFACE has a BPF program on tc ingress:
@@ -117,7 +119,7 @@ ovx_xdp_attached() {
 ovx_tc_attached() {
 	local ns
 	ns=$(topo_host_ns "$1") || return 1
-	tc -n "$ns" filter show dev "$2" ingress 2>/dev/null | grep -qw bpf && return 0
+	tc -n "$ns" filter show dev "$2" ingress 2>/dev/null | grep -w bpf >/dev/null && return 0
 	ip netns exec "$ns" /usr/bin/python3 -c '
 import ctypes, socket, struct, sys
 SYS_bpf, BPF_PROG_QUERY, BPF_TCX_INGRESS = 321, 16, 46  # x86_64

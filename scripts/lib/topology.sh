@@ -121,13 +121,13 @@ topo_init() {
 		local tries=0
 		while :; do
 			TOPO_ID=$(printf '%04x' $(((RANDOM ^ ($$ << 3) ^ (RANDOM << 7)) & 0xffff)))
-			ip netns list 2>/dev/null | grep -q "^ovx${TOPO_ID}-" || break
+			ip netns list 2>/dev/null | grep "^ovx${TOPO_ID}-" >/dev/null || break
 			((++tries < 50)) || topo_die "cannot find a free run id"
 		done
 	fi
 	[[ $TOPO_ID =~ ^[0-9a-z]{1,8}$ ]] || topo_die "bad TOPO_ID '$TOPO_ID' (1-8 of [0-9a-z])"
 	TOPO_PREFIX="ovx${TOPO_ID}"
-	if ip netns list 2>/dev/null | grep -q "^${TOPO_PREFIX}-"; then
+	if ip netns list 2>/dev/null | grep "^${TOPO_PREFIX}-" >/dev/null; then
 		topo_die "namespaces with prefix ${TOPO_PREFIX}- already exist"
 	fi
 	TOPO_DIR=$(mktemp -d "/tmp/${TOPO_PREFIX}.XXXXXX") || topo_die "mktemp failed"
@@ -724,7 +724,7 @@ topo_iperf_server() {
 	ip=$(topo_vm_ip "$vm")
 	topo_bg "iperf-s-$vm-$port" "$ns" iperf3 -s -1 -B "$ip" -p "$port"
 	for ((i = 0; i < 50; i++)); do
-		ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+		ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep . >/dev/null && return 0
 		sleep 0.1
 	done
 	topo_warn "iperf3 server on $vm did not start: $(cat "$(topo_bg_out "iperf-s-$vm-$port")")"
