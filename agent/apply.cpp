@@ -124,13 +124,6 @@ ApplyResult apply(const Config &config, const std::string &instance)
 	} teardown{result.created ? &*dp : nullptr};
 
 	Tables &t = dp->tables();
-	AbiMap<ovx_vni_key, std::uint32_t> have_vni;
-	for (auto &[k, v] : t.vni.dump())
-		have_vni.emplace(k, v);
-	std::map<std::uint32_t, bool> in_use;
-	for (auto &[sid, seg] : t.segments.dump())
-		if (seg.flags & OVX_SEG_ACTIVE)
-			in_use[sid] = true;
 	AbiMap<ovx_vtep_key, std::uint32_t> have_vteps;
 	for (auto &[k, v] : t.vteps.dump())
 		have_vteps.emplace(k, v);
@@ -139,7 +132,7 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		have_ports.insert(ifindex);
 	const auto old_cfg = t.config.lookup(0);
 
-	DesiredState want = build_desired(config, resolved, have_vni, in_use);
+	DesiredState want = build_desired(config, resolved, t);
 	check_capacity(config, want, t);
 
 	const std::string &ul = config.underlay.interface;

@@ -159,4 +159,16 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 	return d;
 }
 
+DesiredState build_desired(const Config &config, const Resolved &resolved, const Tables &tables)
+{
+	AbiMap<ovx_vni_key, std::uint32_t> vni;
+	for (auto &[k, v] : tables.vni.dump())
+		vni.emplace(k, v);
+	std::map<std::uint32_t, bool> in_use;
+	for (auto &[sid, seg] : tables.segments.dump())
+		if (seg.flags & OVX_SEG_ACTIVE)
+			in_use[sid] = true;
+	return build_desired(config, resolved, vni, in_use);
+}
+
 } // namespace ovx

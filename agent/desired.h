@@ -7,6 +7,7 @@
 
 #include "agent/config.h"
 #include "maps/map.h"
+#include "maps/tables.h"
 #include "maps/ovx_abi.h"
 
 namespace ovx {
@@ -38,6 +39,9 @@ struct DesiredState {
 DesiredState build_desired(const Config &config, const Resolved &resolved,
 			   const AbiMap<ovx_vni_key, std::uint32_t> &current_vni,
 			   const std::map<std::uint32_t, bool> &in_use);
+
+// The same, with the current assignment read from @tables' maps.
+DesiredState build_desired(const Config &config, const Resolved &resolved, const Tables &tables);
 
 ovx_addr to_abi(const IpAddr &addr);
 IpAddr from_abi(const ovx_addr &addr);

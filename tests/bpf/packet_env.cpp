@@ -63,6 +63,11 @@ void setup_namespace()
 	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
 }
 
+const char *packet_config_text()
+{
+	return kConfig;
+}
+
 int packet_ifindex(const std::string &name)
 {
 	int i = static_cast<int>(if_nametoindex(name.c_str()));

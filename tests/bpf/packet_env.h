@@ -35,6 +35,9 @@ void setup_namespace();
 
 int packet_ifindex(const std::string &name);
 
+// The environment's desired state (YAML): blue, then red.
+const char *packet_config_text();
+
 // Fills @dp's maps from the environment's desired state.
 void apply_packet_config(Dataplane &dp);
 

@@ -21,14 +21,7 @@ protected:
 			   .port_ifindex = {}};
 		for (const char *vm : {"vm1", "vm2", "vm3"})
 			r.port_ifindex[vm] = ifindex(vm);
-		AbiMap<ovx_vni_key, std::uint32_t> vni;
-		for (auto &[k, v] : dp_->tables().vni.dump())
-			vni.emplace(k, v);
-		std::map<std::uint32_t, bool> in_use;
-		for (auto &[sid, seg] : dp_->tables().segments.dump())
-			if (seg.flags & OVX_SEG_ACTIVE)
-				in_use[sid] = true;
-		return build_desired(parse_config(yaml, "t.yaml"), r, vni, in_use);
+		return build_desired(parse_config(yaml, "t.yaml"), r, dp_->tables());
 	}
 
 	void learn(std::uint32_t segment, MacAddr m)
@@ -66,32 +59,17 @@ protected:
 	}
 };
 
-const char *const kBlueOnly = R"(
-underlay: {interface: ul0, address: 192.168.77.1}
-segments:
-  - name: blue
-    tenant: blue
-    id: 5001
-    aging: 300
-    flood: [192.168.77.2, 192.168.77.3]
-    ports:
-      - {interface: vm1, mac: "02:00:00:00:01:01"}
-      - {interface: vm2, mac: "02:00:00:00:01:02"}
-    remotes:
-      - {mac: "02:00:00:00:02:01", vtep: 192.168.77.2}
-)";
+// The environment's file without its red segment.
+std::string blue_only()
+{
+	const std::string full = packet_config_text();
+	return full.substr(0, full.find("  - name: red"));
+}
 
 TEST_F(Reconcile, SameStateTwiceChangesNothing)
 {
 	const std::string before = snapshot();
-	std::string yaml = kBlueOnly;
-	yaml += R"(  - name: red
-    tenant: red
-    id: 5002
-    flood: [192.168.77.2]
-    ports:
-      - {interface: vm3, mac: "02:00:00:00:01:01"}
-)";
+	const std::string yaml = packet_config_text();
 	const ReconcileReport r = reconcile(dp_->tables(), desired(yaml), monotonic_ns());
 	EXPECT_FALSE(r.changes()) << r.added << " added, " << r.changed << " changed, "
 				  << r.removed << " removed";
@@ -103,7 +81,7 @@ TEST_F(Reconcile, RemovedSegmentTakesItsLearnedEntriesAlong)
 	const MacAddr blue_mac = mac("02:00:00:00:05:01"), red_mac = mac("02:00:00:00:05:02");
 	learn(kBlue, blue_mac);
 	learn(kRed, red_mac);
-	const ReconcileReport r = reconcile(dp_->tables(), desired(kBlueOnly), monotonic_ns());
+	const ReconcileReport r = reconcile(dp_->tables(), desired(blue_only()), monotonic_ns());
 	EXPECT_GT(r.removed, 0u);
 	EXPECT_EQ(r.learned_reclaimed, 1u);
 	EXPECT_TRUE(fdb(kBlue, blue_mac)) << "a learned entry of a kept segment must stay";
@@ -119,7 +97,7 @@ TEST_F(Reconcile, AgedLearnedEntriesAreReclaimed)
 	const MacAddr old = mac("02:00:00:00:05:03");
 	learn(kBlue, old);
 	const std::uint64_t later = monotonic_ns() + 301ull * 1000000000ull;
-	const ReconcileReport r = reconcile(dp_->tables(), desired(kBlueOnly), later);
+	const ReconcileReport r = reconcile(dp_->tables(), desired(blue_only()), later);
 	EXPECT_EQ(r.learned_reclaimed, 1u);
 	EXPECT_FALSE(fdb(kBlue, old));
 }
@@ -130,7 +108,7 @@ TEST_F(Reconcile, FailurePartWayLeavesTheMapsAsTheyWere)
 	const std::string before = snapshot();
 	// More static entries than the FDB holds (4096 in the fixture): the
 	// kernel refuses one part-way, after thousands were written.
-	std::string yaml = kBlueOnly;
+	std::string yaml = blue_only();
 	for (int i = 0; i < 4200; i++) {
 		char line[96];
 		std::snprintf(line, sizeof(line),
