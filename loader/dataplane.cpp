@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -52,12 +53,17 @@ const char *program_pin_name(Program program)
 	return "";
 }
 
+// Pins need a BPF filesystem at /sys/fs/bpf; a fresh boot may not have one
+// (systemd mounts it, minimal images do not), so mount it as bpftool does.
 void require_bpffs()
 {
 	struct statfs st {};
-	if (statfs(kBpffs, &st) || st.f_type != BPF_FS_MAGIC)
-		throw SystemError(std::string("no BPF filesystem mounted at ") + kBpffs +
-				  " (mount -t bpf bpf /sys/fs/bpf)");
+	if (statfs(kBpffs, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return;
+	if (mount("bpf", kBpffs, "bpf", 0, "mode=0700"))
+		throw SystemError(std::string("no BPF filesystem at ") + kBpffs +
+					  " and mounting one failed",
+				  errno);
 }
 
 UniqueFd get_pinned(const std::string &path)
