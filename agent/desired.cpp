@@ -38,7 +38,7 @@ std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap)
 	// the whole overhead comes off the inner IP MTU. Other encapsulations
 	// bring their own overheads.
 	(void)encap;
-	return underlay_mtu > OVX_VXLAN_OVERHEAD ? underlay_mtu - OVX_VXLAN_OVERHEAD : 0;
+	return underlay_mtu > (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN) ? underlay_mtu - (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN) : 0;
 }
 
 namespace {
@@ -97,7 +97,8 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 	d.config.underlay_ifindex = static_cast<std::uint32_t>(resolved.underlay_ifindex);
 	d.config.underlay_mtu = resolved.underlay_mtu;
 	d.config.vxlan_port = htons(config.underlay.vxlan_port);
-	d.config.vtep = to_abi(config.underlay.address);
+	d.config.geneve_port = htons(OVX_GENEVE_PORT);
+	d.config.vtep4 = to_abi(config.underlay.address);
 
 	IdAllocator ids(in_use);
 	std::vector<std::uint32_t> seg_ids;

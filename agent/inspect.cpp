@@ -49,7 +49,8 @@ const char *drop_reason_name(unsigned reason)
 		"malformed",	     "unknown_vni",	"not_our_vtep",	  "unknown_vtep",
 		"spoofed_src",	     "unsupported_flags", "no_route",	  "mtu_exceeded",
 		"no_port",	     "split_horizon",	"fragment",	  "not_configured",
-		"tx_error",	     "hairpin",
+		"tx_error",	     "hairpin",		"unsupported_proto", "critical_option",
+		"reassembly",	     "map_full",
 	};
 	return reason < OVX_DROP_MAX ? names[reason] : "unknown";
 }
@@ -63,7 +64,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.underlay_ifindex = static_cast<int>(cfg->underlay_ifindex);
 		v.underlay = cfg->underlay_ifindex ? ifname(cfg->underlay_ifindex) : "";
 		v.underlay_mtu = cfg->underlay_mtu;
-		v.vtep = from_abi(cfg->vtep);
+		v.vtep = from_abi(cfg->vtep4);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
 	}
 	auto att = dp.xdp_attachment();

@@ -58,7 +58,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		return XDP_PASS;
 
 	/* Overlay traffic from here on: deliver it or drop it, never pass. */
-	if (ip->daddr != cfg->vtep.a[0])
+	if (ip->daddr != cfg->vtep4.a[0])
 		return drop(0, OVX_DROP_NOT_OUR_VTEP);
 	if (ip->frag_off & bpf_htons(0x3fff))	/* MF or an offset */
 		return drop(0, OVX_DROP_FRAGMENT);

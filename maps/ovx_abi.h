@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define OVX_ABI_VERSION 1
+#define OVX_ABI_VERSION 2
 
 #ifdef __cplusplus
 #define OVX_STATIC_ASSERT static_assert
@@ -43,8 +43,23 @@ enum ovx_encap {
 	OVX_ENCAP_GENEVE = 4,
 };
 
-/* Bytes each encapsulation adds over IPv4, outer Ethernet included. */
-#define OVX_VXLAN_OVERHEAD	50
+/* Well-known underlay ports (network order is the programs' business). */
+#define OVX_VXLAN_PORT		4789
+#define OVX_GENEVE_PORT		6081
+#define OVX_STT_PORT		7471	/* fixed by draft-davie-stt-08 */
+
+/*
+ * Bytes each encapsulation puts in front of the inner Ethernet frame, the
+ * outer IP header excluded: that one depends on the remote VTEP's family.
+ */
+#define OVX_OUTER_ETH		14
+#define OVX_OUTER_IPV4		20
+#define OVX_OUTER_IPV6		40
+#define OVX_VXLAN_HLEN		16	/* UDP 8 + VXLAN 8 */
+#define OVX_GENEVE_HLEN		16	/* UDP 8 + Geneve 8, no options sent */
+#define OVX_NVGRE_HLEN		8	/* GRE 4 + key 4 */
+#define OVX_STT_HLEN		38	/* TCP-like 20 + STT frame header 18 */
+#define OVX_STT_MAX_FRAME	65535	/* STT header + inner frame, one "segment" of TSO */
 
 /*
  * Why a frame was dropped; every drop in every program is counted under
@@ -66,6 +81,10 @@ enum ovx_drop_reason {
 	OVX_DROP_NOT_CONFIGURED,	/* no underlay configured yet */
 	OVX_DROP_TX_ERROR,		/* encap or redirect helper failed */
 	OVX_DROP_HAIRPIN,		/* destination is the ingress port */
+	OVX_DROP_UNSUPPORTED_PROTO,	/* encap payload type is not Ethernet */
+	OVX_DROP_CRITICAL_OPTION,	/* Geneve option we must understand but do not */
+	OVX_DROP_REASSEMBLY,		/* STT frame incomplete, timed out or inconsistent */
+	OVX_DROP_MAP_FULL,		/* a table the datapath writes is full */
 	OVX_DROP_MAX,
 };
 
@@ -85,10 +104,14 @@ struct ovx_config {
 	__u32 underlay_ifindex;
 	__u32 underlay_mtu;
 	__be16 vxlan_port;
+	__be16 geneve_port;
 	__u16 flags;		/* OVX_CFG_*: control plane bookkeeping */
-	struct ovx_addr vtep;	/* this host's VTEP address */
+	__u16 pad;
+	/* This host's VTEP addresses, one per family; family 0 = none. */
+	struct ovx_addr vtep4;
+	struct ovx_addr vtep6;
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_config) == 36, "ovx_config layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_config) == 60, "ovx_config layout");
 
 /* ovx_vni: HASH (encap, id) -> segment id. */
 struct ovx_vni_key {
@@ -180,9 +203,11 @@ struct ovx_seg_stats {
 	__u64 local_bytes;
 	__u64 flood_copies;	/* BUM copies sent, local and remote */
 	__u64 learned;		/* new or moved learned FDB entries */
+	__u64 stt_segments;	/* STT segments sent beyond the first of a frame */
+	__u64 stt_reassembled;	/* STT frames rebuilt from several segments */
 	__u64 drops[OVX_DROP_MAX];
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (8 + OVX_DROP_MAX),
+OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (10 + OVX_DROP_MAX),
 		  "ovx_seg_stats layout");
 
 /*

@@ -30,7 +30,7 @@ struct ovx_vxlan_encap {
 	struct ethhdr inner;
 } __attribute__((packed));
 
-_Static_assert(sizeof(struct ovx_vxlan_encap) == OVX_VXLAN_OVERHEAD + ETH_HLEN,
+_Static_assert(sizeof(struct ovx_vxlan_encap) == (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN) + ETH_HLEN,
 	       "VXLAN encap header size");
 
 /* Flow entropy for the underlay's ECMP: a port in 49152-65535 (RFC 7348). */
@@ -78,10 +78,10 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb,
 		return -1;
 	if (skb->protocol == bpf_htons(ETH_P_IP) ||
 	    skb->protocol == bpf_htons(ETH_P_IPV6))
-		ret = bpf_skb_adjust_room(skb, OVX_VXLAN_OVERHEAD,
+		ret = bpf_skb_adjust_room(skb, (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN),
 					  BPF_ADJ_ROOM_MAC, flags);
 	else
-		ret = bpf_skb_change_head(skb, OVX_VXLAN_OVERHEAD, 0);
+		ret = bpf_skb_change_head(skb, (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN), 0);
 	if (ret)
 		return ret;
 
@@ -96,7 +96,7 @@ static __always_inline int vxlan_encap(struct __sk_buff *skb,
 	h->ip.frag_off = bpf_htons(0x4000);	/* DF: RFC 7348 forbids fragments */
 	h->ip.ttl = 64;
 	h->ip.protocol = IPPROTO_UDP;
-	h->ip.saddr = cfg->vtep.a[0];
+	h->ip.saddr = cfg->vtep4.a[0];
 	h->ip.daddr = 0;
 	h->udp.source = sport;
 	h->udp.dest = cfg->vxlan_port;
@@ -126,7 +126,7 @@ static __always_inline int vxlan_xmit(struct __sk_buff *skb,
 		.family = AF_INET,
 		.l4_protocol = IPPROTO_UDP,
 		.ifindex = cfg->underlay_ifindex,
-		.ipv4_src = cfg->vtep.a[0],
+		.ipv4_src = cfg->vtep4.a[0],
 		.ipv4_dst = dst,
 	};
 	int rc;

@@ -56,8 +56,8 @@ TEST(Desired, ConfigRecord)
 	EXPECT_EQ(d.config.underlay_ifindex, 2u);
 	EXPECT_EQ(d.config.underlay_mtu, 1500u);
 	EXPECT_EQ(d.config.vxlan_port, htons(4789));
-	EXPECT_EQ(d.config.vtep.family, AF_INET);
-	EXPECT_EQ(d.config.vtep.a[0], htonl(0xc0a84d01));
+	EXPECT_EQ(d.config.vtep4.family, AF_INET);
+	EXPECT_EQ(d.config.vtep4.a[0], htonl(0xc0a84d01));
 }
 
 TEST(Desired, SegmentsGetFreshIdsAndTheirMembers)
