@@ -94,21 +94,28 @@ private:
 	RawMap raw_;
 };
 
-// Per-CPU array: one value per possible CPU, summed by the caller's rule.
-template <typename V> class PerCpuArray {
+// Per-CPU hash or array: one value per possible CPU, summed by the
+// caller's rule (maps/stats.h).
+template <typename K, typename V> class PerCpuMap {
 public:
-	PerCpuArray(UniqueFd fd, std::string name);
+	PerCpuMap(UniqueFd fd, std::string name);
 
 	const std::string &name() const { return raw_.name(); }
 	int fd() const { return raw_.fd(); }
-	std::vector<V> lookup(std::uint32_t index) const;
-	void clear(std::uint32_t index);
+	std::uint32_t max_entries() const { return raw_.max_entries(); }
+	// Empty when the key is absent.
+	std::vector<V> lookup(const K &key) const;
+	// Every CPU's value set to zero (creates the entry of a hash).
+	void clear(const K &key);
+	bool erase(const K &key) { return raw_.erase(&key); }
 
 private:
 	RawMap raw_;
 	std::size_t ncpus_;
 	std::size_t stride_;
 };
+
+template <typename V> using PerCpuArray = PerCpuMap<std::uint32_t, V>;
 
 void check_map_sizes(const std::string &name, std::uint32_t key_have,
 		     std::uint32_t value_have, std::size_t key_want, std::size_t value_want);
@@ -121,30 +128,29 @@ void Map<K, V>::check_sizes(std::size_t key, std::size_t value) const
 
 std::size_t possible_cpus();
 
-template <typename V>
-PerCpuArray<V>::PerCpuArray(UniqueFd fd, std::string name)
+template <typename K, typename V>
+PerCpuMap<K, V>::PerCpuMap(UniqueFd fd, std::string name)
 	: raw_(std::move(fd), std::move(name)), ncpus_(possible_cpus()),
 	  stride_((sizeof(V) + 7) & ~std::size_t{7})
 {
-	check_map_sizes(raw_.name(), raw_.key_size(), raw_.value_size(),
-			sizeof(std::uint32_t), sizeof(V));
+	check_map_sizes(raw_.name(), raw_.key_size(), raw_.value_size(), sizeof(K), sizeof(V));
 }
 
-template <typename V> std::vector<V> PerCpuArray<V>::lookup(std::uint32_t index) const
+template <typename K, typename V> std::vector<V> PerCpuMap<K, V>::lookup(const K &key) const
 {
 	std::vector<std::uint8_t> buf(ncpus_ * stride_);
 	std::vector<V> out(ncpus_);
-	if (!raw_.lookup(&index, buf.data()))
+	if (!raw_.lookup(&key, buf.data()))
 		return {};
 	for (std::size_t cpu = 0; cpu < ncpus_; cpu++)
 		std::memcpy(&out[cpu], &buf[cpu * stride_], sizeof(V));
 	return out;
 }
 
-template <typename V> void PerCpuArray<V>::clear(std::uint32_t index)
+template <typename K, typename V> void PerCpuMap<K, V>::clear(const K &key)
 {
 	std::vector<std::uint8_t> zero(ncpus_ * stride_);
-	raw_.update(&index, zero.data(), 0);
+	raw_.update(&key, zero.data(), 0);
 }
 
 } // namespace ovx

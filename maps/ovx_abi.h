@@ -97,6 +97,9 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_addr) == 20, "ovx_addr layout");
 
 /* ovx turned IPv4 forwarding on for the underlay; `down` turns it off. */
 #define OVX_CFG_OWNS_FORWARDING	(1u << 0)
+/* `ovx trace` is reading: emit drop events / every forwarding event too. */
+#define OVX_CFG_TRACE_DROPS	(1u << 1)
+#define OVX_CFG_TRACE_ALL	(1u << 2)
 
 /* ovx_config: ARRAY of one, key 0. */
 struct ovx_config {
@@ -209,6 +212,46 @@ struct ovx_seg_stats {
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (10 + OVX_DROP_MAX),
 		  "ovx_seg_stats layout");
+
+/*
+ * ovx_port_stats: PERCPU_HASH ifindex -> counters of one local port; the
+ * control plane creates the entry with the port, the programs only add.
+ */
+struct ovx_port_stats {
+	__u64 rx_packets;	/* frames the VM sent, as TC saw them */
+	__u64 rx_bytes;
+	__u64 tx_packets;	/* frames handed to the VM */
+	__u64 tx_bytes;
+	__u64 spoof_drops;	/* sent with a source MAC not the port's */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_port_stats) == 40, "ovx_port_stats layout");
+
+/* ovx_trace: RINGBUF of these, written only while a OVX_CFG_TRACE_* flag is set. */
+enum ovx_trace_kind {
+	OVX_TRACE_DROP = 1,	/* reason says why */
+	OVX_TRACE_DECAP = 2,	/* from a VTEP, to a port or flooded */
+	OVX_TRACE_ENCAP = 3,	/* from a port to a VTEP (one event per frame) */
+	OVX_TRACE_LOCAL = 4,	/* port to port on this host */
+	OVX_TRACE_FLOOD = 5,	/* BUM frame replicated */
+};
+
+struct ovx_trace_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u32 segment;		/* 0 = not tied to a segment */
+	__u32 ifindex;		/* the interface the frame came in on */
+	__u8 kind;		/* enum ovx_trace_kind */
+	__u8 reason;		/* enum ovx_drop_reason, for OVX_TRACE_DROP */
+	__u8 encap;		/* enum ovx_encap, 0 = none / not known yet */
+	__u8 pad;
+	__u8 src_mac[6];	/* inner frame, zero when not parsed yet */
+	__u8 dst_mac[6];
+	struct ovx_addr outer_src;	/* underlay addresses, family 0 = none */
+	struct ovx_addr outer_dst;
+	__u32 len;		/* frame length as seen */
+	__u32 pad2;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_trace_event) == 80, "ovx_trace_event layout");
+#define OVX_TRACE_RING_BYTES	(1u << 20)
 
 /*
  * XDP -> TC hand-off on the underlay: the XDP program decapsulates and puts

@@ -16,6 +16,8 @@ Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 		.flood_vteps = {map("ovx_flood_vteps"), "ovx_flood_vteps"},
 		.vteps = {map("ovx_vteps"), "ovx_vteps"},
 		.seg_stats = {map("ovx_seg_stats"), "ovx_seg_stats"},
+		.port_stats = {map("ovx_port_stats"), "ovx_port_stats"},
+		.trace = {map("ovx_trace"), "ovx_trace"},
 	};
 }
 
@@ -27,6 +29,7 @@ int Tables::fd(std::string_view name) const
 		{"ovx_ports", ports.fd()},	       {"ovx_fdb", fdb.fd()},
 		{"ovx_flood_ports", flood_ports.fd()}, {"ovx_flood_vteps", flood_vteps.fd()},
 		{"ovx_vteps", vteps.fd()},	       {"ovx_seg_stats", seg_stats.fd()},
+		{"ovx_port_stats", port_stats.fd()},   {"ovx_trace", trace.fd()},
 	};
 	for (const auto &[n, fd] : fds)
 		if (n == name)

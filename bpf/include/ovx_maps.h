@@ -81,4 +81,16 @@ struct {
 	__type(value, struct ovx_seg_stats);
 } ovx_seg_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, OVX_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct ovx_port_stats);
+} ovx_port_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, OVX_TRACE_RING_BYTES);
+} ovx_trace SEC(".maps");
+
 #endif /* OVX_MAPS_H */
