@@ -24,9 +24,29 @@ namespace {
 
 constexpr std::size_t kNameMax = OVX_NAME_LEN - 1; // the ABI keeps a NUL
 constexpr std::size_t kIfNameMax = IFNAMSIZ - 1;
-constexpr std::int64_t kAgingMax = 86400;
-constexpr std::int64_t kFdbMin = 1024;
-constexpr std::int64_t kFdbMax = 16777216;
+constexpr std::uint64_t kAgingMax = 86400;
+constexpr std::uint64_t kFdbMin = 1024;
+constexpr std::uint64_t kFdbMax = 16777216;
+
+// Segment ids per encapsulation: 24-bit VNIs (RFC 7348, RFC 8926), NVGRE
+// VSIDs without the reserved 0-0xfff and 0xffffff (RFC 7637 3.2), and STT's
+// 64-bit context IDs. 0 is kept out everywhere: it is nobody's segment.
+std::uint64_t id_min(ovx_encap encap)
+{
+	return encap == OVX_ENCAP_NVGRE ? 0x1000 : 1;
+}
+
+std::uint64_t id_max(ovx_encap encap)
+{
+	switch (encap) {
+	case OVX_ENCAP_NVGRE:
+		return OVX_VNI_MAX - 1;
+	case OVX_ENCAP_STT:
+		return UINT64_MAX;
+	default:
+		return OVX_VNI_MAX;
+	}
+}
 
 // One node to read, with what an error message needs to point at it.
 struct Value {
@@ -136,14 +156,16 @@ private:
 	std::vector<Value> items(const Value &list) const;
 
 	std::string scalar(const Value &v) const;
-	std::int64_t integer(const Value &v, const char *noun, std::int64_t lo,
-			     std::int64_t hi) const;
+	std::uint64_t integer(const Value &v, const char *noun, std::uint64_t lo,
+			      std::uint64_t hi) const;
 	bool boolean(const Value &v) const;
 	std::string name(const Value &v, const char *noun) const;
 	std::string ifname(const Value &v) const;
 	Mac unicast_mac(const Value &v) const;
 	IpAddr vtep(const Value &v) const;
-	IpAddr remote_vtep(const Value &v, const Underlay &underlay) const;
+	IpAddr remote_vtep(const Value &v, const Underlay &underlay, int &family,
+			   int &family_line) const;
+	void underlay_addresses(const Value &v, Underlay &u) const;
 	XdpMode xdp_mode(const Value &v) const;
 	ovx_encap encap(const Value &v) const;
 
@@ -232,14 +254,16 @@ std::string Reader::scalar(const Value &v) const
 	return v.node.Scalar();
 }
 
-std::int64_t Reader::integer(const Value &v, const char *noun, std::int64_t lo,
-			     std::int64_t hi) const
+std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo,
+			      std::uint64_t hi) const
 {
 	const std::string text = scalar(v);
-	std::int64_t n = 0;
+	std::uint64_t n = 0;
 	const char *end = text.data() + text.size();
-	const auto [ptr, ec] = std::from_chars(text.data(), end, n);
-	const bool too_big = ec == std::errc::result_out_of_range && ptr == end;
+	// A negative number is a number out of range, not a typo.
+	const bool negative = text.size() > 1 && text[0] == '-';
+	const auto [ptr, ec] = std::from_chars(text.data() + negative, end, n);
+	const bool too_big = (ec == std::errc::result_out_of_range || negative) && ptr == end;
 	if (!too_big && (ec != std::errc() || ptr != end))
 		fail(v, std::string(noun) + " " + quoted(text) + " is not an integer");
 	if (too_big || n < lo || n > hi)
@@ -315,21 +339,67 @@ IpAddr Reader::vtep(const Value &v) const
 	const std::optional<IpAddr> addr = parse_ip(text);
 	if (!addr)
 		fail(v, "malformed IP address " + quoted(text));
-	if (addr->family != AF_INET)
-		fail(v, "IPv6 underlay addresses are not supported yet: " + quoted(text));
-	// Overlay frames go to one host each: 0/8 is "this network", 224/4
-	// multicast and 240/4 reserved, broadcast included.
-	if (addr->bytes[0] == 0 || addr->bytes[0] >= 224)
+	if (addr->family == AF_INET) {
+		// Overlay frames go to one host each: 0/8 is "this network",
+		// 224/4 multicast and 240/4 reserved, broadcast included.
+		if (addr->bytes[0] == 0 || addr->bytes[0] >= 224)
+			fail(v, quoted(text) + " is not a unicast host address");
+		return *addr;
+	}
+	const auto &b = addr->bytes;
+	const bool unspecified_or_loopback =
+		std::all_of(b.begin(), b.end() - 1, [](std::uint8_t x) { return x == 0; }) &&
+		b[15] <= 1;
+	if (b[0] == 0xff || unspecified_or_loopback)
 		fail(v, quoted(text) + " is not a unicast host address");
+	// The programs look routes up without a scope, so link-local is out.
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		fail(v, quoted(text) + " is link-local; use a global or unique local address");
 	return *addr;
 }
 
-IpAddr Reader::remote_vtep(const Value &v, const Underlay &underlay) const
+// Every VTEP of a segment shares one family: flooding encapsulates a frame
+// once and then only readdresses each copy.
+IpAddr Reader::remote_vtep(const Value &v, const Underlay &underlay, int &family,
+			   int &family_line) const
 {
 	const IpAddr addr = vtep(v);
-	if (addr == underlay.address)
+	const char *fam = addr.family == AF_INET ? "IPv4" : "IPv6";
+	if (underlay.address(addr.family).family == 0)
+		fail(v, "VTEP " + quoted(format_ip(addr)) + " is " + fam +
+				" but underlay.address has no " + fam + " address");
+	if (addr == underlay.address(addr.family))
 		fail(v, quoted(scalar(v)) + " is this host's own address (underlay.address)");
+	if (family && family != addr.family)
+		fail(v, "VTEP " + quoted(format_ip(addr)) + " is " + fam +
+				" but this segment's VTEPs are " +
+				(family == AF_INET ? "IPv4 " : "IPv6 ") + line_note(family_line) +
+				"; a segment's VTEPs share one family");
+	if (!family) {
+		family = addr.family;
+		family_line = line_of(v);
+	}
 	return addr;
+}
+
+// One address, or a list of at most one IPv4 and one IPv6 address.
+void Reader::underlay_addresses(const Value &v, Underlay &u) const
+{
+	std::vector<Value> list;
+	if (v.node.IsSequence())
+		list = items(v);
+	else
+		list.push_back(v);
+	if (list.empty())
+		fail(v, "expected an IPv4 address, an IPv6 address, or one of each");
+	for (const Value &item : list) {
+		const IpAddr addr = vtep(item);
+		IpAddr &slot = addr.family == AF_INET ? u.address4 : u.address6;
+		if (slot.family)
+			fail(item, "a second " + std::string(addr.family == AF_INET ? "IPv4" : "IPv6") +
+					   " address; give at most one of each family");
+		slot = addr;
+	}
 }
 
 XdpMode Reader::xdp_mode(const Value &v) const
@@ -344,27 +414,32 @@ XdpMode Reader::xdp_mode(const Value &v) const
 ovx_encap Reader::encap(const Value &v) const
 {
 	const std::string text = scalar(v);
-	if (text == encap_name(OVX_ENCAP_VXLAN))
-		return OVX_ENCAP_VXLAN;
-	for (const ovx_encap e : {OVX_ENCAP_NVGRE, OVX_ENCAP_STT, OVX_ENCAP_GENEVE})
+	for (const ovx_encap e : {OVX_ENCAP_VXLAN, OVX_ENCAP_NVGRE, OVX_ENCAP_STT, OVX_ENCAP_GENEVE})
 		if (text == encap_name(e))
-			fail(v, "encapsulation " + quoted(text) + " is not supported yet");
+			return e;
 	fail(v, "unknown encapsulation " + quoted(text) +
 			" (expected vxlan, nvgre, stt or geneve)");
 }
 
 Underlay Reader::read_underlay(const Value &v) const
 {
-	const Fields f = fields(v, {"interface", "address", "mode", "port"});
+	const Fields f =
+		fields(v, {"interface", "address", "mode", "port", "geneve_port"});
 	Underlay u;
 	const Value &ifv = need(v, f, "interface");
 	u.interface = ifname(ifv);
 	u.interface_origin = origin_of(where(ifv));
-	u.address = vtep(need(v, f, "address"));
+	underlay_addresses(need(v, f, "address"), u);
 	if (const Value *m = find(f, "mode"))
 		u.mode = xdp_mode(*m);
 	if (const Value *p = find(f, "port"))
 		u.vxlan_port = static_cast<std::uint16_t>(integer(*p, "port", 1, 65535));
+	if (const Value *p = find(f, "geneve_port"))
+		u.geneve_port = static_cast<std::uint16_t>(integer(*p, "port", 1, 65535));
+	if (u.vxlan_port == u.geneve_port)
+		fail(*find(f, find(f, "geneve_port") ? "geneve_port" : "port"),
+		     "VXLAN and Geneve need different UDP ports (both are " +
+			     std::to_string(u.vxlan_port) + ")");
 	return u;
 }
 
@@ -394,10 +469,11 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 		s.encap = encap(*e);
 
 	const Value &idv = need(v, f, "id");
-	s.id = static_cast<std::uint64_t>(integer(idv, "VNI", 1, OVX_VNI_MAX));
+	s.id = integer(idv, id_name(s.encap), id_min(s.encap), id_max(s.encap));
 	if (const auto [it, fresh] = vnis_.try_emplace({s.encap, s.id}, Claim{s.name, line_of(idv)});
 	    !fresh)
-		fail(idv, "VNI " + std::to_string(s.id) + " is already used by segment " +
+		fail(idv, std::string(encap_name(s.encap)) + " " + id_name(s.encap) + " " +
+				  std::to_string(s.id) + " is already used by segment " +
 				  quoted(it->second.by) + " " + line_note(it->second.line));
 
 	if (const Value *l = find(f, "learning"))
@@ -405,6 +481,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 	if (const Value *a = find(f, "aging"))
 		s.aging_sec = static_cast<std::uint32_t>(integer(*a, "aging time", 0, kAgingMax));
 
+	int family = 0, family_line = 0;
 	if (const Value *fl = find(f, "flood")) {
 		std::map<IpAddr, int> seen;
 		const std::vector<Value> list = items(*fl);
@@ -412,7 +489,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 			if (i == OVX_MAX_FLOOD)
 				fail(list[i], "too many flood VTEPs (at most " +
 						      std::to_string(OVX_MAX_FLOOD) + ")");
-			const IpAddr addr = remote_vtep(list[i], underlay);
+			const IpAddr addr = remote_vtep(list[i], underlay, family, family_line);
 			if (const auto [it, fresh] = seen.try_emplace(addr, line_of(list[i])); !fresh)
 				fail(list[i], "VTEP " + quoted(format_ip(addr)) +
 						      " is already in this flood list " +
@@ -473,7 +550,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 			const Value &macv = need(rv, rf, "mac");
 			r.mac = unicast_mac(macv);
 			claim_mac(macv, r.mac, rv.path);
-			r.vtep = remote_vtep(need(rv, rf, "vtep"), underlay);
+			r.vtep = remote_vtep(need(rv, rf, "vtep"), underlay, family, family_line);
 			s.remotes.push_back(r);
 		}
 	}
@@ -593,6 +670,30 @@ std::optional<IpAddr> parse_ip(const std::string &text)
 		}
 	}
 	return std::nullopt;
+}
+
+const IpAddr &Underlay::address(int family) const
+{
+	return family == AF_INET6 ? address6 : address4;
+}
+
+int Segment::vtep_family() const
+{
+	if (!flood.empty())
+		return flood.front().family;
+	return remotes.empty() ? 0 : remotes.front().vtep.family;
+}
+
+const char *id_name(ovx_encap encap)
+{
+	switch (encap) {
+	case OVX_ENCAP_NVGRE:
+		return "VSID";
+	case OVX_ENCAP_STT:
+		return "context ID";
+	default:
+		return "VNI";
+	}
 }
 
 // Values read back from the maps are not checked against the enum, so an

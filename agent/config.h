@@ -13,7 +13,7 @@ namespace ovx {
 
 using Mac = std::array<std::uint8_t, 6>;
 
-// A VTEP address; IPv4 only for now, IPv6 has its place in the ABI already.
+// A VTEP address, IPv4 or IPv6.
 struct IpAddr {
 	int family = 0;                      // AF_INET or AF_INET6
 	std::array<std::uint8_t, 16> bytes{}; // network order; IPv4 in bytes[0..3]
@@ -32,10 +32,16 @@ enum class XdpMode { native, generic, offload };
 
 struct Underlay {
 	std::string interface;
-	IpAddr address;
+	// This host's VTEP address per family (family 0 = none); a segment's
+	// VTEPs are reached from the address of their family.
+	IpAddr address4;
+	IpAddr address6;
 	XdpMode mode = XdpMode::native;
-	std::uint16_t vxlan_port = 4789;
+	std::uint16_t vxlan_port = OVX_VXLAN_PORT;
+	std::uint16_t geneve_port = OVX_GENEVE_PORT;
 	Origin interface_origin;
+
+	const IpAddr &address(int family) const;
 };
 
 struct Port {
@@ -54,13 +60,16 @@ struct Segment {
 	std::string name;
 	std::string tenant;
 	ovx_encap encap = OVX_ENCAP_VXLAN;
-	std::uint64_t id = 0; // VNI for VXLAN
+	std::uint64_t id = 0; // VNI (VXLAN, Geneve), VSID (NVGRE) or context ID (STT)
 	bool learning = true;
 	std::uint32_t aging_sec = 300;
 	std::vector<IpAddr> flood;
 	std::vector<Port> ports;
 	std::vector<Remote> remotes;
 	Origin origin;
+
+	// The family of its VTEPs (one per segment), 0 when it has none.
+	int vtep_family() const;
 };
 
 struct Limits {
@@ -86,6 +95,8 @@ std::string format_ip(const IpAddr &addr);
 std::optional<Mac> parse_mac(const std::string &text);
 std::optional<IpAddr> parse_ip(const std::string &text);
 const char *encap_name(ovx_encap encap);
+// What the segment id is called in this encapsulation ("VNI", "VSID", ...).
+const char *id_name(ovx_encap encap);
 const char *xdp_mode_name(XdpMode mode);
 
 } // namespace ovx

@@ -12,7 +12,8 @@ ovx_addr to_abi(const IpAddr &addr)
 {
 	ovx_addr out{};
 	out.family = static_cast<std::uint8_t>(addr.family);
-	std::memcpy(out.a, addr.bytes.data(), addr.family == AF_INET ? 4 : 16);
+	if (addr.family)
+		std::memcpy(out.a, addr.bytes.data(), addr.family == AF_INET ? 4 : 16);
 	return out;
 }
 
@@ -20,7 +21,8 @@ IpAddr from_abi(const ovx_addr &addr)
 {
 	IpAddr out;
 	out.family = addr.family;
-	std::memcpy(out.bytes.data(), addr.a, addr.family == AF_INET ? 4 : 16);
+	if (addr.family)
+		std::memcpy(out.bytes.data(), addr.a, addr.family == AF_INET ? 4 : 16);
 	return out;
 }
 
@@ -32,13 +34,32 @@ ovx_vni_key vni_key(ovx_encap encap, std::uint64_t id)
 	return key;
 }
 
-std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap)
+std::uint32_t encap_overhead(ovx_encap encap, int family)
+{
+	std::uint32_t tun = 0;
+	switch (encap) {
+	case OVX_ENCAP_VXLAN:
+		tun = OVX_VXLAN_HLEN;
+		break;
+	case OVX_ENCAP_GENEVE:
+		tun = OVX_GENEVE_HLEN;
+		break;
+	case OVX_ENCAP_NVGRE:
+		tun = OVX_NVGRE_HLEN;
+		break;
+	case OVX_ENCAP_STT:
+		tun = OVX_STT_HLEN;
+		break;
+	}
+	return (family == AF_INET6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4) + tun;
+}
+
+std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap, int family)
 {
 	// The inner Ethernet header rides in the underlay's IP payload too, so
-	// the whole overhead comes off the inner IP MTU. Other encapsulations
-	// bring their own overheads.
-	(void)encap;
-	return underlay_mtu > (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN) ? underlay_mtu - (OVX_OUTER_ETH + OVX_OUTER_IPV4 + OVX_VXLAN_HLEN) : 0;
+	// it comes off the inner IP MTU with the encapsulation's headers.
+	const std::uint32_t overhead = encap_overhead(encap, family) + OVX_OUTER_ETH;
+	return underlay_mtu > overhead ? underlay_mtu - overhead : 0;
 }
 
 namespace {
@@ -97,8 +118,11 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 	d.config.underlay_ifindex = static_cast<std::uint32_t>(resolved.underlay_ifindex);
 	d.config.underlay_mtu = resolved.underlay_mtu;
 	d.config.vxlan_port = htons(config.underlay.vxlan_port);
-	d.config.geneve_port = htons(OVX_GENEVE_PORT);
-	d.config.vtep4 = to_abi(config.underlay.address);
+	d.config.geneve_port = htons(config.underlay.geneve_port);
+	d.config.vtep4 = to_abi(config.underlay.address4);
+	d.config.vtep6 = to_abi(config.underlay.address6);
+	for (const Segment &s : config.segments)
+		d.config.encaps |= static_cast<std::uint16_t>(1u << s.encap);
 
 	IdAllocator ids(in_use);
 	std::vector<std::uint32_t> seg_ids;
@@ -122,7 +146,11 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 		seg.flags = OVX_SEG_ACTIVE | (s.learning ? OVX_SEG_LEARNING : 0);
 		seg.n_ports = static_cast<std::uint16_t>(s.ports.size());
 		seg.n_vteps = static_cast<std::uint16_t>(s.flood.size());
-		seg.inner_mtu = static_cast<std::uint16_t>(inner_mtu(resolved.underlay_mtu, s.encap));
+		// A segment without VTEPs yet gets the smaller MTU of the two.
+		const int family = s.vtep_family() ? s.vtep_family()
+				   : config.underlay.address6.family ? AF_INET6 : AF_INET;
+		seg.inner_mtu = static_cast<std::uint16_t>(
+			inner_mtu(resolved.underlay_mtu, s.encap, family));
 		seg.aging_sec = s.aging_sec;
 		d.segments[sid] = seg;
 

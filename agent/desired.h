@@ -46,6 +46,9 @@ DesiredState build_desired(const Config &config, const Resolved &resolved, const
 ovx_addr to_abi(const IpAddr &addr);
 IpAddr from_abi(const ovx_addr &addr);
 ovx_vni_key vni_key(ovx_encap encap, std::uint64_t id);
-std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap);
+// Bytes an encapsulation adds in front of the inner frame toward a VTEP of
+// @family, outer Ethernet not counted; and the inner MTU that leaves.
+std::uint32_t encap_overhead(ovx_encap encap, int family);
+std::uint32_t inner_mtu(std::uint32_t underlay_mtu, ovx_encap encap, int family);
 
 } // namespace ovx

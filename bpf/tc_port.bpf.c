@@ -4,7 +4,7 @@
  *
  * Port -> segment; the VM may only send with its own MAC; the destination is
  * looked up per segment: a local port gets the frame directly, a MAC behind a
- * remote VTEP gets it VXLAN-encapsulated, and BUM frames are replicated to
+ * remote VTEP gets it in the segment's encapsulation, and BUM frames are replicated to
  * every other local port and every remote VTEP of the segment.
  */
 #include <linux/bpf.h>
@@ -14,42 +14,92 @@
 #include <bpf/bpf_endian.h>
 #include "ovx_common.h"
 #include "ovx_flood.h"
-#include "ovx_vxlan.h"
+#include "ovx_tx.h"
 
-static __always_inline int drop(__u32 segment, enum ovx_drop_reason reason)
+static __always_inline int drop(__u32 segment, int reason)
 {
 	count_drop(segment, reason);
 	return TC_ACT_SHOT;
 }
 
+/* The underlay family a flood goes out on: a segment's VTEPs share one. */
+static __always_inline __u8 flood_family(__u32 segment)
+{
+	struct ovx_flood_key key = { .segment = segment };
+	struct ovx_addr *vtep = bpf_map_lookup_elem(&ovx_flood_vteps, &key);
+
+	return vtep ? vtep->family : 0;
+}
+
+struct flood_vteps_ctx {
+	struct __sk_buff *skb;
+	const struct ovx_config *cfg;
+	struct ovx_tx *tx;
+	struct ovx_seg_stats *st;
+	__u32 segment;
+	struct ovx_addr pending;	/* the copy to send next, family 0 = none */
+};
+
+/* bpf_loop() body: the verifier checks it once, not once per VTEP. */
+static long flood_vtep(__u64 index, void *arg)
+{
+	struct flood_vteps_ctx *c = arg;
+	struct ovx_flood_key key = { .segment = c->segment, .index = index };
+	struct ovx_addr *vtep = bpf_map_lookup_elem(&ovx_flood_vteps, &key);
+
+	if (!vtep)
+		return 0;
+	if (c->pending.family) {
+		tx_xmit(c->skb, c->cfg, c->tx, &c->pending, c->segment, c->st, 1);
+		c->st->flood_copies++;
+	}
+	c->pending = *vtep;
+	return 0;
+}
+
 /* One copy to each remote VTEP of the segment; the last takes the frame. */
 static __always_inline int flood_vteps(struct __sk_buff *skb,
 				       const struct ovx_config *cfg,
-				       struct ovx_vxlan_encap *h, __u32 segment,
+				       struct ovx_tx *tx, __u32 segment,
 				       const struct ovx_segment *seg,
-				       struct ovx_seg_stats *st, __u32 inner_len)
+				       struct ovx_seg_stats *st)
 {
-	struct ovx_flood_key key = { .segment = segment };
-	__be32 pending = 0;
-	struct ovx_addr *vtep;
+	struct flood_vteps_ctx c = {
+		.skb = skb, .cfg = cfg, .tx = tx, .st = st, .segment = segment,
+	};
+	__u32 n = seg->n_vteps < OVX_MAX_FLOOD ? seg->n_vteps : OVX_MAX_FLOOD;
 
-	for (__u32 i = 0; i < OVX_MAX_FLOOD; i++) {
-		if (i >= seg->n_vteps)
-			break;
-		key.index = i;
-		vtep = bpf_map_lookup_elem(&ovx_flood_vteps, &key);
-		if (!vtep)
-			continue;
-		if (pending) {
-			vxlan_xmit(skb, cfg, h, pending, segment, st, inner_len, 1);
-			st->flood_copies++;
-		}
-		pending = vtep->a[0];
-	}
-	if (!pending)
+	bpf_loop(n, flood_vtep, &c, 0);
+	if (!c.pending.family)
 		return TC_ACT_SHOT;
 	st->flood_copies++;
-	return vxlan_xmit(skb, cfg, h, pending, segment, st, inner_len, 0);
+	return tx_xmit(skb, cfg, tx, &c.pending, segment, st, 0);
+}
+
+/* Encapsulate once for @family; -1 when the frame is ready to send. */
+static __always_inline int encap(struct __sk_buff *skb, const struct ovx_config *cfg,
+				 const struct ovx_segment *seg, __u8 family,
+				 struct ovx_tx *tx)
+{
+	int reason;
+
+	if (!cfg)
+		return OVX_DROP_NOT_CONFIGURED;
+	reason = tx_encap(skb, cfg, seg, family, tx);
+	if (reason >= 0)
+		return reason;
+	return tx_fits(skb, cfg, seg, tx) ? -1 : OVX_DROP_MTU_EXCEEDED;
+}
+
+/* STT segments the kernel will cut this frame into, beyond the first. */
+static __always_inline __u32 stt_extra_segments(struct __sk_buff *skb,
+						const struct ovx_tx *tx)
+{
+	__u32 payload = skb->len - tx->hlen + sizeof(struct ovx_stthdr);
+
+	if (skb->gso_segs <= 1 || !skb->gso_size)
+		return 0;
+	return (payload + skb->gso_size - 1) / skb->gso_size - 1;
 }
 
 SEC("tc")
@@ -60,11 +110,12 @@ int ovx_tc_port(struct __sk_buff *skb)
 	const struct ovx_fdb_entry *e;
 	const struct ovx_segment *seg;
 	const struct ovx_port *port;
-	struct ovx_vxlan_encap h;
 	struct ovx_seg_stats *st;
 	__u8 dmac[ETH_ALEN];
 	struct ovx_addr vtep;
 	struct ethhdr *eth;
+	struct ovx_tx tx;
+	int reason;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
 	if (!port)
@@ -98,15 +149,13 @@ int ovx_tc_port(struct __sk_buff *skb)
 			return bpf_redirect(e->ifindex, 0);
 		}
 		if (e) {
-			if (!cfg)
-				return drop(segment, OVX_DROP_NOT_CONFIGURED);
 			vtep = e->vtep;
-			if (vxlan_encap(skb, cfg, seg->id, &h))
-				return drop(segment, OVX_DROP_TX_ERROR);
-			if (!vxlan_fits(skb, cfg))
-				return drop(segment, OVX_DROP_MTU_EXCEEDED);
-			return vxlan_xmit(skb, cfg, &h, vtep.a[0], segment, st,
-					  inner_len, 0);
+			reason = encap(skb, cfg, seg, vtep.family, &tx);
+			if (reason >= 0)
+				return drop(segment, reason);
+			if (seg->encap == OVX_ENCAP_STT)
+				st->stt_segments += stt_extra_segments(skb, &tx);
+			return tx_xmit(skb, cfg, &tx, &vtep, segment, st, 0);
 		}
 	}
 
@@ -120,11 +169,10 @@ int ovx_tc_port(struct __sk_buff *skb)
 		else
 			st->flood_copies++;
 	}
-	if (vxlan_encap(skb, cfg, seg->id, &h))
-		return drop(segment, OVX_DROP_TX_ERROR);
-	if (!vxlan_fits(skb, cfg))
-		return drop(segment, OVX_DROP_MTU_EXCEEDED);
-	return flood_vteps(skb, cfg, &h, segment, seg, st, inner_len);
+	reason = encap(skb, cfg, seg, flood_family(segment), &tx);
+	if (reason >= 0)
+		return drop(segment, reason);
+	return flood_vteps(skb, cfg, &tx, segment, seg, st);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

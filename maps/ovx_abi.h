@@ -108,8 +108,8 @@ struct ovx_config {
 	__u32 underlay_mtu;
 	__be16 vxlan_port;
 	__be16 geneve_port;
-	__u16 flags;		/* OVX_CFG_*: control plane bookkeeping */
-	__u16 pad;
+	__u16 flags;		/* OVX_CFG_* */
+	__u16 encaps;		/* bit (1 << enum ovx_encap) per encapsulation in use */
 	/* This host's VTEP addresses, one per family; family 0 = none. */
 	struct ovx_addr vtep4;
 	struct ovx_addr vtep6;

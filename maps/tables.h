@@ -11,10 +11,11 @@
 namespace ovx {
 
 // Every map the programs declare (bpf/include/ovx_maps.h), by name.
-inline constexpr std::array<std::string_view, 12> kMapNames = {
+inline constexpr std::array<std::string_view, 13> kMapNames = {
 	"ovx_config",	   "ovx_vni",	      "ovx_segments", "ovx_seg_names",
 	"ovx_ports",	   "ovx_fdb",	      "ovx_flood_ports", "ovx_flood_vteps",
 	"ovx_vteps",	   "ovx_seg_stats",   "ovx_port_stats", "ovx_trace",
+	"ovx_stt_slots",
 };
 
 struct Tables {
@@ -29,7 +30,8 @@ struct Tables {
 	Map<ovx_vtep_key, std::uint32_t> vteps;
 	PerCpuArray<ovx_seg_stats> seg_stats;
 	PerCpuMap<std::uint32_t, ovx_port_stats> port_stats; // by ifindex
-	RawMap trace; // ring buffer of ovx_trace_event
+	RawMap trace;     // ring buffer of ovx_trace_event
+	RawMap stt_slots; // STT reassembly, datapath-private
 
 	// @open returns an owned fd for a map name from kMapNames.
 	static Tables open(const std::function<UniqueFd(std::string_view)> &open);

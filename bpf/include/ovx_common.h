@@ -13,6 +13,9 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 /*
  * Programs look their segment's counters up once and bail out on NULL (an id

@@ -93,4 +93,33 @@ struct {
 	__uint(max_entries, OVX_TRACE_RING_BYTES);
 } ovx_trace SEC(".maps");
 
+/*
+ * STT reassembly: a few slots, each holding one frame being put together
+ * from its segments. Datapath-private: the control plane only pins it.
+ */
+#define OVX_STT_SLOTS		64
+#define OVX_STT_CHUNK		8192		/* bytes copied per helper call */
+#define OVX_STT_TIMEOUT_NS	250000000ull	/* an incomplete frame's lifetime */
+
+enum { STT_SLOT_FREE, STT_SLOT_FILLING, STT_SLOT_DONE };
+
+struct ovx_stt_slot {
+	struct bpf_spin_lock lock;
+	__u32 state;
+	struct ovx_addr src;	/* frame key: sender and frame id */
+	__be32 frame_id;
+	__u32 len;		/* STT frame length, header included */
+	__u32 received;
+	__u64 started_ns;
+	/* Any offset below 64 KiB plus one (masked) chunk fits. */
+	__u8 data[65536 + 2 * OVX_STT_CHUNK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OVX_STT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ovx_stt_slot);
+} ovx_stt_slots SEC(".maps");
+
 #endif /* OVX_MAPS_H */

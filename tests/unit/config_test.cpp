@@ -93,7 +93,7 @@ TEST(ConfigTest, FullFileReadsBackEveryField)
 
 	EXPECT_EQ(c.path, "/etc/ovx/host.yaml");
 	EXPECT_EQ(c.underlay.interface, "eth1");
-	EXPECT_EQ(c.underlay.address, v4("192.168.77.1"));
+	EXPECT_EQ(c.underlay.address4, v4("192.168.77.1"));
 	EXPECT_EQ(c.underlay.mode, XdpMode::generic);
 	EXPECT_EQ(c.underlay.vxlan_port, 8472);
 	EXPECT_EQ(c.underlay.interface_origin.line, 2);
@@ -153,6 +153,63 @@ underlay:
 	EXPECT_EQ(c.underlay.vxlan_port, 4789);
 	EXPECT_EQ(c.limits.fdb_entries, static_cast<std::uint32_t>(OVX_FDB_DEFAULT));
 	EXPECT_TRUE(c.segments.empty());
+}
+
+// One host with all four encapsulations, IPv4 and IPv6 VTEPs side by side.
+TEST(ConfigTest, EveryEncapsulationOnADualStackUnderlay)
+{
+	const Config c = parse_config(yaml(R"(
+underlay:
+  interface: eth1
+  address: [10.0.0.1, "fd00::1"]
+  geneve_port: 6082
+segments:
+  - {name: v, tenant: t, encap: vxlan, id: 16777215, flood: [10.0.0.2]}
+  - {name: g, tenant: t, encap: geneve, id: 5001, flood: ["fd00::2"]}
+  - {name: n, tenant: t, encap: nvgre, id: 4096, flood: ["fd00::2"]}
+  - {name: s, tenant: t, encap: stt, id: 18446744073709551615, flood: [10.0.0.2]}
+  - {name: s2, tenant: t, encap: stt, id: 5001}
+)"),
+				      "h.yaml");
+	EXPECT_EQ(c.underlay.address4, v4("10.0.0.1"));
+	EXPECT_EQ(c.underlay.address6, *parse_ip("fd00::1"));
+	EXPECT_EQ(c.underlay.geneve_port, 6082);
+	ASSERT_EQ(c.segments.size(), 5u);
+	EXPECT_EQ(c.segments[0].encap, OVX_ENCAP_VXLAN);
+	EXPECT_EQ(c.segments[0].vtep_family(), AF_INET);
+	EXPECT_EQ(c.segments[1].encap, OVX_ENCAP_GENEVE);
+	EXPECT_EQ(c.segments[1].vtep_family(), AF_INET6);
+	EXPECT_EQ(c.segments[2].encap, OVX_ENCAP_NVGRE);
+	EXPECT_EQ(c.segments[2].id, 4096u);
+	EXPECT_EQ(c.segments[3].encap, OVX_ENCAP_STT);
+	EXPECT_EQ(c.segments[3].id, UINT64_MAX);
+	// Ids are per encapsulation: the same number is another segment.
+	EXPECT_EQ(c.segments[4].id, 5001u);
+	EXPECT_EQ(c.segments[4].vtep_family(), 0);
+}
+
+TEST(ConfigTest, IPv6OnlyUnderlay)
+{
+	const Config c = parse_config(yaml(R"(
+underlay: {interface: eth1, address: "2001:db8::1"}
+segments:
+  - name: a
+    tenant: t
+    id: 9
+    remotes: [{mac: "02:00:00:00:00:09", vtep: "2001:db8::9"}]
+)"),
+				      "h.yaml");
+	EXPECT_EQ(c.underlay.address4.family, 0);
+	EXPECT_EQ(c.underlay.address6, *parse_ip("2001:db8::1"));
+	EXPECT_EQ(c.segments[0].remotes[0].vtep, *parse_ip("2001:db8::9"));
+}
+
+TEST(ConfigTest, IdNamesFollowTheEncapsulation)
+{
+	EXPECT_STREQ(id_name(OVX_ENCAP_VXLAN), "VNI");
+	EXPECT_STREQ(id_name(OVX_ENCAP_GENEVE), "VNI");
+	EXPECT_STREQ(id_name(OVX_ENCAP_NVGRE), "VSID");
+	EXPECT_STREQ(id_name(OVX_ENCAP_STT), "context ID");
 }
 
 TEST(ConfigTest, EmptySectionsAreAccepted)
@@ -298,7 +355,7 @@ TEST(ConfigTest, MalformedMacPointsAtTheValue)
 TEST(ConfigTest, ErrorsInTheSecondSegmentNameIt)
 {
 	EXPECT_EQ(error_of(replaced(kFull, "id: 16777215", "id: 5001")),
-		  "h.yaml:26:9: segments[1].id: VNI 5001 is already used by segment "
+		  "h.yaml:26:9: segments[1].id: vxlan VNI 5001 is already used by segment "
 		  "'blue-web' (line 12)");
 	EXPECT_EQ(error_of(replaced(kFull, "tenant: red", "tenant: red\n    ports: [{interface: vm2, "
 								"mac: 02:00:00:00:00:01}]")),
@@ -421,20 +478,44 @@ underlay:
   mtu: 9000
 )",
 	 "h.yaml:4:3: underlay.mtu: unknown key 'mtu' (expected one of: interface, address, "
-	 "mode, port)"},
+	 "mode, port, geneve_port)"},
 	{"MalformedAddress", R"(
 underlay:
   interface: eth1
   address: 192.168.77
 )",
 	 "h.yaml:3:12: underlay.address: malformed IP address '192.168.77'"},
-	{"IPv6Address", R"(
+	{"TwoIPv4Addresses", R"(
 underlay:
   interface: eth1
-  address: fd00::1
+  address: [192.168.77.1, fd00::1, 10.0.0.1]
 )",
-	 "h.yaml:3:12: underlay.address: IPv6 underlay addresses are not supported yet: "
-	 "'fd00::1'"},
+	 "h.yaml:3:36: underlay.address[2]: a second IPv4 address; give at most one of each "
+	 "family"},
+	{"EmptyAddressList", R"(
+underlay:
+  interface: eth1
+  address: []
+)",
+	 "h.yaml:3:12: underlay.address: expected an IPv4 address, an IPv6 address, or one of "
+	 "each"},
+	{"IPv6Multicast", R"(
+underlay: {interface: eth1, address: "ff02::1"}
+)",
+	 "h.yaml:1:38: underlay.address: 'ff02::1' is not a unicast host address"},
+	{"IPv6Loopback", R"(
+underlay: {interface: eth1, address: "::1"}
+)",
+	 "h.yaml:1:38: underlay.address: '::1' is not a unicast host address"},
+	{"IPv6LinkLocal", R"(
+underlay: {interface: eth1, address: "fe80::1"}
+)",
+	 "h.yaml:1:38: underlay.address: 'fe80::1' is link-local; use a global or unique local "
+	 "address"},
+	{"SamePortForVxlanAndGeneve", R"(
+underlay: {interface: eth1, address: 10.0.0.1, port: 6081}
+)",
+	 "h.yaml:1:54: underlay.port: VXLAN and Geneve need different UDP ports (both are 6081)"},
 	{"MulticastAddress", R"(
 underlay:
   interface: eth1
@@ -618,7 +699,7 @@ segments:
     id: 5002
 )",
 	 "h.yaml:8:11: segments[1].name: segment name 'blue-web' is already used (line 5)"},
-	{"EncapNvgre", R"(
+	{"NvgreReservedVsid", R"(
 underlay:
   interface: eth1
   address: 192.168.77.1
@@ -626,21 +707,56 @@ segments:
   - name: blue-web
     tenant: blue
     encap: nvgre
-    id: 5001
+    id: 4095
 )",
-	 "h.yaml:7:12: segments[0].encap: encapsulation 'nvgre' is not supported yet"},
-	{"EncapStt", R"(
+	 "h.yaml:8:9: segments[0].id: VSID '4095' is out of range (expected 4096..16777214)"},
+	{"NvgreVsidAllOnes", R"(
 underlay: {interface: eth1, address: 10.0.0.1}
 segments:
-  - {name: a, tenant: t, id: 1, encap: stt}
+  - {name: a, tenant: t, id: 16777215, encap: nvgre}
 )",
-	 "h.yaml:3:40: segments[0].encap: encapsulation 'stt' is not supported yet"},
-	{"EncapGeneve", R"(
+	 "h.yaml:3:30: segments[0].id: VSID '16777215' is out of range (expected "
+	 "4096..16777214)"},
+	{"GeneveVniAbove24Bits", R"(
 underlay: {interface: eth1, address: 10.0.0.1}
 segments:
-  - {name: a, tenant: t, id: 1, encap: geneve}
+  - {name: a, tenant: t, encap: geneve, id: 16777216}
 )",
-	 "h.yaml:3:40: segments[0].encap: encapsulation 'geneve' is not supported yet"},
+	 "h.yaml:3:45: segments[0].id: VNI '16777216' is out of range (expected 1..16777215)"},
+	{"SttContextIdAbove64Bits", R"(
+underlay: {interface: eth1, address: 10.0.0.1}
+segments:
+  - {name: a, tenant: t, encap: stt, id: 18446744073709551616}
+)",
+	 "h.yaml:3:42: segments[0].id: context ID '18446744073709551616' is out of range "
+	 "(expected 1..18446744073709551615)"},
+	{"SameIdTwiceInOneEncap", R"(
+underlay: {interface: eth1, address: 10.0.0.1}
+segments:
+  - {name: a, tenant: t, encap: nvgre, id: 5001}
+  - {name: b, tenant: t, encap: vxlan, id: 5001}
+  - {name: c, tenant: t, encap: nvgre, id: 5001}
+)",
+	 "h.yaml:5:44: segments[2].id: nvgre VSID 5001 is already used by segment 'a' (line 3)"},
+	{"MixedFamiliesInOneSegment", R"(
+underlay: {interface: eth1, address: [10.0.0.1, "fd00::1"]}
+segments:
+  - name: a
+    tenant: t
+    id: 7
+    flood: [10.0.0.2]
+    remotes:
+      - {mac: "02:00:00:00:00:09", vtep: "fd00::9"}
+)",
+	 "h.yaml:8:42: segments[0].remotes[0].vtep: VTEP 'fd00::9' is IPv6 but this segment's "
+	 "VTEPs are IPv4 (line 6); a segment's VTEPs share one family"},
+	{"OwnIPv6Address", R"(
+underlay: {interface: eth1, address: "fd00::1"}
+segments:
+  - {name: a, tenant: t, id: 7, flood: ["fd00::1"]}
+)",
+	 "h.yaml:3:41: segments[0].flood[0]: 'fd00::1' is this host's own address "
+	 "(underlay.address)"},
 	{"EncapUnknown", R"(
 underlay:
   interface: eth1
@@ -736,7 +852,7 @@ segments:
     tenant: red
     id: 5001
 )",
-	 "h.yaml:10:9: segments[1].id: VNI 5001 is already used by segment 'x' (line 7)"},
+	 "h.yaml:10:9: segments[1].id: vxlan VNI 5001 is already used by segment 'x' (line 7)"},
 	{"BadBool", R"(
 underlay:
   interface: eth1
@@ -805,8 +921,8 @@ segments:
     flood:
       - fd00::2
 )",
-	 "h.yaml:9:9: segments[0].flood[0]: IPv6 underlay addresses are not supported yet: "
-	 "'fd00::2'"},
+	 "h.yaml:9:9: segments[0].flood[0]: VTEP 'fd00::2' is IPv6 but underlay.address has no "
+	 "IPv6 address"},
 	{"FloodDuplicate", R"(
 underlay:
   interface: eth1

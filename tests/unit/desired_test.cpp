@@ -113,8 +113,8 @@ TEST(Desired, NewSegmentNeverTakesAnIdStillInUse)
 
 TEST(Desired, InnerMtuIsUnderlayMinusVxlanOverhead)
 {
-	EXPECT_EQ(inner_mtu(1500, OVX_ENCAP_VXLAN), 1450u);
-	EXPECT_EQ(inner_mtu(9000, OVX_ENCAP_VXLAN), 8950u);
+	EXPECT_EQ(inner_mtu(1500, OVX_ENCAP_VXLAN, AF_INET), 1450u);
+	EXPECT_EQ(inner_mtu(9000, OVX_ENCAP_VXLAN, AF_INET), 8950u);
 }
 
 TEST(Desired, AddressRoundTrip)

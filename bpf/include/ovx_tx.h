@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The VTEP's send side: put the segment's encapsulation in front of a frame
+ * once, then address and send one copy per remote VTEP.
+ */
+#ifndef OVX_TX_H
+#define OVX_TX_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "ovx_common.h"
+#include "ovx_wire.h"
+
+#ifndef IPPROTO_GRE
+#define IPPROTO_GRE 47
+#endif
+
+#define STT_FLAG_CSUM_PARTIAL	0x02
+#define STT_FLAG_IPV4		0x04
+#define STT_FLAG_TCP		0x08
+
+/* The outer headers of one frame, built once and readdressed per copy. */
+struct ovx_tx {
+	union {
+		struct ovx_outer4 v4;
+		struct ovx_outer6 v6;
+		__u8 bound[2 + 128];	/* what the verifier sees of hlen & 0x7f */
+	} h;
+	__u32 hlen;		/* bytes of h in use, outer Ethernet included */
+	__u32 inner_len;
+	__u8 family;
+};
+
+/* Flow entropy for the underlay's ECMP: a port in 49152-65535 (RFC 7348). */
+static __always_inline __be16 entropy_port(__u32 hash)
+{
+	return bpf_htons(0xc000 | (hash & 0x3fff));
+}
+
+static __always_inline __sum16 ipv4_csum(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(struct iphdr) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
+}
+
+/*
+ * STT's own segmentation is TCP's: a GSO frame from a VM keeps its GSO type
+ * and the kernel (or the NIC) cuts it after the outer TCP header, counting
+ * the sequence number up by the bytes sent, which is exactly the STT
+ * segment offset. The STT header tells the receiver how to rebuild the
+ * VM's TSO frame: MSS, checksum partial and where the inner L4 header is.
+ */
+static __always_inline int stt_fill(struct __sk_buff *skb, struct ovx_stthdr *stt,
+				    __u64 id)
+{
+	__u8 ihl = 0;
+
+	stt->context_id = bpf_cpu_to_be64(id);
+	if (!skb->gso_segs || skb->gso_segs == 1)
+		return 0;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ihl, 1))
+			return -1;
+		stt->flags = STT_FLAG_CSUM_PARTIAL | STT_FLAG_IPV4 | STT_FLAG_TCP;
+		stt->l4_offset = ETH_HLEN + (ihl & 0xf) * 4;
+	} else {
+		stt->flags = STT_FLAG_CSUM_PARTIAL | STT_FLAG_TCP;
+		stt->l4_offset = ETH_HLEN + sizeof(struct ipv6hdr);
+	}
+	stt->mss = bpf_htons(skb->gso_size);
+	return 0;
+}
+
+static __always_inline void tun_fill(union ovx_tunhdr *tun, __u8 encap, __u64 id,
+				     const struct ovx_config *cfg, __u32 hash,
+				     __u32 inner_len)
+{
+	switch (encap) {
+	case OVX_ENCAP_VXLAN:
+		tun->vxlan.udp.source = entropy_port(hash);
+		tun->vxlan.udp.dest = cfg->vxlan_port;
+		tun->vxlan.udp.len = bpf_htons(OVX_VXLAN_HLEN + inner_len);
+		tun->vxlan.vx.flags = bpf_htonl(VXLAN_FLAG_I);
+		tun->vxlan.vx.vni = bpf_htonl(id << 8);
+		break;
+	case OVX_ENCAP_GENEVE:
+		tun->geneve.udp.source = entropy_port(hash);
+		tun->geneve.udp.dest = cfg->geneve_port;
+		tun->geneve.udp.len = bpf_htons(OVX_GENEVE_HLEN + inner_len);
+		tun->geneve.gn.proto = bpf_htons(ETH_P_TEB);
+		tun->geneve.gn.vni = bpf_htonl(id << 8);
+		break;
+	case OVX_ENCAP_NVGRE:
+		/* The FlowID byte is NVGRE's ECMP entropy (RFC 7637 3.2). */
+		tun->nvgre.flags = bpf_htons(GRE_FLAGS_NVGRE);
+		tun->nvgre.proto = bpf_htons(ETH_P_TEB);
+		tun->nvgre.key = bpf_htonl((id << 8) | (hash & 0xff));
+		break;
+	case OVX_ENCAP_STT:
+		tun->stt.tcp.source = entropy_port(hash);
+		tun->stt.tcp.dest = bpf_htons(OVX_STT_PORT);
+		tun->stt.tcp.seq = bpf_htonl((inner_len + sizeof(struct ovx_stthdr)) << 16);
+		tun->stt.tcp.ack_seq = bpf_get_prandom_u32();
+		tun->stt.tcp.doff = sizeof(struct tcphdr) / 4;
+		tun->stt.tcp.ack = 1;
+		tun->stt.tcp.psh = 1;
+		tun->stt.tcp.window = bpf_htons(0xffff);
+		break;
+	}
+}
+
+static __always_inline __u8 tun_ipproto(__u8 encap)
+{
+	return encap == OVX_ENCAP_NVGRE ? IPPROTO_GRE :
+	       encap == OVX_ENCAP_STT ? IPPROTO_TCP : IPPROTO_UDP;
+}
+
+/*
+ * Make room for the outer headers of @seg's encapsulation (the frame's own
+ * Ethernet header becomes the inner one) toward VTEPs of
+ * @family and fill @tx; the outer destination and MACs are set per copy by
+ * tx_xmit(). Returns -1 on success or the drop reason.
+ *
+ * UDP and GRE tunnels grow with bpf_skb_adjust_room() and the ENCAP flags,
+ * which keep GSO and checksum offload of the inner flow working. STT grows
+ * without them: the frame stays a TCP GSO frame whose outer TCP header the
+ * kernel segments (see stt_fill). Non-IP frames (ARP), which adjust_room
+ * refuses and which are never GSO, get plain headroom.
+ */
+static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_config *cfg,
+				    const struct ovx_segment *seg, __u8 family,
+				    struct ovx_tx *tx)
+{
+	const int v6 = family == AF_INET6;
+	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
+	const __u32 tlen = tun_hlen(seg->encap);
+	const __u32 hash = bpf_get_hash_recalc(skb);
+	const int gso = skb->gso_segs > 1;
+	const __be16 inner_proto = skb->protocol;
+	union ovx_tunhdr *tun;
+	struct ethhdr inner;
+	__u64 flags = 0;
+	int ret;
+
+	if (!tlen || (v6 ? !cfg->vtep6.family : !cfg->vtep4.family))
+		return OVX_DROP_NOT_CONFIGURED;
+	tx->family = family;
+	tx->inner_len = skb->len;
+	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
+	if (tx->inner_len + tlen > 0xffff)
+		return OVX_DROP_MTU_EXCEEDED;
+
+	if (seg->encap != OVX_ENCAP_STT) {
+		flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+			BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN) |
+			(v6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) |
+			(seg->encap == OVX_ENCAP_NVGRE ? BPF_F_ADJ_ROOM_ENCAP_L4_GRE :
+							 BPF_F_ADJ_ROOM_ENCAP_L4_UDP);
+	} else if (gso && inner_proto != bpf_htons(v6 ? ETH_P_IPV6 : ETH_P_IP)) {
+		/* TCP GSO segments by skb->protocol: it must be the outer family. */
+		return OVX_DROP_TX_ERROR;
+	}
+
+	__builtin_memset(&tx->h, 0, sizeof(tx->h));
+	if (bpf_skb_load_bytes(skb, 0, &inner, sizeof(inner)))
+		return OVX_DROP_MALFORMED;
+	if (seg->encap == OVX_ENCAP_STT &&
+	    stt_fill(skb, v6 ? &tx->h.v6.tun.stt.stt : &tx->h.v4.tun.stt.stt, seg->id))
+		return OVX_DROP_MALFORMED;
+
+	if (inner_proto == bpf_htons(ETH_P_IP) || inner_proto == bpf_htons(ETH_P_IPV6))
+		ret = bpf_skb_adjust_room(skb, tx->hlen, BPF_ADJ_ROOM_MAC, flags);
+	else
+		ret = bpf_skb_change_head(skb, tx->hlen, 0);
+	if (ret)
+		return OVX_DROP_TX_ERROR;
+	if (bpf_skb_store_bytes(skb, tx->hlen & 0x7f, &inner, sizeof(inner), 0))
+		return OVX_DROP_TX_ERROR;
+
+	if (v6) {
+		struct ipv6hdr *ip6 = &tx->h.v6.ip;
+
+		tx->h.v6.eth.h_proto = bpf_htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->payload_len = bpf_htons(tlen + tx->inner_len);
+		ip6->nexthdr = tun_ipproto(seg->encap);
+		ip6->hop_limit = 64;
+		__builtin_memcpy(&ip6->saddr, cfg->vtep6.a, sizeof(ip6->saddr));
+		tun = &tx->h.v6.tun;
+	} else {
+		struct iphdr *ip = &tx->h.v4.ip;
+
+		tx->h.v4.eth.h_proto = bpf_htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tot_len = bpf_htons(iplen + tlen + tx->inner_len);
+		ip->frag_off = bpf_htons(0x4000);	/* DF: tunnels never fragment */
+		ip->ttl = 64;
+		ip->protocol = tun_ipproto(seg->encap);
+		ip->saddr = cfg->vtep4.a[0];
+		tun = &tx->h.v4.tun;
+	}
+	/* UDP checksums stay zero: RFC 6935/6936 allow it for tunnels over IPv6. */
+	tun_fill(tun, seg->encap, seg->id, cfg, hash, tx->inner_len);
+	return -1;
+}
+
+/* The encapsulated frame must fit the underlay MTU, per GSO segment too. */
+static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_config *cfg,
+				   const struct ovx_segment *seg, const struct ovx_tx *tx)
+{
+	__u32 mtu_len = 0;
+
+	/*
+	 * bpf_check_mtu() would count STT's inner headers once per segment,
+	 * but the kernel cuts STT frames right after the outer TCP header.
+	 */
+	if (seg->encap == OVX_ENCAP_STT) {
+		if (skb->gso_segs > 1)
+			return skb->gso_size + tx->hlen - OVX_OUTER_ETH - sizeof(struct ovx_stthdr) <=
+			       cfg->underlay_mtu;
+		return skb->len - OVX_OUTER_ETH <= cfg->underlay_mtu;
+	}
+	return bpf_check_mtu(skb, cfg->underlay_ifindex, &mtu_len, 0,
+			     BPF_MTU_CHK_SEGS) == BPF_MTU_CHK_RET_SUCCESS;
+}
+
+/*
+ * Address the encapsulated frame to @dst, fill in the underlay MACs from the
+ * kernel's FIB and neighbour table, and send it: a clone when @clone (more
+ * copies follow), else the frame itself. Returns a TC verdict, or
+ * TC_ACT_UNSPEC when a clone was sent. An unresolved neighbour is left to
+ * bpf_redirect_neigh() for the last copy; ovx keeps the neighbours of its
+ * VTEPs resolved (managed neighbour entries) so that replicated copies find
+ * them.
+ */
+static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_config *cfg,
+				   struct ovx_tx *tx, const struct ovx_addr *dst,
+				   __u32 segment, struct ovx_seg_stats *st, int clone)
+{
+	struct bpf_fib_lookup fib = {
+		.family = tx->family,
+		.ifindex = cfg->underlay_ifindex,
+	};
+	struct bpf_redir_neigh nh = { .nh_family = tx->family };
+	struct ethhdr *eth;
+	__u64 hlen = tx->hlen & 0x7f;
+	int rc;
+
+	barrier_var(hlen);
+	if (dst->family != tx->family || hlen < OVX_OUTER_ETH) {
+		count_drop(segment, OVX_DROP_NO_ROUTE);
+		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+	}
+	if (tx->family == AF_INET6) {
+		fib.l4_protocol = tx->h.v6.ip.nexthdr;
+		__builtin_memcpy(&tx->h.v6.ip.daddr, dst->a, sizeof(dst->a));
+		__builtin_memcpy(fib.ipv6_src, cfg->vtep6.a, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, dst->a, sizeof(fib.ipv6_dst));
+		eth = &tx->h.v6.eth;
+	} else {
+		fib.l4_protocol = tx->h.v4.ip.protocol;
+		fib.ipv4_src = cfg->vtep4.a[0];
+		fib.ipv4_dst = dst->a[0];
+		tx->h.v4.ip.daddr = dst->a[0];
+		tx->h.v4.ip.check = 0;
+		tx->h.v4.ip.check = ipv4_csum(&tx->h.v4.ip);
+		eth = &tx->h.v4.eth;
+	}
+
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
+		mac_copy(eth->h_dest, fib.dmac);
+		mac_copy(eth->h_source, fib.smac);
+	} else if (rc != BPF_FIB_LKUP_RET_NO_NEIGH || clone) {
+		count_drop(segment, OVX_DROP_NO_ROUTE);
+		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+	}
+	if (bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, hlen, 0)) {
+		count_drop(segment, OVX_DROP_TX_ERROR);
+		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+	}
+	st->tx_packets++;
+	st->tx_bytes += tx->inner_len;
+	if (clone) {
+		if (bpf_clone_redirect(skb, fib.ifindex, 0))
+			count_drop(segment, OVX_DROP_TX_ERROR);
+		return TC_ACT_UNSPEC;
+	}
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		if (tx->family == AF_INET6)
+			__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, sizeof(nh.ipv6_nh));
+		else
+			nh.ipv4_nh = fib.ipv4_dst;
+		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	}
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+#endif /* OVX_TX_H */
