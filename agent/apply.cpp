@@ -89,13 +89,21 @@ std::string ifname_of(std::uint32_t ifindex)
 	return if_indextoname(ifindex, name) ? name : "";
 }
 
+struct ForwardingOwnership {
+	int family;
+	std::uint16_t flag;
+};
+constexpr ForwardingOwnership kForwarding[] = {{AF_INET, OVX_CFG_OWNS_FORWARDING},
+					       {AF_INET6, OVX_CFG_OWNS_FORWARDING6}};
+
 // What ovx did to an underlay it no longer uses: its TC filter, forwarding.
 void release_underlay(Dataplane &dp, const ovx_config &cfg)
 {
 	dp.detach_tc(static_cast<int>(cfg.underlay_ifindex));
 	const std::string name = ifname_of(cfg.underlay_ifindex);
-	if ((cfg.flags & OVX_CFG_OWNS_FORWARDING) && !name.empty())
-		set_ipv4_forwarding(name, false);
+	for (const auto &[family, flag] : kForwarding)
+		if ((cfg.flags & flag) && !name.empty())
+			set_ip_forwarding(name, family, false);
 }
 
 } // namespace
@@ -138,14 +146,23 @@ ApplyResult apply(const Config &config, const std::string &instance)
 	const std::string &ul = config.underlay.interface;
 	const bool same_underlay =
 		old_cfg && static_cast<int>(old_cfg->underlay_ifindex) == resolved.underlay_ifindex;
-	bool owns_forwarding = same_underlay && (old_cfg->flags & OVX_CFG_OWNS_FORWARDING);
-	bool turned_forwarding_on = false;
-	if (!ipv4_forwarding(ul)) {
-		set_ipv4_forwarding(ul, true);
-		owns_forwarding = turned_forwarding_on = true;
+	// Forwarding for each family the underlay has an address of; one it
+	// had before and has no more goes back off once this call succeeds.
+	std::vector<int> turned_forwarding_on, turn_forwarding_off;
+	for (const auto &[family, flag] : kForwarding) {
+		const bool owned = same_underlay && (old_cfg->flags & flag);
+		if (!config.underlay.address(family).family) {
+			if (owned)
+				turn_forwarding_off.push_back(family);
+			continue;
+		}
+		if (owned || !ip_forwarding(ul, family))
+			want.config.flags |= flag;
+		if (!ip_forwarding(ul, family)) {
+			set_ip_forwarding(ul, family, true);
+			turned_forwarding_on.push_back(family);
+		}
 	}
-	if (owns_forwarding)
-		want.config.flags |= OVX_CFG_OWNS_FORWARDING;
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
 	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
@@ -169,8 +186,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		result.maps = reconcile(t, want, monotonic_ns());
 	} catch (...) {
 		detach_new_ports();
-		if (turned_forwarding_on)
-			set_ipv4_forwarding(ul, false);
+		for (int family : turned_forwarding_on)
+			set_ip_forwarding(ul, family, false);
 		throw;
 	}
 
@@ -181,6 +198,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		}
 	if (old_cfg && old_cfg->underlay_ifindex && !same_underlay)
 		release_underlay(*dp, *old_cfg);
+	for (int family : turn_forwarding_off)
+		set_ip_forwarding(ul, family, false);
 
 	const auto want_addrs = vtep_addresses(want.vteps);
 	for (const IpAddr &a : vtep_addresses(have_vteps))

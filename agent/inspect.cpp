@@ -65,7 +65,9 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.underlay = cfg->underlay_ifindex ? ifname(cfg->underlay_ifindex) : "";
 		v.underlay_mtu = cfg->underlay_mtu;
 		v.vtep = from_abi(cfg->vtep4);
+		v.vtep6 = from_abi(cfg->vtep6);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
+		v.geneve_port = ntohs(cfg->geneve_port);
 	}
 	auto att = dp.xdp_attachment();
 	v.xdp_mode = att ? mode_name(att->mode) : "none";

@@ -49,8 +49,10 @@ struct StateView {
 	std::string underlay;
 	int underlay_ifindex = 0;
 	std::uint32_t underlay_mtu = 0;
-	IpAddr vtep;
+	IpAddr vtep;  // IPv4, family 0 when none
+	IpAddr vtep6; // IPv6, family 0 when none
 	std::uint16_t vxlan_port = 0;
+	std::uint16_t geneve_port = 0;
 	std::string xdp_mode; // "native", "generic", "offload", "none"
 	std::vector<SegmentView> segments;
 	std::vector<PortView> ports;

@@ -33,13 +33,31 @@ void print_drops(std::ostream &out, const ovx_seg_stats &s)
 
 } // namespace
 
+namespace {
+
+// The underlay's VTEP addresses, IPv4 first.
+std::vector<std::string> vtep_addresses(const StateView &v)
+{
+	std::vector<std::string> out;
+	for (const IpAddr *a : {&v.vtep, &v.vtep6})
+		if (a->family)
+			out.push_back(format_ip(*a));
+	return out;
+}
+
+} // namespace
+
 json show_json(const StateView &v)
 {
 	json j;
 	j["instance"] = v.instance;
-	j["underlay"] = {{"interface", v.underlay},	{"ifindex", v.underlay_ifindex},
-			 {"mtu", v.underlay_mtu},	{"address", format_ip(v.vtep)},
-			 {"port", v.vxlan_port},	{"xdp_mode", v.xdp_mode}};
+	j["underlay"] = {{"interface", v.underlay},
+			 {"ifindex", v.underlay_ifindex},
+			 {"mtu", v.underlay_mtu},
+			 {"addresses", vtep_addresses(v)},
+			 {"vxlan_port", v.vxlan_port},
+			 {"geneve_port", v.geneve_port},
+			 {"xdp_mode", v.xdp_mode}};
 	j["segments"] = json::array();
 	for (const auto &s : v.segments) {
 		json flood = json::array();
@@ -98,6 +116,8 @@ json stats_json(const StateView &v)
 					 {"local_bytes", st.local_bytes},
 					 {"flood_copies", st.flood_copies},
 					 {"learned", st.learned},
+					 {"stt_segments", st.stt_segments},
+					 {"stt_reassembled", st.stt_reassembled},
 					 {"drops", drops_json(st)}});
 	}
 	j["unassigned_drops"] = drops_json(v.unassigned);
@@ -118,11 +138,13 @@ json apply_json(const ApplyResult &r)
 void print_show(std::ostream &out, const StateView &v)
 {
 	out << "instance " << v.instance << ": underlay " << v.underlay << " (mtu "
-	    << v.underlay_mtu << ", xdp " << v.xdp_mode << "), vtep " << format_ip(v.vtep)
-	    << ", vxlan port " << v.vxlan_port << '\n';
+	    << v.underlay_mtu << ", xdp " << v.xdp_mode << "), vtep";
+	for (const std::string &a : vtep_addresses(v))
+		out << ' ' << a;
+	out << ", vxlan port " << v.vxlan_port << ", geneve port " << v.geneve_port << '\n';
 	for (const auto &s : v.segments) {
 		out << "segment " << s.name << "  tenant " << s.tenant << "  " << encap_name(s.encap)
-		    << ' ' << s.id << "  learning " << (s.learning ? "on" : "off");
+		    << ' ' << id_name(s.encap) << ' ' << s.id << "  learning " << (s.learning ? "on" : "off");
 		if (s.learning)
 			out << " (aging " << s.aging_sec << "s)";
 		out << "  inner mtu " << s.inner_mtu << "\n  ports:";
@@ -154,7 +176,7 @@ void print_stats(std::ostream &out, const StateView &v)
 {
 	char line[256];
 	std::snprintf(line, sizeof(line), "%-16s %-10s %-6s %9s %10s %9s %10s %9s %8s %8s %8s\n",
-		      "SEGMENT", "TENANT", "VNI", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
+		      "SEGMENT", "TENANT", "ID", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
 		      "LOCAL", "FLOOD", "LEARNED", "DROPS");
 	out << line;
 	for (const auto &s : v.segments) {

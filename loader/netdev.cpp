@@ -23,10 +23,11 @@ ifreq request_for(const std::string &ifname)
 	return ifr;
 }
 
-std::string forwarding_path(const std::string &ifname)
+std::string forwarding_path(const std::string &ifname, int family)
 {
 	// /proc/sys/net follows the caller's network namespace, unlike /sys.
-	return "/proc/sys/net/ipv4/conf/" + ifname + "/forwarding";
+	return std::string("/proc/sys/net/") + (family == AF_INET6 ? "ipv6" : "ipv4") + "/conf/" +
+	       ifname + "/forwarding";
 }
 
 } // namespace
@@ -52,24 +53,24 @@ std::string interface_driver(const std::string &ifname)
 	return info.driver;
 }
 
-bool ipv4_forwarding(const std::string &ifname)
+bool ip_forwarding(const std::string &ifname, int family)
 {
-	std::ifstream in(forwarding_path(ifname));
+	const std::string path = forwarding_path(ifname, family);
+	std::ifstream in(path);
 	int value = 0;
 	if (!(in >> value))
-		throw SystemError("interface " + ifname + ": cannot read " +
-				  forwarding_path(ifname));
+		throw SystemError("interface " + ifname + ": cannot read " + path);
 	return value != 0;
 }
 
-void set_ipv4_forwarding(const std::string &ifname, bool on)
+void set_ip_forwarding(const std::string &ifname, int family, bool on)
 {
-	std::ofstream out(forwarding_path(ifname));
+	const std::string path = forwarding_path(ifname, family);
+	std::ofstream out(path);
 	out << (on ? "1\n" : "0\n");
 	out.flush();
 	if (!out)
-		throw SystemError("interface " + ifname + ": cannot write " +
-				  forwarding_path(ifname));
+		throw SystemError("interface " + ifname + ": cannot write " + path);
 }
 
 } // namespace ovx

@@ -11,10 +11,11 @@ std::uint32_t interface_mtu(const std::string &ifname);
 // "veth", "virtio_net", ...: for messages that name what refused.
 std::string interface_driver(const std::string &ifname);
 
-// net.ipv4.conf.IFNAME.forwarding. bpf_fib_lookup(), which fills in the
-// underlay MACs of replicated frames, answers only for interfaces with
-// forwarding on; ovx turns it on for the underlay and back off at `down`.
-bool ipv4_forwarding(const std::string &ifname);
-void set_ipv4_forwarding(const std::string &ifname, bool on);
+// net.ipv{4,6}.conf.IFNAME.forwarding for @family (AF_INET, AF_INET6).
+// bpf_fib_lookup(), which fills in the underlay MACs of encapsulated frames,
+// answers only for interfaces with forwarding on; ovx turns it on for the
+// underlay's families and back off at `down`.
+bool ip_forwarding(const std::string &ifname, int family);
+void set_ip_forwarding(const std::string &ifname, int family, bool on);
 
 } // namespace ovx

@@ -95,8 +95,9 @@ struct ovx_addr {
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_addr) == 20, "ovx_addr layout");
 
-/* ovx turned IPv4 forwarding on for the underlay; `down` turns it off. */
+/* ovx turned IPv4 / IPv6 forwarding on for the underlay; `down` turns it off. */
 #define OVX_CFG_OWNS_FORWARDING	(1u << 0)
+#define OVX_CFG_OWNS_FORWARDING6 (1u << 3)
 /* `ovx trace` is reading: emit drop events / every forwarding event too. */
 #define OVX_CFG_TRACE_DROPS	(1u << 1)
 #define OVX_CFG_TRACE_ALL	(1u << 2)
