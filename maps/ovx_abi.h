@@ -60,6 +60,7 @@ enum ovx_encap {
 #define OVX_NVGRE_HLEN		8	/* GRE 4 + key 4 */
 #define OVX_STT_HLEN		38	/* TCP-like 20 + STT frame header 18 */
 #define OVX_STT_MAX_FRAME	65535	/* STT header + inner frame, one "segment" of TSO */
+#define OVX_STT_TIMEOUT_MS	250	/* an incomplete STT frame's lifetime */
 
 /*
  * Why a frame was dropped; every drop in every program is counted under

@@ -99,7 +99,6 @@ struct {
  */
 #define OVX_STT_SLOTS		64
 #define OVX_STT_CHUNK		8192		/* bytes copied per helper call */
-#define OVX_STT_TIMEOUT_NS	250000000ull	/* an incomplete frame's lifetime */
 
 enum { STT_SLOT_FREE, STT_SLOT_FILLING, STT_SLOT_DONE };
 

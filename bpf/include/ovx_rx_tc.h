@@ -132,7 +132,7 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 /*
  * One segment of a larger STT frame: copy it into the frame's slot, and
  * deliver the frame with its last byte. Slots are found by hashing the
- * frame key; a slot whose frame outlived OVX_STT_TIMEOUT_NS is taken over
+ * frame key; a slot whose frame outlived OVX_STT_TIMEOUT_MS is taken over
  * and that frame counted as incomplete.
  */
 static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *rx)
@@ -151,7 +151,8 @@ static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *
 		bad = s->len != rx->stt_len;
 		if (bad)
 			s->state = STT_SLOT_FREE;
-	} else if (s->state == STT_SLOT_FREE || now - s->started_ns > OVX_STT_TIMEOUT_NS) {
+	} else if (s->state == STT_SLOT_FREE ||
+		   now - s->started_ns > OVX_STT_TIMEOUT_MS * 1000000ull) {
 		stale = s->state == STT_SLOT_FILLING;
 		s->state = STT_SLOT_FILLING;
 		s->src = rx->src;

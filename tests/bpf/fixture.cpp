@@ -63,7 +63,8 @@ RunResult DatapathTest::run_xdp(const Bytes &frame)
 RunResult DatapathTest::run_tc(Program program, const std::string &ingress, const Bytes &frame)
 {
 	RunResult r;
-	r.out.resize(frame.size() + 256);
+	// Room for what a program may build: a whole reassembled STT frame.
+	r.out.resize(frame.size() + 65536);
 	__sk_buff skb{};
 	skb.ifindex = static_cast<__u32>(ifindex(ingress));
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),

@@ -94,6 +94,107 @@ Bytes ip4(std::uint32_t src, std::uint32_t dst, std::uint8_t proto, const Bytes 
 	return concat(b, payload);
 }
 
+Ip6Addr ipv6(const std::string &text)
+{
+	Ip6Addr a{};
+	if (inet_pton(AF_INET6, text.c_str(), a.data()) != 1)
+		throw std::invalid_argument("bad IPv6 " + text);
+	return a;
+}
+
+Bytes ip6(const Ip6Addr &src, const Ip6Addr &dst, std::uint8_t next, const Bytes &payload)
+{
+	Bytes b{0x60, 0, 0, 0};
+	put16(b, static_cast<std::uint16_t>(payload.size()));
+	b.push_back(next);
+	b.push_back(64);
+	b.insert(b.end(), src.begin(), src.end());
+	b.insert(b.end(), dst.begin(), dst.end());
+	return concat(b, payload);
+}
+
+Bytes geneve(std::uint32_t vni, const Bytes &inner, const Bytes &options, std::uint8_t flags,
+	     std::uint16_t proto)
+{
+	Bytes b;
+	b.push_back(static_cast<std::uint8_t>(options.size() / 4));
+	b.push_back(flags);
+	put16(b, proto);
+	put32(b, vni << 8);
+	return concat(concat(b, options), inner);
+}
+
+Bytes nvgre(std::uint32_t vsid, std::uint8_t flow_id, const Bytes &inner, std::uint16_t flags,
+	    std::uint16_t proto)
+{
+	Bytes b;
+	put16(b, flags);
+	put16(b, proto);
+	put32(b, vsid << 8 | flow_id);
+	return concat(b, inner);
+}
+
+Bytes stt_segment(std::uint16_t sport, std::uint16_t frame_len, std::uint16_t offset,
+		  std::uint32_t frame_id, const Bytes &chunk)
+{
+	Bytes b;
+	put16(b, sport);
+	put16(b, 7471);
+	put16(b, frame_len);
+	put16(b, offset);
+	put32(b, frame_id);
+	b.push_back(5 << 4);	// data offset: 20 bytes
+	b.push_back(0x18);	// ACK | PSH
+	put16(b, 0xffff);	// window
+	put16(b, 0);		// checksum
+	put16(b, 0);		// urgent pointer
+	return concat(b, chunk);
+}
+
+Bytes stt_frame(std::uint64_t context_id, const Bytes &inner, std::uint8_t version)
+{
+	Bytes b{version, 0, 0, 0, 0, 0, 0, 0};
+	put32(b, static_cast<std::uint32_t>(context_id >> 32));
+	put32(b, static_cast<std::uint32_t>(context_id));
+	put16(b, 0);
+	return concat(b, inner);
+}
+
+std::size_t outer_ip_len(int family)
+{
+	return family == AF_INET6 ? 40 : 20;
+}
+
+Bytes ip_frame(const Outer &o, std::uint8_t proto, const Bytes &l4)
+{
+	if (o.family == AF_INET6)
+		return eth(o.dst_mac, o.src_mac, kEthIp6, ip6(o.src, o.dst, proto, l4));
+	const auto v4 = [](const Ip6Addr &a) {
+		return static_cast<std::uint32_t>(a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
+	};
+	return eth(o.dst_mac, o.src_mac, kEthIp, ip4(v4(o.src), v4(o.dst), proto, l4));
+}
+
+Bytes tunnel_frame(const Outer &o, Encap encap, std::uint64_t id, const Bytes &inner)
+{
+	const auto vni = static_cast<std::uint32_t>(id);
+	switch (encap) {
+	case Encap::vxlan:
+		return ip_frame(o, 17, udp(o.entropy, 4789, vxlan(vni, inner)));
+	case Encap::geneve:
+		return ip_frame(o, 17, udp(o.entropy, 6081, geneve(vni, inner)));
+	case Encap::nvgre:
+		return ip_frame(o, 47, nvgre(vni, static_cast<std::uint8_t>(o.entropy), inner));
+	case Encap::stt: {
+		const Bytes frame = stt_frame(id, inner);
+		return ip_frame(o, 6,
+				stt_segment(o.entropy, static_cast<std::uint16_t>(frame.size()), 0,
+					    o.stt_frame_id, frame));
+	}
+	}
+	throw std::invalid_argument("unknown encapsulation");
+}
+
 Bytes udp(std::uint16_t sport, std::uint16_t dport, const Bytes &payload)
 {
 	Bytes b;

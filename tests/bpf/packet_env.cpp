@@ -61,6 +61,13 @@ void setup_namespace()
 	sh("ip neigh add 192.168.77.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
 	sh("ip neigh add 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
 	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
+	// IPv6 on the underlay only, and quiet: no multicast (MLD, router
+	// solicitations) and no DAD, so that the captures see only ovx's frames.
+	sh("ip link set ul0 multicast off");
+	sh("sysctl -qw net.ipv6.conf.ul0.disable_ipv6=0 net.ipv6.conf.ul0.forwarding=1");
+	sh("ip addr add fd00:77::1/64 dev ul0 nodad");
+	sh("ip neigh add fd00:77::2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
+	sh("ip neigh add fd00:77::3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
 }
 
 const char *packet_config_text()
@@ -78,7 +85,12 @@ int packet_ifindex(const std::string &name)
 
 void apply_packet_config(Dataplane &dp)
 {
-	Config config = parse_config(kConfig, "packet_env.yaml");
+	apply_config_text(dp, kConfig);
+}
+
+void apply_config_text(Dataplane &dp, const std::string &yaml)
+{
+	Config config = parse_config(yaml, "packet_env.yaml");
 	Resolved r{.underlay_ifindex = packet_ifindex("ul0"), .underlay_mtu = 1500, .port_ifindex = {}};
 	for (const char *vm : {"vm1", "vm2", "vm3"})
 		r.port_ifindex[vm] = packet_ifindex(vm);

@@ -18,6 +18,9 @@ inline const MacAddr kVtep3Mac = mac("02:bb:00:00:00:03");
 inline const std::uint32_t kLocalVtep = ipv4("192.168.77.1");
 inline const std::uint32_t kVtep2 = ipv4("192.168.77.2");
 inline const std::uint32_t kVtep3 = ipv4("192.168.77.3");
+inline const Ip6Addr kLocalVtep6 = ipv6("fd00:77::1");
+inline const Ip6Addr kVtep2v6 = ipv6("fd00:77::2");
+inline const Ip6Addr kVtep3v6 = ipv6("fd00:77::3");
 
 // blue (VNI 5001, segment 1): vm1, vm2; red (VNI 5002, segment 2): vm3,
 // whose MAC is vm1's: tenants may overlap.
@@ -40,5 +43,8 @@ const char *packet_config_text();
 
 // Fills @dp's maps from the environment's desired state.
 void apply_packet_config(Dataplane &dp);
+
+// Makes @dp's maps match another desired state on the same interfaces.
+void apply_config_text(Dataplane &dp, const std::string &yaml);
 
 } // namespace ovx::test

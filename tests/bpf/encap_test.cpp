@@ -1,0 +1,472 @@
+// Every encapsulation over both underlay families, through the real
+// programs: exact bytes out for exact bytes in, and each refusal counted
+// under its reason.
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "tests/bpf/fixture.h"
+
+namespace ovx::test {
+namespace {
+
+constexpr std::uint64_t kSttContext = 0x1122334455667788ull;
+const MacAddr kStranger = mac("02:00:00:00:03:03");
+
+struct EncapCase {
+	Encap encap;
+	int family;
+	const char *name;
+};
+
+const char *encap_text(Encap e)
+{
+	switch (e) {
+	case Encap::vxlan:
+		return "vxlan";
+	case Encap::geneve:
+		return "geneve";
+	case Encap::nvgre:
+		return "nvgre";
+	case Encap::stt:
+		return "stt";
+	}
+	return "?";
+}
+
+std::uint64_t blue_id(Encap e)
+{
+	return e == Encap::stt ? kSttContext : 5001;
+}
+
+Ip6Addr v4_in_6(std::uint32_t a)
+{
+	Ip6Addr out{};
+	out[0] = static_cast<std::uint8_t>(a >> 24);
+	out[1] = static_cast<std::uint8_t>(a >> 16);
+	out[2] = static_cast<std::uint8_t>(a >> 8);
+	out[3] = static_cast<std::uint8_t>(a);
+	return out;
+}
+
+class EncapTest : public DatapathTest {
+protected:
+	// blue (segment 1: vm1, vm2, a static remote behind VTEP 2, flooding to
+	// VTEPs 2 and 3) and red (segment 2: vm3), both in @encap, with VTEPs of
+	// @family; the underlay has an address of each family.
+	void configure(Encap encap, int family)
+	{
+		encap_ = encap;
+		family_ = family;
+		const bool v6 = family == AF_INET6;
+		const char *e = encap_text(encap);
+		const char *v2 = v6 ? "\"fd00:77::2\"" : "192.168.77.2";
+		const char *v3 = v6 ? "\"fd00:77::3\"" : "192.168.77.3";
+		char yaml[1024];
+		std::snprintf(yaml, sizeof(yaml), R"(
+underlay: {interface: ul0, address: [192.168.77.1, "fd00:77::1"]}
+segments:
+  - name: blue
+    tenant: blue
+    encap: %s
+    id: %llu
+    flood: [%s, %s]
+    ports:
+      - {interface: vm1, mac: "02:00:00:00:01:01"}
+      - {interface: vm2, mac: "02:00:00:00:01:02"}
+    remotes:
+      - {mac: "02:00:00:00:02:01", vtep: %s}
+  - name: red
+    tenant: red
+    encap: %s
+    id: 6001
+    flood: [%s]
+    ports: [{interface: vm3, mac: "02:00:00:00:01:01"}]
+)",
+			      e, static_cast<unsigned long long>(blue_id(encap)), v2, v3, v2, e, v2);
+		apply_config_text(*dp_, yaml);
+	}
+
+	Ip6Addr local() const { return family_ == AF_INET6 ? kLocalVtep6 : v4_in_6(kLocalVtep); }
+	Ip6Addr vtep(int n) const
+	{
+		if (family_ == AF_INET6)
+			return n == 2 ? kVtep2v6 : n == 3 ? kVtep3v6 : ipv6("fd00:77::9");
+		return v4_in_6(n == 2 ? kVtep2 : n == 3 ? kVtep3 : ipv4("192.168.77.9"));
+	}
+	std::size_t l4_at() const { return 14 + outer_ip_len(family_); }
+
+	// What this host sends toward VTEP @n, with the entropy @sent carries.
+	Outer to_vtep(int n, const Bytes &sent) const
+	{
+		Outer o{.dst_mac = n == 2 ? kVtep2Mac : kVtep3Mac,
+			.src_mac = kUnderlayMac,
+			.family = family_,
+			.src = local(),
+			.dst = vtep(n)};
+		const std::size_t l4 = l4_at();
+		if (sent.size() < l4 + 12)
+			return o;
+		if (encap_ == Encap::nvgre)
+			o.entropy = sent[l4 + 7];
+		else
+			o.entropy = static_cast<std::uint16_t>(sent[l4] << 8 | sent[l4 + 1]);
+		if (encap_ == Encap::stt)
+			o.stt_frame_id = static_cast<std::uint32_t>(sent[l4 + 8] << 24 |
+								    sent[l4 + 9] << 16 |
+								    sent[l4 + 10] << 8 | sent[l4 + 11]);
+		return o;
+	}
+
+	// What VTEP @n sends to @dst (this host by default).
+	Outer from_vtep(int n) const
+	{
+		return Outer{.dst_mac = kUnderlayMac,
+			     .src_mac = n == 3 ? kVtep3Mac : kVtep2Mac,
+			     .family = family_,
+			     .src = vtep(n),
+			     .dst = local(),
+			     .entropy = 51000,
+			     .stt_frame_id = 0x01020304};
+	}
+
+	Bytes from_vtep_frame(int n, std::uint64_t id, const Bytes &inner) const
+	{
+		return tunnel_frame(from_vtep(n), encap_, id, inner);
+	}
+
+	std::uint64_t drops(std::uint32_t segment, ovx_drop_reason r) { return stats(segment).drops[r]; }
+
+	Encap encap_ = Encap::vxlan;
+	int family_ = AF_INET;
+	const Bytes ping_to_vm1 = vm_ping(kVm1, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1"));
+	const Bytes ping_remote = vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.3"));
+};
+
+class EveryEncap : public EncapTest, public ::testing::WithParamInterface<EncapCase> {
+protected:
+	void SetUp() override
+	{
+		EncapTest::SetUp();
+		configure(GetParam().encap, GetParam().family);
+	}
+};
+
+TEST_P(EveryEncap, EncapsulatesToTheRemoteVtep)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", ping_remote);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	// The entropy (source port, FlowID) and STT's frame id vary; where they
+	// sit and everything around them must match to the byte.
+	EXPECT_EQ(hex(r.out), hex(tunnel_frame(to_vtep(2, r.out), encap_, blue_id(encap_),
+					       ping_remote)));
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+	EXPECT_EQ(stats(kBlue).tx_bytes, ping_remote.size());
+}
+
+TEST_P(EveryEncap, FloodsBroadcastToTheLocalPortAndEveryVtep)
+{
+	const Bytes arp = eth(kBroadcast, kVm1, kEthArp,
+			      arp_request(kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.9")));
+	const auto r = run_tc(Program::tc_port, "vm1", arp);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	const auto local = captured("vm2");
+	ASSERT_EQ(local.size(), 1u);
+	EXPECT_EQ(hex(local[0]), hex(arp));
+	const auto wire = captured("ul0");
+	ASSERT_EQ(wire.size(), 1u);
+	EXPECT_EQ(hex(wire[0]), hex(tunnel_frame(to_vtep(2, wire[0]), encap_, blue_id(encap_), arp)));
+	EXPECT_EQ(hex(r.out), hex(tunnel_frame(to_vtep(3, r.out), encap_, blue_id(encap_), arp)));
+	EXPECT_TRUE(captured("vm3").empty()) << "flooded into another tenant";
+	EXPECT_EQ(stats(kBlue).flood_copies, 3u);
+}
+
+TEST_P(EveryEncap, XdpDecapsulatesToTheLocalPort)
+{
+	const auto r = run_xdp(from_vtep_frame(2, blue_id(encap_), ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_PASS);
+	EXPECT_EQ(hex(r.meta), hex(meta(kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
+	EXPECT_EQ(hex(r.out), hex(ping_to_vm1));
+	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
+	EXPECT_EQ(stats(kBlue).rx_bytes, ping_to_vm1.size());
+}
+
+TEST_P(EveryEncap, TcDecapsulatesWholeFramesWithoutXdp)
+{
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      from_vtep_frame(2, blue_id(encap_), ping_to_vm1));
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(ping_to_vm1));
+	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
+}
+
+TEST_P(EveryEncap, SameMacInAnotherTenantStaysThere)
+{
+	const auto r = run_xdp(from_vtep_frame(2, 6001, ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_PASS);
+	EXPECT_EQ(hex(r.meta), hex(meta(kRed, static_cast<std::uint32_t>(ifindex("vm3")))));
+}
+
+TEST_P(EveryEncap, LearnsTheSenderBehindItsVtep)
+{
+	const auto r = run_xdp(from_vtep_frame(3, blue_id(encap_), vm_ping(kVm1, kStranger, 3, 1)));
+	EXPECT_EQ(r.retval, XDP_PASS);
+	const auto e = fdb(kBlue, kStranger);
+	ASSERT_TRUE(e);
+	EXPECT_EQ(e->kind, OVX_FDB_VTEP);
+	EXPECT_EQ(e->vtep.family, family_);
+	EXPECT_EQ(std::memcmp(e->vtep.a, vtep(3).data(), family_ == AF_INET6 ? 16 : 4), 0);
+}
+
+TEST_P(EveryEncap, UnknownIdIsDroppedAndCounted)
+{
+	const auto r = run_xdp(from_vtep_frame(2, 7777, ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_UNKNOWN_VNI), 1u);
+}
+
+TEST_P(EveryEncap, SenderOutsideTheSegmentIsDropped)
+{
+	const auto r = run_xdp(from_vtep_frame(9, blue_id(encap_), ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_DROP);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_UNKNOWN_VTEP), 1u);
+	EXPECT_FALSE(fdb(kBlue, kRemoteStatic)->flags & OVX_FDB_LEARNED);
+}
+
+TEST_P(EveryEncap, FrameForAnotherAddressIsDropped)
+{
+	Outer o = from_vtep(2);
+	o.dst = vtep(3);
+	const auto r = run_xdp(tunnel_frame(o, encap_, blue_id(encap_), ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_NOT_OUR_VTEP), 1u);
+}
+
+TEST_P(EveryEncap, TruncatedFrameIsMalformed)
+{
+	Bytes frame = from_vtep_frame(2, blue_id(encap_), ping_to_vm1);
+	frame.resize(l4_at() + (encap_ == Encap::nvgre ? 6 : encap_ == Encap::stt ? 24 : 12));
+	const auto r = run_xdp(frame);
+	EXPECT_EQ(r.retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_MALFORMED), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encaps, EveryEncap,
+			 ::testing::Values(EncapCase{Encap::vxlan, AF_INET, "vxlan4"},
+					   EncapCase{Encap::vxlan, AF_INET6, "vxlan6"},
+					   EncapCase{Encap::geneve, AF_INET, "geneve4"},
+					   EncapCase{Encap::geneve, AF_INET6, "geneve6"},
+					   EncapCase{Encap::nvgre, AF_INET, "nvgre4"},
+					   EncapCase{Encap::nvgre, AF_INET6, "nvgre6"},
+					   EncapCase{Encap::stt, AF_INET, "stt4"},
+					   EncapCase{Encap::stt, AF_INET6, "stt6"}),
+			 [](const auto &info) { return std::string(info.param.name); });
+
+// --- What only one encapsulation has -------------------------------------
+
+using Geneve = EncapTest;
+
+Bytes geneve_from_vtep2(const Bytes &options, std::uint8_t flags, const Bytes &inner,
+			std::uint16_t proto = kEthTeb)
+{
+	const Outer o{.dst_mac = kUnderlayMac,
+		      .src_mac = kVtep2Mac,
+		      .family = AF_INET,
+		      .src = v4_in_6(kVtep2),
+		      .dst = v4_in_6(kLocalVtep)};
+	return ip_frame(o, 17, udp(51000, 6081, geneve(5001, inner, options, flags, proto)));
+}
+
+TEST_F(Geneve, OptionsAreSkipped)
+{
+	configure(Encap::geneve, AF_INET);
+	// class 0x0102, type 0x01 (not critical), one word of data; then an
+	// option of no data.
+	const Bytes opts{0x01, 0x02, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0x7f, 0x00};
+	const auto r = run_xdp(geneve_from_vtep2(opts, 0, ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_PASS);
+	EXPECT_EQ(hex(r.out), hex(ping_to_vm1));
+}
+
+TEST_F(Geneve, UnknownCriticalOptionIsDropped)
+{
+	configure(Encap::geneve, AF_INET);
+	const Bytes opts{0x01, 0x02, 0x81, 0x00};
+	EXPECT_EQ(run_xdp(geneve_from_vtep2(opts, 0, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(run_xdp(geneve_from_vtep2(opts, 0x40, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_CRITICAL_OPTION), 2u);
+}
+
+TEST_F(Geneve, ControlPacketsAndOtherPayloadsAreRefused)
+{
+	configure(Encap::geneve, AF_INET);
+	EXPECT_EQ(run_xdp(geneve_from_vtep2({}, 0x80, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_FLAGS), 1u);
+	EXPECT_EQ(run_xdp(geneve_from_vtep2({}, 0, ping_to_vm1, kEthIp)).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_PROTO), 1u);
+}
+
+TEST_F(Geneve, OptionsRunningPastTheFrameAreMalformed)
+{
+	configure(Encap::geneve, AF_INET);
+	// Says 8 words of options, carries one option claiming 31 words.
+	Bytes frame = geneve_from_vtep2({0x01, 0x02, 0x01, 0x1f}, 0, {});
+	frame[14 + 20 + 8] = 8;
+	EXPECT_EQ(run_xdp(frame).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_MALFORMED), 1u);
+}
+
+TEST_F(Geneve, GenevePortIsTheHostsWhileNoSegmentUsesGeneve)
+{
+	configure(Encap::vxlan, AF_INET);
+	const Bytes frame = geneve_from_vtep2({}, 0, ping_to_vm1);
+	const auto r = run_xdp(frame);
+	EXPECT_EQ(r.retval, XDP_PASS);
+	EXPECT_TRUE(r.meta.empty());
+	EXPECT_EQ(hex(r.out), hex(frame));
+}
+
+using Nvgre = EncapTest;
+
+Bytes nvgre_from_vtep2(std::uint16_t flags, std::uint16_t proto, const Bytes &inner)
+{
+	const Outer o{.dst_mac = kUnderlayMac,
+		      .src_mac = kVtep2Mac,
+		      .family = AF_INET6,
+		      .src = kVtep2v6,
+		      .dst = kLocalVtep6};
+	return ip_frame(o, 47, nvgre(5001, 0x42, inner, flags, proto));
+}
+
+TEST_F(Nvgre, GreWithOtherFlagsOrPayloadIsNotOurs)
+{
+	configure(Encap::nvgre, AF_INET6);
+	EXPECT_EQ(run_xdp(nvgre_from_vtep2(0x2000, kEthTeb, ping_to_vm1)).retval, XDP_PASS);
+	EXPECT_EQ(run_xdp(nvgre_from_vtep2(0xa000, kEthTeb, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(run_xdp(nvgre_from_vtep2(0x3000, kEthTeb, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(run_xdp(nvgre_from_vtep2(0x2001, kEthTeb, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_FLAGS), 3u);
+	EXPECT_EQ(run_xdp(nvgre_from_vtep2(0x2000, kEthIp, ping_to_vm1)).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_PROTO), 1u);
+}
+
+TEST_F(Nvgre, FlowIdFollowsTheInnerFlow)
+{
+	configure(Encap::nvgre, AF_INET);
+	std::set<std::uint8_t> ids;
+	for (std::uint32_t dst = 1; dst <= 32; dst++)
+		ids.insert(run_tc(Program::tc_port, "vm1",
+				  vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.1.0") + dst))
+				   .out.at(14 + 20 + 7));
+	EXPECT_GT(ids.size(), 8u) << "no FlowID entropy for the underlay's ECMP";
+}
+
+class Stt : public EncapTest {
+protected:
+	void SetUp() override
+	{
+		EncapTest::SetUp();
+		configure(Encap::stt, AF_INET);
+	}
+
+	Bytes segment(const Bytes &frame, std::size_t off, std::size_t len, std::uint32_t id,
+		      int from = 2) const
+	{
+		const Bytes chunk(frame.begin() + static_cast<long>(off),
+				  frame.begin() + static_cast<long>(off + len));
+		return ip_frame(from_vtep(from), 6,
+				stt_segment(51000, static_cast<std::uint16_t>(frame.size()),
+					    static_cast<std::uint16_t>(off), id, chunk));
+	}
+
+	// A frame large enough to need two segments on a 1500-byte underlay.
+	const Bytes big = vm_ping(kVm1, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1"), 1900);
+	const Bytes big_stt = stt_frame(kSttContext, big);
+};
+
+TEST_F(Stt, ContextIdIsSixtyFourBits)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", ping_remote);
+	ASSERT_GT(r.out.size(), 14u + 20 + 38);
+	// STT header: version, flags, L4 offset, reserved, MSS, VLAN, context id.
+	const Bytes ctx(r.out.begin() + 14 + 20 + 20 + 8, r.out.begin() + 14 + 20 + 20 + 16);
+	EXPECT_EQ(hex(ctx), "11 22 33 44 55 66 77 88");
+}
+
+TEST_F(Stt, XdpLeavesSegmentsOfLargerFramesToTc)
+{
+	const Bytes first = segment(big_stt, 0, 1400, 7);
+	const auto r = run_xdp(first);
+	EXPECT_EQ(r.retval, XDP_PASS);
+	EXPECT_TRUE(r.meta.empty());
+	EXPECT_EQ(hex(r.out), hex(first));
+}
+
+TEST_F(Stt, SegmentsAreReassembledInAnyOrder)
+{
+	for (const bool reverse : {false, true}) {
+		const std::uint32_t id = reverse ? 22 : 21;
+		const Bytes a = segment(big_stt, 0, 1400, id);
+		const Bytes b = segment(big_stt, 1400, big_stt.size() - 1400, id);
+		const auto first = run_tc(Program::tc_underlay, "ul0", reverse ? b : a);
+		EXPECT_EQ(first.retval, TC_ACT_STOLEN) << "a segment is kept, not dropped";
+		const auto last = run_tc(Program::tc_underlay, "ul0", reverse ? a : b);
+		EXPECT_EQ(last.retval, TC_ACT_REDIRECT);
+		EXPECT_EQ(hex(last.out), hex(big));
+	}
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 2u);
+	EXPECT_EQ(stats(kBlue).rx_packets, 2u);
+	EXPECT_EQ(stats(kBlue).rx_bytes, 2 * big.size());
+}
+
+TEST_F(Stt, InconsistentSegmentsAreDroppedAndCounted)
+{
+	const Bytes a = segment(big_stt, 0, 1400, 31);
+	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", a).retval, TC_ACT_STOLEN);
+	// Same frame id, another frame length.
+	Bytes shorter = big_stt;
+	shorter.resize(big_stt.size() - 100);
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      segment(shorter, 1400, shorter.size() - 1400, 31));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	// A segment reaching past its frame's end is refused outright.
+	Bytes past = segment(big_stt, 1400, big_stt.size() - 1400, 32);
+	past[14 + 20 + 6] = 0xff; // offset 0xff.. beyond the length
+	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", past).retval, TC_ACT_SHOT);
+	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 2u);
+}
+
+TEST_F(Stt, AnIncompleteFrameTimesOutAndIsCounted)
+{
+	const Bytes a = segment(big_stt, 0, 1400, 41);
+	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", a).retval, TC_ACT_STOLEN);
+	std::this_thread::sleep_for(std::chrono::milliseconds(OVX_STT_TIMEOUT_MS + 50));
+	// Another frame that lands in the same slot takes it over.
+	for (std::uint32_t id = 1000; drops(0, OVX_DROP_REASSEMBLY) == 0 && id < 5000; id++)
+		run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id));
+	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 1u);
+}
+
+TEST_F(Stt, UnknownVersionIsRefused)
+{
+	const Bytes frame = ip_frame(from_vtep(2), 6,
+				     [&] {
+					     const Bytes f = stt_frame(kSttContext, ping_to_vm1, 1);
+					     return stt_segment(51000,
+								static_cast<std::uint16_t>(f.size()),
+								0, 5, f);
+				     }());
+	EXPECT_EQ(run_xdp(frame).retval, XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_FLAGS), 1u);
+}
+
+} // namespace
+} // namespace ovx::test
