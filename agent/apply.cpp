@@ -100,7 +100,7 @@ void release_underlay(Dataplane &dp, const ovx_config &cfg)
 
 } // namespace
 
-ApplyResult apply(const Config &config, const std::string &instance)
+ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe)
 {
 	ApplyResult result;
 	const Resolved resolved = resolve(config);
@@ -148,8 +148,11 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		want.config.flags |= OVX_CFG_OWNS_FORWARDING;
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
-	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
-	dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay);
+	if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode)))
+		result.attached.push_back(std::string("XDP (") + xdp_mode_name(config.underlay.mode) +
+					  ") on " + ul);
+	if (dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay))
+		result.attached.push_back("TC on " + ul);
 	std::vector<int> attached_now;
 	auto detach_new_ports = [&] {
 		for (int ifindex : attached_now)
@@ -164,9 +167,10 @@ ApplyResult apply(const Config &config, const std::string &instance)
 				continue;
 			dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
 			attached_now.push_back(static_cast<int>(ifindex));
+			result.attached.push_back("TC on " + ifname_of(ifindex));
 		}
 		result.ports_attached = static_cast<int>(attached_now.size());
-		result.maps = reconcile(t, want, monotonic_ns());
+		result.maps = reconcile(t, want, monotonic_ns(), observe);
 	} catch (...) {
 		detach_new_ports();
 		if (turned_forwarding_on)

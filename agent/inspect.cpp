@@ -116,28 +116,49 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	}
 
 	v.fdb_capacity = t.fdb.max_entries();
-	if (!with_fdb)
-		return v;
+	if (with_fdb)
+		for_each_fdb(dp, [&](const FdbView &f) { v.fdb.push_back(f); });
+	return v;
+}
+
+void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)> &visit)
+{
+	const Tables &t = dp.tables();
+	struct Seg {
+		std::string name;
+		std::uint32_t aging_sec;
+	};
+	std::map<std::uint32_t, Seg> segs;
+	const auto names = t.seg_names.dump();
+	for (const auto &[sid, seg] : t.segments.dump())
+		if (seg.flags & OVX_SEG_ACTIVE)
+			segs[sid] = Seg{c_string(names[sid].second.name), seg.aging_sec};
+	std::map<std::uint32_t, std::string> ifnames; // a handful of ports, a million lookups
+	auto port_name = [&](std::uint32_t ifindex) -> const std::string & {
+		auto it = ifnames.find(ifindex);
+		if (it == ifnames.end())
+			it = ifnames.emplace(ifindex, ifname(ifindex)).first;
+		return it->second;
+	};
 	const std::uint64_t now = monotonic_ns();
-	for (const auto &[k, e] : t.fdb.dump()) {
+	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
 		FdbView f;
-		f.segment = segment_name(k.segment);
+		auto seg = segs.find(k.segment);
+		f.segment = seg != segs.end() ? seg->second.name : "#" + std::to_string(k.segment);
 		std::memcpy(f.mac.data(), k.mac, 6);
 		f.is_port = e.kind == OVX_FDB_PORT;
 		if (f.is_port)
-			f.port = ifname(e.ifindex);
+			f.port = port_name(e.ifindex);
 		else
 			f.vtep = from_abi(e.vtep);
 		f.learned = e.flags & OVX_FDB_LEARNED;
 		if (f.learned) {
 			f.age_sec = now > e.seen_ns ? static_cast<double>(now - e.seen_ns) / 1e9 : 0;
-			auto it = index.find(k.segment);
-			f.expired = it != index.end() && v.segments[it->second].aging_sec &&
-				    f.age_sec > v.segments[it->second].aging_sec;
+			f.expired = seg != segs.end() && seg->second.aging_sec &&
+				    f.age_sec > seg->second.aging_sec;
 		}
-		v.fdb.push_back(std::move(f));
-	}
-	return v;
+		visit(f);
+	});
 }
 
 } // namespace ovx

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <cstring>
+
 #include <functional>
 #include <vector>
 
@@ -37,41 +39,116 @@ template <typename K, typename V> AbiMap<K, V> current(const Map<K, V> &map)
 	return out;
 }
 
+std::string describe(std::uint32_t k)
+{
+	return std::to_string(k);
+}
+
+std::string describe(const ovx_vni_key &k)
+{
+	return std::string(encap_name(static_cast<ovx_encap>(k.encap))) + " " +
+	       std::to_string(k.id);
+}
+
+std::string describe(const ovx_fdb_key &k)
+{
+	Mac mac;
+	std::memcpy(mac.data(), k.mac, mac.size());
+	return "segment " + std::to_string(k.segment) + " " + format_mac(mac);
+}
+
+std::string describe(const ovx_flood_key &k)
+{
+	return "segment " + std::to_string(k.segment) + " #" + std::to_string(k.index);
+}
+
+std::string describe(const ovx_vtep_key &k)
+{
+	return "segment " + std::to_string(k.segment) + " " + format_ip(from_abi(k.addr));
+}
+
+template <typename K, typename V>
+void note(const WriteObserver &observe, const Map<K, V> &map, MapWrite::Op op,
+	  const std::vector<K> &keys)
+{
+	if (observe)
+		for (const K &k : keys)
+			observe(MapWrite{map.name(), op, describe(k)});
+}
+
+// Below this many writes, one syscall per entry is as cheap as packing.
+constexpr std::size_t kBatchMin = 64;
+
 template <typename K, typename V>
 void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
-		Journal &journal, ReconcileReport &report)
+		Journal &journal, ReconcileReport &report, const WriteObserver &observe)
 {
+	std::vector<K> keys, added, changed;
+	std::vector<V> values, old;
 	for (const auto &[k, v] : want) {
 		auto it = have.find(k);
 		if (it != have.end() && same_bytes(it->second, v))
 			continue;
-		map.update(k, v);
+		keys.push_back(k);
+		values.push_back(v);
 		if (it != have.end()) {
-			journal.record([&map, k, old = it->second] { map.update(k, old); });
-			report.changed++;
+			changed.push_back(k);
+			old.push_back(it->second);
 		} else {
-			journal.record([&map, k] { map.erase(k); });
-			report.added++;
+			added.push_back(k);
 		}
 	}
+	if (keys.empty())
+		return;
+	// Journaled first: a batch that fails half-way has written some of
+	// its entries, and undoing one that was never written is harmless.
+	journal.record([&map, added, changed, old] {
+		for (const K &k : added)
+			map.erase(k);
+		for (std::size_t i = 0; i < changed.size(); i++)
+			map.update(changed[i], old[i]);
+	});
+	if (keys.size() >= kBatchMin)
+		map.update_batch(keys, values);
+	else
+		for (std::size_t i = 0; i < keys.size(); i++)
+			map.update(keys[i], values[i]);
+	report.added += added.size();
+	report.changed += changed.size();
+	note(observe, map, MapWrite::Op::add, added);
+	note(observe, map, MapWrite::Op::change, changed);
 }
 
-// Removes what @have holds, @owned claims, and @want lacks. An array's
-// entries cannot be deleted: they are zeroed instead.
+// Removes what @have holds, @owned claims, and @want lacks; returns how
+// many. An array's entries cannot be deleted: they are zeroed instead.
 template <typename K, typename V, typename Owned>
-void remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
-		  Owned owned, bool is_array, Journal &journal, std::size_t &count)
+std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
+			 Owned owned, Journal &journal, const WriteObserver &observe,
+			 MapWrite::Op op = MapWrite::Op::remove)
 {
-	for (const auto &[k, v] : have) {
-		if (want.contains(k) || !owned(k, v))
-			continue;
-		if (is_array)
+	std::vector<K> keys;
+	std::vector<V> old;
+	for (const auto &[k, v] : have)
+		if (!want.contains(k) && owned(k, v)) {
+			keys.push_back(k);
+			old.push_back(v);
+		}
+	if (keys.empty())
+		return 0;
+	journal.record([&map, keys, old] {
+		for (std::size_t i = 0; i < keys.size(); i++)
+			map.update(keys[i], old[i]);
+	});
+	if (map.is_array())
+		for (const K &k : keys)
 			map.update(k, V{});
-		else
+	else if (keys.size() >= kBatchMin)
+		map.erase_batch(keys);
+	else
+		for (const K &k : keys)
 			map.erase(k);
-		journal.record([&map, k, old = v] { map.update(k, old); });
-		count++;
-	}
+	note(observe, map, op, keys);
+	return keys.size();
 }
 
 template <typename K, typename V> bool nonzero(const K &, const V &v)
@@ -86,6 +163,21 @@ template <typename K, typename V> bool any(const K &, const V &)
 
 } // namespace
 
+const char *op_name(MapWrite::Op op)
+{
+	switch (op) {
+	case MapWrite::Op::add:
+		return "added";
+	case MapWrite::Op::change:
+		return "changed";
+	case MapWrite::Op::remove:
+		return "removed";
+	case MapWrite::Op::reclaim:
+		return "reclaimed";
+	}
+	return "";
+}
+
 std::uint64_t monotonic_ns()
 {
 	timespec ts{};
@@ -94,7 +186,8 @@ std::uint64_t monotonic_ns()
 	       static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns)
+ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns,
+			  const WriteObserver &observe)
 {
 	ReconcileReport report;
 	Journal journal;
@@ -117,48 +210,49 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	}
 
 	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
-	upsert_all(t.config, want_config, have_config, journal, report);
-	upsert_all(t.seg_names, want.names, have_names, journal, report);
-	upsert_all(t.vteps, want.vteps, have_vteps, journal, report);
-	upsert_all(t.flood_ports, want.flood_ports, have_flood_ports, journal, report);
-	upsert_all(t.flood_vteps, want.flood_vteps, have_flood_vteps, journal, report);
-	upsert_all(t.fdb, want.fdb, have_fdb, journal, report);
-	upsert_all(t.segments, want.segments, have_segments, journal, report);
-	upsert_all(t.ports, want.ports, have_ports, journal, report);
-	upsert_all(t.vni, want.vni, have_vni, journal, report);
+	const WriteObserver &o = observe;
+	upsert_all(t.config, want_config, have_config, journal, report, o);
+	upsert_all(t.seg_names, want.names, have_names, journal, report, o);
+	upsert_all(t.vteps, want.vteps, have_vteps, journal, report, o);
+	upsert_all(t.flood_ports, want.flood_ports, have_flood_ports, journal, report, o);
+	upsert_all(t.flood_vteps, want.flood_vteps, have_flood_vteps, journal, report, o);
+	upsert_all(t.fdb, want.fdb, have_fdb, journal, report, o);
+	upsert_all(t.segments, want.segments, have_segments, journal, report, o);
+	upsert_all(t.ports, want.ports, have_ports, journal, report, o);
+	upsert_all(t.vni, want.vni, have_vni, journal, report, o);
 
-	remove_stale(t.vni, want.vni, have_vni, any<ovx_vni_key, std::uint32_t>, false, journal,
-		     report.removed);
-	remove_stale(t.ports, want.ports, have_ports, any<std::uint32_t, ovx_port>, false,
-		     journal, report.removed);
+	report.removed += remove_stale(t.vni, want.vni, have_vni, any<ovx_vni_key, std::uint32_t>,
+				       journal, o);
+	report.removed += remove_stale(t.ports, want.ports, have_ports,
+				       any<std::uint32_t, ovx_port>, journal, o);
 
 	// Static entries are ours; learned ones go with their segment or age.
-	auto fdb_owned = [&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
+	auto stale_static = [](const ovx_fdb_key &, const ovx_fdb_entry &e) {
+		return (e.flags & OVX_FDB_STATIC) != 0;
+	};
+	auto reclaimable = [&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
 		if (e.flags & OVX_FDB_STATIC)
-			return true;
+			return false;
 		auto seg = want.segments.find(k.segment);
 		if (seg == want.segments.end())
 			return true;
 		return seg->second.aging_sec &&
 		       now_ns - e.seen_ns > std::uint64_t{seg->second.aging_sec} * 1000000000ull;
 	};
-	std::size_t fdb_removed = 0;
-	remove_stale(t.fdb, want.fdb, have_fdb, fdb_owned, false, journal, fdb_removed);
-	for (const auto &[k, e] : have_fdb)
-		if (!(e.flags & OVX_FDB_STATIC) && !want.fdb.contains(k) && fdb_owned(k, e))
-			report.learned_reclaimed++;
-	report.removed += fdb_removed - report.learned_reclaimed;
+	report.removed += remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
+	report.learned_reclaimed +=
+		remove_stale(t.fdb, want.fdb, have_fdb, reclaimable, journal, o, MapWrite::Op::reclaim);
 
-	remove_stale(t.flood_vteps, want.flood_vteps, have_flood_vteps,
-		     any<ovx_flood_key, ovx_addr>, false, journal, report.removed);
-	remove_stale(t.flood_ports, want.flood_ports, have_flood_ports,
-		     any<ovx_flood_key, std::uint32_t>, false, journal, report.removed);
-	remove_stale(t.vteps, want.vteps, have_vteps, any<ovx_vtep_key, std::uint32_t>, false,
-		     journal, report.removed);
-	remove_stale(t.segments, want.segments, have_segments, nonzero<std::uint32_t, ovx_segment>,
-		     true, journal, report.removed);
-	remove_stale(t.seg_names, want.names, have_names, nonzero<std::uint32_t, ovx_seg_name>,
-		     true, journal, report.removed);
+	report.removed += remove_stale(t.flood_vteps, want.flood_vteps, have_flood_vteps,
+				       any<ovx_flood_key, ovx_addr>, journal, o);
+	report.removed += remove_stale(t.flood_ports, want.flood_ports, have_flood_ports,
+				       any<ovx_flood_key, std::uint32_t>, journal, o);
+	report.removed += remove_stale(t.vteps, want.vteps, have_vteps,
+				       any<ovx_vtep_key, std::uint32_t>, journal, o);
+	report.removed += remove_stale(t.segments, want.segments, have_segments,
+				       nonzero<std::uint32_t, ovx_segment>, journal, o);
+	report.removed += remove_stale(t.seg_names, want.names, have_names,
+				       nonzero<std::uint32_t, ovx_seg_name>, journal, o);
 
 	journal.commit();
 	return report;

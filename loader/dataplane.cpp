@@ -13,7 +13,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "bpf/tc_port.skel.h"
 #include "bpf/tc_underlay.skel.h"
@@ -89,9 +91,13 @@ SkelPtr<Skel> open_skel(Skel *(*open)(), void (*destroy)(Skel *), const char *wh
 	return SkelPtr<Skel>(s, SkelDeleter<Skel>{destroy});
 }
 
-// Size the FDB and make the object use @first's maps, so all programs share
-// one set of tables.
-void prepare_object(bpf_object *obj, bpf_object *first, std::uint32_t fdb_entries)
+// Where a map's fd comes from when an object is prepared: a fd to share,
+// or -1 to let libbpf create the map.
+using MapFdSource = std::function<int(const char *name)>;
+
+// Size the FDB and make the object use the maps @shared names, so all
+// programs share one set of tables.
+void prepare_object(bpf_object *obj, std::uint32_t fdb_entries, const MapFdSource &shared)
 {
 	bpf_map *map;
 	bpf_object__for_each_map(map, obj) {
@@ -100,10 +106,10 @@ void prepare_object(bpf_object *obj, bpf_object *first, std::uint32_t fdb_entrie
 		    bpf_map__set_max_entries(map, fdb_entries))
 			throw SystemError("map ovx_fdb: cannot size it", errno);
 		// Constant pools (.rodata*) stay private to their object.
-		if (!first || first == obj || bpf_map__is_internal(map))
+		if (bpf_map__is_internal(map))
 			continue;
-		bpf_map *shared = bpf_object__find_map_by_name(first, name);
-		if (!shared || bpf_map__reuse_fd(map, bpf_map__fd(shared)))
+		const int fd = shared(name);
+		if (fd >= 0 && bpf_map__reuse_fd(map, fd))
 			throw SystemError(std::string("map ") + name + ": cannot share it", errno);
 	}
 }
@@ -192,36 +198,50 @@ Dataplane::Dataplane(std::string instance, Tables tables, UniqueFd xdp, UniqueFd
 
 std::optional<Dataplane> Dataplane::open(const std::string &instance)
 {
-	require_bpffs();
-	const std::string dir = instance_dir(instance);
-	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+	const auto abi = pinned_abi(instance);
+	if (!abi)
 		return std::nullopt;
-
+	if (*abi && *abi != OVX_ABI_VERSION)
+		throw SystemError(
+			"instance " + instance + " was pinned with map ABI v" + std::to_string(*abi) +
+			", this ovx speaks v" + std::to_string(OVX_ABI_VERSION) +
+			(*abi < OVX_ABI_VERSION
+				 ? ": run 'ovx upgrade --migrate' to carry its maps over without "
+				   "stopping traffic (or 'ovx down' with the old binary, then apply)"
+				 : ": this binary is older than the pins; use the newer ovx"));
+	const std::string dir = instance_dir(instance);
 	Tables tables = Tables::open(
 		[&](std::string_view name) { return get_pinned(dir + "/" + std::string(name)); });
-	auto cfg = tables.config.lookup(0);
-	if (cfg && cfg->abi_version && cfg->abi_version != OVX_ABI_VERSION)
-		throw SystemError("instance " + instance + " was pinned with map ABI v" +
-				  std::to_string(cfg->abi_version) + ", this ovx speaks v" +
-				  std::to_string(OVX_ABI_VERSION) +
-				  ": run 'ovx down' with the old binary, then apply again");
 	return Dataplane(instance, std::move(tables),
 			 get_pinned(dir + "/" + program_pin_name(Program::xdp_underlay)),
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)),
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_port)));
 }
 
-Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
+namespace {
+
+struct LoadedPrograms {
+	Tables tables;
+	UniqueFd xdp, tc_underlay, tc_port;
+};
+
+// Loads the three objects; the first one's maps come from @existing where it
+// names one, the others share the first one's.
+LoadedPrograms load_programs(std::uint32_t fdb_entries, const MapFdSource &existing)
 {
 	auto xdp = open_skel(ovx_xdp_underlay__open, ovx_xdp_underlay__destroy, "xdp_underlay");
 	auto tcu = open_skel(ovx_tc_underlay__open, ovx_tc_underlay__destroy, "tc_underlay");
 	auto tcp = open_skel(ovx_tc_port__open, ovx_tc_port__destroy, "tc_port");
 
-	prepare_object(xdp->obj, nullptr, fdb_entries);
+	prepare_object(xdp->obj, fdb_entries, existing);
 	load_object(xdp->obj, "xdp_underlay");
-	prepare_object(tcu->obj, xdp->obj, fdb_entries);
+	const MapFdSource from_first = [&](const char *name) {
+		bpf_map *m = bpf_object__find_map_by_name(xdp->obj, name);
+		return m ? bpf_map__fd(m) : -1;
+	};
+	prepare_object(tcu->obj, fdb_entries, from_first);
 	load_object(tcu->obj, "tc_underlay");
-	prepare_object(tcp->obj, xdp->obj, fdb_entries);
+	prepare_object(tcp->obj, fdb_entries, from_first);
 	load_object(tcp->obj, "tc_port");
 
 	// Own copies of the fds: the skeletons close theirs when they go.
@@ -229,14 +249,138 @@ Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
 		bpf_map *map = bpf_object__find_map_by_name(xdp->obj, std::string(name).c_str());
 		return map ? dup_fd(bpf_map__fd(map), name) : UniqueFd();
 	});
-	Dataplane dp("", std::move(tables),
-		     dup_fd(bpf_program__fd(xdp->progs.ovx_xdp_underlay), "xdp_underlay"),
-		     dup_fd(bpf_program__fd(tcu->progs.ovx_tc_underlay), "tc_underlay"),
-		     dup_fd(bpf_program__fd(tcp->progs.ovx_tc_port), "tc_port"));
+	return LoadedPrograms{
+		std::move(tables),
+		dup_fd(bpf_program__fd(xdp->progs.ovx_xdp_underlay), "xdp_underlay"),
+		dup_fd(bpf_program__fd(tcu->progs.ovx_tc_underlay), "tc_underlay"),
+		dup_fd(bpf_program__fd(tcp->progs.ovx_tc_port), "tc_port"),
+	};
+}
+
+std::uint32_t prog_id(int fd, const char *what)
+{
+	bpf_prog_info info{};
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		throw SystemError(std::string("cannot read info of ") + what, errno);
+	return info.id;
+}
+
+// Pins @fd at @path in one step, whether or not something is pinned there:
+// pinned beside it first, then renamed over it (bpffs renames atomically).
+void repin(int fd, const std::string &path)
+{
+	const std::string tmp = path + ".new";
+	::unlink(tmp.c_str());
+	pin_fd(fd, tmp);
+	if (::rename(tmp.c_str(), path.c_str())) {
+		int err = errno;
+		::unlink(tmp.c_str());
+		throw SystemError("cannot move pin " + tmp + " to " + path, err);
+	}
+}
+
+} // namespace
+
+Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
+{
+	LoadedPrograms p = load_programs(fdb_entries, [](const char *) { return -1; });
+	Dataplane dp("", std::move(p.tables), std::move(p.xdp), std::move(p.tc_underlay),
+		     std::move(p.tc_port));
 	ovx_config cfg{};
 	cfg.abi_version = OVX_ABI_VERSION;
 	dp.tables().config.update(0, cfg);
 	return dp;
+}
+
+std::optional<std::uint32_t> Dataplane::pinned_abi(const std::string &instance)
+{
+	require_bpffs();
+	const std::string dir = instance_dir(instance);
+	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+		return std::nullopt;
+	RawMap config(get_pinned(dir + "/ovx_config"), "ovx_config");
+	// Every layout starts with the version: read the value whatever its size.
+	std::vector<std::uint8_t> value(std::max<std::uint32_t>(config.value_size(), 4));
+	const std::uint32_t key = 0;
+	if (!config.lookup(&key, value.data()))
+		return 0;
+	std::uint32_t version;
+	std::memcpy(&version, value.data(), sizeof(version));
+	return version;
+}
+
+UniqueFd Dataplane::pinned_fd(const std::string &instance, std::string_view name)
+{
+	return get_pinned(instance_dir(instance) + "/" + std::string(name));
+}
+
+ProgramSwap Dataplane::replace_programs(const std::string &instance,
+					const std::function<bool(std::string_view)> &keep,
+					const std::function<void(Tables &)> &fill)
+{
+	require_bpffs();
+	const std::string dir = instance_dir(instance);
+	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+		throw ConfigError("instance '" + instance + "' is not running (nothing pinned under " +
+				  dir + ")");
+	std::vector<UniqueFd> kept;
+	RawMap fdb(get_pinned(dir + "/ovx_fdb"), "ovx_fdb");
+	LoadedPrograms p = load_programs(fdb.max_entries(), [&](const char *name) {
+		if (!keep(name))
+			return -1;
+		kept.push_back(get_pinned(dir + "/" + name));
+		return kept.back().get();
+	});
+	fill(p.tables);
+
+	ProgramSwap swap;
+	swap.old_xdp_id = prog_id(get_pinned(dir + "/" + program_pin_name(Program::xdp_underlay)).get(),
+				  "the pinned XDP program");
+	swap.old_tc_port_id = prog_id(get_pinned(dir + "/" + program_pin_name(Program::tc_port)).get(),
+				      "the pinned TC port program");
+	const std::uint32_t old_tc_underlay =
+		prog_id(get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)).get(),
+			"the pinned TC underlay program");
+	swap.new_xdp_id = prog_id(p.xdp.get(), "xdp_underlay");
+	swap.new_tc_port_id = prog_id(p.tc_port.get(), "tc_port");
+
+	const std::string link_path = dir + "/link_xdp";
+	if (int fd = bpf_obj_get(link_path.c_str()); fd >= 0) {
+		UniqueFd link(fd);
+		if (bpf_link_update(link.get(), p.xdp.get(), nullptr))
+			throw SystemError("cannot switch the XDP link " + link_path +
+						  " to the new program",
+					  errno);
+		swap.xdp_replaced = true;
+	}
+	// TC: wherever ovx's filter runs one of the old programs.
+	auto switch_tc = [&](int ifindex, std::uint32_t old_id, int new_fd) {
+		bpf_tc_hook hook = ingress_hook(ifindex);
+		bpf_tc_opts q = ovx_filter();
+		if (bpf_tc_query(&hook, &q) || q.prog_id != old_id)
+			return;
+		bpf_tc_opts opts = ovx_filter(new_fd);
+		opts.flags = BPF_TC_F_REPLACE;
+		if (int err = bpf_tc_attach(&hook, &opts))
+			throw SystemError("interface " + ifname_of(ifindex) +
+						  ": cannot switch ovx's TC filter to the new program",
+					  -err);
+		swap.tc_replaced++;
+	};
+	if (auto cfg = p.tables.config.lookup(0); cfg && cfg->underlay_ifindex)
+		switch_tc(static_cast<int>(cfg->underlay_ifindex), old_tc_underlay,
+			  p.tc_underlay.get());
+	for (const auto &[ifindex, port] : p.tables.ports.dump())
+		switch_tc(static_cast<int>(ifindex), swap.old_tc_port_id, p.tc_port.get());
+
+	for (std::string_view name : kMapNames)
+		if (!keep(name))
+			repin(p.tables.fd(name), dir + "/" + std::string(name));
+	repin(p.xdp.get(), dir + "/" + program_pin_name(Program::xdp_underlay));
+	repin(p.tc_underlay.get(), dir + "/" + program_pin_name(Program::tc_underlay));
+	repin(p.tc_port.get(), dir + "/" + program_pin_name(Program::tc_port));
+	return swap;
 }
 
 Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entries)
@@ -287,12 +431,7 @@ int Dataplane::program_fd(Program program) const
 
 std::uint32_t Dataplane::program_id(Program program) const
 {
-	bpf_prog_info info{};
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(program_fd(program), &info, &len))
-		throw SystemError(std::string("cannot read info of ") + program_pin_name(program),
-				  errno);
-	return info.id;
+	return prog_id(program_fd(program), program_pin_name(program));
 }
 
 std::optional<XdpAttachment> Dataplane::xdp_attachment() const
@@ -313,12 +452,12 @@ std::optional<XdpAttachment> Dataplane::xdp_attachment() const
 	return att;
 }
 
-void Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
+bool Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
 {
 	const std::string path = instance_dir(instance_) + "/link_xdp";
 	if (auto cur = xdp_attachment()) {
 		if (cur->ifindex == ifindex && cur->mode == attach_mode_of(xdp_flags))
-			return;
+			return false;
 		detach_xdp();
 	}
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
@@ -342,6 +481,7 @@ void Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
 	UniqueFd link(fd);
 	if (bpf_obj_pin(link.get(), path.c_str()))
 		throw SystemError("cannot pin " + path, errno);
+	return true;
 }
 
 void Dataplane::detach_xdp()
@@ -361,10 +501,10 @@ bool Dataplane::tc_attached(int ifindex, Program program) const
 	return q.prog_id == program_id(program);
 }
 
-void Dataplane::attach_tc(int ifindex, Program program)
+bool Dataplane::attach_tc(int ifindex, Program program)
 {
 	if (tc_attached(ifindex, program))
-		return;
+		return false;
 	bpf_tc_hook hook = ingress_hook(ifindex);
 	int err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
@@ -377,6 +517,7 @@ void Dataplane::attach_tc(int ifindex, Program program)
 		throw SystemError("interface " + ifname_of(ifindex) +
 					  ": cannot attach TC program " + program_pin_name(program),
 				  -err);
+	return true;
 }
 
 void Dataplane::detach_tc(int ifindex)
