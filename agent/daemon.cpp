@@ -401,6 +401,14 @@ std::optional<AgentState> agent_state(const std::string &instance)
 	return s;
 }
 
+void forget_agent(const std::string &instance)
+{
+	std::error_code ec;
+	fs::remove_all(agent_run_dir(instance), ec);
+	if (ec)
+		throw SystemError("cannot remove " + agent_run_dir(instance) + ": " + ec.message());
+}
+
 void refuse_if_agent(const std::string &instance, const std::string &what)
 {
 	const auto s = agent_state(instance);

@@ -40,6 +40,10 @@ std::string agent_run_dir(const std::string &instance);
 // The agent's state; nullopt when no agent ever ran for @instance.
 std::optional<AgentState> agent_state(const std::string &instance);
 
+// `ovx down`: removes what agents left of @instance under /run/ovx (an agent
+// still running refuses `down` before this is reached).
+void forget_agent(const std::string &instance);
+
 // Imperative changes and `ovx apply` are refused while an agent owns the
 // instance: its file is the desired state, and the next reconcile would
 // silently revert them. Throws ConfigError saying so.

@@ -55,9 +55,10 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 	down->footer("Example: ovx --netns host1 down");
 	out.push_back({down, nullptr, [](const Globals &, const std::string &instance) {
 			       refuse_if_agent(instance, "ovx down");
+			       const bool was_up = ovx::down(instance);
+			       forget_agent(instance);
 			       std::cout << "instance " << instance << ": "
-					 << (ovx::down(instance) ? "down" : "nothing to take down")
-					 << '\n';
+					 << (was_up ? "down" : "nothing to take down") << '\n';
 		       }});
 }
 
