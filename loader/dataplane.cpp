@@ -270,7 +270,7 @@ std::uint32_t prog_id(int fd, const char *what)
 // pinned beside it first, then renamed over it (bpffs renames atomically).
 void repin(int fd, const std::string &path)
 {
-	const std::string tmp = path + ".new";
+	const std::string tmp = path + "_new"; // bpffs refuses names with a dot
 	::unlink(tmp.c_str());
 	pin_fd(fd, tmp);
 	if (::rename(tmp.c_str(), path.c_str())) {
