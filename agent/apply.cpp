@@ -89,10 +89,11 @@ std::string ifname_of(std::uint32_t ifindex)
 	return if_indextoname(ifindex, name) ? name : "";
 }
 
-// What ovx did to an underlay it no longer uses: its TC filter, forwarding.
+// What ovx did to an underlay it no longer uses: its programs, forwarding.
 void release_underlay(Dataplane &dp, const ovx_config &cfg)
 {
 	dp.detach_tc(static_cast<int>(cfg.underlay_ifindex));
+	dp.detach_xdp(static_cast<int>(cfg.underlay_ifindex));
 	const std::string name = ifname_of(cfg.underlay_ifindex);
 	if ((cfg.flags & OVX_CFG_OWNS_FORWARDING) && !name.empty())
 		set_ipv4_forwarding(name, false);

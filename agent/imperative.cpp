@@ -85,7 +85,7 @@ Config current_config(const Dataplane &dp)
 	c.underlay.interface = ifname(cfg->underlay_ifindex);
 	c.underlay.address = from_abi(cfg->vtep4);
 	c.underlay.vxlan_port = ntohs(cfg->vxlan_port);
-	if (auto att = dp.xdp_attachment())
+	if (auto att = dp.xdp_attachment(static_cast<int>(cfg->underlay_ifindex)))
 		c.underlay.mode = att->mode == XDP_ATTACHED_SKB	  ? XdpMode::generic
 				  : att->mode == XDP_ATTACHED_HW ? XdpMode::offload
 								  : XdpMode::native;

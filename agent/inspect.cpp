@@ -27,20 +27,6 @@ std::string c_string(const char (&s)[OVX_NAME_LEN])
 	return std::string(s, strnlen(s, OVX_NAME_LEN));
 }
 
-const char *mode_name(std::uint32_t attach_mode)
-{
-	switch (attach_mode) {
-	case XDP_ATTACHED_DRV:
-		return "native";
-	case XDP_ATTACHED_SKB:
-		return "generic";
-	case XDP_ATTACHED_HW:
-		return "offload";
-	default:
-		return "none";
-	}
-}
-
 } // namespace
 
 const char *drop_reason_name(unsigned reason)
@@ -67,8 +53,8 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.vtep = from_abi(cfg->vtep4);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
 	}
-	auto att = dp.xdp_attachment();
-	v.xdp_mode = att ? mode_name(att->mode) : "none";
+	const auto att = v.underlay_ifindex ? dp.xdp_attachment(v.underlay_ifindex) : std::nullopt;
+	v.xdp_mode = att ? attach_mode_name(att->mode) : "none";
 	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments

@@ -16,20 +16,6 @@ std::string ifname(std::uint32_t ifindex)
 	return if_indextoname(ifindex, name) ? name : "ifindex " + std::to_string(ifindex);
 }
 
-const char *xdp_mode(std::uint32_t attach_mode)
-{
-	switch (attach_mode) {
-	case XDP_ATTACHED_DRV:
-		return "native";
-	case XDP_ATTACHED_SKB:
-		return "generic";
-	case XDP_ATTACHED_HW:
-		return "offload";
-	default:
-		return "none";
-	}
-}
-
 } // namespace
 
 bool StatusView::healthy() const
@@ -61,15 +47,15 @@ StatusView status(const std::string &instance)
 	const Tables &t = dp->tables();
 	for (auto [p, name] : {std::pair{Program::xdp_underlay, "xdp_underlay"},
 			       {Program::tc_underlay, "tc_underlay"}, {Program::tc_port, "tc_port"}})
-		v.programs.push_back({name, dp->program_id(p)});
+		if (const std::uint32_t id = dp->program_id(p))
+			v.programs.push_back({name, id});
 
 	const auto cfg = t.config.lookup(0);
 	const std::uint32_t underlay = cfg ? cfg->underlay_ifindex : 0;
 	if (underlay) {
-		const auto att = dp->xdp_attachment();
-		v.hooks.push_back({"xdp", ifname(underlay), "xdp_underlay",
-				   att && att->ifindex == static_cast<int>(underlay),
-				   att ? xdp_mode(att->mode) : "none"});
+		const auto att = dp->xdp_attachment(static_cast<int>(underlay));
+		v.hooks.push_back({"xdp", ifname(underlay), "xdp_underlay", att.has_value(),
+				   att ? attach_mode_name(att->mode) : "none"});
 		v.hooks.push_back({"tc ingress", ifname(underlay), "tc_underlay",
 				   dp->tc_attached(static_cast<int>(underlay), Program::tc_underlay),
 				   ""});

@@ -3,6 +3,7 @@
 // runs the chosen verb, and turns errors into exit statuses.
 #include <CLI/CLI.hpp>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdarg>
@@ -40,13 +41,21 @@ int fail(bool json, int status, const std::string &message)
 	return status;
 }
 
-// libbpf's own chatter (kernel extack notes, probe results) is noise next
-// to ovx's messages, which say what failed and where; OVX_DEBUG=1 shows it.
-int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+// libbpf's and libxdp's own chatter (kernel extack notes, probe results,
+// dispatcher steps) is noise next to ovx's messages, which say what failed
+// and where; OVX_DEBUG=1 shows it.
+int chatter(const char *fmt, va_list args)
 {
 	static const bool debug = std::getenv("OVX_DEBUG") != nullptr;
-	(void)level;
 	return debug ? std::vfprintf(stderr, fmt, args) : 0;
+}
+int libbpf_log(enum libbpf_print_level, const char *fmt, va_list args)
+{
+	return chatter(fmt, args);
+}
+int libxdp_log(enum libxdp_print_level, const char *fmt, va_list args)
+{
+	return chatter(fmt, args);
 }
 
 } // namespace
@@ -54,6 +63,7 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
 int main(int argc, char **argv)
 {
 	libbpf_set_print(libbpf_log);
+	libxdp_set_print(libxdp_log);
 	Globals g;
 	// Known before parsing, so that even a usage error comes out as JSON.
 	for (int i = 1; i < argc; i++)

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -152,14 +154,7 @@ std::uint32_t attach_mode_of(std::uint32_t xdp_flags)
 
 const char *mode_name(std::uint32_t xdp_flags)
 {
-	switch (attach_mode_of(xdp_flags)) {
-	case XDP_ATTACHED_HW:
-		return "offload";
-	case XDP_ATTACHED_SKB:
-		return "generic";
-	default:
-		return "native";
-	}
+	return attach_mode_name(attach_mode_of(xdp_flags));
 }
 
 bpf_tc_hook ingress_hook(int ifindex)
@@ -181,7 +176,216 @@ bpf_tc_opts ovx_filter(int prog_fd = 0)
 	return opts;
 }
 
+
+enum xdp_attach_mode libxdp_mode(std::uint32_t xdp_flags)
+{
+	switch (attach_mode_of(xdp_flags)) {
+	case XDP_ATTACHED_HW:
+		return XDP_MODE_HW;
+	case XDP_ATTACHED_SKB:
+		return XDP_MODE_SKB;
+	default:
+		return XDP_MODE_NATIVE;
+	}
+}
+
+std::uint32_t attached_mode(enum xdp_attach_mode mode)
+{
+	switch (mode) {
+	case XDP_MODE_HW:
+		return XDP_ATTACHED_HW;
+	case XDP_MODE_SKB:
+		return XDP_ATTACHED_SKB;
+	default:
+		return XDP_ATTACHED_DRV;
+	}
+}
+
+std::uint32_t xdp_flags_of(std::uint32_t attach_mode)
+{
+	switch (attach_mode) {
+	case XDP_ATTACHED_HW:
+		return XDP_FLAGS_HW_MODE;
+	case XDP_ATTACHED_SKB:
+		return XDP_FLAGS_SKB_MODE;
+	default:
+		return XDP_FLAGS_DRV_MODE;
+	}
+}
+
+struct MultiprogDeleter {
+	void operator()(xdp_multiprog *mp) const { xdp_multiprog__close(mp); }
+};
+using MultiprogPtr = std::unique_ptr<xdp_multiprog, MultiprogDeleter>;
+struct XdpProgramDeleter {
+	void operator()(xdp_program *p) const { xdp_program__close(p); }
+};
+using XdpProgramPtr = std::unique_ptr<xdp_program, XdpProgramDeleter>;
+
+// What libxdp has on @ifindex; null when nothing is attached.
+MultiprogPtr multiprog(int ifindex)
+{
+	xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(mp))
+		return nullptr;
+	return MultiprogPtr(mp);
+}
+
+std::uint32_t config_map_id(const Tables &tables)
+{
+	bpf_map_info info{};
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(tables.config.fd(), &info, &len))
+		throw SystemError("map ovx_config: cannot read its info", errno);
+	return info.id;
+}
+
+// An instance's XDP program is the one that uses its config map: programs
+// come and go (upgrades, repairs), the maps stay.
+bool uses_map(std::uint32_t prog_id, std::uint32_t map_id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	UniqueFd prog(fd);
+	std::uint32_t ids[64] = {};
+	bpf_prog_info info{};
+	info.nr_map_ids = 64;
+	info.map_ids = reinterpret_cast<std::uintptr_t>(ids);
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+		return false;
+	return std::find(ids, ids + std::min<__u32>(info.nr_map_ids, 64), map_id) !=
+	       ids + std::min<__u32>(info.nr_map_ids, 64);
+}
+
+// ovx's program among what libxdp runs on @ifindex: a component of its
+// dispatcher, or (offload, or no dispatcher) the program itself.
+std::optional<XdpAttachment> find_component(int ifindex, std::uint32_t config_map)
+{
+	MultiprogPtr mp = multiprog(ifindex);
+	if (!mp)
+		return std::nullopt;
+	const std::uint32_t mode = attached_mode(xdp_multiprog__attach_mode(mp.get()));
+	for (xdp_program *p = xdp_multiprog__next_prog(nullptr, mp.get()); p;
+	     p = xdp_multiprog__next_prog(p, mp.get()))
+		if (uses_map(xdp_program__id(p), config_map))
+			return XdpAttachment{ifindex, mode, xdp_program__id(p)};
+	if (xdp_program *hw = xdp_multiprog__hw_prog(mp.get());
+	    hw && uses_map(xdp_program__id(hw), config_map))
+		return XdpAttachment{ifindex, XDP_ATTACHED_HW, xdp_program__id(hw)};
+	if (xdp_multiprog__is_legacy(mp.get())) {
+		xdp_program *main = xdp_multiprog__main_prog(mp.get());
+		if (main && uses_map(xdp_program__id(main), config_map))
+			return XdpAttachment{ifindex, mode, xdp_program__id(main)};
+	}
+	return std::nullopt;
+}
+
+// Loads a fresh copy of the XDP program on @tables' maps and hands it to
+// libxdp, which runs it as a component of the interface's dispatcher (made
+// or rebuilt for it, and switched in atomically), so that other XDP
+// programs can share the interface. Returns the program's fd.
+UniqueFd attach_component(int ifindex, std::uint32_t xdp_flags, const Tables &tables)
+{
+	auto skel = open_skel(ovx_xdp_underlay__open, ovx_xdp_underlay__destroy, "xdp_underlay");
+	const std::uint32_t fdb_entries = tables.fdb.max_entries();
+	prepare_object(skel->obj, fdb_entries, [&](const char *name) { return tables.fd(name); });
+	XdpProgramPtr prog(xdp_program__from_bpf_obj(skel->obj, "xdp"));
+	if (int err = libxdp_get_error(prog.get())) {
+		prog.release();
+		throw SystemError("libxdp: cannot take the XDP program", -err);
+	}
+	if (int err = xdp_program__attach(prog.get(), ifindex, libxdp_mode(xdp_flags), 0)) {
+		err = -err;
+		const std::string ifname = ifname_of(ifindex);
+		std::string hint;
+		if (err == EBUSY || err == EEXIST)
+			hint = " (another XDP program holds it outside libxdp's dispatcher, or in "
+			       "another mode)";
+		else if (err == EOPNOTSUPP || err == EINVAL || err == ENODEV)
+			hint = std::string(" (driver ") + interface_driver(ifname) +
+			       " does not support " + mode_name(xdp_flags) + " mode" +
+			       (attach_mode_of(xdp_flags) == XDP_ATTACHED_DRV
+					? "; try mode: generic)"
+					: "; try mode: native)");
+		throw SystemError("interface " + ifname + ": cannot attach XDP in " +
+					  mode_name(xdp_flags) + " mode" + hint,
+				  err);
+	}
+	return dup_fd(xdp_program__fd(prog.get()), "xdp_underlay");
+}
+
+// Takes the component with @prog_id out of the dispatcher on @ifindex
+// (libxdp rebuilds the dispatcher without it, or removes it if it was the
+// last one).
+void detach_component(int ifindex, std::uint32_t prog_id)
+{
+	MultiprogPtr mp = multiprog(ifindex);
+	if (!mp)
+		return;
+	const enum xdp_attach_mode mode = xdp_multiprog__attach_mode(mp.get());
+	auto detach = [&](xdp_program *p, enum xdp_attach_mode m) {
+		if (int err = xdp_program__detach(p, ifindex, m, 0))
+			throw SystemError("interface " + ifname_of(ifindex) +
+						  ": cannot detach ovx's XDP program",
+					  -err);
+	};
+	for (xdp_program *p = xdp_multiprog__next_prog(nullptr, mp.get()); p;
+	     p = xdp_multiprog__next_prog(p, mp.get()))
+		if (xdp_program__id(p) == prog_id)
+			return detach(p, mode);
+	if (xdp_program *hw = xdp_multiprog__hw_prog(mp.get()); hw && xdp_program__id(hw) == prog_id)
+		return detach(hw, XDP_MODE_HW);
+	if (xdp_program *main = xdp_multiprog__main_prog(mp.get());
+	    main && xdp_multiprog__is_legacy(mp.get()) && xdp_program__id(main) == prog_id)
+		return detach(main, mode);
+}
+
+// Where libxdp could not use its dispatcher (a kernel that refuses
+// freplace programs: its compatibility check says so under OVX_DEBUG=1),
+// ovx's program is the interface's only one, attached by netlink; it is
+// replaced there in one atomic step (XDP_FLAGS_REPLACE names the old one).
+void replace_single(int ifindex, const XdpAttachment &cur, int new_fd)
+{
+	int fd = bpf_prog_get_fd_by_id(cur.prog_id);
+	if (fd < 0)
+		throw SystemError("interface " + ifname_of(ifindex) + ": the running XDP program is gone",
+				  errno);
+	UniqueFd old(fd);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old.get());
+	if (bpf_xdp_attach(ifindex, new_fd, xdp_flags_of(cur.mode) | XDP_FLAGS_REPLACE, &opts))
+		throw SystemError("interface " + ifname_of(ifindex) +
+					  ": cannot replace ovx's XDP program",
+				  errno);
+}
+
+// ovx of ABI v1 attached XDP through a bpf_link pinned in the instance; an
+// instance migrated from it keeps that link (switched atomically by
+// upgrade) until it is taken down.
+std::optional<UniqueFd> legacy_xdp_link(const std::string &instance)
+{
+	int fd = bpf_obj_get((Dataplane::instance_dir(instance) + "/link_xdp").c_str());
+	if (fd < 0)
+		return std::nullopt;
+	return UniqueFd(fd);
+}
+
 } // namespace
+
+const char *attach_mode_name(std::uint32_t attach_mode)
+{
+	switch (attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	default:
+		return "none";
+	}
+}
 
 std::string Dataplane::instance_dir(const std::string &instance)
 {
@@ -212,8 +416,9 @@ std::optional<Dataplane> Dataplane::open(const std::string &instance)
 	const std::string dir = instance_dir(instance);
 	Tables tables = Tables::open(
 		[&](std::string_view name) { return get_pinned(dir + "/" + std::string(name)); });
-	return Dataplane(instance, std::move(tables),
-			 get_pinned(dir + "/" + program_pin_name(Program::xdp_underlay)),
+	// The XDP program is pinned while it is attached.
+	const std::string xdp = dir + "/" + program_pin_name(Program::xdp_underlay);
+	return Dataplane(instance, std::move(tables), fs::exists(xdp) ? get_pinned(xdp) : UniqueFd(),
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)),
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_port)));
 }
@@ -335,25 +540,45 @@ ProgramSwap Dataplane::replace_programs(const std::string &instance,
 	fill(p.tables);
 
 	ProgramSwap swap;
-	swap.old_xdp_id = prog_id(get_pinned(dir + "/" + program_pin_name(Program::xdp_underlay)).get(),
-				  "the pinned XDP program");
+	const std::string xdp_pin = dir + "/" + program_pin_name(Program::xdp_underlay);
 	swap.old_tc_port_id = prog_id(get_pinned(dir + "/" + program_pin_name(Program::tc_port)).get(),
 				      "the pinned TC port program");
 	const std::uint32_t old_tc_underlay =
 		prog_id(get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)).get(),
 			"the pinned TC underlay program");
-	swap.new_xdp_id = prog_id(p.xdp.get(), "xdp_underlay");
 	swap.new_tc_port_id = prog_id(p.tc_port.get(), "tc_port");
 
-	const std::string link_path = dir + "/link_xdp";
-	if (int fd = bpf_obj_get(link_path.c_str()); fd >= 0) {
-		UniqueFd link(fd);
-		if (bpf_link_update(link.get(), p.xdp.get(), nullptr))
-			throw SystemError("cannot switch the XDP link " + link_path +
-						  " to the new program",
+	const auto cfg = p.tables.config.lookup(0);
+	const int underlay = cfg ? static_cast<int>(cfg->underlay_ifindex) : 0;
+	UniqueFd new_xdp;
+	if (auto link = legacy_xdp_link(instance)) {
+		bpf_link_info info{};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(link->get(), &info, &len) == 0)
+			swap.old_xdp_id = info.prog_id;
+		if (bpf_link_update(link->get(), p.xdp.get(), nullptr))
+			throw SystemError("instance " + instance +
+						  ": cannot switch the XDP link to the new program",
 					  errno);
+		new_xdp = std::move(p.xdp);
 		swap.xdp_replaced = true;
+	} else if (underlay) {
+		if (auto cur = find_component(underlay, config_map_id(p.tables))) {
+			swap.old_xdp_id = cur->prog_id;
+			MultiprogPtr mp = multiprog(underlay);
+			if (mp && !xdp_multiprog__is_legacy(mp.get())) {
+				new_xdp = attach_component(underlay, xdp_flags_of(cur->mode), p.tables);
+				detach_component(underlay, cur->prog_id);
+			} else {
+				replace_single(underlay, *cur, p.xdp.get());
+				new_xdp = std::move(p.xdp);
+			}
+			swap.xdp_replaced = true;
+		}
 	}
+	if (new_xdp)
+		swap.new_xdp_id = prog_id(new_xdp.get(), "xdp_underlay");
+
 	// TC: wherever ovx's filter runs one of the old programs.
 	auto switch_tc = [&](int ifindex, std::uint32_t old_id, int new_fd) {
 		bpf_tc_hook hook = ingress_hook(ifindex);
@@ -368,16 +593,16 @@ ProgramSwap Dataplane::replace_programs(const std::string &instance,
 					  -err);
 		swap.tc_replaced++;
 	};
-	if (auto cfg = p.tables.config.lookup(0); cfg && cfg->underlay_ifindex)
-		switch_tc(static_cast<int>(cfg->underlay_ifindex), old_tc_underlay,
-			  p.tc_underlay.get());
+	if (underlay)
+		switch_tc(underlay, old_tc_underlay, p.tc_underlay.get());
 	for (const auto &[ifindex, port] : p.tables.ports.dump())
 		switch_tc(static_cast<int>(ifindex), swap.old_tc_port_id, p.tc_port.get());
 
 	for (std::string_view name : kMapNames)
 		if (!keep(name))
 			repin(p.tables.fd(name), dir + "/" + std::string(name));
-	repin(p.xdp.get(), dir + "/" + program_pin_name(Program::xdp_underlay));
+	if (new_xdp)
+		repin(new_xdp.get(), xdp_pin);
 	repin(p.tc_underlay.get(), dir + "/" + program_pin_name(Program::tc_underlay));
 	repin(p.tc_port.get(), dir + "/" + program_pin_name(Program::tc_port));
 	return swap;
@@ -407,7 +632,8 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 	Dataplane loaded = load_unpinned(fdb_entries);
 	for (std::string_view name : kMapNames)
 		pin_fd(loaded.tables_.fd(name), dir + "/" + std::string(name));
-	pin_fd(loaded.xdp_underlay_.get(), dir + "/" + program_pin_name(Program::xdp_underlay));
+	// The XDP program to attach is loaded by attach_xdp(), for libxdp.
+	loaded.xdp_underlay_.reset();
 	pin_fd(loaded.tc_underlay_.get(), dir + "/" + program_pin_name(Program::tc_underlay));
 	// Pinned last: its presence is what open() takes as "instance exists".
 	pin_fd(loaded.tc_port_.get(), dir + "/" + program_pin_name(Program::tc_port));
@@ -431,65 +657,61 @@ int Dataplane::program_fd(Program program) const
 
 std::uint32_t Dataplane::program_id(Program program) const
 {
-	return prog_id(program_fd(program), program_pin_name(program));
+	const int fd = program_fd(program);
+	return fd < 0 ? 0 : prog_id(fd, program_pin_name(program));
 }
 
-std::optional<XdpAttachment> Dataplane::xdp_attachment() const
+std::optional<XdpAttachment> Dataplane::xdp_attachment(int ifindex) const
 {
-	const std::string path = instance_dir(instance_) + "/link_xdp";
-	int fd = bpf_obj_get(path.c_str());
-	if (fd < 0)
-		return std::nullopt;
-	UniqueFd link(fd);
-	bpf_link_info info{};
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(link.get(), &info, &len))
-		throw SystemError("cannot read XDP link " + path, errno);
-	XdpAttachment att{.ifindex = static_cast<int>(info.xdp.ifindex)};
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	if (att.ifindex && bpf_xdp_query(att.ifindex, 0, &q) == 0)
-		att.mode = q.attach_mode;
-	return att;
+	if (auto link = legacy_xdp_link(instance_)) {
+		bpf_link_info info{};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(link->get(), &info, &len))
+			throw SystemError("cannot read XDP link of instance " + instance_, errno);
+		if (static_cast<int>(info.xdp.ifindex) != ifindex)
+			return std::nullopt;
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		std::uint32_t mode = 0;
+		if (bpf_xdp_query(ifindex, 0, &q) == 0)
+			mode = q.attach_mode;
+		return XdpAttachment{.ifindex = ifindex, .mode = mode, .prog_id = info.prog_id};
+	}
+	return find_component(ifindex, config_map_id(tables_));
 }
 
 bool Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
 {
-	const std::string path = instance_dir(instance_) + "/link_xdp";
-	if (auto cur = xdp_attachment()) {
-		if (cur->ifindex == ifindex && cur->mode == attach_mode_of(xdp_flags))
+	if (auto cur = xdp_attachment(ifindex)) {
+		if (cur->mode == attach_mode_of(xdp_flags))
 			return false;
-		detach_xdp();
+		detach_xdp(ifindex);
 	}
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
-	int fd = bpf_link_create(program_fd(Program::xdp_underlay), ifindex, BPF_XDP, &opts);
-	if (fd < 0) {
-		int err = errno;
-		const std::string ifname = ifname_of(ifindex);
-		std::string hint;
-		if (err == EBUSY || err == EEXIST)
-			hint = " (another XDP program is attached to it)";
-		else if (err == EOPNOTSUPP || err == EINVAL)
-			hint = std::string(" (driver ") + interface_driver(ifname) +
-			       " does not support " + mode_name(xdp_flags) + " mode" +
-			       (attach_mode_of(xdp_flags) == XDP_ATTACHED_DRV
-					? "; try mode: generic)"
-					: "; try mode: native)");
-		throw SystemError("interface " + ifname + ": cannot attach XDP in " +
-					  mode_name(xdp_flags) + " mode" + hint,
-				  err);
-	}
-	UniqueFd link(fd);
-	if (bpf_obj_pin(link.get(), path.c_str()))
-		throw SystemError("cannot pin " + path, errno);
+	xdp_underlay_ = attach_component(ifindex, xdp_flags, tables_);
+	repin(xdp_underlay_.get(), instance_dir(instance_) + "/" +
+					   program_pin_name(Program::xdp_underlay));
 	return true;
 }
 
-void Dataplane::detach_xdp()
+void Dataplane::detach_xdp(int ifindex)
 {
-	// The link is held by its pin alone: unpinning detaches the program.
-	const std::string path = instance_dir(instance_) + "/link_xdp";
-	if (::unlink(path.c_str()) && errno != ENOENT)
-		throw SystemError("cannot remove " + path, errno);
+	// A direct link (made by ABI v1 ovx): detached first, for the release
+	// of a link whose last pin goes happens later, in the kernel's own time.
+	if (auto link = legacy_xdp_link(instance_)) {
+		if (bpf_link_detach(link->get()) && errno != EINVAL)
+			throw SystemError("interface " + ifname_of(ifindex) +
+						  ": cannot detach the XDP link of instance " + instance_,
+					  errno);
+		const std::string pin = instance_dir(instance_) + "/link_xdp";
+		if (::unlink(pin.c_str()) && errno != ENOENT)
+			throw SystemError("cannot remove " + pin, errno);
+	}
+	const std::uint32_t ours = config_map_id(tables_);
+	while (auto cur = find_component(ifindex, ours))
+		detach_component(ifindex, cur->prog_id);
+	const std::string pin = instance_dir(instance_) + "/" + program_pin_name(Program::xdp_underlay);
+	if (::unlink(pin.c_str()) && errno != ENOENT)
+		throw SystemError("cannot remove " + pin, errno);
+	xdp_underlay_.reset();
 }
 
 bool Dataplane::tc_attached(int ifindex, Program program) const
@@ -536,9 +758,10 @@ void Dataplane::destroy()
 	auto cfg = tables_.config.lookup(0);
 	for (const auto &[ifindex, port] : tables_.ports.dump())
 		detach_tc(static_cast<int>(ifindex));
-	if (cfg && cfg->underlay_ifindex)
+	if (cfg && cfg->underlay_ifindex) {
 		detach_tc(static_cast<int>(cfg->underlay_ifindex));
-	detach_xdp();
+		detach_xdp(static_cast<int>(cfg->underlay_ifindex));
+	}
 	std::error_code ec;
 	fs::remove_all(instance_dir(instance_), ec);
 	if (ec)

@@ -39,14 +39,14 @@ for cmd in "fdb add 02:00:00:00:09:09 --segment $BLUE --vtep 192.168.77.2" "appl
 done
 e2e_ok "refused, naming the agent's file"
 
-e2e_step "drift: delete the port's map entry and TC filter, unpin the XDP link"
+e2e_step "drift: delete the port's map entry and TC filter, detach XDP"
 port=$(topo_vm_port b1)
 ifindex=$(ip netns exec "$H1" cat "/sys/class/net/$port/ifindex")
 key=$(printf '%02x %02x %02x %02x' $((ifindex & 255)) $((ifindex >> 8 & 255)) $((ifindex >> 16 & 255)) $((ifindex >> 24)))
 bpftool map delete pinned "$PIN/ovx_ports" key hex $key || e2e_fail "bpftool could not delete the port entry"
 tc -n "$H1" filter del dev "$port" ingress || e2e_fail "could not delete the TC filter on $port"
-rm "$PIN/link_xdp" || e2e_fail "could not unpin the XDP link"
-ovx_xdp_attached h1 eth1 && e2e_fail "XDP still attached after unpinning its link"
+ip -n "$H1" link set dev eth1 xdp off || e2e_fail "could not detach XDP from eth1"
+ovx_xdp_attached h1 eth1 && e2e_fail "XDP still attached after 'ip link set dev eth1 xdp off'"
 for pat in "drift: map=ovx_ports key=$ifindex: missing" "drift: TC on $port was not attached" \
 	"drift: XDP \(native\) on eth1 was not attached"; do
 	ovx_agent_wait_log h1 "$pat" 10 || e2e_fail "agent did not log '$pat': $(tail -20 "$(ovx_agent_log h1)")"
