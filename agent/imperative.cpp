@@ -1,34 +1,16 @@
 #include "agent/imperative.h"
 
-#include <linux/if_link.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 
-#include "agent/desired.h"
+#include "agent/inspect.h"
 #include "maps/error.h"
 
 namespace ovx {
 namespace {
-
-std::string ifname(std::uint32_t ifindex)
-{
-	char name[IF_NAMESIZE] = {};
-	if (!if_indextoname(ifindex, name))
-		throw SystemError("interface with ifindex " + std::to_string(ifindex) +
-				  " is gone from this network namespace; apply a file that no "
-				  "longer names it");
-	return name;
-}
-
-std::string c_string(const char (&s)[OVX_NAME_LEN])
-{
-	return std::string(s, strnlen(s, OVX_NAME_LEN));
-}
 
 Segment &find_segment(Config &config, const std::string &name)
 {
@@ -76,64 +58,42 @@ std::string without_location(const std::string &message, const std::string &path
 
 Config current_config(const Dataplane &dp)
 {
-	const Tables &t = dp.tables();
+	const StateView v = inspect(dp, false);
+	if (!v.underlay_ifindex)
+		throw ConfigError("instance '" + dp.instance() +
+				  "' has no underlay yet: apply a file first");
 	Config c;
 	c.path = "instance " + dp.instance();
-	const auto cfg = t.config.lookup(0);
-	if (!cfg || !cfg->underlay_ifindex)
-		throw ConfigError("instance '" + dp.instance() + "' has no underlay yet: apply a file first");
-	c.underlay.interface = ifname(cfg->underlay_ifindex);
-	c.underlay.address = from_abi(cfg->vtep4);
-	c.underlay.vxlan_port = ntohs(cfg->vxlan_port);
-	if (auto att = dp.xdp_attachment(static_cast<int>(cfg->underlay_ifindex)))
-		c.underlay.mode = att->mode == XDP_ATTACHED_SKB	  ? XdpMode::generic
-				  : att->mode == XDP_ATTACHED_HW ? XdpMode::offload
-								  : XdpMode::native;
-	c.limits.fdb_entries = t.fdb.max_entries();
+	c.underlay.interface = v.underlay;
+	c.underlay.address = v.vtep;
+	c.underlay.vxlan_port = v.vxlan_port;
+	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
+		if (v.xdp_mode == xdp_mode_name(m))
+			c.underlay.mode = m;
+	c.limits.fdb_entries = static_cast<std::uint32_t>(v.fdb_capacity);
 
-	const auto names = t.seg_names.dump();
-	std::map<std::uint32_t, std::size_t> index; // segment id -> c.segments
-	std::map<std::uint32_t, ovx_segment> active;
-	for (const auto &[sid, seg] : t.segments.dump()) {
-		if (!(seg.flags & OVX_SEG_ACTIVE))
-			continue;
+	std::map<std::string, std::size_t> index; // segment name -> c.segments
+	std::map<std::string, Mac> port_mac;
+	for (const PortView &p : v.ports)
+		port_mac[p.interface] = p.mac;
+	for (const SegmentView &sv : v.segments) {
 		Segment s;
-		s.name = c_string(names[sid].second.name);
-		s.tenant = c_string(names[sid].second.tenant);
-		s.encap = static_cast<ovx_encap>(seg.encap);
-		s.id = seg.id;
-		s.learning = seg.flags & OVX_SEG_LEARNING;
-		s.aging_sec = seg.aging_sec;
-		s.ports.resize(seg.n_ports);
-		s.flood.resize(seg.n_vteps);
-		index[sid] = c.segments.size();
+		s.name = sv.name;
+		s.tenant = sv.tenant;
+		s.encap = sv.encap;
+		s.id = sv.id;
+		s.learning = sv.learning;
+		s.aging_sec = sv.aging_sec;
+		s.flood = sv.flood;
+		for (const std::string &ifname : sv.ports)
+			s.ports.push_back(Port{ifname, port_mac[ifname], {}});
+		index[s.name] = c.segments.size();
 		c.segments.push_back(std::move(s));
 	}
-	std::map<std::uint32_t, ovx_port> ports;
-	for (const auto &[ifindex, port] : t.ports.dump())
-		ports[ifindex] = port;
-	for (const auto &[k, ifindex] : t.flood_ports.dump()) {
-		auto it = index.find(k.segment);
-		if (it == index.end() || k.index >= c.segments[it->second].ports.size())
-			continue;
-		Port &p = c.segments[it->second].ports[k.index];
-		p.interface = ifname(ifindex);
-		if (auto pit = ports.find(ifindex); pit != ports.end())
-			std::memcpy(p.mac.data(), pit->second.mac, 6);
-	}
-	for (const auto &[k, addr] : t.flood_vteps.dump()) {
-		auto it = index.find(k.segment);
-		if (it != index.end() && k.index < c.segments[it->second].flood.size())
-			c.segments[it->second].flood[k.index] = from_abi(addr);
-	}
-	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
-		auto it = index.find(k.segment);
-		if (it == index.end() || !(e.flags & OVX_FDB_STATIC) || e.kind != OVX_FDB_VTEP)
-			return;
-		Remote r;
-		std::memcpy(r.mac.data(), k.mac, 6);
-		r.vtep = from_abi(e.vtep);
-		c.segments[it->second].remotes.push_back(r);
+	for_each_fdb(dp, [&](const FdbView &f) {
+		auto it = index.find(f.segment);
+		if (it != index.end() && !f.learned && !f.is_port)
+			c.segments[it->second].remotes.push_back(Remote{f.mac, f.vtep, {}});
 	});
 	return c;
 }
@@ -183,7 +143,7 @@ std::string to_yaml(const Config &c)
 	return std::string(out.c_str()) + "\n";
 }
 
-void segment_add(Config &config, const SegmentSpec &spec)
+void segment_add(Config &config, const Segment &spec)
 {
 	for (const Segment &s : config.segments) {
 		if (s.name == spec.name)
@@ -193,14 +153,7 @@ void segment_add(Config &config, const SegmentSpec &spec)
 					  std::to_string(spec.id) + " belongs to segment '" +
 					  s.name + "' already");
 	}
-	Segment s;
-	s.name = spec.name;
-	s.tenant = spec.tenant;
-	s.encap = spec.encap;
-	s.id = spec.id;
-	s.learning = spec.learning;
-	s.aging_sec = spec.aging_sec;
-	config.segments.push_back(std::move(s));
+	config.segments.push_back(spec);
 }
 
 void segment_del(Config &config, const std::string &name)

@@ -23,15 +23,9 @@ std::string to_yaml(const Config &config);
 
 // Edits of a Config; each throws ConfigError when the edit makes no sense
 // (no such segment, already there, still in use).
-struct SegmentSpec {
-	std::string name;
-	std::string tenant;
-	ovx_encap encap = OVX_ENCAP_VXLAN;
-	std::uint64_t id = 0;
-	bool learning = true;
-	std::uint32_t aging_sec = 300;
-};
-void segment_add(Config &config, const SegmentSpec &spec);
+// segment_add() takes a segment without members: ports, flood list and
+// remotes come with their own verbs.
+void segment_add(Config &config, const Segment &segment);
 void segment_del(Config &config, const std::string &name);
 void port_add(Config &config, const std::string &segment, const std::string &interface,
 	      const std::string &mac);

@@ -9,18 +9,11 @@
 
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "loader/netdev.h"
 #include "maps/stats.h"
 
 namespace ovx {
 namespace {
-
-std::string ifname(std::uint32_t ifindex)
-{
-	char name[IF_NAMESIZE] = {};
-	if (!if_indextoname(ifindex, name))
-		return "if" + std::to_string(ifindex);
-	return name;
-}
 
 std::string c_string(const char (&s)[OVX_NAME_LEN])
 {
@@ -48,7 +41,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	v.instance = dp.instance();
 	if (auto cfg = t.config.lookup(0)) {
 		v.underlay_ifindex = static_cast<int>(cfg->underlay_ifindex);
-		v.underlay = cfg->underlay_ifindex ? ifname(cfg->underlay_ifindex) : "";
+		v.underlay = cfg->underlay_ifindex ? interface_name(cfg->underlay_ifindex) : "";
 		v.underlay_mtu = cfg->underlay_mtu;
 		v.vtep = from_abi(cfg->vtep4);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
@@ -85,7 +78,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	for (const auto &[k, ifindex] : t.flood_ports.dump()) {
 		auto it = index.find(k.segment);
 		if (it != index.end() && k.index < v.segments[it->second].ports.size())
-			v.segments[it->second].ports[k.index] = ifname(ifindex);
+			v.segments[it->second].ports[k.index] = interface_name(ifindex);
 	}
 	for (const auto &[k, addr] : t.flood_vteps.dump()) {
 		auto it = index.find(k.segment);
@@ -94,7 +87,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	}
 	for (const auto &[ifindex, port] : t.ports.dump()) {
 		PortView p;
-		p.interface = ifname(ifindex);
+		p.interface = interface_name(ifindex);
 		p.ifindex = static_cast<int>(ifindex);
 		p.segment = segment_name(port.segment);
 		std::memcpy(p.mac.data(), port.mac, 6);
@@ -123,7 +116,7 @@ void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)
 	auto port_name = [&](std::uint32_t ifindex) -> const std::string & {
 		auto it = ifnames.find(ifindex);
 		if (it == ifnames.end())
-			it = ifnames.emplace(ifindex, ifname(ifindex)).first;
+			it = ifnames.emplace(ifindex, interface_name(ifindex)).first;
 		return it->second;
 	};
 	const std::uint64_t now = monotonic_ns();

@@ -1,23 +1,11 @@
 #include "agent/status.h"
 
-#include <linux/if_link.h>
-#include <net/if.h>
-
 #include "loader/dataplane.h"
+#include "loader/netdev.h"
 #include "maps/map.h"
 #include "maps/tables.h"
 
 namespace ovx {
-namespace {
-
-std::string ifname(std::uint32_t ifindex)
-{
-	char name[IF_NAMESIZE] = {};
-	return if_indextoname(ifindex, name) ? name : "ifindex " + std::to_string(ifindex);
-}
-
-} // namespace
-
 bool StatusView::healthy() const
 {
 	if (!pinned || abi_pinned != abi_binary || hooks.empty())
@@ -54,9 +42,9 @@ StatusView status(const std::string &instance)
 	const std::uint32_t underlay = cfg ? cfg->underlay_ifindex : 0;
 	if (underlay) {
 		const auto att = dp->xdp_attachment(static_cast<int>(underlay));
-		v.hooks.push_back({"xdp", ifname(underlay), "xdp_underlay", att.has_value(),
+		v.hooks.push_back({"xdp", interface_name(underlay), "xdp_underlay", att.has_value(),
 				   att ? attach_mode_name(att->mode) : "none"});
-		v.hooks.push_back({"tc ingress", ifname(underlay), "tc_underlay",
+		v.hooks.push_back({"tc ingress", interface_name(underlay), "tc_underlay",
 				   dp->tc_attached(static_cast<int>(underlay), Program::tc_underlay),
 				   ""});
 	}
@@ -64,7 +52,7 @@ StatusView status(const std::string &instance)
 	for (const auto &[sid, seg] : t.segments.dump())
 		active += (seg.flags & OVX_SEG_ACTIVE) != 0;
 	for (const auto &[ifindex, port] : t.ports.dump())
-		v.hooks.push_back({"tc ingress", ifname(ifindex), "tc_port",
+		v.hooks.push_back({"tc ingress", interface_name(ifindex), "tc_port",
 				   dp->tc_attached(static_cast<int>(ifindex), Program::tc_port), ""});
 
 	auto hashed = [&](const auto &map) {

@@ -27,7 +27,7 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	group->require_subcommand(1);
 
 	struct Args {
-		SegmentSpec spec;
+		Segment spec;
 		std::string encap = "vxlan";
 		std::string learning = "true";
 	};
@@ -42,7 +42,7 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	json_flag(add, g);
 	add->footer("Example: ovx --netns host1 segment add blue-web --tenant blue --vni 5001");
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
-			       SegmentSpec spec = a->spec;
+			       Segment spec = a->spec;
 			       spec.encap = encap_arg(a->encap);
 			       if (a->learning != "true" && a->learning != "false")
 				       throw ConfigError("--learning: true or false, not '" +

@@ -68,16 +68,23 @@ TEST(ToYaml, EmptySegmentsReadBack)
 	EXPECT_EQ(fingerprint(parse_config(to_yaml(c), "export")), fingerprint(c));
 }
 
+Segment segment(const std::string &name, std::uint64_t id)
+{
+	Segment s;
+	s.name = name;
+	s.tenant = "t";
+	s.id = id;
+	return s;
+}
+
 TEST(Imperative, SegmentAddAndDel)
 {
 	Config c = sample();
-	segment_add(c, SegmentSpec{.name = "green", .tenant = "green", .id = 6000});
+	segment_add(c, segment("green", 6000));
 	ASSERT_EQ(c.segments.size(), 3u);
 	EXPECT_EQ(c.segments.back().aging_sec, 300u);
-	EXPECT_THROW(segment_add(c, SegmentSpec{.name = "green", .tenant = "x", .id = 6001}),
-		     ConfigError);
-	EXPECT_THROW(segment_add(c, SegmentSpec{.name = "other", .tenant = "x", .id = 5001}),
-		     ConfigError);
+	EXPECT_THROW(segment_add(c, segment("green", 6001)), ConfigError);
+	EXPECT_THROW(segment_add(c, segment("other", 5001)), ConfigError);
 	segment_del(c, "green");
 	EXPECT_EQ(c.segments.size(), 2u);
 	EXPECT_THROW(segment_del(c, "green"), ConfigError);
