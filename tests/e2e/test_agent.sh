@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ovx agent: applies its file, re-applies on change and SIGHUP, repairs drift
-# (map entry deleted, TC filter deleted, XDP link removed) and counts it,
+# (map entries deleted, changed or added, a TC filter deleted, XDP detached)
+# and counts it,
 # reclaims aged learned entries on its timer, refuses a second agent and
 # imperative verbs for its instance, and leaves the dataplane running on
 # SIGTERM.
@@ -24,6 +25,13 @@ ovx_agent_start h1 "$CONF" --interval 0.5 --log-level debug ||
 ovx_agent_start h2 "$(topo_config_file h2)" || e2e_fail "agent on h2 did not apply"
 e2e_ok "both agents applied their files"
 e2e_expect_ping b1 "$(topo_vm_ip b2)"
+
+e2e_step "an agent with a broken file does not start (exit 1)"
+echo "underlay: [" >"$TOPO_DIR/broken.yaml"
+timeout 10 "$OVX" --netns "$H1" agent -f "$TOPO_DIR/broken.yaml" >/dev/null 2>&1
+rc=$?
+((rc == 1)) || e2e_fail "agent with a broken file: exit $rc, want 1"
+e2e_ok "refused"
 
 e2e_step "a second agent for h1 is refused (exit 2)"
 timeout 10 "$OVX" --netns "$H1" agent -f "$CONF" >/dev/null 2>&1
@@ -55,9 +63,22 @@ done
 ovx_xdp_attached h1 eth1 || e2e_fail "XDP not back on eth1"
 ovx_tc_attached h1 "$port" || e2e_fail "TC not back on $port"
 e2e_expect_ping b1 "$(topo_vm_ip b2)"
+e2e_step "drift: an entry changed and one added behind ovx's back"
+seg=$(printf '%02x %02x' $((0x77)) 0)
+bpftool map update pinned "$PIN/ovx_ports" key hex $key value hex $seg 00 00 02 00 00 00 01 01 00 00 ||
+	e2e_fail "bpftool could not change the port entry"
+# (encap vxlan, VNI 4242) -> segment 1: a tenant ovx was never asked for.
+bpftool map update pinned "$PIN/ovx_vni" key hex 92 10 00 00 00 00 00 00 01 00 00 00 00 00 00 00 \
+	value hex 01 00 00 00 || e2e_fail "bpftool could not add a VNI entry"
+for pat in "drift: map=ovx_ports key=$ifindex: changed behind ovx's back, restored" \
+	"drift: map=ovx_vni key=vxlan 4242: not in the desired state \(added behind ovx's back\), removed"; do
+	ovx_agent_wait_log h1 "$pat" 10 || e2e_fail "agent did not log '$pat': $(tail -20 "$(ovx_agent_log h1)")"
+	e2e_ok "logged: $(grep -E "$pat" "$(ovx_agent_log h1)" | head -1 | cut -c1-140)"
+done
+e2e_expect_ping b1 "$(topo_vm_ip b2)"
 ovx_run h1 status --json || e2e_fail "status: $OVX_OUT"
 repairs=$(ovx_json_get agent <<<"$OVX_OUT" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["repairs"])')
-((repairs >= 3)) || e2e_fail "agent counted $repairs repairs, want >= 3"
+((repairs >= 5)) || e2e_fail "agent counted $repairs repairs, want >= 5"
 healthy=$(ovx_json_get healthy <<<"$OVX_OUT")
 [[ $healthy == true ]] || e2e_fail "status says healthy=$healthy after the repairs"
 e2e_ok "status: healthy, agent counted $repairs repairs"
