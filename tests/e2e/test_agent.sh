@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # ovx agent: applies its file, re-applies on change and SIGHUP, repairs drift
 # (map entries deleted, changed or added, a TC filter deleted, XDP detached)
-# and counts it,
-# reclaims aged learned entries on its timer, refuses a second agent and
-# imperative verbs for its instance, and leaves the dataplane running on
-# SIGTERM.
+# and counts it, reclaims aged learned entries on its timer, refuses a
+# second agent and imperative verbs for its instance, and leaves the
+# dataplane running on SIGTERM.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
