@@ -7,6 +7,8 @@
 #include <functional>
 #include <vector>
 
+#include "loader/netdev.h"
+
 namespace ovx {
 namespace {
 
@@ -39,49 +41,78 @@ template <typename K, typename V> AbiMap<K, V> current(const Map<K, V> &map)
 	return out;
 }
 
-std::string describe(std::uint32_t k)
-{
-	return std::to_string(k);
-}
+// Tells the observer of each write, keys in words ("segment blue-web
+// 02:00:00:00:02:01"), segments by name where the desired or current state
+// has one.
+class Notes {
+public:
+	Notes(const WriteObserver &observe, const AbiMap<std::uint32_t, ovx_seg_name> &want,
+	      const AbiMap<std::uint32_t, ovx_seg_name> &have)
+		: observe_(observe), want_(want), have_(have)
+	{
+	}
 
-std::string describe(const ovx_vni_key &k)
-{
-	return std::string(encap_name(static_cast<ovx_encap>(k.encap))) + " " +
-	       std::to_string(k.id);
-}
+	template <typename K, typename V>
+	void operator()(const Map<K, V> &map, MapWrite::Op op, const std::vector<K> &keys) const
+	{
+		if (observe_)
+			for (const K &k : keys)
+				observe_(MapWrite{map.name(), op, describe(map.name(), k)});
+	}
 
-std::string describe(const ovx_fdb_key &k)
-{
-	Mac mac;
-	std::memcpy(mac.data(), k.mac, mac.size());
-	return "segment " + std::to_string(k.segment) + " " + format_mac(mac);
-}
+private:
+	std::string segment(std::uint32_t sid) const
+	{
+		for (const auto *names : {&want_, &have_})
+			if (auto it = names->find(sid); it != names->end() && it->second.name[0])
+				return "segment " + std::string(it->second.name,
+								strnlen(it->second.name, OVX_NAME_LEN));
+		return "segment #" + std::to_string(sid);
+	}
+	// The maps keyed by a plain number: ports by ifindex, the config by 0,
+	// the rest by segment id.
+	std::string describe(const std::string &map, std::uint32_t k) const
+	{
+		if (map == "ovx_ports")
+			return "interface " + interface_name(k);
+		if (map == "ovx_config")
+			return std::to_string(k);
+		return segment(k);
+	}
+	template <typename K> std::string describe(const std::string &, const K &k) const
+	{
+		return describe(k);
+	}
+	std::string describe(const ovx_vni_key &k) const
+	{
+		return std::string(encap_name(static_cast<ovx_encap>(k.encap))) + " " +
+		       std::to_string(k.id);
+	}
+	std::string describe(const ovx_fdb_key &k) const
+	{
+		Mac mac;
+		std::memcpy(mac.data(), k.mac, mac.size());
+		return segment(k.segment) + " " + format_mac(mac);
+	}
+	std::string describe(const ovx_flood_key &k) const
+	{
+		return segment(k.segment) + " #" + std::to_string(k.index);
+	}
+	std::string describe(const ovx_vtep_key &k) const
+	{
+		return segment(k.segment) + " " + format_ip(from_abi(k.addr));
+	}
 
-std::string describe(const ovx_flood_key &k)
-{
-	return "segment " + std::to_string(k.segment) + " #" + std::to_string(k.index);
-}
-
-std::string describe(const ovx_vtep_key &k)
-{
-	return "segment " + std::to_string(k.segment) + " " + format_ip(from_abi(k.addr));
-}
-
-template <typename K, typename V>
-void note(const WriteObserver &observe, const Map<K, V> &map, MapWrite::Op op,
-	  const std::vector<K> &keys)
-{
-	if (observe)
-		for (const K &k : keys)
-			observe(MapWrite{map.name(), op, describe(k)});
-}
+	const WriteObserver &observe_;
+	const AbiMap<std::uint32_t, ovx_seg_name> &want_, &have_;
+};
 
 // Below this many writes, one syscall per entry is as cheap as packing.
 constexpr std::size_t kBatchMin = 64;
 
 template <typename K, typename V>
 void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
-		Journal &journal, ReconcileReport &report, const WriteObserver &observe)
+		Journal &journal, ReconcileReport &report, const Notes &note)
 {
 	std::vector<K> keys, added, changed;
 	std::vector<V> values, old;
@@ -115,15 +146,15 @@ void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &ha
 			map.update(keys[i], values[i]);
 	report.added += added.size();
 	report.changed += changed.size();
-	note(observe, map, MapWrite::Op::add, added);
-	note(observe, map, MapWrite::Op::change, changed);
+	note(map, MapWrite::Op::add, added);
+	note(map, MapWrite::Op::change, changed);
 }
 
 // Removes what @have holds, @owned claims, and @want lacks; returns how
 // many. An array's entries cannot be deleted: they are zeroed instead.
 template <typename K, typename V, typename Owned>
 std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
-			 Owned owned, Journal &journal, const WriteObserver &observe,
+			 Owned owned, Journal &journal, const Notes &note,
 			 MapWrite::Op op = MapWrite::Op::remove)
 {
 	std::vector<K> keys;
@@ -147,7 +178,7 @@ std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<
 	else
 		for (const K &k : keys)
 			map.erase(k);
-	note(observe, map, op, keys);
+	note(map, op, keys);
 	return keys.size();
 }
 
@@ -210,7 +241,7 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	}
 
 	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
-	const WriteObserver &o = observe;
+	const Notes o(observe, want.names, have_names);
 	upsert_all(t.config, want_config, have_config, journal, report, o);
 	upsert_all(t.seg_names, want.names, have_names, journal, report, o);
 	upsert_all(t.vteps, want.vteps, have_vteps, journal, report, o);

@@ -54,7 +54,7 @@ bpftool map delete pinned "$PIN/ovx_ports" key hex $key || e2e_fail "bpftool cou
 tc -n "$H1" filter del dev "$port" ingress || e2e_fail "could not delete the TC filter on $port"
 ip -n "$H1" link set dev eth1 xdp off || e2e_fail "could not detach XDP from eth1"
 ovx_xdp_attached h1 eth1 && e2e_fail "XDP still attached after 'ip link set dev eth1 xdp off'"
-for pat in "drift: map=ovx_ports key=$ifindex: missing" "drift: TC on $port was not attached" \
+for pat in "drift: map=ovx_ports key=interface $port: missing" "drift: TC on $port was not attached" \
 	"drift: XDP \(native\) on eth1 was not attached"; do
 	ovx_agent_wait_log h1 "$pat" 10 || e2e_fail "agent did not log '$pat': $(tail -20 "$(ovx_agent_log h1)")"
 	e2e_ok "logged: $(grep -E "$pat" "$(ovx_agent_log h1)" | head -1 | cut -c1-140)"
@@ -69,7 +69,7 @@ bpftool map update pinned "$PIN/ovx_ports" key hex $key value hex $seg 00 00 02 
 # (encap vxlan, VNI 4242) -> segment 1: a tenant ovx was never asked for.
 bpftool map update pinned "$PIN/ovx_vni" key hex 92 10 00 00 00 00 00 00 01 00 00 00 00 00 00 00 \
 	value hex 01 00 00 00 || e2e_fail "bpftool could not add a VNI entry"
-for pat in "drift: map=ovx_ports key=$ifindex: changed behind ovx's back, restored" \
+for pat in "drift: map=ovx_ports key=interface $port: changed behind ovx's back, restored" \
 	"drift: map=ovx_vni key=vxlan 4242: not in the desired state \(added behind ovx's back\), removed"; do
 	ovx_agent_wait_log h1 "$pat" 10 || e2e_fail "agent did not log '$pat': $(tail -20 "$(ovx_agent_log h1)")"
 	e2e_ok "logged: $(grep -E "$pat" "$(ovx_agent_log h1)" | head -1 | cut -c1-140)"
@@ -93,7 +93,7 @@ cat >>"$CONF" <<EOT
       - mac: 02:00:00:00:0a:0a
         vtep: $(topo_host_addr h2)
 EOT
-ovx_agent_wait_log h1 "map=ovx_fdb key=segment [0-9]+ 02:00:00:00:0a:0a: added" 10 ||
+ovx_agent_wait_log h1 "map=ovx_fdb key=segment $BLUE 02:00:00:00:0a:0a: added" 10 ||
 	e2e_fail "agent did not apply the changed file: $(tail -10 "$(ovx_agent_log h1)")"
 ovx_run h1 fdb show --json || e2e_fail "fdb show: $OVX_OUT"
 ovx_json_fdb_entry "$BLUE" 02:00:00:00:0a:0a <<<"$OVX_OUT" >/dev/null || e2e_fail "new remote not in the FDB"
