@@ -14,7 +14,7 @@ OPS=${HITLESS_OPS:-1}
 # A paced stream: unpaced, iperf3 fills the veth backlogs of this (shared,
 # 2-CPU) machine and loses packets with no operation at all, which would
 # hide what the operations do.
-RATE=${HITLESS_RATE:-500M}
+RATE=${HITLESS_RATE:-200M}
 
 e2e_init test_agent_hitless "kill -9 / restart and upgrade under 1 ms ping + iperf3: no loss"
 command -v iperf3 >/dev/null || e2e_fail "iperf3 not installed"
@@ -72,29 +72,8 @@ fi
 e2e_step "results"
 wait "$(topo_bg_pid ping-b1)"
 wait "$(topo_bg_pid iperf-b1)"
-ping_out=$(cat "$(topo_bg_out ping-b1)")
-sent=$(sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' <<<"$ping_out")
-got=$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$ping_out")
-[[ -n $sent && -n $got ]] || e2e_fail "no ping summary: $ping_out"
-((sent == count && got == sent)) || e2e_fail "ping: $got of $sent replies ($((sent - got)) lost), want all $count"
-e2e_ok "ping -i 0.001: $got/$sent replies, 0 lost"
-iperf=$(/usr/bin/python3 - "$(topo_bg_out iperf-b1)" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-if r.get("error"):
-    sys.exit("iperf3: " + r["error"])
-iv = [i["sum"] for i in r["intervals"]]
-if len(iv) < 10:
-    sys.exit("only %d intervals" % len(iv))
-worst = min(iv, key=lambda s: s["bytes"])
-stalls = ["%.1f-%.1fs" % (s["start"], s["end"]) for s in iv if s["bytes"] == 0]
-print("%d %d %s %.2f %.2f" % (len(iv), len(stalls), ",".join(stalls) or "-",
-      worst["bits_per_second"] / 1e9, r["end"]["sum_received"]["bits_per_second"] / 1e9))
-PY
-) || e2e_fail "iperf3 report: $iperf"
-read -r n stalls when worst_gbps avg_gbps <<<"$iperf"
-((stalls == 0)) || e2e_fail "iperf3: $stalls of $n intervals (0.1 s) carried no data: $when"
-e2e_ok "iperf3: $n intervals of 0.1 s, none empty; slowest $worst_gbps Gbit/s, average $avg_gbps Gbit/s"
+e2e_expect_no_ping_loss "$(topo_bg_out ping-b1)" "$count"
+e2e_expect_no_stall "$(topo_bg_out iperf-b1)" "$RATE"
 xdp_after=$(prog_id h1 xdp_underlay)
 tc_after=$(prog_id h2 tc_port)
 ((!OPS || (xdp_after != xdp_before && tc_after != tc_before))) ||
@@ -104,5 +83,5 @@ e2e_ok "programs replaced: h1 xdp_underlay id $xdp_before -> $xdp_after, h2 tc_p
 echo
 ops="3 agent kill -9/restarts and 3 upgrades"
 ((OPS)) || ops="no operation (baseline)"
-echo "    RESULT: $ops under traffic: ping $got/$sent (0 lost), iperf3 $avg_gbps Gbit/s, no empty 0.1 s interval (slowest $worst_gbps Gbit/s)"
+echo "    RESULT: $ops under traffic: $E2E_PING_RESULT; $E2E_IPERF_RESULT"
 e2e_pass
