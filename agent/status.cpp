@@ -43,17 +43,19 @@ StatusView status(const std::string &instance)
 	if (underlay) {
 		const auto att = dp->xdp_attachment(static_cast<int>(underlay));
 		v.hooks.push_back({"xdp", interface_name(underlay), "xdp_underlay", att.has_value(),
-				   att ? attach_mode_name(att->mode) : "none"});
+				   att ? attach_mode_name(att->mode) : "none",
+				   att && att->dispatcher});
 		v.hooks.push_back({"tc ingress", interface_name(underlay), "tc_underlay",
 				   dp->tc_attached(static_cast<int>(underlay), Program::tc_underlay),
-				   ""});
+				   "", false});
 	}
 	std::size_t active = 0;
 	for (const auto &[sid, seg] : t.segments.dump())
 		active += (seg.flags & OVX_SEG_ACTIVE) != 0;
 	for (const auto &[ifindex, port] : t.ports.dump())
 		v.hooks.push_back({"tc ingress", interface_name(ifindex), "tc_port",
-				   dp->tc_attached(static_cast<int>(ifindex), Program::tc_port), ""});
+				   dp->tc_attached(static_cast<int>(ifindex), Program::tc_port), "",
+				   false});
 
 	auto hashed = [&](const auto &map) {
 		v.maps.push_back({map.name(), map.count(), map.max_entries()});

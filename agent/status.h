@@ -16,6 +16,7 @@ struct HookStatus {
 	std::string program;
 	bool attached = false; // ovx's current program runs there
 	std::string mode;      // XDP: native, generic, offload
+	bool shared = false;   // XDP: in libxdp's dispatcher, beside other programs
 };
 
 struct MapStatus {

@@ -40,7 +40,8 @@ nlohmann::json status_json(const StatusView &v)
 				      {"interface", h.interface},
 				      {"program", h.program},
 				      {"attached", h.attached},
-				      {"mode", h.mode}});
+				      {"mode", h.mode},
+				      {"libxdp_dispatcher", h.shared}});
 	j["maps"] = nlohmann::json::array();
 	for (const auto &m : v.maps)
 		j["maps"].push_back({{"name", m.name},
@@ -62,7 +63,10 @@ void print_status(const StatusView &v)
 	for (const auto &h : v.hooks)
 		std::cout << "  " << h.hook << " on " << h.interface << ": " << h.program << ' '
 			  << (h.attached ? "attached" : "NOT ATTACHED")
-			  << (h.mode.empty() ? "" : " (" + h.mode + ")") << '\n';
+			  << (h.mode.empty() ? ""
+					      : " (" + h.mode +
+							(h.shared ? ", in libxdp's dispatcher)" : ", alone)"))
+			  << '\n';
 	for (const auto &m : v.maps)
 		std::cout << "  map " << m.name << ": "
 			  << (m.entries ? std::to_string(*m.entries) : std::string("?")) << " / "

@@ -270,14 +270,14 @@ std::optional<XdpAttachment> find_component(int ifindex, std::uint32_t config_ma
 	for (xdp_program *p = xdp_multiprog__next_prog(nullptr, mp.get()); p;
 	     p = xdp_multiprog__next_prog(p, mp.get()))
 		if (uses_map(xdp_program__id(p), config_map))
-			return XdpAttachment{ifindex, mode, xdp_program__id(p)};
+			return XdpAttachment{ifindex, mode, xdp_program__id(p), true};
 	if (xdp_program *hw = xdp_multiprog__hw_prog(mp.get());
 	    hw && uses_map(xdp_program__id(hw), config_map))
-		return XdpAttachment{ifindex, XDP_ATTACHED_HW, xdp_program__id(hw)};
+		return XdpAttachment{ifindex, XDP_ATTACHED_HW, xdp_program__id(hw), false};
 	if (xdp_multiprog__is_legacy(mp.get())) {
 		xdp_program *main = xdp_multiprog__main_prog(mp.get());
 		if (main && uses_map(xdp_program__id(main), config_map))
-			return XdpAttachment{ifindex, mode, xdp_program__id(main)};
+			return XdpAttachment{ifindex, mode, xdp_program__id(main), false};
 	}
 	return std::nullopt;
 }

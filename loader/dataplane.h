@@ -20,6 +20,7 @@ struct XdpAttachment {
 	int ifindex = 0;
 	std::uint32_t mode = 0; // XDP_ATTACHED_DRV / _SKB / _HW
 	std::uint32_t prog_id = 0;
+	bool dispatcher = false; // a component of libxdp's dispatcher (shares the NIC)
 };
 
 // What replace_programs() did, hook by hook.
