@@ -5,6 +5,9 @@
 #include <cstring>
 
 #include <functional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "loader/netdev.h"
@@ -33,9 +36,27 @@ private:
 	bool committed_ = false;
 };
 
-template <typename K, typename V> AbiMap<K, V> current(const Map<K, V> &map)
+// What a map holds, to diff against: hashed rather than ordered, for the
+// FDB may hold a million entries and is read back on every reconcile.
+struct BytesHash {
+	template <typename T> std::size_t operator()(const T &v) const
+	{
+		return std::hash<std::string_view>{}(
+			std::string_view(reinterpret_cast<const char *>(&v), sizeof(T)));
+	}
+};
+struct BytesEqual {
+	template <typename T> bool operator()(const T &a, const T &b) const
+	{
+		return same_bytes(a, b);
+	}
+};
+template <typename K, typename V>
+using HaveMap = std::unordered_map<K, V, BytesHash, BytesEqual>;
+
+template <typename K, typename V> HaveMap<K, V> current(const Map<K, V> &map)
 {
-	AbiMap<K, V> out;
+	HaveMap<K, V> out;
 	for (auto &[k, v] : map.dump())
 		out.emplace(k, v);
 	return out;
@@ -47,7 +68,7 @@ template <typename K, typename V> AbiMap<K, V> current(const Map<K, V> &map)
 class Notes {
 public:
 	Notes(const WriteObserver &observe, const AbiMap<std::uint32_t, ovx_seg_name> &want,
-	      const AbiMap<std::uint32_t, ovx_seg_name> &have)
+	      const HaveMap<std::uint32_t, ovx_seg_name> &have)
 		: observe_(observe), want_(want), have_(have)
 	{
 	}
@@ -63,10 +84,13 @@ public:
 private:
 	std::string segment(std::uint32_t sid) const
 	{
-		for (const auto *names : {&want_, &have_})
-			if (auto it = names->find(sid); it != names->end() && it->second.name[0])
-				return "segment " + std::string(it->second.name,
-								strnlen(it->second.name, OVX_NAME_LEN));
+		auto name = [](const ovx_seg_name &n) {
+			return "segment " + std::string(n.name, strnlen(n.name, OVX_NAME_LEN));
+		};
+		if (auto it = want_.find(sid); it != want_.end() && it->second.name[0])
+			return name(it->second);
+		if (auto it = have_.find(sid); it != have_.end() && it->second.name[0])
+			return name(it->second);
 		return "segment #" + std::to_string(sid);
 	}
 	// The maps keyed by a plain number: ports by ifindex, the config by 0,
@@ -104,14 +128,15 @@ private:
 	}
 
 	const WriteObserver &observe_;
-	const AbiMap<std::uint32_t, ovx_seg_name> &want_, &have_;
+	const AbiMap<std::uint32_t, ovx_seg_name> &want_;
+	const HaveMap<std::uint32_t, ovx_seg_name> &have_;
 };
 
 // Below this many writes, one syscall per entry is as cheap as packing.
 constexpr std::size_t kBatchMin = 64;
 
 template <typename K, typename V>
-void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
+void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &have,
 		Journal &journal, ReconcileReport &report, const Notes &note)
 {
 	std::vector<K> keys, added, changed;
@@ -153,17 +178,26 @@ void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &ha
 // Removes what @have holds, @owned claims, and @want lacks; returns how
 // many. An array's entries cannot be deleted: they are zeroed instead.
 template <typename K, typename V, typename Owned>
-std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
+std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &have,
 			 Owned owned, Journal &journal, const Notes &note,
 			 MapWrite::Op op = MapWrite::Op::remove)
 {
 	std::vector<K> keys;
 	std::vector<V> old;
-	for (const auto &[k, v] : have)
-		if (!want.contains(k) && owned(k, v)) {
+	// Hashed, and only once an owned entry needs it: a million ordered
+	// lookups in @want cost more than indexing it.
+	std::unordered_set<K, BytesHash, BytesEqual> wanted;
+	for (const auto &[k, v] : have) {
+		if (!owned(k, v))
+			continue;
+		if (wanted.empty())
+			for (const auto &[wk, wv] : want)
+				wanted.insert(wk);
+		if (!wanted.contains(k)) {
 			keys.push_back(k);
 			old.push_back(v);
 		}
+	}
 	if (keys.empty())
 		return 0;
 	journal.record([&map, keys, old] {
