@@ -180,11 +180,12 @@ private:
 	AgentState state_;
 	std::optional<Config> config_; // the last good desired state
 	std::string file_error_;       // why the file on disk is not config_
+	bool applied_ = false;	       // config_ was in place once: later writes are drift
 };
 
 void Agent::cycle(Why why)
 {
-	if (why != Why::timer) {
+	if (why == Why::reload) {
 		try {
 			config_ = load_config(o_.file);
 			state_.applies++;
@@ -194,9 +195,10 @@ void Agent::cycle(Why why)
 			log_->error("{}; keeping the last good desired state", e.what());
 		}
 	}
-	// On a timer tick nothing was asked to change: whatever reconcile has
-	// to write is drift, made behind ovx's back, and is repaired.
-	const bool drift = why == Why::timer;
+	// On a timer tick after the state was in place once, nothing was asked
+	// to change: whatever reconcile has to write is drift, made behind
+	// ovx's back, and is repaired.
+	const bool drift = why == Why::timer && applied_;
 	int lines = 0, more = 0;
 	std::size_t repairs = 0;
 	auto say = [&](spdlog::level::level_enum level, const std::string &text) {
@@ -224,12 +226,12 @@ void Agent::cycle(Why why)
 	try {
 		const ApplyResult r = ovx::apply(*config_, o_.instance, observe);
 		for (const std::string &hook : r.attached) {
-			if (r.created)
+			if (!drift) {
 				say(spdlog::level::info, "attached " + hook);
-			else {
-				repairs++;
-				say(spdlog::level::warn, "drift: " + hook + " was not attached; attached again");
+				continue;
 			}
+			repairs++;
+			say(spdlog::level::warn, "drift: " + hook + " was not attached; attached again");
 		}
 		if (more)
 			log_->log(drift ? spdlog::level::warn : spdlog::level::info,
@@ -243,13 +245,18 @@ void Agent::cycle(Why why)
 		else if (!drift)
 			log_->info("applied {}: {} added, {} changed, {} removed{}", o_.file,
 				   r.maps.added, r.maps.changed, r.maps.removed,
-				   r.created ? " (dataplane loaded)" : "");
+				   r.created		? " (dataplane loaded)"
+				   : why == Why::start ? " (adopted the pinned dataplane)"
+							: "");
 		else
 			log_->debug("reconciled: in sync");
 		state_.last_error = file_error_;
+		applied_ = true;
 	} catch (const std::exception &e) {
+		// A missing interface (not up yet at boot, renamed) or a refusal:
+		// said, and tried again at the next tick.
 		state_.last_error = e.what();
-		log_->error("reconcile failed: {}", e.what());
+		log_->error("apply failed, retrying every {}s: {}", o_.interval_sec, e.what());
 	}
 	state_.reconciles++;
 	state_.last_reconcile = unix_now();
@@ -289,24 +296,8 @@ int Agent::run()
 			return kExitSystem;
 		}
 	}
-	try {
-		const ApplyResult r = ovx::apply(*config_, o_.instance);
-		state_.applies++;
-		for (const std::string &hook : r.attached)
-			log_->info("attached {}", hook);
-		log_->info("applied {}: {} added, {} changed, {} removed{}", o_.file, r.maps.added,
-			   r.maps.changed, r.maps.removed,
-			   r.created ? " (dataplane loaded)" : " (adopted the pinned dataplane)");
-	} catch (const ConfigError &e) {
-		log_->error("{}", e.what());
-		return kExitInvalid;
-	} catch (const std::exception &e) {
-		log_->error("first apply failed: {}", e.what());
-		return kExitSystem;
-	}
-	state_.reconciles++;
-	state_.last_reconcile = unix_now();
-	save();
+	state_.applies++;
+	cycle(Why::start);
 
 	UniqueFd timer = timer_fd(o_.interval_sec);
 	const std::string name = file.filename().string();

@@ -17,8 +17,9 @@ struct AgentOptions {
 };
 
 // Runs until SIGTERM or SIGINT; the dataplane stays as it is when it ends.
-// Returns the exit status: 1 when the file is bad at start, 2 when the
-// first apply is refused or another agent holds the instance.
+// An apply that fails (an interface not there yet) is retried every
+// interval. Returns the exit status: 1 when the file is bad at start, 2
+// when another agent holds the instance or --upgrade fails.
 int run_agent(const AgentOptions &options);
 
 // What a running agent last wrote about itself (/run/ovx/<instance>/agent.json).

@@ -111,10 +111,11 @@ OVX_AGENTS=() # hosts ovx_agent_start started an agent for (stopped at cleanup)
 
 # ovx_agent_start HOST FILE [ARGS...]: `ovx --netns NS agent -f FILE ARGS` in
 # the background, log in $(ovx_agent_log HOST) (appended to, across
-# restarts); returns once the agent has applied FILE, 1 if it exited first
-# or took more than 30 s.
+# restarts); returns once the agent has applied FILE (a new log line matching
+# $OVX_AGENT_READY, default "] applied "), 1 if it exited first or took more
+# than 30 s.
 ovx_agent_start() {
-	local host=$1 file=$2 ns log i before
+	local host=$1 file=$2 ns log i before ready=${OVX_AGENT_READY:-'\] applied '}
 	shift 2
 	ns=$(topo_host_ns "$host") || return 1
 	_ovx_mark_applied "$host"
@@ -122,7 +123,7 @@ ovx_agent_start() {
 	for h in "${OVX_AGENTS[@]}"; do [[ $h == "$host" ]] && found=1; done
 	((found)) || OVX_AGENTS+=("$host")
 	log=$(ovx_agent_log "$host")
-	before=$(grep -c '\] applied ' "$log" 2>/dev/null)
+	before=$(grep -c -E "$ready" "$log" 2>/dev/null)
 	# Not under `ip netns exec`: that gives the process a /sys of its own,
 	# and pins made there would be invisible to every other ovx call.
 	"$OVX" --netns "$ns" agent -f "$file" "$@" >>"$log" 2>&1 </dev/null &
@@ -130,7 +131,7 @@ ovx_agent_start() {
 	TOPO_BG_OUT[agent-$host]=$log
 	TOPO_PIDS+=("$!")
 	for ((i = 0; i < 300; i++)); do
-		(($(grep -c '\] applied ' "$log" 2>/dev/null) > ${before:-0})) && return 0
+		(($(grep -c -E "$ready" "$log" 2>/dev/null) > ${before:-0})) && return 0
 		kill -0 "${TOPO_BG_PID[agent-$host]}" 2>/dev/null || return 1
 		sleep 0.1
 	done

@@ -2,8 +2,8 @@
 # ovx agent: applies its file, re-applies on change and SIGHUP, repairs drift
 # (map entries deleted, changed or added, a TC filter deleted, XDP detached)
 # and counts it, reclaims aged learned entries on its timer, refuses a
-# second agent and imperative verbs for its instance, and leaves the
-# dataplane running on SIGTERM.
+# second agent and imperative verbs for its instance, leaves the dataplane
+# running on SIGTERM, and retries until an interface it needs appears.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -125,5 +125,24 @@ e2e_ok "agent stopped (exit 0), XDP and pins in place, traffic flows, status: no
 ovx_run h1 fdb add 02:00:00:00:09:09 --segment "$BLUE" --vtep "$(topo_host_addr h2)" ||
 	e2e_fail "imperative verb refused with no agent running: $OVX_OUT"
 e2e_ok "imperative verbs work again once the agent is gone"
+
+e2e_step "an interface that is not there yet: the agent keeps trying, applies once it comes"
+LATE="$TOPO_DIR/h1-late.yaml"
+sed "s/^    ports:$/    ports:\n      - interface: vmlate\n        mac: 02:00:00:00:0b:0b/" "$CONF.good" >"$LATE"
+grep 'vmlate' "$LATE" >/dev/null || e2e_fail "could not write $LATE"
+OVX_AGENT_READY='apply failed, retrying' ovx_agent_start h1 "$LATE" --interval 0.5 ||
+	e2e_fail "agent did not report the missing interface: $(tail -5 "$(ovx_agent_log h1)")"
+e2e_ok "$(grep 'apply failed, retrying' "$(ovx_agent_log h1)" | tail -1 | cut -d' ' -f4- | cut -c1-120)"
+before=$(grep -c '\] applied ' "$(ovx_agent_log h1)")
+ip -n "$H1" link add vmlate type veth peer name vmlatep || e2e_fail "cannot create vmlate"
+ip -n "$H1" link set vmlate up
+for ((i = 0; i < 50; i++)); do
+	(($(grep -c '\] applied ' "$(ovx_agent_log h1)") > before)) && break
+	sleep 0.1
+done
+(($(grep -c '\] applied ' "$(ovx_agent_log h1)") > before)) || e2e_fail "agent did not apply once vmlate came"
+ovx_tc_attached h1 vmlate || e2e_fail "no TC program on vmlate"
+e2e_ok "applied once vmlate came: TC on vmlate"
+ovx_agent_stop h1 TERM || e2e_fail "agent exit status $? after SIGTERM"
 
 e2e_pass
