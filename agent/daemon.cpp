@@ -280,7 +280,8 @@ int Agent::run()
 	log_->info("agent starting: file={} interval={}s pid={}", o_.file, o_.interval_sec,
 		   state_.pid);
 	try {
-		config_ = load_config(o_.file);
+		config_ = o_.config ? std::move(o_.config) : load_config(o_.file);
+		o_.config.reset();
 	} catch (const ConfigError &e) {
 		log_->error("{}", e.what());
 		return kExitInvalid;

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "agent/config.h"
+
 namespace ovx {
 
 struct AgentOptions {
@@ -14,6 +16,7 @@ struct AgentOptions {
 	double interval_sec = 10;     // reconcile (drift repair, learned reclaim)
 	std::string log_level = "info"; // spdlog level name
 	bool upgrade = false;	      // swap in this binary's programs at start
+	std::optional<Config> config; // @file, read already (a million entries take a while)
 };
 
 // Runs until SIGTERM or SIGINT; the dataplane stays as it is when it ends.

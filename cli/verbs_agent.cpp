@@ -109,7 +109,7 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({agent,
 		       [o] {
 			       // Bad input fails before the root check, like apply.
-			       (void)load_config(o->file);
+			       o->config = load_config(o->file);
 		       },
 		       [o](const Globals &, const std::string &instance) {
 			       AgentOptions opts = *o;

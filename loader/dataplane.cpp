@@ -613,6 +613,14 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 	require_bpffs();
 	const std::string dir = instance_dir(instance);
 	std::error_code ec;
+	// Pins without the one that marks a whole instance: someone removed
+	// it. Loading over them would fail half-way, and undoing that would
+	// remove pins a running dataplane may still need.
+	if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
+		throw SystemError("instance " + instance + ": " + dir + " holds pins but not " +
+				  program_pin_name(Program::tc_port) +
+				  " (removed by hand?): ovx will not load over it; remove the directory and "
+				  "ovx's XDP and TC programs from its interfaces, then apply again");
 	fs::create_directories(dir, ec);
 	if (ec)
 		throw SystemError("cannot create " + dir + ": " + ec.message());
