@@ -399,6 +399,8 @@ void forget_agent(const std::string &instance)
 	fs::remove_all(agent_run_dir(instance), ec);
 	if (ec)
 		throw SystemError("cannot remove " + agent_run_dir(instance) + ": " + ec.message());
+	// The parent goes with its last instance.
+	fs::remove(fs::path(agent_run_dir(instance)).parent_path(), ec);
 }
 
 void refuse_if_agent(const std::string &instance, const std::string &what)
