@@ -96,10 +96,11 @@ struct ForwardingOwnership {
 constexpr ForwardingOwnership kForwarding[] = {{AF_INET, OVX_CFG_OWNS_FORWARDING},
 					       {AF_INET6, OVX_CFG_OWNS_FORWARDING6}};
 
-// What ovx did to an underlay it no longer uses: its TC filter, forwarding.
+// What ovx did to an underlay it no longer uses: its programs, forwarding.
 void release_underlay(Dataplane &dp, const ovx_config &cfg)
 {
 	dp.detach_tc(static_cast<int>(cfg.underlay_ifindex));
+	dp.detach_xdp(static_cast<int>(cfg.underlay_ifindex));
 	const std::string name = ifname_of(cfg.underlay_ifindex);
 	for (const auto &[family, flag] : kForwarding)
 		if ((cfg.flags & flag) && !name.empty())
@@ -108,7 +109,7 @@ void release_underlay(Dataplane &dp, const ovx_config &cfg)
 
 } // namespace
 
-ApplyResult apply(const Config &config, const std::string &instance)
+ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe)
 {
 	ApplyResult result;
 	const Resolved resolved = resolve(config);
@@ -165,8 +166,11 @@ ApplyResult apply(const Config &config, const std::string &instance)
 	}
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
-	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
-	dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay);
+	if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode)))
+		result.attached.push_back(std::string("XDP (") + xdp_mode_name(config.underlay.mode) +
+					  ") on " + ul);
+	if (dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay))
+		result.attached.push_back("TC on " + ul);
 	std::vector<int> attached_now;
 	auto detach_new_ports = [&] {
 		for (int ifindex : attached_now)
@@ -181,9 +185,10 @@ ApplyResult apply(const Config &config, const std::string &instance)
 				continue;
 			dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
 			attached_now.push_back(static_cast<int>(ifindex));
+			result.attached.push_back("TC on " + ifname_of(ifindex));
 		}
 		result.ports_attached = static_cast<int>(attached_now.size());
-		result.maps = reconcile(t, want, monotonic_ns());
+		result.maps = reconcile(t, want, monotonic_ns(), observe);
 	} catch (...) {
 		detach_new_ports();
 		for (int family : turned_forwarding_on)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "agent/config.h"
 #include "agent/reconcile.h"
@@ -13,13 +14,18 @@ struct ApplyResult {
 	ReconcileReport maps;
 	int ports_attached = 0;
 	int ports_detached = 0;
+	// Hooks this call found without ovx's program and attached, in words
+	// ("XDP on eth1"): on a running instance, repairs.
+	std::vector<std::string> attached;
 };
 
 // Loads and attaches the programs when needed, then makes the maps match
 // @config. Bad input (a missing interface) throws ConfigError before anything
 // changes; a refusal by the kernel throws SystemError after undoing what this
 // call did.
-ApplyResult apply(const Config &config, const std::string &instance);
+// @observe hears of every map entry written.
+ApplyResult apply(const Config &config, const std::string &instance,
+		  const WriteObserver &observe = {});
 
 // Detaches everything and removes the instance's pins; false if none existed.
 bool down(const std::string &instance);

@@ -9,36 +9,15 @@
 
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "loader/netdev.h"
 #include "maps/stats.h"
 
 namespace ovx {
 namespace {
 
-std::string ifname(std::uint32_t ifindex)
-{
-	char name[IF_NAMESIZE] = {};
-	if (!if_indextoname(ifindex, name))
-		return "if" + std::to_string(ifindex);
-	return name;
-}
-
 std::string c_string(const char (&s)[OVX_NAME_LEN])
 {
 	return std::string(s, strnlen(s, OVX_NAME_LEN));
-}
-
-const char *mode_name(std::uint32_t attach_mode)
-{
-	switch (attach_mode) {
-	case XDP_ATTACHED_DRV:
-		return "native";
-	case XDP_ATTACHED_SKB:
-		return "generic";
-	case XDP_ATTACHED_HW:
-		return "offload";
-	default:
-		return "none";
-	}
 }
 
 } // namespace
@@ -62,15 +41,15 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	v.instance = dp.instance();
 	if (auto cfg = t.config.lookup(0)) {
 		v.underlay_ifindex = static_cast<int>(cfg->underlay_ifindex);
-		v.underlay = cfg->underlay_ifindex ? ifname(cfg->underlay_ifindex) : "";
+		v.underlay = cfg->underlay_ifindex ? interface_name(cfg->underlay_ifindex) : "";
 		v.underlay_mtu = cfg->underlay_mtu;
 		v.vtep = from_abi(cfg->vtep4);
 		v.vtep6 = from_abi(cfg->vtep6);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
 		v.geneve_port = ntohs(cfg->geneve_port);
 	}
-	auto att = dp.xdp_attachment();
-	v.xdp_mode = att ? mode_name(att->mode) : "none";
+	const auto att = v.underlay_ifindex ? dp.xdp_attachment(v.underlay_ifindex) : std::nullopt;
+	v.xdp_mode = att ? attach_mode_name(att->mode) : "none";
 	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments
@@ -101,7 +80,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	for (const auto &[k, ifindex] : t.flood_ports.dump()) {
 		auto it = index.find(k.segment);
 		if (it != index.end() && k.index < v.segments[it->second].ports.size())
-			v.segments[it->second].ports[k.index] = ifname(ifindex);
+			v.segments[it->second].ports[k.index] = interface_name(ifindex);
 	}
 	for (const auto &[k, addr] : t.flood_vteps.dump()) {
 		auto it = index.find(k.segment);
@@ -110,7 +89,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	}
 	for (const auto &[ifindex, port] : t.ports.dump()) {
 		PortView p;
-		p.interface = ifname(ifindex);
+		p.interface = interface_name(ifindex);
 		p.ifindex = static_cast<int>(ifindex);
 		p.segment = segment_name(port.segment);
 		std::memcpy(p.mac.data(), port.mac, 6);
@@ -118,28 +97,49 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	}
 
 	v.fdb_capacity = t.fdb.max_entries();
-	if (!with_fdb)
-		return v;
+	if (with_fdb)
+		for_each_fdb(dp, [&](const FdbView &f) { v.fdb.push_back(f); });
+	return v;
+}
+
+void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)> &visit)
+{
+	const Tables &t = dp.tables();
+	struct Seg {
+		std::string name;
+		std::uint32_t aging_sec;
+	};
+	std::map<std::uint32_t, Seg> segs;
+	const auto names = t.seg_names.dump();
+	for (const auto &[sid, seg] : t.segments.dump())
+		if (seg.flags & OVX_SEG_ACTIVE)
+			segs[sid] = Seg{c_string(names[sid].second.name), seg.aging_sec};
+	std::map<std::uint32_t, std::string> ifnames; // a handful of ports, a million lookups
+	auto port_name = [&](std::uint32_t ifindex) -> const std::string & {
+		auto it = ifnames.find(ifindex);
+		if (it == ifnames.end())
+			it = ifnames.emplace(ifindex, interface_name(ifindex)).first;
+		return it->second;
+	};
 	const std::uint64_t now = monotonic_ns();
-	for (const auto &[k, e] : t.fdb.dump()) {
+	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
 		FdbView f;
-		f.segment = segment_name(k.segment);
+		auto seg = segs.find(k.segment);
+		f.segment = seg != segs.end() ? seg->second.name : "#" + std::to_string(k.segment);
 		std::memcpy(f.mac.data(), k.mac, 6);
 		f.is_port = e.kind == OVX_FDB_PORT;
 		if (f.is_port)
-			f.port = ifname(e.ifindex);
+			f.port = port_name(e.ifindex);
 		else
 			f.vtep = from_abi(e.vtep);
 		f.learned = e.flags & OVX_FDB_LEARNED;
 		if (f.learned) {
 			f.age_sec = now > e.seen_ns ? static_cast<double>(now - e.seen_ns) / 1e9 : 0;
-			auto it = index.find(k.segment);
-			f.expired = it != index.end() && v.segments[it->second].aging_sec &&
-				    f.age_sec > v.segments[it->second].aging_sec;
+			f.expired = seg != segs.end() && seg->second.aging_sec &&
+				    f.age_sec > seg->second.aging_sec;
 		}
-		v.fdb.push_back(std::move(f));
-	}
-	return v;
+		visit(f);
+	});
 }
 
 } // namespace ovx

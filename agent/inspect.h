@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct StateView {
 };
 
 StateView inspect(const Dataplane &dp, bool with_fdb);
+
+// Streams the FDB entry by entry with one batch of the map in memory at a
+// time, so that a million entries cost O(n) time and O(1) memory.
+void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)> &visit);
 
 const char *drop_reason_name(unsigned reason);
 

@@ -2,8 +2,15 @@
 
 #include <time.h>
 
+#include <cstring>
+
 #include <functional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
+
+#include "loader/netdev.h"
 
 namespace ovx {
 namespace {
@@ -29,49 +36,184 @@ private:
 	bool committed_ = false;
 };
 
-template <typename K, typename V> AbiMap<K, V> current(const Map<K, V> &map)
+// What a map holds, to diff against: hashed rather than ordered, for the
+// FDB may hold a million entries and is read back on every reconcile.
+struct BytesHash {
+	template <typename T> std::size_t operator()(const T &v) const
+	{
+		return std::hash<std::string_view>{}(
+			std::string_view(reinterpret_cast<const char *>(&v), sizeof(T)));
+	}
+};
+struct BytesEqual {
+	template <typename T> bool operator()(const T &a, const T &b) const
+	{
+		return same_bytes(a, b);
+	}
+};
+template <typename K, typename V>
+using HaveMap = std::unordered_map<K, V, BytesHash, BytesEqual>;
+
+template <typename K, typename V> HaveMap<K, V> current(const Map<K, V> &map)
 {
-	AbiMap<K, V> out;
+	HaveMap<K, V> out;
 	for (auto &[k, v] : map.dump())
 		out.emplace(k, v);
 	return out;
 }
 
+// Tells the observer of each write, keys in words ("segment blue-web
+// 02:00:00:00:02:01"), segments by name where the desired or current state
+// has one.
+class Notes {
+public:
+	Notes(const WriteObserver &observe, const AbiMap<std::uint32_t, ovx_seg_name> &want,
+	      const HaveMap<std::uint32_t, ovx_seg_name> &have)
+		: observe_(observe), want_(want), have_(have)
+	{
+	}
+
+	template <typename K, typename V>
+	void operator()(const Map<K, V> &map, MapWrite::Op op, const std::vector<K> &keys) const
+	{
+		if (observe_)
+			for (const K &k : keys)
+				observe_(MapWrite{map.name(), op, describe(map.name(), k)});
+	}
+
+private:
+	std::string segment(std::uint32_t sid) const
+	{
+		auto name = [](const ovx_seg_name &n) {
+			return "segment " + std::string(n.name, strnlen(n.name, OVX_NAME_LEN));
+		};
+		if (auto it = want_.find(sid); it != want_.end() && it->second.name[0])
+			return name(it->second);
+		if (auto it = have_.find(sid); it != have_.end() && it->second.name[0])
+			return name(it->second);
+		return "segment #" + std::to_string(sid);
+	}
+	// The maps keyed by a plain number: ports by ifindex, the config by 0,
+	// the rest by segment id.
+	std::string describe(const std::string &map, std::uint32_t k) const
+	{
+		if (map == "ovx_ports")
+			return "interface " + interface_name(k);
+		if (map == "ovx_config")
+			return std::to_string(k);
+		return segment(k);
+	}
+	template <typename K> std::string describe(const std::string &, const K &k) const
+	{
+		return describe(k);
+	}
+	std::string describe(const ovx_vni_key &k) const
+	{
+		return std::string(encap_name(static_cast<ovx_encap>(k.encap))) + " " +
+		       std::to_string(k.id);
+	}
+	std::string describe(const ovx_fdb_key &k) const
+	{
+		Mac mac;
+		std::memcpy(mac.data(), k.mac, mac.size());
+		return segment(k.segment) + " " + format_mac(mac);
+	}
+	std::string describe(const ovx_flood_key &k) const
+	{
+		return segment(k.segment) + " #" + std::to_string(k.index);
+	}
+	std::string describe(const ovx_vtep_key &k) const
+	{
+		return segment(k.segment) + " " + format_ip(from_abi(k.addr));
+	}
+
+	const WriteObserver &observe_;
+	const AbiMap<std::uint32_t, ovx_seg_name> &want_;
+	const HaveMap<std::uint32_t, ovx_seg_name> &have_;
+};
+
+// Below this many writes, one syscall per entry is as cheap as packing.
+constexpr std::size_t kBatchMin = 64;
+
 template <typename K, typename V>
-void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
-		Journal &journal, ReconcileReport &report)
+void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &have,
+		Journal &journal, ReconcileReport &report, const Notes &note)
 {
+	std::vector<K> keys, added, changed;
+	std::vector<V> values, old;
 	for (const auto &[k, v] : want) {
 		auto it = have.find(k);
 		if (it != have.end() && same_bytes(it->second, v))
 			continue;
-		map.update(k, v);
+		keys.push_back(k);
+		values.push_back(v);
 		if (it != have.end()) {
-			journal.record([&map, k, old = it->second] { map.update(k, old); });
-			report.changed++;
+			changed.push_back(k);
+			old.push_back(it->second);
 		} else {
-			journal.record([&map, k] { map.erase(k); });
-			report.added++;
+			added.push_back(k);
 		}
 	}
+	if (keys.empty())
+		return;
+	// Journaled first: a batch that fails half-way has written some of
+	// its entries, and undoing one that was never written is harmless.
+	journal.record([&map, added, changed, old] {
+		for (const K &k : added)
+			map.erase(k);
+		for (std::size_t i = 0; i < changed.size(); i++)
+			map.update(changed[i], old[i]);
+	});
+	if (keys.size() >= kBatchMin)
+		map.update_batch(keys, values);
+	else
+		for (std::size_t i = 0; i < keys.size(); i++)
+			map.update(keys[i], values[i]);
+	report.added += added.size();
+	report.changed += changed.size();
+	note(map, MapWrite::Op::add, added);
+	note(map, MapWrite::Op::change, changed);
 }
 
-// Removes what @have holds, @owned claims, and @want lacks. An array's
-// entries cannot be deleted: they are zeroed instead.
+// Removes what @have holds, @owned claims, and @want lacks; returns how
+// many. An array's entries cannot be deleted: they are zeroed instead.
 template <typename K, typename V, typename Owned>
-void remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const AbiMap<K, V> &have,
-		  Owned owned, bool is_array, Journal &journal, std::size_t &count)
+std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &have,
+			 Owned owned, Journal &journal, const Notes &note,
+			 MapWrite::Op op = MapWrite::Op::remove)
 {
+	std::vector<K> keys;
+	std::vector<V> old;
+	// Hashed, and only once an owned entry needs it: a million ordered
+	// lookups in @want cost more than indexing it.
+	std::unordered_set<K, BytesHash, BytesEqual> wanted;
 	for (const auto &[k, v] : have) {
-		if (want.contains(k) || !owned(k, v))
+		if (!owned(k, v))
 			continue;
-		if (is_array)
-			map.update(k, V{});
-		else
-			map.erase(k);
-		journal.record([&map, k, old = v] { map.update(k, old); });
-		count++;
+		if (wanted.empty())
+			for (const auto &[wk, wv] : want)
+				wanted.insert(wk);
+		if (!wanted.contains(k)) {
+			keys.push_back(k);
+			old.push_back(v);
+		}
 	}
+	if (keys.empty())
+		return 0;
+	journal.record([&map, keys, old] {
+		for (std::size_t i = 0; i < keys.size(); i++)
+			map.update(keys[i], old[i]);
+	});
+	if (map.is_array())
+		for (const K &k : keys)
+			map.update(k, V{});
+	else if (keys.size() >= kBatchMin)
+		map.erase_batch(keys);
+	else
+		for (const K &k : keys)
+			map.erase(k);
+	note(map, op, keys);
+	return keys.size();
 }
 
 template <typename K, typename V> bool nonzero(const K &, const V &v)
@@ -86,6 +228,21 @@ template <typename K, typename V> bool any(const K &, const V &)
 
 } // namespace
 
+const char *op_name(MapWrite::Op op)
+{
+	switch (op) {
+	case MapWrite::Op::add:
+		return "added";
+	case MapWrite::Op::change:
+		return "changed";
+	case MapWrite::Op::remove:
+		return "removed";
+	case MapWrite::Op::reclaim:
+		return "reclaimed";
+	}
+	return "";
+}
+
 std::uint64_t monotonic_ns()
 {
 	timespec ts{};
@@ -94,7 +251,8 @@ std::uint64_t monotonic_ns()
 	       static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns)
+ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns,
+			  const WriteObserver &observe)
 {
 	ReconcileReport report;
 	Journal journal;
@@ -117,48 +275,49 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	}
 
 	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
-	upsert_all(t.config, want_config, have_config, journal, report);
-	upsert_all(t.seg_names, want.names, have_names, journal, report);
-	upsert_all(t.vteps, want.vteps, have_vteps, journal, report);
-	upsert_all(t.flood_ports, want.flood_ports, have_flood_ports, journal, report);
-	upsert_all(t.flood_vteps, want.flood_vteps, have_flood_vteps, journal, report);
-	upsert_all(t.fdb, want.fdb, have_fdb, journal, report);
-	upsert_all(t.segments, want.segments, have_segments, journal, report);
-	upsert_all(t.ports, want.ports, have_ports, journal, report);
-	upsert_all(t.vni, want.vni, have_vni, journal, report);
+	const Notes o(observe, want.names, have_names);
+	upsert_all(t.config, want_config, have_config, journal, report, o);
+	upsert_all(t.seg_names, want.names, have_names, journal, report, o);
+	upsert_all(t.vteps, want.vteps, have_vteps, journal, report, o);
+	upsert_all(t.flood_ports, want.flood_ports, have_flood_ports, journal, report, o);
+	upsert_all(t.flood_vteps, want.flood_vteps, have_flood_vteps, journal, report, o);
+	upsert_all(t.fdb, want.fdb, have_fdb, journal, report, o);
+	upsert_all(t.segments, want.segments, have_segments, journal, report, o);
+	upsert_all(t.ports, want.ports, have_ports, journal, report, o);
+	upsert_all(t.vni, want.vni, have_vni, journal, report, o);
 
-	remove_stale(t.vni, want.vni, have_vni, any<ovx_vni_key, std::uint32_t>, false, journal,
-		     report.removed);
-	remove_stale(t.ports, want.ports, have_ports, any<std::uint32_t, ovx_port>, false,
-		     journal, report.removed);
+	report.removed += remove_stale(t.vni, want.vni, have_vni, any<ovx_vni_key, std::uint32_t>,
+				       journal, o);
+	report.removed += remove_stale(t.ports, want.ports, have_ports,
+				       any<std::uint32_t, ovx_port>, journal, o);
 
 	// Static entries are ours; learned ones go with their segment or age.
-	auto fdb_owned = [&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
+	auto stale_static = [](const ovx_fdb_key &, const ovx_fdb_entry &e) {
+		return (e.flags & OVX_FDB_STATIC) != 0;
+	};
+	auto reclaimable = [&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
 		if (e.flags & OVX_FDB_STATIC)
-			return true;
+			return false;
 		auto seg = want.segments.find(k.segment);
 		if (seg == want.segments.end())
 			return true;
 		return seg->second.aging_sec &&
 		       now_ns - e.seen_ns > std::uint64_t{seg->second.aging_sec} * 1000000000ull;
 	};
-	std::size_t fdb_removed = 0;
-	remove_stale(t.fdb, want.fdb, have_fdb, fdb_owned, false, journal, fdb_removed);
-	for (const auto &[k, e] : have_fdb)
-		if (!(e.flags & OVX_FDB_STATIC) && !want.fdb.contains(k) && fdb_owned(k, e))
-			report.learned_reclaimed++;
-	report.removed += fdb_removed - report.learned_reclaimed;
+	report.removed += remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
+	report.learned_reclaimed +=
+		remove_stale(t.fdb, want.fdb, have_fdb, reclaimable, journal, o, MapWrite::Op::reclaim);
 
-	remove_stale(t.flood_vteps, want.flood_vteps, have_flood_vteps,
-		     any<ovx_flood_key, ovx_addr>, false, journal, report.removed);
-	remove_stale(t.flood_ports, want.flood_ports, have_flood_ports,
-		     any<ovx_flood_key, std::uint32_t>, false, journal, report.removed);
-	remove_stale(t.vteps, want.vteps, have_vteps, any<ovx_vtep_key, std::uint32_t>, false,
-		     journal, report.removed);
-	remove_stale(t.segments, want.segments, have_segments, nonzero<std::uint32_t, ovx_segment>,
-		     true, journal, report.removed);
-	remove_stale(t.seg_names, want.names, have_names, nonzero<std::uint32_t, ovx_seg_name>,
-		     true, journal, report.removed);
+	report.removed += remove_stale(t.flood_vteps, want.flood_vteps, have_flood_vteps,
+				       any<ovx_flood_key, ovx_addr>, journal, o);
+	report.removed += remove_stale(t.flood_ports, want.flood_ports, have_flood_ports,
+				       any<ovx_flood_key, std::uint32_t>, journal, o);
+	report.removed += remove_stale(t.vteps, want.vteps, have_vteps,
+				       any<ovx_vtep_key, std::uint32_t>, journal, o);
+	report.removed += remove_stale(t.segments, want.segments, have_segments,
+				       nonzero<std::uint32_t, ovx_segment>, journal, o);
+	report.removed += remove_stale(t.seg_names, want.names, have_names,
+				       nonzero<std::uint32_t, ovx_seg_name>, journal, o);
 
 	journal.commit();
 	return report;

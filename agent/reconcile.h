@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "agent/desired.h"
 #include "maps/tables.h"
@@ -18,13 +20,28 @@ struct ReconcileReport {
 	bool changes() const { return added || changed || removed; }
 };
 
+// One entry written by reconcile(): which map, what, and the key in words.
+struct MapWrite {
+	enum class Op { add, change, remove, reclaim }; // reclaim: an aged or orphaned learned entry
+	std::string map;
+	Op op;
+	std::string key;
+};
+using WriteObserver = std::function<void(const MapWrite &)>;
+
+const char *op_name(MapWrite::Op op);
+
 // Writes only the differences, in an order that never lets the datapath see
 // a half-made segment: members and FDB before the segment record, the record
 // before the ports and VNI that lead to it; removals the other way round.
 // Learned FDB entries are kept unless their segment goes or they have aged
 // past the segment's aging time (measured against @now_ns, CLOCK_MONOTONIC).
 // On any failure every change made so far is undone, then the error thrown.
-ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns);
+// Large sets of additions and changes go through batch map updates.
+// @observe, when given, hears of every entry written (learned entries
+// reclaimed included), after the write.
+ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns,
+			  const WriteObserver &observe = {});
 
 std::uint64_t monotonic_ns();
 

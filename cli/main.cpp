@@ -1,31 +1,26 @@
-// ovx: the command-line face of the dataplane. Thin: parses the command
-// line, enters the namespace, calls agent/, renders the result.
+// ovx: the command-line face of the dataplane. Thin: the verb groups
+// register themselves (cli/verbs_*.cpp); this parses, enters the namespace,
+// runs the chosen verb, and turns errors into exit statuses.
 #include <CLI/CLI.hpp>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdarg>
-#include <cstdlib>
-#include <unistd.h>
-
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <regex>
+#include <unistd.h>
 
-#include "agent/apply.h"
-#include "agent/config.h"
-#include "agent/inspect.h"
-#include "cli/output.h"
-#include "loader/dataplane.h"
+#include "cli/cli.h"
 #include "loader/netns.h"
 #include "maps/error.h"
+#include "maps/ovx_abi.h"
 
 namespace {
 
-struct Globals {
-	std::string netns;
-	std::string instance;
-	bool json = false;
-};
+using ovx::cli::Globals;
 
 std::string instance_name(const Globals &g)
 {
@@ -37,40 +32,43 @@ std::string instance_name(const Globals &g)
 	return name;
 }
 
-ovx::Dataplane open_existing(const std::string &instance)
+int fail(bool json, int status, const std::string &message)
 {
-	auto dp = ovx::Dataplane::open(instance);
-	if (!dp)
-		throw ovx::ConfigError("instance '" + instance +
-				       "' is not running (nothing pinned under " +
-				       ovx::Dataplane::instance_dir(instance) + "); run 'ovx apply' first");
-	return std::move(*dp);
-}
-
-int fail(const Globals &g, int status, const std::string &message)
-{
-	if (g.json)
+	if (json)
 		std::cerr << nlohmann::json{{"error", message}, {"status", status}}.dump() << '\n';
 	else
 		std::cerr << "ovx: " << message << '\n';
 	return status;
 }
 
-} // namespace
-
-// libbpf's own chatter (kernel extack notes, probe results) is noise next
-// to ovx's messages, which say what failed and where; OVX_DEBUG=1 shows it.
-int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+// libbpf's and libxdp's own chatter (kernel extack notes, probe results,
+// dispatcher steps) is noise next to ovx's messages, which say what failed
+// and where; OVX_DEBUG=1 shows it.
+int chatter(const char *fmt, va_list args)
 {
 	static const bool debug = std::getenv("OVX_DEBUG") != nullptr;
-	(void)level;
 	return debug ? std::vfprintf(stderr, fmt, args) : 0;
 }
+int libbpf_log(enum libbpf_print_level, const char *fmt, va_list args)
+{
+	return chatter(fmt, args);
+}
+int libxdp_log(enum libxdp_print_level, const char *fmt, va_list args)
+{
+	return chatter(fmt, args);
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
 	libbpf_set_print(libbpf_log);
+	libxdp_set_print(libxdp_log);
 	Globals g;
+	// Known before parsing, so that even a usage error comes out as JSON.
+	for (int i = 1; i < argc; i++)
+		g.json = g.json || std::string(argv[i]) == "--json";
+
 	CLI::App app{"ovx: multi-tenant overlay (VXLAN) dataplane on XDP and TC"};
 	app.set_version_flag("--version", std::string("ovx 0.1.0, map ABI v") +
 						  std::to_string(OVX_ABI_VERSION));
@@ -79,83 +77,58 @@ int main(int argc, char **argv)
 	app.add_option("--instance", g.instance,
 		       "Instance name: pins under /sys/fs/bpf/ovx/NAME (default: the netns, or "
 		       "'default')");
+	app.footer("Exit status: 0 success, 1 usage or validation error (nothing changed), "
+		   "2 the system refused.\nEvery verb has --help with an example.");
 
-	std::string file;
-	auto *apply = app.add_subcommand("apply", "Make the dataplane match a desired-state file");
-	apply->add_option("-f,--file", file, "YAML desired state")->required();
-	apply->add_flag("--json", g.json, "Report as JSON");
-	apply->footer("Example: ovx --netns host1 apply -f host1.yaml");
-
-	auto *show = app.add_subcommand("show", "Show what is applied: underlay, segments, FDB");
-	show->add_flag("--json", g.json, "JSON output");
-	show->footer("Example: ovx --netns host1 show --json");
-
-	std::string segment;
-	auto *stats = app.add_subcommand("stats", "Per-segment counters and drops by reason");
-	stats->add_flag("--json", g.json, "JSON output");
-	stats->add_option("--segment", segment, "Only this segment");
-	stats->footer("Example: ovx --netns host1 stats --segment blue-web");
-
-	auto *downcmd = app.add_subcommand("down", "Detach everything and remove the pins");
-	downcmd->footer("Example: ovx --netns host1 down");
+	ovx::cli::Commands commands;
+	ovx::cli::add_apply_verbs(app, g, commands);
+	ovx::cli::add_stats_verbs(app, g, commands);
+	ovx::cli::add_segment_verbs(app, g, commands);
+	ovx::cli::add_port_verbs(app, g, commands);
+	ovx::cli::add_fdb_verbs(app, g, commands);
+	ovx::cli::add_flood_verbs(app, g, commands);
+	ovx::cli::add_agent_verbs(app, g, commands);
 
 	try {
 		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForAllHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForVersion &e) {
+		return app.exit(e);
 	} catch (const CLI::ParseError &e) {
-		int rc = app.exit(e);
-		return rc == 0 ? ovx::kExitOk : ovx::kExitInvalid;
+		if (g.json)
+			return fail(true, ovx::kExitInvalid, e.what());
+		app.exit(e);
+		return ovx::kExitInvalid;
 	}
 
 	try {
 		const std::string instance = instance_name(g);
-		// The file is read before entering the namespace: a relative path
-		// means the caller's working directory, and bad input fails first.
-		std::optional<ovx::Config> config;
-		if (apply->parsed())
-			config = ovx::load_config(file);
+		const ovx::cli::Command *cmd = nullptr;
+		for (const auto &c : commands)
+			if (c.sub->parsed())
+				cmd = &c;
+		if (!cmd)
+			throw ovx::ConfigError("missing a verb; see ovx --help");
+		if (cmd->prepare)
+			cmd->prepare();
 		// Everything past parsing needs BPF and netlink: say so plainly
 		// rather than let the first syscall fail with EPERM somewhere.
 		if (geteuid() != 0)
 			throw ovx::SystemError("ovx needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
 		if (!g.netns.empty())
 			ovx::enter_netns(g.netns);
-
-		if (apply->parsed()) {
-			const auto result = ovx::apply(*config, instance);
-			if (g.json)
-				std::cout << ovx::apply_json(result).dump() << '\n';
-			else
-				ovx::print_apply(std::cout, file, result);
-		} else if (show->parsed()) {
-			const auto state = ovx::inspect(open_existing(instance), true);
-			if (g.json)
-				std::cout << ovx::show_json(state).dump(2) << '\n';
-			else
-				ovx::print_show(std::cout, state);
-		} else if (stats->parsed()) {
-			auto state = ovx::inspect(open_existing(instance), false);
-			if (!segment.empty()) {
-				std::erase_if(state.segments,
-					      [&](const auto &s) { return s.name != segment; });
-				if (state.segments.empty())
-					throw ovx::ConfigError("--segment: no segment '" + segment + "'");
-			}
-			if (g.json)
-				std::cout << ovx::stats_json(state).dump(2) << '\n';
-			else
-				ovx::print_stats(std::cout, state);
-		} else if (downcmd->parsed()) {
-			if (!ovx::down(instance))
-				std::cout << "instance " << instance << ": nothing to take down\n";
-			else
-				std::cout << "instance " << instance << ": down\n";
-		}
+		cmd->run(g, instance);
 	} catch (const ovx::ConfigError &e) {
-		return fail(g, ovx::kExitInvalid, e.what());
+		return fail(g.json, ovx::kExitInvalid, e.what());
 	} catch (const ovx::SystemError &e) {
-		return fail(g, ovx::kExitSystem, e.what());
+		return fail(g.json, ovx::kExitSystem, e.what());
+	} catch (const ovx::cli::ExitStatus &e) {
+		return e.status;
 	} catch (const std::exception &e) {
-		return fail(g, ovx::kExitSystem, e.what());
+		return fail(g.json, ovx::kExitSystem, e.what());
 	}
 	return ovx::kExitOk;
 }

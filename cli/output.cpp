@@ -47,6 +47,38 @@ std::vector<std::string> vtep_addresses(const StateView &v)
 
 } // namespace
 
+json segment_json(const SegmentView &s)
+{
+	json flood = json::array();
+	for (const auto &a : s.flood)
+		flood.push_back(format_ip(a));
+	return {{"name", s.name},	  {"tenant", s.tenant},	    {"encap", encap_name(s.encap)},
+		{"id", s.id},		  {"learning", s.learning}, {"aging", s.aging_sec},
+		{"inner_mtu", s.inner_mtu}, {"ports", s.ports},	    {"flood", flood}};
+}
+
+json port_json(const PortView &p)
+{
+	return {{"interface", p.interface}, {"segment", p.segment}, {"mac", format_mac(p.mac)}};
+}
+
+json fdb_json(const FdbView &f)
+{
+	json e = {{"segment", f.segment},
+		  {"mac", format_mac(f.mac)},
+		  {"kind", f.is_port ? "port" : "vtep"},
+		  {"learned", f.learned}};
+	if (f.is_port)
+		e["port"] = f.port;
+	else
+		e["vtep"] = format_ip(f.vtep);
+	if (f.learned) {
+		e["age"] = f.age_sec;
+		e["expired"] = f.expired;
+	}
+	return e;
+}
+
 json show_json(const StateView &v)
 {
 	json j;
@@ -59,41 +91,15 @@ json show_json(const StateView &v)
 			 {"geneve_port", v.geneve_port},
 			 {"xdp_mode", v.xdp_mode}};
 	j["segments"] = json::array();
-	for (const auto &s : v.segments) {
-		json flood = json::array();
-		for (const auto &a : s.flood)
-			flood.push_back(format_ip(a));
-		j["segments"].push_back({{"name", s.name},
-					 {"tenant", s.tenant},
-					 {"encap", encap_name(s.encap)},
-					 {"id", s.id},
-					 {"learning", s.learning},
-					 {"aging", s.aging_sec},
-					 {"inner_mtu", s.inner_mtu},
-					 {"ports", s.ports},
-					 {"flood", flood}});
-	}
+	for (const auto &s : v.segments)
+		j["segments"].push_back(segment_json(s));
 	j["ports"] = json::array();
 	for (const auto &p : v.ports)
-		j["ports"].push_back(
-			{{"interface", p.interface}, {"segment", p.segment}, {"mac", format_mac(p.mac)}});
+		j["ports"].push_back(port_json(p));
 	j["fdb_capacity"] = v.fdb_capacity;
 	j["fdb"] = json::array();
-	for (const auto &f : v.fdb) {
-		json e = {{"segment", f.segment},
-			  {"mac", format_mac(f.mac)},
-			  {"kind", f.is_port ? "port" : "vtep"},
-			  {"learned", f.learned}};
-		if (f.is_port)
-			e["port"] = f.port;
-		else
-			e["vtep"] = format_ip(f.vtep);
-		if (f.learned) {
-			e["age"] = f.age_sec;
-			e["expired"] = f.expired;
-		}
-		j["fdb"].push_back(std::move(e));
-	}
+	for (const auto &f : v.fdb)
+		j["fdb"].push_back(fdb_json(f));
 	return j;
 }
 
@@ -142,34 +148,41 @@ void print_show(std::ostream &out, const StateView &v)
 	for (const std::string &a : vtep_addresses(v))
 		out << ' ' << a;
 	out << ", vxlan port " << v.vxlan_port << ", geneve port " << v.geneve_port << '\n';
-	for (const auto &s : v.segments) {
-		out << "segment " << s.name << "  tenant " << s.tenant << "  " << encap_name(s.encap)
-		    << ' ' << id_name(s.encap) << ' ' << s.id << "  learning " << (s.learning ? "on" : "off");
-		if (s.learning)
-			out << " (aging " << s.aging_sec << "s)";
-		out << "  inner mtu " << s.inner_mtu << "\n  ports:";
-		for (const auto &p : s.ports)
-			out << ' ' << p;
-		out << "\n  flood:";
-		for (const auto &a : s.flood)
-			out << ' ' << format_ip(a);
-		out << '\n';
-	}
+	for (const auto &s : v.segments)
+		print_segment(out, s);
 	out << "fdb: " << v.fdb.size() << " of " << v.fdb_capacity << " entries\n";
-	for (const auto &f : v.fdb) {
-		out << "  " << std::left << std::setw(16) << f.segment << ' ' << format_mac(f.mac)
-		    << ' ';
-		if (f.is_port)
-			out << "port " << f.port;
-		else
-			out << "vtep " << format_ip(f.vtep);
-		if (f.learned)
-			out << "  learned, age " << std::fixed << std::setprecision(1) << f.age_sec
-			    << "s" << (f.expired ? " (expired)" : "");
-		else
-			out << "  static";
-		out << '\n';
-	}
+	for (const auto &f : v.fdb)
+		print_fdb(out, f);
+}
+
+void print_segment(std::ostream &out, const SegmentView &s)
+{
+	out << "segment " << s.name << "  tenant " << s.tenant << "  " << encap_name(s.encap) << ' '
+	    << id_name(s.encap) << ' ' << s.id << "  learning " << (s.learning ? "on" : "off");
+	if (s.learning)
+		out << " (aging " << s.aging_sec << "s)";
+	out << "  inner mtu " << s.inner_mtu << "\n  ports:";
+	for (const auto &p : s.ports)
+		out << ' ' << p;
+	out << "\n  flood:";
+	for (const auto &a : s.flood)
+		out << ' ' << format_ip(a);
+	out << '\n';
+}
+
+void print_fdb(std::ostream &out, const FdbView &f)
+{
+	out << "  " << std::left << std::setw(16) << f.segment << ' ' << format_mac(f.mac) << ' ';
+	if (f.is_port)
+		out << "port " << f.port;
+	else
+		out << "vtep " << format_ip(f.vtep);
+	if (f.learned)
+		out << "  learned, age " << std::fixed << std::setprecision(1) << f.age_sec << "s"
+		    << (f.expired ? " (expired)" : "");
+	else
+		out << "  static";
+	out << '\n';
 }
 
 void print_stats(std::ostream &out, const StateView &v)

@@ -10,6 +10,11 @@
 namespace ovx {
 
 nlohmann::json show_json(const StateView &state);
+nlohmann::json segment_json(const SegmentView &segment);
+nlohmann::json port_json(const PortView &port);
+nlohmann::json fdb_json(const FdbView &entry);
+void print_segment(std::ostream &out, const SegmentView &segment);
+void print_fdb(std::ostream &out, const FdbView &entry);
 nlohmann::json stats_json(const StateView &state);
 nlohmann::json apply_json(const ApplyResult &result);
 void print_show(std::ostream &out, const StateView &state);

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <fcntl.h>
@@ -10,10 +11,13 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "bpf/tc_port.skel.h"
 #include "bpf/tc_underlay.skel.h"
@@ -89,9 +93,13 @@ SkelPtr<Skel> open_skel(Skel *(*open)(), void (*destroy)(Skel *), const char *wh
 	return SkelPtr<Skel>(s, SkelDeleter<Skel>{destroy});
 }
 
-// Size the FDB and make the object use @first's maps, so all programs share
-// one set of tables.
-void prepare_object(bpf_object *obj, bpf_object *first, std::uint32_t fdb_entries)
+// Where a map's fd comes from when an object is prepared: a fd to share,
+// or -1 to let libbpf create the map.
+using MapFdSource = std::function<int(const char *name)>;
+
+// Size the FDB and make the object use the maps @shared names, so all
+// programs share one set of tables.
+void prepare_object(bpf_object *obj, std::uint32_t fdb_entries, const MapFdSource &shared)
 {
 	bpf_map *map;
 	bpf_object__for_each_map(map, obj) {
@@ -100,10 +108,10 @@ void prepare_object(bpf_object *obj, bpf_object *first, std::uint32_t fdb_entrie
 		    bpf_map__set_max_entries(map, fdb_entries))
 			throw SystemError("map ovx_fdb: cannot size it", errno);
 		// Constant pools (.rodata*) stay private to their object.
-		if (!first || first == obj || bpf_map__is_internal(map))
+		if (bpf_map__is_internal(map))
 			continue;
-		bpf_map *shared = bpf_object__find_map_by_name(first, name);
-		if (!shared || bpf_map__reuse_fd(map, bpf_map__fd(shared)))
+		const int fd = shared(name);
+		if (fd >= 0 && bpf_map__reuse_fd(map, fd))
 			throw SystemError(std::string("map ") + name + ": cannot share it", errno);
 	}
 }
@@ -146,14 +154,7 @@ std::uint32_t attach_mode_of(std::uint32_t xdp_flags)
 
 const char *mode_name(std::uint32_t xdp_flags)
 {
-	switch (attach_mode_of(xdp_flags)) {
-	case XDP_ATTACHED_HW:
-		return "offload";
-	case XDP_ATTACHED_SKB:
-		return "generic";
-	default:
-		return "native";
-	}
+	return attach_mode_name(attach_mode_of(xdp_flags));
 }
 
 bpf_tc_hook ingress_hook(int ifindex)
@@ -175,7 +176,216 @@ bpf_tc_opts ovx_filter(int prog_fd = 0)
 	return opts;
 }
 
+
+enum xdp_attach_mode libxdp_mode(std::uint32_t xdp_flags)
+{
+	switch (attach_mode_of(xdp_flags)) {
+	case XDP_ATTACHED_HW:
+		return XDP_MODE_HW;
+	case XDP_ATTACHED_SKB:
+		return XDP_MODE_SKB;
+	default:
+		return XDP_MODE_NATIVE;
+	}
+}
+
+std::uint32_t attached_mode(enum xdp_attach_mode mode)
+{
+	switch (mode) {
+	case XDP_MODE_HW:
+		return XDP_ATTACHED_HW;
+	case XDP_MODE_SKB:
+		return XDP_ATTACHED_SKB;
+	default:
+		return XDP_ATTACHED_DRV;
+	}
+}
+
+std::uint32_t xdp_flags_of(std::uint32_t attach_mode)
+{
+	switch (attach_mode) {
+	case XDP_ATTACHED_HW:
+		return XDP_FLAGS_HW_MODE;
+	case XDP_ATTACHED_SKB:
+		return XDP_FLAGS_SKB_MODE;
+	default:
+		return XDP_FLAGS_DRV_MODE;
+	}
+}
+
+struct MultiprogDeleter {
+	void operator()(xdp_multiprog *mp) const { xdp_multiprog__close(mp); }
+};
+using MultiprogPtr = std::unique_ptr<xdp_multiprog, MultiprogDeleter>;
+struct XdpProgramDeleter {
+	void operator()(xdp_program *p) const { xdp_program__close(p); }
+};
+using XdpProgramPtr = std::unique_ptr<xdp_program, XdpProgramDeleter>;
+
+// What libxdp has on @ifindex; null when nothing is attached.
+MultiprogPtr multiprog(int ifindex)
+{
+	xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (libxdp_get_error(mp))
+		return nullptr;
+	return MultiprogPtr(mp);
+}
+
+std::uint32_t config_map_id(const Tables &tables)
+{
+	bpf_map_info info{};
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(tables.config.fd(), &info, &len))
+		throw SystemError("map ovx_config: cannot read its info", errno);
+	return info.id;
+}
+
+// An instance's XDP program is the one that uses its config map: programs
+// come and go (upgrades, repairs), the maps stay.
+bool uses_map(std::uint32_t prog_id, std::uint32_t map_id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	UniqueFd prog(fd);
+	std::uint32_t ids[64] = {};
+	bpf_prog_info info{};
+	info.nr_map_ids = 64;
+	info.map_ids = reinterpret_cast<std::uintptr_t>(ids);
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+		return false;
+	return std::find(ids, ids + std::min<__u32>(info.nr_map_ids, 64), map_id) !=
+	       ids + std::min<__u32>(info.nr_map_ids, 64);
+}
+
+// ovx's program among what libxdp runs on @ifindex: a component of its
+// dispatcher, or (offload, or no dispatcher) the program itself.
+std::optional<XdpAttachment> find_component(int ifindex, std::uint32_t config_map)
+{
+	MultiprogPtr mp = multiprog(ifindex);
+	if (!mp)
+		return std::nullopt;
+	const std::uint32_t mode = attached_mode(xdp_multiprog__attach_mode(mp.get()));
+	for (xdp_program *p = xdp_multiprog__next_prog(nullptr, mp.get()); p;
+	     p = xdp_multiprog__next_prog(p, mp.get()))
+		if (uses_map(xdp_program__id(p), config_map))
+			return XdpAttachment{ifindex, mode, xdp_program__id(p), true};
+	if (xdp_program *hw = xdp_multiprog__hw_prog(mp.get());
+	    hw && uses_map(xdp_program__id(hw), config_map))
+		return XdpAttachment{ifindex, XDP_ATTACHED_HW, xdp_program__id(hw), false};
+	if (xdp_multiprog__is_legacy(mp.get())) {
+		xdp_program *main = xdp_multiprog__main_prog(mp.get());
+		if (main && uses_map(xdp_program__id(main), config_map))
+			return XdpAttachment{ifindex, mode, xdp_program__id(main), false};
+	}
+	return std::nullopt;
+}
+
+// Loads a fresh copy of the XDP program on @tables' maps and hands it to
+// libxdp, which runs it as a component of the interface's dispatcher (made
+// or rebuilt for it, and switched in atomically), so that other XDP
+// programs can share the interface. Returns the program's fd.
+UniqueFd attach_component(int ifindex, std::uint32_t xdp_flags, const Tables &tables)
+{
+	auto skel = open_skel(ovx_xdp_underlay__open, ovx_xdp_underlay__destroy, "xdp_underlay");
+	const std::uint32_t fdb_entries = tables.fdb.max_entries();
+	prepare_object(skel->obj, fdb_entries, [&](const char *name) { return tables.fd(name); });
+	XdpProgramPtr prog(xdp_program__from_bpf_obj(skel->obj, "xdp"));
+	if (int err = libxdp_get_error(prog.get())) {
+		prog.release();
+		throw SystemError("libxdp: cannot take the XDP program", -err);
+	}
+	if (int err = xdp_program__attach(prog.get(), ifindex, libxdp_mode(xdp_flags), 0)) {
+		err = -err;
+		const std::string ifname = ifname_of(ifindex);
+		std::string hint;
+		if (err == EBUSY || err == EEXIST)
+			hint = " (another XDP program holds it outside libxdp's dispatcher, or in "
+			       "another mode)";
+		else if (err == EOPNOTSUPP || err == EINVAL || err == ENODEV)
+			hint = std::string(" (driver ") + interface_driver(ifname) +
+			       " does not support " + mode_name(xdp_flags) + " mode" +
+			       (attach_mode_of(xdp_flags) == XDP_ATTACHED_DRV
+					? "; try mode: generic)"
+					: "; try mode: native)");
+		throw SystemError("interface " + ifname + ": cannot attach XDP in " +
+					  mode_name(xdp_flags) + " mode" + hint,
+				  err);
+	}
+	return dup_fd(xdp_program__fd(prog.get()), "xdp_underlay");
+}
+
+// Takes the component with @prog_id out of the dispatcher on @ifindex
+// (libxdp rebuilds the dispatcher without it, or removes it if it was the
+// last one).
+void detach_component(int ifindex, std::uint32_t prog_id)
+{
+	MultiprogPtr mp = multiprog(ifindex);
+	if (!mp)
+		return;
+	const enum xdp_attach_mode mode = xdp_multiprog__attach_mode(mp.get());
+	auto detach = [&](xdp_program *p, enum xdp_attach_mode m) {
+		if (int err = xdp_program__detach(p, ifindex, m, 0))
+			throw SystemError("interface " + ifname_of(ifindex) +
+						  ": cannot detach ovx's XDP program",
+					  -err);
+	};
+	for (xdp_program *p = xdp_multiprog__next_prog(nullptr, mp.get()); p;
+	     p = xdp_multiprog__next_prog(p, mp.get()))
+		if (xdp_program__id(p) == prog_id)
+			return detach(p, mode);
+	if (xdp_program *hw = xdp_multiprog__hw_prog(mp.get()); hw && xdp_program__id(hw) == prog_id)
+		return detach(hw, XDP_MODE_HW);
+	if (xdp_program *main = xdp_multiprog__main_prog(mp.get());
+	    main && xdp_multiprog__is_legacy(mp.get()) && xdp_program__id(main) == prog_id)
+		return detach(main, mode);
+}
+
+// Where libxdp could not use its dispatcher (a kernel that refuses
+// freplace programs: its compatibility check says so under OVX_DEBUG=1),
+// ovx's program is the interface's only one, attached by netlink; it is
+// replaced there in one atomic step (XDP_FLAGS_REPLACE names the old one).
+void replace_single(int ifindex, const XdpAttachment &cur, int new_fd)
+{
+	int fd = bpf_prog_get_fd_by_id(cur.prog_id);
+	if (fd < 0)
+		throw SystemError("interface " + ifname_of(ifindex) + ": the running XDP program is gone",
+				  errno);
+	UniqueFd old(fd);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old.get());
+	if (bpf_xdp_attach(ifindex, new_fd, xdp_flags_of(cur.mode) | XDP_FLAGS_REPLACE, &opts))
+		throw SystemError("interface " + ifname_of(ifindex) +
+					  ": cannot replace ovx's XDP program",
+				  errno);
+}
+
+// ovx of ABI v1 attached XDP through a bpf_link pinned in the instance; an
+// instance migrated from it keeps that link (switched atomically by
+// upgrade) until it is taken down.
+std::optional<UniqueFd> legacy_xdp_link(const std::string &instance)
+{
+	int fd = bpf_obj_get((Dataplane::instance_dir(instance) + "/link_xdp").c_str());
+	if (fd < 0)
+		return std::nullopt;
+	return UniqueFd(fd);
+}
+
 } // namespace
+
+const char *attach_mode_name(std::uint32_t attach_mode)
+{
+	switch (attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	default:
+		return "none";
+	}
+}
 
 std::string Dataplane::instance_dir(const std::string &instance)
 {
@@ -192,36 +402,51 @@ Dataplane::Dataplane(std::string instance, Tables tables, UniqueFd xdp, UniqueFd
 
 std::optional<Dataplane> Dataplane::open(const std::string &instance)
 {
-	require_bpffs();
-	const std::string dir = instance_dir(instance);
-	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+	const auto abi = pinned_abi(instance);
+	if (!abi)
 		return std::nullopt;
-
+	if (*abi && *abi != OVX_ABI_VERSION)
+		throw SystemError(
+			"instance " + instance + " was pinned with map ABI v" + std::to_string(*abi) +
+			", this ovx speaks v" + std::to_string(OVX_ABI_VERSION) +
+			(*abi < OVX_ABI_VERSION
+				 ? ": run 'ovx upgrade --migrate' to carry its maps over without "
+				   "stopping traffic (or 'ovx down' with the old binary, then apply)"
+				 : ": this binary is older than the pins; use the newer ovx"));
+	const std::string dir = instance_dir(instance);
 	Tables tables = Tables::open(
 		[&](std::string_view name) { return get_pinned(dir + "/" + std::string(name)); });
-	auto cfg = tables.config.lookup(0);
-	if (cfg && cfg->abi_version && cfg->abi_version != OVX_ABI_VERSION)
-		throw SystemError("instance " + instance + " was pinned with map ABI v" +
-				  std::to_string(cfg->abi_version) + ", this ovx speaks v" +
-				  std::to_string(OVX_ABI_VERSION) +
-				  ": run 'ovx down' with the old binary, then apply again");
-	return Dataplane(instance, std::move(tables),
-			 get_pinned(dir + "/" + program_pin_name(Program::xdp_underlay)),
+	// The XDP program is pinned while it is attached.
+	const std::string xdp = dir + "/" + program_pin_name(Program::xdp_underlay);
+	return Dataplane(instance, std::move(tables), fs::exists(xdp) ? get_pinned(xdp) : UniqueFd(),
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)),
 			 get_pinned(dir + "/" + program_pin_name(Program::tc_port)));
 }
 
-Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
+namespace {
+
+struct LoadedPrograms {
+	Tables tables;
+	UniqueFd xdp, tc_underlay, tc_port;
+};
+
+// Loads the three objects; the first one's maps come from @existing where it
+// names one, the others share the first one's.
+LoadedPrograms load_programs(std::uint32_t fdb_entries, const MapFdSource &existing)
 {
 	auto xdp = open_skel(ovx_xdp_underlay__open, ovx_xdp_underlay__destroy, "xdp_underlay");
 	auto tcu = open_skel(ovx_tc_underlay__open, ovx_tc_underlay__destroy, "tc_underlay");
 	auto tcp = open_skel(ovx_tc_port__open, ovx_tc_port__destroy, "tc_port");
 
-	prepare_object(xdp->obj, nullptr, fdb_entries);
+	prepare_object(xdp->obj, fdb_entries, existing);
 	load_object(xdp->obj, "xdp_underlay");
-	prepare_object(tcu->obj, xdp->obj, fdb_entries);
+	const MapFdSource from_first = [&](const char *name) {
+		bpf_map *m = bpf_object__find_map_by_name(xdp->obj, name);
+		return m ? bpf_map__fd(m) : -1;
+	};
+	prepare_object(tcu->obj, fdb_entries, from_first);
 	load_object(tcu->obj, "tc_underlay");
-	prepare_object(tcp->obj, xdp->obj, fdb_entries);
+	prepare_object(tcp->obj, fdb_entries, from_first);
 	load_object(tcp->obj, "tc_port");
 
 	// Own copies of the fds: the skeletons close theirs when they go.
@@ -229,14 +454,158 @@ Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
 		bpf_map *map = bpf_object__find_map_by_name(xdp->obj, std::string(name).c_str());
 		return map ? dup_fd(bpf_map__fd(map), name) : UniqueFd();
 	});
-	Dataplane dp("", std::move(tables),
-		     dup_fd(bpf_program__fd(xdp->progs.ovx_xdp_underlay), "xdp_underlay"),
-		     dup_fd(bpf_program__fd(tcu->progs.ovx_tc_underlay), "tc_underlay"),
-		     dup_fd(bpf_program__fd(tcp->progs.ovx_tc_port), "tc_port"));
+	return LoadedPrograms{
+		std::move(tables),
+		dup_fd(bpf_program__fd(xdp->progs.ovx_xdp_underlay), "xdp_underlay"),
+		dup_fd(bpf_program__fd(tcu->progs.ovx_tc_underlay), "tc_underlay"),
+		dup_fd(bpf_program__fd(tcp->progs.ovx_tc_port), "tc_port"),
+	};
+}
+
+std::uint32_t prog_id(int fd, const char *what)
+{
+	bpf_prog_info info{};
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		throw SystemError(std::string("cannot read info of ") + what, errno);
+	return info.id;
+}
+
+// Pins @fd at @path in one step, whether or not something is pinned there:
+// pinned beside it first, then renamed over it (bpffs renames atomically).
+void repin(int fd, const std::string &path)
+{
+	const std::string tmp = path + "_new"; // bpffs refuses names with a dot
+	::unlink(tmp.c_str());
+	pin_fd(fd, tmp);
+	if (::rename(tmp.c_str(), path.c_str())) {
+		int err = errno;
+		::unlink(tmp.c_str());
+		throw SystemError("cannot move pin " + tmp + " to " + path, err);
+	}
+}
+
+} // namespace
+
+Dataplane Dataplane::load_unpinned(std::uint32_t fdb_entries)
+{
+	LoadedPrograms p = load_programs(fdb_entries, [](const char *) { return -1; });
+	Dataplane dp("", std::move(p.tables), std::move(p.xdp), std::move(p.tc_underlay),
+		     std::move(p.tc_port));
 	ovx_config cfg{};
 	cfg.abi_version = OVX_ABI_VERSION;
 	dp.tables().config.update(0, cfg);
 	return dp;
+}
+
+std::optional<std::uint32_t> Dataplane::pinned_abi(const std::string &instance)
+{
+	require_bpffs();
+	const std::string dir = instance_dir(instance);
+	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+		return std::nullopt;
+	RawMap config(get_pinned(dir + "/ovx_config"), "ovx_config");
+	// Every layout starts with the version: read the value whatever its size.
+	std::vector<std::uint8_t> value(std::max<std::uint32_t>(config.value_size(), 4));
+	const std::uint32_t key = 0;
+	if (!config.lookup(&key, value.data()))
+		return 0;
+	std::uint32_t version;
+	std::memcpy(&version, value.data(), sizeof(version));
+	return version;
+}
+
+UniqueFd Dataplane::pinned_fd(const std::string &instance, std::string_view name)
+{
+	return get_pinned(instance_dir(instance) + "/" + std::string(name));
+}
+
+ProgramSwap Dataplane::replace_programs(const std::string &instance,
+					const std::function<bool(std::string_view)> &keep,
+					const std::function<void(Tables &)> &fill)
+{
+	require_bpffs();
+	const std::string dir = instance_dir(instance);
+	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+		throw ConfigError("instance '" + instance + "' is not running (nothing pinned under " +
+				  dir + ")");
+	std::vector<UniqueFd> kept;
+	RawMap fdb(get_pinned(dir + "/ovx_fdb"), "ovx_fdb");
+	LoadedPrograms p = load_programs(fdb.max_entries(), [&](const char *name) {
+		if (!keep(name))
+			return -1;
+		kept.push_back(get_pinned(dir + "/" + name));
+		return kept.back().get();
+	});
+	fill(p.tables);
+
+	ProgramSwap swap;
+	const std::string xdp_pin = dir + "/" + program_pin_name(Program::xdp_underlay);
+	swap.old_tc_port_id = prog_id(get_pinned(dir + "/" + program_pin_name(Program::tc_port)).get(),
+				      "the pinned TC port program");
+	const std::uint32_t old_tc_underlay =
+		prog_id(get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)).get(),
+			"the pinned TC underlay program");
+	swap.new_tc_port_id = prog_id(p.tc_port.get(), "tc_port");
+
+	const auto cfg = p.tables.config.lookup(0);
+	const int underlay = cfg ? static_cast<int>(cfg->underlay_ifindex) : 0;
+	UniqueFd new_xdp;
+	if (auto link = legacy_xdp_link(instance)) {
+		bpf_link_info info{};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(link->get(), &info, &len) == 0)
+			swap.old_xdp_id = info.prog_id;
+		if (bpf_link_update(link->get(), p.xdp.get(), nullptr))
+			throw SystemError("instance " + instance +
+						  ": cannot switch the XDP link to the new program",
+					  errno);
+		new_xdp = std::move(p.xdp);
+		swap.xdp_replaced = true;
+	} else if (underlay) {
+		if (auto cur = find_component(underlay, config_map_id(p.tables))) {
+			swap.old_xdp_id = cur->prog_id;
+			MultiprogPtr mp = multiprog(underlay);
+			if (mp && !xdp_multiprog__is_legacy(mp.get())) {
+				new_xdp = attach_component(underlay, xdp_flags_of(cur->mode), p.tables);
+				detach_component(underlay, cur->prog_id);
+			} else {
+				replace_single(underlay, *cur, p.xdp.get());
+				new_xdp = std::move(p.xdp);
+			}
+			swap.xdp_replaced = true;
+		}
+	}
+	if (new_xdp)
+		swap.new_xdp_id = prog_id(new_xdp.get(), "xdp_underlay");
+
+	// TC: wherever ovx's filter runs one of the old programs.
+	auto switch_tc = [&](int ifindex, std::uint32_t old_id, int new_fd) {
+		bpf_tc_hook hook = ingress_hook(ifindex);
+		bpf_tc_opts q = ovx_filter();
+		if (bpf_tc_query(&hook, &q) || q.prog_id != old_id)
+			return;
+		bpf_tc_opts opts = ovx_filter(new_fd);
+		opts.flags = BPF_TC_F_REPLACE;
+		if (int err = bpf_tc_attach(&hook, &opts))
+			throw SystemError("interface " + ifname_of(ifindex) +
+						  ": cannot switch ovx's TC filter to the new program",
+					  -err);
+		swap.tc_replaced++;
+	};
+	if (underlay)
+		switch_tc(underlay, old_tc_underlay, p.tc_underlay.get());
+	for (const auto &[ifindex, port] : p.tables.ports.dump())
+		switch_tc(static_cast<int>(ifindex), swap.old_tc_port_id, p.tc_port.get());
+
+	for (std::string_view name : kMapNames)
+		if (!keep(name))
+			repin(p.tables.fd(name), dir + "/" + std::string(name));
+	if (new_xdp)
+		repin(new_xdp.get(), xdp_pin);
+	repin(p.tc_underlay.get(), dir + "/" + program_pin_name(Program::tc_underlay));
+	repin(p.tc_port.get(), dir + "/" + program_pin_name(Program::tc_port));
+	return swap;
 }
 
 Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entries)
@@ -244,6 +613,14 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 	require_bpffs();
 	const std::string dir = instance_dir(instance);
 	std::error_code ec;
+	// Pins without the one that marks a whole instance: someone removed
+	// it. Loading over them would fail half-way, and undoing that would
+	// remove pins a running dataplane may still need.
+	if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
+		throw SystemError("instance " + instance + ": " + dir + " holds pins but not " +
+				  program_pin_name(Program::tc_port) +
+				  " (removed by hand?): ovx will not load over it; remove the directory and "
+				  "ovx's XDP and TC programs from its interfaces, then apply again");
 	fs::create_directories(dir, ec);
 	if (ec)
 		throw SystemError("cannot create " + dir + ": " + ec.message());
@@ -263,7 +640,8 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 	Dataplane loaded = load_unpinned(fdb_entries);
 	for (std::string_view name : kMapNames)
 		pin_fd(loaded.tables_.fd(name), dir + "/" + std::string(name));
-	pin_fd(loaded.xdp_underlay_.get(), dir + "/" + program_pin_name(Program::xdp_underlay));
+	// The XDP program to attach is loaded by attach_xdp(), for libxdp.
+	loaded.xdp_underlay_.reset();
 	pin_fd(loaded.tc_underlay_.get(), dir + "/" + program_pin_name(Program::tc_underlay));
 	// Pinned last: its presence is what open() takes as "instance exists".
 	pin_fd(loaded.tc_port_.get(), dir + "/" + program_pin_name(Program::tc_port));
@@ -287,69 +665,61 @@ int Dataplane::program_fd(Program program) const
 
 std::uint32_t Dataplane::program_id(Program program) const
 {
-	bpf_prog_info info{};
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(program_fd(program), &info, &len))
-		throw SystemError(std::string("cannot read info of ") + program_pin_name(program),
-				  errno);
-	return info.id;
+	const int fd = program_fd(program);
+	return fd < 0 ? 0 : prog_id(fd, program_pin_name(program));
 }
 
-std::optional<XdpAttachment> Dataplane::xdp_attachment() const
+std::optional<XdpAttachment> Dataplane::xdp_attachment(int ifindex) const
 {
-	const std::string path = instance_dir(instance_) + "/link_xdp";
-	int fd = bpf_obj_get(path.c_str());
-	if (fd < 0)
-		return std::nullopt;
-	UniqueFd link(fd);
-	bpf_link_info info{};
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(link.get(), &info, &len))
-		throw SystemError("cannot read XDP link " + path, errno);
-	XdpAttachment att{.ifindex = static_cast<int>(info.xdp.ifindex)};
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	if (att.ifindex && bpf_xdp_query(att.ifindex, 0, &q) == 0)
-		att.mode = q.attach_mode;
-	return att;
-}
-
-void Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
-{
-	const std::string path = instance_dir(instance_) + "/link_xdp";
-	if (auto cur = xdp_attachment()) {
-		if (cur->ifindex == ifindex && cur->mode == attach_mode_of(xdp_flags))
-			return;
-		detach_xdp();
+	if (auto link = legacy_xdp_link(instance_)) {
+		bpf_link_info info{};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(link->get(), &info, &len))
+			throw SystemError("cannot read XDP link of instance " + instance_, errno);
+		if (static_cast<int>(info.xdp.ifindex) != ifindex)
+			return std::nullopt;
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		std::uint32_t mode = 0;
+		if (bpf_xdp_query(ifindex, 0, &q) == 0)
+			mode = q.attach_mode;
+		return XdpAttachment{.ifindex = ifindex, .mode = mode, .prog_id = info.prog_id};
 	}
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
-	int fd = bpf_link_create(program_fd(Program::xdp_underlay), ifindex, BPF_XDP, &opts);
-	if (fd < 0) {
-		int err = errno;
-		const std::string ifname = ifname_of(ifindex);
-		std::string hint;
-		if (err == EBUSY || err == EEXIST)
-			hint = " (another XDP program is attached to it)";
-		else if (err == EOPNOTSUPP || err == EINVAL)
-			hint = std::string(" (driver ") + interface_driver(ifname) +
-			       " does not support " + mode_name(xdp_flags) + " mode" +
-			       (attach_mode_of(xdp_flags) == XDP_ATTACHED_DRV
-					? "; try mode: generic)"
-					: "; try mode: native)");
-		throw SystemError("interface " + ifname + ": cannot attach XDP in " +
-					  mode_name(xdp_flags) + " mode" + hint,
-				  err);
-	}
-	UniqueFd link(fd);
-	if (bpf_obj_pin(link.get(), path.c_str()))
-		throw SystemError("cannot pin " + path, errno);
+	return find_component(ifindex, config_map_id(tables_));
 }
 
-void Dataplane::detach_xdp()
+bool Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
 {
-	// The link is held by its pin alone: unpinning detaches the program.
-	const std::string path = instance_dir(instance_) + "/link_xdp";
-	if (::unlink(path.c_str()) && errno != ENOENT)
-		throw SystemError("cannot remove " + path, errno);
+	if (auto cur = xdp_attachment(ifindex)) {
+		if (cur->mode == attach_mode_of(xdp_flags))
+			return false;
+		detach_xdp(ifindex);
+	}
+	xdp_underlay_ = attach_component(ifindex, xdp_flags, tables_);
+	repin(xdp_underlay_.get(), instance_dir(instance_) + "/" +
+					   program_pin_name(Program::xdp_underlay));
+	return true;
+}
+
+void Dataplane::detach_xdp(int ifindex)
+{
+	// A direct link (made by ABI v1 ovx): detached first, for the release
+	// of a link whose last pin goes happens later, in the kernel's own time.
+	if (auto link = legacy_xdp_link(instance_)) {
+		if (bpf_link_detach(link->get()) && errno != EINVAL)
+			throw SystemError("interface " + ifname_of(ifindex) +
+						  ": cannot detach the XDP link of instance " + instance_,
+					  errno);
+		const std::string pin = instance_dir(instance_) + "/link_xdp";
+		if (::unlink(pin.c_str()) && errno != ENOENT)
+			throw SystemError("cannot remove " + pin, errno);
+	}
+	const std::uint32_t ours = config_map_id(tables_);
+	while (auto cur = find_component(ifindex, ours))
+		detach_component(ifindex, cur->prog_id);
+	const std::string pin = instance_dir(instance_) + "/" + program_pin_name(Program::xdp_underlay);
+	if (::unlink(pin.c_str()) && errno != ENOENT)
+		throw SystemError("cannot remove " + pin, errno);
+	xdp_underlay_.reset();
 }
 
 bool Dataplane::tc_attached(int ifindex, Program program) const
@@ -361,10 +731,10 @@ bool Dataplane::tc_attached(int ifindex, Program program) const
 	return q.prog_id == program_id(program);
 }
 
-void Dataplane::attach_tc(int ifindex, Program program)
+bool Dataplane::attach_tc(int ifindex, Program program)
 {
 	if (tc_attached(ifindex, program))
-		return;
+		return false;
 	bpf_tc_hook hook = ingress_hook(ifindex);
 	int err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
@@ -377,6 +747,7 @@ void Dataplane::attach_tc(int ifindex, Program program)
 		throw SystemError("interface " + ifname_of(ifindex) +
 					  ": cannot attach TC program " + program_pin_name(program),
 				  -err);
+	return true;
 }
 
 void Dataplane::detach_tc(int ifindex)
@@ -395,9 +766,10 @@ void Dataplane::destroy()
 	auto cfg = tables_.config.lookup(0);
 	for (const auto &[ifindex, port] : tables_.ports.dump())
 		detach_tc(static_cast<int>(ifindex));
-	if (cfg && cfg->underlay_ifindex)
+	if (cfg && cfg->underlay_ifindex) {
 		detach_tc(static_cast<int>(cfg->underlay_ifindex));
-	detach_xdp();
+		detach_xdp(static_cast<int>(cfg->underlay_ifindex));
+	}
 	std::error_code ec;
 	fs::remove_all(instance_dir(instance_), ec);
 	if (ec)

@@ -32,6 +32,14 @@ std::string forwarding_path(const std::string &ifname, int family)
 
 } // namespace
 
+std::string interface_name(std::uint32_t ifindex)
+{
+	char name[IF_NAMESIZE] = {};
+	if (!if_indextoname(ifindex, name))
+		return "if" + std::to_string(ifindex);
+	return name;
+}
+
 std::uint32_t interface_mtu(const std::string &ifname)
 {
 	UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));

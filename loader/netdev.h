@@ -8,6 +8,9 @@ namespace ovx {
 
 std::uint32_t interface_mtu(const std::string &ifname);
 
+// The name of @ifindex in this namespace, "if<N>" once it is gone.
+std::string interface_name(std::uint32_t ifindex);
+
 // "veth", "virtio_net", ...: for messages that name what refused.
 std::string interface_driver(const std::string &ifname);
 

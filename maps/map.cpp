@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "maps/error.h"
@@ -51,35 +52,105 @@ bool RawMap::erase(const void *key)
 	throw SystemError("map " + name_ + ": delete failed", errno);
 }
 
+void RawMap::update_batch(const void *keys, const void *values, std::size_t count,
+			  std::uint64_t flags)
+{
+	const auto *k = static_cast<const std::uint8_t *>(keys);
+	const auto *v = static_cast<const std::uint8_t *>(values);
+	const std::size_t chunk = 65536;
+	for (std::size_t done = 0; done < count;) {
+		__u32 n = static_cast<__u32>(std::min(chunk, count - done));
+		LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = flags);
+		if (bpf_map_update_batch(fd_.get(), k + done * key_size_, v + done * value_size_,
+					 &n, &opts))
+			throw SystemError("map " + name_ + ": batch update failed after " +
+						  std::to_string(done + n) + " of " +
+						  std::to_string(count) + " entries" +
+						  (errno == E2BIG || errno == ENOMEM
+							   ? " (map full: " +
+								     std::to_string(max_entries_) +
+								     " entries)"
+							   : std::string()),
+					  errno);
+		done += n;
+	}
+}
+
+void RawMap::erase_batch(const void *keys, std::size_t count)
+{
+	const auto *k = static_cast<const std::uint8_t *>(keys);
+	const std::size_t chunk = 65536;
+	for (std::size_t done = 0; done < count;) {
+		__u32 n = static_cast<__u32>(std::min(chunk, count - done));
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		if (bpf_map_delete_batch(fd_.get(), k + done * key_size_, &n, &opts))
+			throw SystemError("map " + name_ + ": batch delete failed after " +
+						  std::to_string(done + n) + " of " +
+						  std::to_string(count) + " entries",
+					  errno);
+		done += n;
+	}
+}
+
+void RawMap::for_each_batch(
+	std::size_t value_stride,
+	const std::function<void(const std::uint8_t *, const std::uint8_t *, std::size_t)> &visit)
+	const
+{
+	// Batches of 4096 keep the syscall count at n/4096 for a million entries.
+	const std::uint32_t chunk = 4096;
+	std::vector<std::uint8_t> keys(std::size_t{chunk} * key_size_),
+		values(std::size_t{chunk} * value_stride);
+	std::vector<std::uint8_t> in_batch(key_size_), out_batch(key_size_);
+	bool first = true;
+	for (;;) {
+		__u32 count = chunk;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		int err = bpf_map_lookup_batch(fd_.get(), first ? nullptr : in_batch.data(),
+					       out_batch.data(), keys.data(), values.data(),
+					       &count, &opts);
+		int saved = errno;
+		if (err && saved != ENOENT)
+			throw SystemError("map " + name_ + ": dump failed", saved);
+		if (count)
+			visit(keys.data(), values.data(), count);
+		if (err)
+			return; // ENOENT: that was the last batch
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
 void RawMap::dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &values,
 		  std::size_t value_stride) const
 {
 	keys.clear();
 	values.clear();
+	for_each_batch(value_stride, [&](const std::uint8_t *k, const std::uint8_t *v,
+					 std::size_t n) {
+		keys.insert(keys.end(), k, k + n * key_size_);
+		values.insert(values.end(), v, v + n * value_stride);
+	});
+}
 
-	// Batches of 4096 keep the syscall count at n/4096 for a million entries.
-	const std::uint32_t chunk = 4096;
-	std::vector<std::uint8_t> in_batch(key_size_), out_batch(key_size_);
-	bool first = true;
-	for (;;) {
-		const std::size_t kofs = keys.size(), vofs = values.size();
-		keys.resize(kofs + std::size_t{chunk} * key_size_);
-		values.resize(vofs + std::size_t{chunk} * value_stride);
-		__u32 count = chunk;
-		LIBBPF_OPTS(bpf_map_batch_opts, opts);
-		int err = bpf_map_lookup_batch(fd_.get(), first ? nullptr : in_batch.data(),
-					       out_batch.data(), &keys[kofs], &values[vofs],
-					       &count, &opts);
-		int saved = errno;
-		keys.resize(kofs + std::size_t{count} * key_size_);
-		values.resize(vofs + std::size_t{count} * value_stride);
-		if (err && saved == ENOENT)
-			return; // that was the last batch
-		if (err)
-			throw SystemError("map " + name_ + ": dump failed", saved);
-		in_batch = out_batch;
-		first = false;
-	}
+bool RawMap::is_array() const
+{
+	return type_ == BPF_MAP_TYPE_ARRAY || type_ == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+std::size_t RawMap::count() const
+{
+	if (is_array())
+		return max_entries_;
+	// Keys only would do, but the batch call wants room for values too.
+	std::size_t n = 0;
+	const std::size_t stride = (type_ == BPF_MAP_TYPE_PERCPU_HASH)
+					   ? possible_cpus() * ((value_size_ + 7) & ~7u)
+					   : value_size_;
+	for_each_batch(stride, [&](const std::uint8_t *, const std::uint8_t *, std::size_t c) {
+		n += c;
+	});
+	return n;
 }
 
 void check_map_sizes(const std::string &name, std::uint32_t key_have,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,13 +37,28 @@ public:
 	std::uint32_t max_entries() const { return max_entries_; }
 	std::uint32_t key_size() const { return key_size_; }
 	std::uint32_t value_size() const { return value_size_; }
+	std::uint32_t type() const { return type_; }
+	bool is_array() const;
 
 	bool lookup(const void *key, void *value) const;
 	void update(const void *key, const void *value, std::uint64_t flags);
 	bool erase(const void *key);
+	// @count packed keys and values in BPF_MAP_UPDATE_BATCH / DELETE_BATCH
+	// calls: one syscall per 64K entries instead of one per entry.
+	void update_batch(const void *keys, const void *values, std::size_t count,
+			  std::uint64_t flags);
+	void erase_batch(const void *keys, std::size_t count);
 	// Every key/value pair, batched where the kernel allows it.
 	void dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &values,
 		  std::size_t value_stride) const;
+	// The same, one batch of at most 4096 pairs at a time, so that a reader
+	// of a million entries never holds more than one batch.
+	void for_each_batch(std::size_t value_stride,
+			    const std::function<void(const std::uint8_t *keys,
+						     const std::uint8_t *values, std::size_t n)>
+				    &visit) const;
+	// Entries present (hash maps; an array's are all present).
+	std::size_t count() const;
 
 private:
 	UniqueFd fd_;
@@ -76,6 +92,29 @@ public:
 		raw_.update(&key, &value, flags);
 	}
 	bool erase(const K &key) { return raw_.erase(&key); }
+	void update_batch(const std::vector<K> &keys, const std::vector<V> &values,
+			  std::uint64_t flags = 0)
+	{
+		raw_.update_batch(keys.data(), values.data(), keys.size(), flags);
+	}
+	void erase_batch(const std::vector<K> &keys) { raw_.erase_batch(keys.data(), keys.size()); }
+	std::size_t count() const { return raw_.count(); }
+	bool is_array() const { return raw_.is_array(); }
+
+	// Streams every pair to @visit(const K &, const V &), batch by batch.
+	template <typename F> void for_each(F &&visit) const
+	{
+		raw_.for_each_batch(sizeof(V), [&](const std::uint8_t *keys,
+						   const std::uint8_t *values, std::size_t n) {
+			for (std::size_t i = 0; i < n; i++) {
+				K k;
+				V v;
+				std::memcpy(&k, keys + i * sizeof(K), sizeof(K));
+				std::memcpy(&v, values + i * sizeof(V), sizeof(V));
+				visit(k, v);
+			}
+		});
+	}
 
 	std::vector<std::pair<K, V>> dump() const
 	{
@@ -103,10 +142,13 @@ public:
 	const std::string &name() const { return raw_.name(); }
 	int fd() const { return raw_.fd(); }
 	std::uint32_t max_entries() const { return raw_.max_entries(); }
+	std::size_t count() const { return raw_.count(); }
 	// Empty when the key is absent.
 	std::vector<V> lookup(const K &key) const;
 	// Every CPU's value set to zero (creates the entry of a hash).
 	void clear(const K &key);
+	// One value per possible CPU, as lookup() returns them.
+	void update(const K &key, const std::vector<V> &per_cpu);
 	bool erase(const K &key) { return raw_.erase(&key); }
 
 private:
@@ -151,6 +193,15 @@ template <typename K, typename V> void PerCpuMap<K, V>::clear(const K &key)
 {
 	std::vector<std::uint8_t> zero(ncpus_ * stride_);
 	raw_.update(&key, zero.data(), 0);
+}
+
+template <typename K, typename V>
+void PerCpuMap<K, V>::update(const K &key, const std::vector<V> &per_cpu)
+{
+	std::vector<std::uint8_t> buf(ncpus_ * stride_);
+	for (std::size_t cpu = 0; cpu < ncpus_ && cpu < per_cpu.size(); cpu++)
+		std::memcpy(&buf[cpu * stride_], &per_cpu[cpu], sizeof(V));
+	raw_.update(&key, buf.data(), 0);
 }
 
 } // namespace ovx

@@ -105,6 +105,70 @@ $(cat "$(topo_config_file "$h")")"
 # ovx_down HOST: `ovx down`; returns its status (output in $OVX_OUT).
 ovx_down() { ovx_run "$1" down; }
 
+# --- the agent ------------------------------------------------------------------
+
+OVX_AGENTS=() # hosts ovx_agent_start started an agent for (stopped at cleanup)
+
+# ovx_agent_start HOST FILE [ARGS...]: `ovx --netns NS agent -f FILE ARGS` in
+# the background, log in $(ovx_agent_log HOST) (appended to, across
+# restarts); returns once the agent has applied FILE (a new log line matching
+# $OVX_AGENT_READY, default "] applied "), 1 if it exited first or took more
+# than 30 s.
+ovx_agent_start() {
+	local host=$1 file=$2 ns log i before ready=${OVX_AGENT_READY:-'\] applied '}
+	shift 2
+	ns=$(topo_host_ns "$host") || return 1
+	_ovx_mark_applied "$host"
+	local h found=0
+	for h in "${OVX_AGENTS[@]}"; do [[ $h == "$host" ]] && found=1; done
+	((found)) || OVX_AGENTS+=("$host")
+	log=$(ovx_agent_log "$host")
+	before=$(grep -c -E "$ready" "$log" 2>/dev/null)
+	# Not under `ip netns exec`: that gives the process a /sys of its own,
+	# and pins made there would be invisible to every other ovx call.
+	"$OVX" --netns "$ns" agent -f "$file" "$@" >>"$log" 2>&1 </dev/null &
+	TOPO_BG_PID[agent-$host]=$!
+	TOPO_BG_OUT[agent-$host]=$log
+	TOPO_PIDS+=("$!")
+	for ((i = 0; i < 300; i++)); do
+		(($(grep -c -E "$ready" "$log" 2>/dev/null) > ${before:-0})) && return 0
+		kill -0 "${TOPO_BG_PID[agent-$host]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# ovx_agent_log HOST: the file the agent of HOST logs to.
+ovx_agent_log() { printf '%s/agent-%s.log\n' "$TOPO_DIR" "$1"; }
+
+# ovx_agent_pid HOST: its PID (empty when none was started).
+ovx_agent_pid() { topo_bg_pid "agent-$1"; }
+
+# ovx_agent_stop HOST [SIGNAL]: signals (default TERM) and reaps the agent;
+# returns its exit status (137 for KILL).
+ovx_agent_stop() {
+	local pid rc
+	pid=$(ovx_agent_pid "$1")
+	[[ -n $pid ]] || return 0
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	unset "TOPO_BG_PID[agent-$1]"
+	return $rc
+}
+
+# ovx_agent_wait_log HOST PATTERN [SECONDS]: 0 once the agent's log has a
+# line matching PATTERN (grep -E), 1 after SECONDS (default 10).
+ovx_agent_wait_log() {
+	local log i
+	log=$(ovx_agent_log "$1")
+	for ((i = 0; i < ${3:-10} * 10; i++)); do
+		grep -E "$2" "$log" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ovx_xdp_attached HOST [IFACE]: 0 if an XDP program is on IFACE (eth1),
 # in any mode (ip link shows xdp / xdpgeneric / xdpdrv / xdpoffload).
 ovx_xdp_attached() {
@@ -141,6 +205,9 @@ sys.exit(0 if struct.unpack_from("<I", attr, 24)[0] > 0 else 1)' "$2" 2>/dev/nul
 # on the underlay): down on a never-applied instance may well be an error.
 ovx_cleanup_hook() {
 	local h dir rc=0 down_rc
+	# A running agent owns its instance and refuses `ovx down`: stop it.
+	for h in "${OVX_AGENTS[@]}"; do ovx_agent_stop "$h"; done
+	OVX_AGENTS=()
 	for h in "${OVX_APPLIED[@]}"; do
 		dir=$(ovx_pin_dir "$h")
 		down_rc=0
@@ -153,6 +220,12 @@ ovx_cleanup_hook() {
 			elif ((down_rc != 0)); then
 				echo "    note: ovx down on $h: exit $down_rc: $OVX_OUT" >&2
 			fi
+		fi
+		if [[ -e /run/ovx/$(ovx_instance "$h") ]]; then
+			topo_warn "ovx agent state left behind in /run/ovx/$(ovx_instance "$h")"
+			OVX_LEFTOVERS=1
+			rc=1
+			rm -rf -- "/run/ovx/$(ovx_instance "$h")"
 		fi
 		if [[ -e $dir ]]; then
 			topo_warn "ovx pins left behind in $dir: $(find "$dir" -mindepth 1 2>/dev/null | head -20 | tr '\n' ' ')"

@@ -111,6 +111,10 @@ std::vector<Bytes> DatapathTest::captured(const std::string &ifname)
 		if (n <= 0)
 			break;
 		buf.resize(static_cast<std::size_t>(n));
+		// The kernel's own IPv6 housekeeping on the underlay (MLD reports
+		// to 33:33:..): ovx never sends to IPv6 multicast MACs.
+		if (n >= 2 && buf[0] == 0x33 && buf[1] == 0x33)
+			continue;
 		frames.push_back(std::move(buf));
 	}
 	return frames;

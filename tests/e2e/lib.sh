@@ -185,3 +185,49 @@ e2e_print_seg_stats() {
 	line=$(ovx_json_seg_summary "$2" <<<"$json" 2>&1)
 	e2e_info "$1 $2: $line"
 }
+
+# e2e_expect_no_ping_loss FILE COUNT: FILE holds the output of `ping -q -c
+# COUNT`; every ping must have been answered, the slowest within 100 ms (a
+# forwarding gap drops pings, for XDP and TC queue nothing; a hiccup that
+# only delayed them shows in the slowest round trip). Sets E2E_PING_RESULT.
+e2e_expect_no_ping_loss() {
+	local out sent got rtt_max
+	out=$(cat "$1")
+	sent=$(sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' <<<"$out")
+	got=$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$out")
+	[[ -n $sent && -n $got ]] || e2e_fail "no ping summary: $out"
+	((sent == $2 && got == sent)) || e2e_fail "ping: $got of $sent replies ($((sent - got)) lost), want all $2"
+	rtt_max=$(sed -n 's|^rtt min/avg/max/mdev = [^/]*/[^/]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
+	/usr/bin/python3 -c "import sys; sys.exit(0 if float('${rtt_max:-1e9}') < 100 else 1)" ||
+		e2e_fail "ping: slowest round trip ${rtt_max:-?} ms, want < 100 ms"
+	E2E_PING_RESULT="ping $got/$sent answered (0 lost), slowest $rtt_max ms"
+	e2e_ok "$E2E_PING_RESULT"
+}
+
+# e2e_expect_no_stall JSON RATE: JSON is `iperf3 -J -i 0.1 -b RATE`; no 0.1 s
+# interval may carry less than half of RATE. A stall of 100 ms or more
+# empties one interval or takes half of one (it spans two at most); a
+# catch-up burst can hide the latter, so this is the floor of what is
+# checked. Sets E2E_IPERF_RESULT.
+e2e_expect_no_stall() {
+	local report n low when slowest avg
+	report=$(/usr/bin/python3 - "$1" "$(numfmt --from=si "$2")" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r.get("error"):
+    sys.exit("iperf3: " + r["error"])
+iv = [i["sum"] for i in r["intervals"]]
+if len(iv) < 10:
+    sys.exit("only %d intervals" % len(iv))
+half = float(sys.argv[2]) / 10 / 2
+low = ["%.1f-%.1fs" % (s["start"], s["end"]) for s in iv if s["bytes"] * 8 < half]
+slowest = min(s["bits_per_second"] for s in iv)
+print(len(iv), len(low), ",".join(low) or "-", "%.2f" % (slowest / 1e9),
+      "%.2f" % (r["end"]["sum_received"]["bits_per_second"] / 1e9))
+PY
+	) || e2e_fail "iperf3 report: $report"
+	read -r n low when slowest avg <<<"$report"
+	((low == 0)) || e2e_fail "iperf3: $low of $n intervals (0.1 s) below half of $2: $when"
+	E2E_IPERF_RESULT="iperf3 $avg Gbit/s, none of $n 0.1 s intervals below half of $2 (slowest $slowest Gbit/s)"
+	e2e_ok "$E2E_IPERF_RESULT"
+}

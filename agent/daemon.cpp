@@ -1,0 +1,416 @@
+#include "agent/daemon.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "agent/apply.h"
+#include "agent/config.h"
+#include "agent/migrate.h"
+#include "maps/error.h"
+#include "maps/unique_fd.h"
+
+namespace fs = std::filesystem;
+
+namespace ovx {
+namespace {
+
+// More lines than this per cycle and the rest is one summary line: a wiped
+// million-entry FDB must not turn into a million log lines.
+constexpr int kMaxLinesPerCycle = 20;
+
+std::uint64_t unix_now()
+{
+	return static_cast<std::uint64_t>(std::time(nullptr));
+}
+
+nlohmann::json state_json(const AgentState &s)
+{
+	return {{"pid", s.pid},
+		{"file", s.file},
+		{"started", s.started},
+		{"last_reconcile", s.last_reconcile},
+		{"reconciles", s.reconciles},
+		{"applies", s.applies},
+		{"repairs", s.repairs},
+		{"reclaimed", s.reclaimed},
+		{"last_error", s.last_error}};
+}
+
+void write_state(const std::string &dir, const AgentState &s)
+{
+	const std::string path = dir + "/agent.json", tmp = path + ".tmp";
+	{
+		std::ofstream out(tmp, std::ios::trunc);
+		out << state_json(s).dump(2) << '\n';
+		if (!out)
+			throw SystemError("cannot write " + tmp, errno);
+	}
+	if (std::rename(tmp.c_str(), path.c_str()))
+		throw SystemError("cannot move " + tmp + " to " + path, errno);
+}
+
+UniqueFd open_lock(const std::string &dir)
+{
+	std::error_code ec;
+	fs::create_directories(dir, ec);
+	if (ec)
+		throw SystemError("cannot create " + dir + ": " + ec.message());
+	const std::string path = dir + "/agent.lock";
+	int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		throw SystemError("cannot open " + path, errno);
+	return UniqueFd(fd);
+}
+
+// signalfd for the signals the agent acts on; they are blocked first so
+// that they queue on the fd instead of killing the process.
+UniqueFd signal_fd()
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, nullptr))
+		throw SystemError("cannot block signals", errno);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		throw SystemError("cannot create a signalfd", errno);
+	return UniqueFd(fd);
+}
+
+UniqueFd timer_fd(double interval_sec)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		throw SystemError("cannot create a timerfd", errno);
+	UniqueFd timer(fd);
+	const auto sec = static_cast<time_t>(interval_sec);
+	const auto nsec = static_cast<long>((interval_sec - static_cast<double>(sec)) * 1e9);
+	itimerspec its{};
+	its.it_interval = {sec, nsec};
+	its.it_value = its.it_interval;
+	if (timerfd_settime(timer.get(), 0, &its, nullptr))
+		throw SystemError("cannot arm the reconcile timer", errno);
+	return timer;
+}
+
+// Editors replace files (write a temporary, rename it over): watching the
+// directory for the name sees that, where a watch on the file would lose it.
+UniqueFd watch_file(const fs::path &file)
+{
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		throw SystemError("cannot create an inotify instance", errno);
+	UniqueFd in(fd);
+	const std::string dir = file.parent_path().string();
+	if (inotify_add_watch(in.get(), dir.c_str(),
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0)
+		throw SystemError("cannot watch " + dir, errno);
+	return in;
+}
+
+bool file_event(int inotify_fd, const std::string &name)
+{
+	alignas(inotify_event) char buf[4096];
+	bool hit = false;
+	for (;;) {
+		ssize_t n = ::read(inotify_fd, buf, sizeof(buf));
+		if (n <= 0)
+			return hit;
+		for (char *p = buf; p < buf + n;) {
+			auto *ev = reinterpret_cast<inotify_event *>(p);
+			if (ev->len && name == ev->name)
+				hit = true;
+			p += sizeof(inotify_event) + ev->len;
+		}
+	}
+}
+
+void drain(int fd)
+{
+	std::uint64_t buf[16];
+	while (::read(fd, buf, sizeof(buf)) > 0) {
+	}
+}
+
+class Agent {
+public:
+	Agent(const AgentOptions &o, std::shared_ptr<spdlog::logger> log)
+		: o_(o), log_(std::move(log)), dir_(agent_run_dir(o.instance))
+	{
+		state_.pid = static_cast<int>(getpid());
+		state_.file = o.file;
+		state_.started = unix_now();
+	}
+
+	int run();
+
+private:
+	enum class Why { start, reload, timer };
+	void cycle(Why why);
+	void save()
+	{
+		try {
+			write_state(dir_, state_);
+		} catch (const std::exception &e) {
+			log_->warn("agent state: {}", e.what());
+		}
+	}
+
+	AgentOptions o_;
+	std::shared_ptr<spdlog::logger> log_;
+	std::string dir_;
+	AgentState state_;
+	std::optional<Config> config_; // the last good desired state
+	std::string file_error_;       // why the file on disk is not config_
+	bool applied_ = false;	       // config_ was in place once: later writes are drift
+};
+
+void Agent::cycle(Why why)
+{
+	if (why == Why::reload) {
+		try {
+			config_ = load_config(o_.file);
+			state_.applies++;
+			file_error_.clear();
+		} catch (const ConfigError &e) {
+			file_error_ = e.what();
+			log_->error("{}; keeping the last good desired state", e.what());
+		}
+	}
+	// On a timer tick after the state was in place once, nothing was asked
+	// to change: whatever reconcile has to write is drift, made behind
+	// ovx's back, and is repaired.
+	const bool drift = why == Why::timer && applied_;
+	int lines = 0, more = 0;
+	std::size_t repairs = 0;
+	auto say = [&](spdlog::level::level_enum level, const std::string &text) {
+		if (lines++ < kMaxLinesPerCycle)
+			log_->log(level, "{}", text);
+		else
+			more++;
+	};
+	const WriteObserver observe = [&](const MapWrite &w) {
+		if (w.op == MapWrite::Op::reclaim) {
+			log_->debug("map={} key={}: aged learned entry reclaimed", w.map, w.key);
+			return;
+		}
+		if (!drift) {
+			say(spdlog::level::info, fmt::format("map={} key={}: {}", w.map, w.key,
+							     op_name(w.op)));
+			return;
+		}
+		repairs++;
+		const char *what = w.op == MapWrite::Op::add	? "missing (deleted behind ovx's back), restored"
+				   : w.op == MapWrite::Op::change ? "changed behind ovx's back, restored"
+								  : "not in the desired state (added behind ovx's back), removed";
+		say(spdlog::level::warn, fmt::format("drift: map={} key={}: {}", w.map, w.key, what));
+	};
+	try {
+		const ApplyResult r = ovx::apply(*config_, o_.instance, observe);
+		for (const std::string &hook : r.attached) {
+			if (!drift) {
+				say(spdlog::level::info, "attached " + hook);
+				continue;
+			}
+			repairs++;
+			say(spdlog::level::warn, "drift: " + hook + " was not attached; attached again");
+		}
+		if (more)
+			log_->log(drift ? spdlog::level::warn : spdlog::level::info,
+				  "... and {} more entries like these", more);
+		state_.repairs += drift ? repairs : 0;
+		state_.reclaimed += r.maps.learned_reclaimed;
+		if (r.maps.learned_reclaimed)
+			log_->info("reclaimed {} aged learned FDB entries", r.maps.learned_reclaimed);
+		if (drift && repairs)
+			log_->warn("repaired {} drifted item(s) (total {})", repairs, state_.repairs);
+		else if (!drift)
+			log_->info("applied {}: {} added, {} changed, {} removed{}", o_.file,
+				   r.maps.added, r.maps.changed, r.maps.removed,
+				   r.created		? " (dataplane loaded)"
+				   : why == Why::start ? " (adopted the pinned dataplane)"
+							: "");
+		else
+			log_->debug("reconciled: in sync");
+		state_.last_error = file_error_;
+		applied_ = true;
+	} catch (const std::exception &e) {
+		// A missing interface (not up yet at boot, renamed) or a refusal:
+		// said, and tried again at the next tick.
+		state_.last_error = e.what();
+		log_->error("apply failed, retrying every {}s: {}", o_.interval_sec, e.what());
+	}
+	state_.reconciles++;
+	state_.last_reconcile = unix_now();
+	save();
+}
+
+int Agent::run()
+{
+	UniqueFd lock = open_lock(dir_);
+	if (flock(lock.get(), LOCK_EX | LOCK_NB)) {
+		const auto other = agent_state(o_.instance);
+		log_->error("another agent runs for this instance (pid {}); not starting",
+			    other ? other->pid : 0);
+		return kExitSystem;
+	}
+	UniqueFd sig = signal_fd();
+	const fs::path file = fs::absolute(o_.file);
+	o_.file = state_.file = file.string();
+	UniqueFd watch = watch_file(file);
+
+	log_->info("agent starting: file={} interval={}s pid={}", o_.file, o_.interval_sec,
+		   state_.pid);
+	try {
+		config_ = o_.config ? std::move(o_.config) : load_config(o_.file);
+		o_.config.reset();
+	} catch (const ConfigError &e) {
+		log_->error("{}", e.what());
+		return kExitInvalid;
+	}
+	if (o_.upgrade) {
+		try {
+			if (auto swap = upgrade_instance(o_.instance, false))
+				log_->info("programs upgraded: xdp {} -> {}, tc_port {} -> {}, {} TC filter(s) switched",
+					   swap->old_xdp_id, swap->new_xdp_id, swap->old_tc_port_id,
+					   swap->new_tc_port_id, swap->tc_replaced);
+		} catch (const std::exception &e) {
+			log_->error("upgrade: {}", e.what());
+			return kExitSystem;
+		}
+	}
+	state_.applies++;
+	cycle(Why::start);
+
+	UniqueFd timer = timer_fd(o_.interval_sec);
+	const std::string name = file.filename().string();
+	for (;;) {
+		pollfd fds[3] = {{sig.get(), POLLIN, 0}, {watch.get(), POLLIN, 0},
+				 {timer.get(), POLLIN, 0}};
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			throw SystemError("poll", errno);
+		}
+		if (fds[0].revents & POLLIN) {
+			signalfd_siginfo si{};
+			bool reload = false;
+			while (::read(sig.get(), &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload = true;
+					continue;
+				}
+				log_->info("{}: stopping; the dataplane stays as it is ('ovx down' removes it)",
+					   strsignal(static_cast<int>(si.ssi_signo)));
+				return kExitOk;
+			}
+			if (reload) {
+				log_->info("SIGHUP: re-reading {}", o_.file);
+				cycle(Why::reload);
+			}
+		}
+		if ((fds[1].revents & POLLIN) && file_event(watch.get(), name)) {
+			log_->info("{} changed: re-applying", o_.file);
+			cycle(Why::reload);
+		}
+		if (fds[2].revents & POLLIN) {
+			drain(timer.get());
+			cycle(Why::timer);
+		}
+	}
+}
+
+} // namespace
+
+std::string agent_run_dir(const std::string &instance)
+{
+	const char *base = std::getenv("OVX_RUN_DIR");
+	return std::string(base && *base ? base : "/run/ovx") + "/" + instance;
+}
+
+int run_agent(const AgentOptions &options)
+{
+	auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+	auto log = std::make_shared<spdlog::logger>(options.instance, sink);
+	log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l [instance=%n] %v");
+	const auto level = spdlog::level::from_str(options.log_level);
+	if (level == spdlog::level::off && options.log_level != "off")
+		throw ConfigError("--log-level: unknown level '" + options.log_level +
+				  "' (trace, debug, info, warn, error)");
+	log->set_level(level);
+	log->flush_on(spdlog::level::trace);
+	if (!(options.interval_sec >= 0.1))
+		throw ConfigError("--interval: at least 0.1 seconds");
+	return Agent(options, log).run();
+}
+
+std::optional<AgentState> agent_state(const std::string &instance)
+{
+	const std::string dir = agent_run_dir(instance);
+	std::ifstream in(dir + "/agent.json");
+	if (!in)
+		return std::nullopt;
+	AgentState s;
+	try {
+		const auto j = nlohmann::json::parse(in);
+		s.pid = j.value("pid", 0);
+		s.file = j.value("file", "");
+		s.started = j.value("started", std::uint64_t{0});
+		s.last_reconcile = j.value("last_reconcile", std::uint64_t{0});
+		s.reconciles = j.value("reconciles", std::uint64_t{0});
+		s.applies = j.value("applies", std::uint64_t{0});
+		s.repairs = j.value("repairs", std::uint64_t{0});
+		s.reclaimed = j.value("reclaimed", std::uint64_t{0});
+		s.last_error = j.value("last_error", "");
+	} catch (const nlohmann::json::exception &e) {
+		throw SystemError(dir + "/agent.json: unreadable: " + e.what());
+	}
+	// The lock, not the file, says whether the agent lives: kill -9 leaves
+	// the file behind but the kernel drops the lock with the process.
+	int fd = ::open((dir + "/agent.lock").c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		UniqueFd lock(fd);
+		s.running = flock(lock.get(), LOCK_SH | LOCK_NB) != 0;
+	}
+	return s;
+}
+
+void forget_agent(const std::string &instance)
+{
+	std::error_code ec;
+	fs::remove_all(agent_run_dir(instance), ec);
+	if (ec)
+		throw SystemError("cannot remove " + agent_run_dir(instance) + ": " + ec.message());
+	// The parent goes with its last instance.
+	fs::remove(fs::path(agent_run_dir(instance)).parent_path(), ec);
+}
+
+void refuse_if_agent(const std::string &instance, const std::string &what)
+{
+	const auto s = agent_state(instance);
+	if (s && s->running)
+		throw ConfigError(what + ": instance '" + instance + "' is managed by an agent (pid " +
+				  std::to_string(s->pid) + ") from " + s->file +
+				  "; edit that file instead (the agent applies it at once), or stop "
+				  "the agent first");
+}
+
+} // namespace ovx

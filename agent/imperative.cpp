@@ -1,0 +1,266 @@
+#include "agent/imperative.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+
+#include "agent/inspect.h"
+#include "maps/error.h"
+
+namespace ovx {
+namespace {
+
+Segment &find_segment(Config &config, const std::string &name)
+{
+	for (Segment &s : config.segments)
+		if (s.name == name)
+			return s;
+	throw ConfigError("no segment '" + name + "'");
+}
+
+Mac mac_arg(const std::string &text)
+{
+	auto mac = parse_mac(text);
+	if (!mac)
+		throw ConfigError("'" + text + "' is not a MAC address (like 02:00:00:00:01:01)");
+	return *mac;
+}
+
+IpAddr ip_arg(const std::string &text)
+{
+	auto ip = parse_ip(text);
+	if (!ip)
+		throw ConfigError("'" + text + "' is not an IP address");
+	return *ip;
+}
+
+// parse_config() locates errors as PATH:LINE:COLUMN in the text it read;
+// here that text is generated, so only the key path and the reason help.
+std::string without_location(const std::string &message, const std::string &path)
+{
+	if (message.rfind(path + ":", 0) != 0)
+		return message;
+	std::size_t pos = path.size() + 1;
+	for (int field = 0; field < 2; field++) {
+		const std::size_t colon = message.find(':', pos);
+		if (colon == std::string::npos ||
+		    !std::all_of(message.begin() + static_cast<long>(pos),
+				 message.begin() + static_cast<long>(colon), ::isdigit))
+			return message.substr(path.size() + 1);
+		pos = colon + 1;
+	}
+	return message.substr(message[pos] == ' ' ? pos + 1 : pos);
+}
+
+} // namespace
+
+Config current_config(const Dataplane &dp)
+{
+	const StateView v = inspect(dp, false);
+	if (!v.underlay_ifindex)
+		throw ConfigError("instance '" + dp.instance() +
+				  "' has no underlay yet: apply a file first");
+	Config c;
+	c.path = "instance " + dp.instance();
+	c.underlay.interface = v.underlay;
+	c.underlay.address4 = v.vtep;
+	c.underlay.address6 = v.vtep6;
+	c.underlay.vxlan_port = v.vxlan_port;
+	c.underlay.geneve_port = v.geneve_port;
+	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
+		if (v.xdp_mode == xdp_mode_name(m))
+			c.underlay.mode = m;
+	c.limits.fdb_entries = static_cast<std::uint32_t>(v.fdb_capacity);
+
+	std::map<std::string, std::size_t> index; // segment name -> c.segments
+	std::map<std::string, Mac> port_mac;
+	for (const PortView &p : v.ports)
+		port_mac[p.interface] = p.mac;
+	for (const SegmentView &sv : v.segments) {
+		Segment s;
+		s.name = sv.name;
+		s.tenant = sv.tenant;
+		s.encap = sv.encap;
+		s.id = sv.id;
+		s.learning = sv.learning;
+		s.aging_sec = sv.aging_sec;
+		s.flood = sv.flood;
+		for (const std::string &ifname : sv.ports)
+			s.ports.push_back(Port{ifname, port_mac[ifname], {}});
+		index[s.name] = c.segments.size();
+		c.segments.push_back(std::move(s));
+	}
+	for_each_fdb(dp, [&](const FdbView &f) {
+		auto it = index.find(f.segment);
+		if (it != index.end() && !f.learned && !f.is_port)
+			c.segments[it->second].remotes.push_back(Remote{f.mac, f.vtep, {}});
+	});
+	return c;
+}
+
+std::string to_yaml(const Config &c)
+{
+	YAML::Emitter out;
+	out << YAML::BeginMap;
+	out << YAML::Key << "underlay" << YAML::Value << YAML::BeginMap;
+	out << YAML::Key << "interface" << YAML::Value << c.underlay.interface;
+	out << YAML::Key << "address" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+	for (const IpAddr *a : {&c.underlay.address4, &c.underlay.address6})
+		if (a->family)
+			out << format_ip(*a);
+	out << YAML::EndSeq;
+	out << YAML::Key << "mode" << YAML::Value << xdp_mode_name(c.underlay.mode);
+	out << YAML::Key << "port" << YAML::Value << c.underlay.vxlan_port;
+	out << YAML::Key << "geneve_port" << YAML::Value << c.underlay.geneve_port;
+	out << YAML::EndMap;
+	out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
+	out << YAML::Key << "fdb_entries" << YAML::Value << c.limits.fdb_entries;
+	out << YAML::EndMap;
+	out << YAML::Key << "segments" << YAML::Value << YAML::BeginSeq;
+	for (const Segment &s : c.segments) {
+		out << YAML::BeginMap;
+		out << YAML::Key << "name" << YAML::Value << s.name;
+		out << YAML::Key << "tenant" << YAML::Value << s.tenant;
+		out << YAML::Key << "encap" << YAML::Value << encap_name(s.encap);
+		out << YAML::Key << "id" << YAML::Value << s.id;
+		out << YAML::Key << "learning" << YAML::Value << (s.learning ? "true" : "false");
+		out << YAML::Key << "aging" << YAML::Value << s.aging_sec;
+		out << YAML::Key << "flood" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+		for (const IpAddr &a : s.flood)
+			out << format_ip(a);
+		out << YAML::EndSeq;
+		out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
+		for (const Port &p : s.ports)
+			out << YAML::Flow << YAML::BeginMap << YAML::Key << "interface"
+			    << YAML::Value << p.interface << YAML::Key << "mac" << YAML::Value
+			    << format_mac(p.mac) << YAML::EndMap;
+		out << YAML::EndSeq;
+		out << YAML::Key << "remotes" << YAML::Value << YAML::BeginSeq;
+		for (const Remote &r : s.remotes)
+			out << YAML::Flow << YAML::BeginMap << YAML::Key << "mac" << YAML::Value
+			    << format_mac(r.mac) << YAML::Key << "vtep" << YAML::Value
+			    << format_ip(r.vtep) << YAML::EndMap;
+		out << YAML::EndSeq;
+		out << YAML::EndMap;
+	}
+	out << YAML::EndSeq;
+	out << YAML::EndMap;
+	return std::string(out.c_str()) + "\n";
+}
+
+void segment_add(Config &config, const Segment &spec)
+{
+	for (const Segment &s : config.segments) {
+		if (s.name == spec.name)
+			throw ConfigError("segment '" + spec.name + "' exists already");
+		if (s.encap == spec.encap && s.id == spec.id)
+			throw ConfigError(std::string(encap_name(spec.encap)) + " id " +
+					  std::to_string(spec.id) + " belongs to segment '" +
+					  s.name + "' already");
+	}
+	config.segments.push_back(spec);
+}
+
+void segment_del(Config &config, const std::string &name)
+{
+	const Segment &s = find_segment(config, name);
+	if (!s.ports.empty())
+		throw ConfigError("segment '" + name + "' still has " +
+				  std::to_string(s.ports.size()) + " port(s), first " +
+				  s.ports.front().interface + ": 'ovx port del' them first");
+	std::erase_if(config.segments, [&](const Segment &x) { return x.name == name; });
+}
+
+void port_add(Config &config, const std::string &segment, const std::string &interface,
+	      const std::string &mac)
+{
+	for (const Segment &s : config.segments)
+		for (const Port &p : s.ports)
+			if (p.interface == interface)
+				throw ConfigError("interface " + interface +
+						  " is a port of segment '" + s.name + "' already");
+	Segment &s = find_segment(config, segment);
+	Port p;
+	p.interface = interface;
+	p.mac = mac_arg(mac);
+	s.ports.push_back(p);
+}
+
+void port_del(Config &config, const std::string &interface)
+{
+	for (Segment &s : config.segments)
+		if (std::erase_if(s.ports, [&](const Port &p) { return p.interface == interface; }))
+			return;
+	throw ConfigError("interface " + interface + " is not an ovx port");
+}
+
+void fdb_add(Config &config, const std::string &segment, const std::string &mac,
+	     const std::string &vtep)
+{
+	Segment &s = find_segment(config, segment);
+	Remote r;
+	r.mac = mac_arg(mac);
+	r.vtep = ip_arg(vtep);
+	for (const Remote &x : s.remotes)
+		if (x.mac == r.mac)
+			throw ConfigError("segment '" + segment + "': " + format_mac(r.mac) +
+					  " has a static entry already (to " + format_ip(x.vtep) +
+					  "); 'ovx fdb del' it first");
+	s.remotes.push_back(r);
+}
+
+void fdb_del(Config &config, const std::string &segment, const std::string &mac)
+{
+	Segment &s = find_segment(config, segment);
+	const Mac m = mac_arg(mac);
+	for (const Port &p : s.ports)
+		if (p.mac == m)
+			throw ConfigError("segment '" + segment + "': " + format_mac(m) +
+					  " is the MAC of port " + p.interface +
+					  "; 'ovx port del' removes it");
+	if (!std::erase_if(s.remotes, [&](const Remote &r) { return r.mac == m; }))
+		throw ConfigError("segment '" + segment + "': no static FDB entry for " +
+				  format_mac(m));
+}
+
+void flood_add(Config &config, const std::string &segment, const std::string &vtep)
+{
+	Segment &s = find_segment(config, segment);
+	const IpAddr a = ip_arg(vtep);
+	if (std::find(s.flood.begin(), s.flood.end(), a) != s.flood.end())
+		throw ConfigError("segment '" + segment + "': " + format_ip(a) +
+				  " is in its flood list already");
+	s.flood.push_back(a);
+}
+
+void flood_del(Config &config, const std::string &segment, const std::string &vtep)
+{
+	Segment &s = find_segment(config, segment);
+	const IpAddr a = ip_arg(vtep);
+	if (!std::erase(s.flood, a))
+		throw ConfigError("segment '" + segment + "': " + format_ip(a) +
+				  " is not in its flood list");
+}
+
+ApplyResult edit_instance(const std::string &instance, const std::string &verb,
+			  const std::function<void(Config &)> &edit)
+{
+	auto dp = Dataplane::open(instance);
+	if (!dp)
+		throw ConfigError("instance '" + instance + "' is not running (nothing pinned under " +
+				  Dataplane::instance_dir(instance) + "); run 'ovx apply' first");
+	Config config = current_config(*dp);
+	edit(config);
+	// The file's own rules (names, ranges, duplicates, VTEP families) judge
+	// the edited state, so that a verb can never make what a file cannot.
+	Config checked;
+	try {
+		checked = parse_config(to_yaml(config), verb);
+	} catch (const ConfigError &e) {
+		throw ConfigError(without_location(e.what(), verb));
+	}
+	return ovx::apply(checked, instance);
+}
+
+} // namespace ovx

@@ -1,0 +1,60 @@
+// What every verb file under cli/ shares: the global options, the command
+// table main() dispatches from, and helpers. Each verb group registers its
+// subcommands with an add_*_verbs() function called from main.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agent/config.h"
+#include "loader/dataplane.h"
+
+namespace ovx::cli {
+
+struct Globals {
+	std::string netns;
+	std::string instance;
+	bool json = false;
+};
+
+// Thrown by a verb to end with a status of its own (the agent's), after
+// it has said why.
+struct ExitStatus {
+	int status;
+};
+
+// One runnable (leaf) subcommand.
+struct Command {
+	CLI::App *sub = nullptr;
+	// Runs before the namespace is entered and before the root check:
+	// reads files (relative to the caller) so that bad input fails first.
+	std::function<void()> prepare;
+	// Runs in the namespace; @instance is the validated instance name.
+	std::function<void(const Globals &, const std::string &instance)> run;
+};
+using Commands = std::vector<Command>;
+
+// Registration, one per file (cli/verbs_*.cpp).
+void add_apply_verbs(CLI::App &app, Globals &g, Commands &out);   // apply show down export
+void add_stats_verbs(CLI::App &app, Globals &g, Commands &out);   // stats
+void add_segment_verbs(CLI::App &app, Globals &g, Commands &out); // segment add|del|show
+void add_port_verbs(CLI::App &app, Globals &g, Commands &out);	  // port add|del|show
+void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out);	  // fdb add|del|show
+void add_flood_verbs(CLI::App &app, Globals &g, Commands &out);	  // flood add|del|show
+void add_agent_verbs(CLI::App &app, Globals &g, Commands &out);	  // agent status upgrade
+
+// --json on a subcommand.
+void json_flag(CLI::App *sub, Globals &g);
+
+// The pinned dataplane of @instance; ConfigError (exit 1) when none.
+Dataplane open_existing(const std::string &instance);
+
+// `ovx <verb> ...` that edits the desired state: refused while an agent
+// owns the instance; prints what changed (text or JSON).
+void run_edit(const Globals &g, const std::string &instance, const std::string &verb,
+	      const std::function<void(ovx::Config &)> &edit);
+
+} // namespace ovx::cli

@@ -1,0 +1,40 @@
+#include <iostream>
+
+#include "agent/daemon.h"
+#include "agent/imperative.h"
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "maps/error.h"
+
+namespace ovx::cli {
+
+void json_flag(CLI::App *sub, Globals &g)
+{
+	sub->add_flag("--json", g.json, "JSON output (errors too)");
+}
+
+Dataplane open_existing(const std::string &instance)
+{
+	auto dp = Dataplane::open(instance);
+	if (!dp)
+		throw ConfigError("instance '" + instance +
+				  "' is not running (nothing pinned under " +
+				  Dataplane::instance_dir(instance) + "); run 'ovx apply' first");
+	return std::move(*dp);
+}
+
+void run_edit(const Globals &g, const std::string &instance, const std::string &verb,
+	      const std::function<void(ovx::Config &)> &edit)
+{
+	refuse_if_agent(instance, verb);
+	const ApplyResult r = edit_instance(instance, verb, edit);
+	if (g.json) {
+		auto j = apply_json(r);
+		j["verb"] = verb;
+		std::cout << j.dump() << '\n';
+	} else {
+		print_apply(std::cout, verb, r);
+	}
+}
+
+} // namespace ovx::cli
