@@ -9,18 +9,11 @@
 
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "maps/error.h"
 #include "maps/stats.h"
 
 namespace ovx {
 namespace {
-
-std::string ifname(std::uint32_t ifindex)
-{
-	char name[IF_NAMESIZE] = {};
-	if (!if_indextoname(ifindex, name))
-		return "if" + std::to_string(ifindex);
-	return name;
-}
 
 std::string c_string(const char (&s)[OVX_NAME_LEN])
 {
@@ -42,6 +35,14 @@ const char *mode_name(std::uint32_t attach_mode)
 }
 
 } // namespace
+
+std::string ifname(std::uint32_t ifindex)
+{
+	char name[IF_NAMESIZE] = {};
+	if (!if_indextoname(ifindex, name))
+		return "if" + std::to_string(ifindex);
+	return name;
+}
 
 const char *drop_reason_name(unsigned reason)
 {
@@ -69,7 +70,6 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 	}
 	auto att = dp.xdp_attachment();
 	v.xdp_mode = att ? mode_name(att->mode) : "none";
-	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments
 	const auto names = t.seg_names.dump();
@@ -85,12 +85,22 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		s.learning = seg.flags & OVX_SEG_LEARNING;
 		s.aging_sec = seg.aging_sec;
 		s.inner_mtu = seg.inner_mtu;
-		s.stats = sum_per_cpu(t.seg_stats.lookup(sid));
 		s.ports.resize(seg.n_ports);
 		s.flood.resize(seg.n_vteps);
 		index[sid] = v.segments.size();
 		v.segments.push_back(std::move(s));
 	}
+	// One batched read of every segment's counters: a per-segment lookup
+	// would cost a syscall each, and stats/metrics read thousands.
+	t.seg_stats.for_each([&](std::uint32_t sid, const std::vector<ovx_seg_stats> &per_cpu) {
+		if (sid == 0) {
+			v.unassigned = sum_per_cpu(per_cpu);
+			return;
+		}
+		auto it = index.find(sid);
+		if (it != index.end())
+			v.segments[it->second].stats = sum_per_cpu(per_cpu);
+	});
 	auto segment_name = [&](std::uint32_t sid) {
 		auto it = index.find(sid);
 		return it == index.end() ? "#" + std::to_string(sid) : v.segments[it->second].name;
@@ -111,9 +121,20 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		p.interface = ifname(ifindex);
 		p.ifindex = static_cast<int>(ifindex);
 		p.segment = segment_name(port.segment);
+		auto it = index.find(port.segment);
+		if (it != index.end())
+			p.tenant = v.segments[it->second].tenant;
 		std::memcpy(p.mac.data(), port.mac, 6);
 		v.ports.push_back(std::move(p));
 	}
+	std::map<std::uint32_t, ovx_port_stats> port_stats;
+	t.port_stats.for_each([&](std::uint32_t ifindex, const std::vector<ovx_port_stats> &per_cpu) {
+		port_stats[ifindex] = sum_per_cpu(per_cpu);
+	});
+	for (auto &p : v.ports)
+		if (auto it = port_stats.find(static_cast<std::uint32_t>(p.ifindex));
+		    it != port_stats.end())
+			p.stats = it->second;
 
 	v.fdb_capacity = t.fdb.max_entries();
 	if (!with_fdb)
@@ -138,6 +159,15 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.fdb.push_back(std::move(f));
 	}
 	return v;
+}
+
+Dataplane open_applied(const std::string &instance)
+{
+	auto dp = Dataplane::open(instance);
+	if (!dp)
+		throw ConfigError("instance '" + instance + "' is not running (nothing pinned under " +
+				  Dataplane::instance_dir(instance) + "); run 'ovx apply' first");
+	return std::move(*dp);
 }
 
 } // namespace ovx

@@ -41,7 +41,9 @@ struct PortView {
 	std::string interface;
 	int ifindex = 0;
 	std::string segment;
+	std::string tenant;
 	Mac mac{};
+	ovx_port_stats stats{}; // summed over CPUs; zero until the port counts
 };
 
 struct StateView {
@@ -61,6 +63,12 @@ struct StateView {
 
 StateView inspect(const Dataplane &dp, bool with_fdb);
 
+// The instance's pinned dataplane; ConfigError when nothing is applied.
+Dataplane open_applied(const std::string &instance);
+
 const char *drop_reason_name(unsigned reason);
+
+// The interface's name in the current namespace, "ifN" when it is gone.
+std::string ifname(std::uint32_t ifindex);
 
 } // namespace ovx

@@ -15,6 +15,7 @@
 #include "agent/config.h"
 #include "agent/inspect.h"
 #include "cli/output.h"
+#include "cli/verbs_observe.h"
 #include "loader/dataplane.h"
 #include "loader/netns.h"
 #include "maps/error.h"
@@ -35,16 +36,6 @@ std::string instance_name(const Globals &g)
 		throw ovx::ConfigError("--instance: invalid name '" + name +
 				       "' (1-64 of A-Z a-z 0-9 _ . -)");
 	return name;
-}
-
-ovx::Dataplane open_existing(const std::string &instance)
-{
-	auto dp = ovx::Dataplane::open(instance);
-	if (!dp)
-		throw ovx::ConfigError("instance '" + instance +
-				       "' is not running (nothing pinned under " +
-				       ovx::Dataplane::instance_dir(instance) + "); run 'ovx apply' first");
-	return std::move(*dp);
 }
 
 int fail(const Globals &g, int status, const std::string &message)
@@ -90,11 +81,7 @@ int main(int argc, char **argv)
 	show->add_flag("--json", g.json, "JSON output");
 	show->footer("Example: ovx --netns host1 show --json");
 
-	std::string segment;
-	auto *stats = app.add_subcommand("stats", "Per-segment counters and drops by reason");
-	stats->add_flag("--json", g.json, "JSON output");
-	stats->add_option("--segment", segment, "Only this segment");
-	stats->footer("Example: ovx --netns host1 stats --segment blue-web");
+	ovx::cli::ObserveVerbs observe(app, g.json);
 
 	auto *downcmd = app.add_subcommand("down", "Detach everything and remove the pins");
 	downcmd->footer("Example: ovx --netns host1 down");
@@ -127,23 +114,13 @@ int main(int argc, char **argv)
 			else
 				ovx::print_apply(std::cout, file, result);
 		} else if (show->parsed()) {
-			const auto state = ovx::inspect(open_existing(instance), true);
+			const auto state = ovx::inspect(ovx::open_applied(instance), true);
 			if (g.json)
 				std::cout << ovx::show_json(state).dump(2) << '\n';
 			else
 				ovx::print_show(std::cout, state);
-		} else if (stats->parsed()) {
-			auto state = ovx::inspect(open_existing(instance), false);
-			if (!segment.empty()) {
-				std::erase_if(state.segments,
-					      [&](const auto &s) { return s.name != segment; });
-				if (state.segments.empty())
-					throw ovx::ConfigError("--segment: no segment '" + segment + "'");
-			}
-			if (g.json)
-				std::cout << ovx::stats_json(state).dump(2) << '\n';
-			else
-				ovx::print_stats(std::cout, state);
+		} else if (observe.parsed()) {
+			observe.run(instance);
 		} else if (downcmd->parsed()) {
 			if (!ovx::down(instance))
 				std::cout << "instance " << instance << ": nothing to take down\n";

@@ -56,27 +56,33 @@ void RawMap::dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &va
 {
 	keys.clear();
 	values.clear();
+	scan(value_stride, [&](const std::uint8_t *k, const std::uint8_t *v, std::size_t count) {
+		keys.insert(keys.end(), k, k + count * key_size_);
+		values.insert(values.end(), v, v + count * value_stride);
+	});
+}
 
+void RawMap::scan(std::size_t value_stride, const BatchFn &batch) const
+{
 	// Batches of 4096 keep the syscall count at n/4096 for a million entries.
 	const std::uint32_t chunk = 4096;
+	std::vector<std::uint8_t> keys(std::size_t{chunk} * key_size_);
+	std::vector<std::uint8_t> values(std::size_t{chunk} * value_stride);
 	std::vector<std::uint8_t> in_batch(key_size_), out_batch(key_size_);
 	bool first = true;
 	for (;;) {
-		const std::size_t kofs = keys.size(), vofs = values.size();
-		keys.resize(kofs + std::size_t{chunk} * key_size_);
-		values.resize(vofs + std::size_t{chunk} * value_stride);
 		__u32 count = chunk;
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		int err = bpf_map_lookup_batch(fd_.get(), first ? nullptr : in_batch.data(),
-					       out_batch.data(), &keys[kofs], &values[vofs],
-					       &count, &opts);
+					       out_batch.data(), keys.data(), values.data(), &count,
+					       &opts);
 		int saved = errno;
-		keys.resize(kofs + std::size_t{count} * key_size_);
-		values.resize(vofs + std::size_t{count} * value_stride);
-		if (err && saved == ENOENT)
-			return; // that was the last batch
-		if (err)
+		if (err && saved != ENOENT)
 			throw SystemError("map " + name_ + ": dump failed", saved);
+		if (count)
+			batch(keys.data(), values.data(), count);
+		if (err)
+			return; // ENOENT: that was the last batch
 		in_batch = out_batch;
 		first = false;
 	}

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,6 +44,11 @@ public:
 	// Every key/value pair, batched where the kernel allows it.
 	void dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &values,
 		  std::size_t value_stride) const;
+	// The same batches, handed to @batch one at a time (keys, values, count)
+	// so that a reader of a large map never holds all of it.
+	using BatchFn = std::function<void(const std::uint8_t *keys, const std::uint8_t *values,
+					   std::size_t count)>;
+	void scan(std::size_t value_stride, const BatchFn &batch) const;
 
 private:
 	UniqueFd fd_;
@@ -77,6 +83,21 @@ public:
 	}
 	bool erase(const K &key) { return raw_.erase(&key); }
 
+	// Every entry, batch by batch, without holding the whole map.
+	void for_each(const std::function<void(const K &, const V &)> &visit) const
+	{
+		raw_.scan(sizeof(V), [&](const std::uint8_t *keys, const std::uint8_t *values,
+					 std::size_t count) {
+			for (std::size_t i = 0; i < count; i++) {
+				K key;
+				V value;
+				std::memcpy(&key, keys + i * sizeof(K), sizeof(K));
+				std::memcpy(&value, values + i * sizeof(V), sizeof(V));
+				visit(key, value);
+			}
+		});
+	}
+
 	std::vector<std::pair<K, V>> dump() const
 	{
 		std::vector<std::uint8_t> keys, values;
@@ -105,8 +126,13 @@ public:
 	std::uint32_t max_entries() const { return raw_.max_entries(); }
 	// Empty when the key is absent.
 	std::vector<V> lookup(const K &key) const;
+	// Every entry, one value per CPU each, in batches (one syscall per 4096
+	// entries, not one per entry): @visit(key, per-CPU values).
+	void for_each(const std::function<void(const K &, const std::vector<V> &)> &visit) const;
 	// Every CPU's value set to zero (creates the entry of a hash).
 	void clear(const K &key);
+	// One value per CPU, as the programs would have counted them.
+	void update(const K &key, const std::vector<V> &per_cpu);
 	bool erase(const K &key) { return raw_.erase(&key); }
 
 private:
@@ -147,10 +173,37 @@ template <typename K, typename V> std::vector<V> PerCpuMap<K, V>::lookup(const K
 	return out;
 }
 
+template <typename K, typename V>
+void PerCpuMap<K, V>::for_each(
+	const std::function<void(const K &, const std::vector<V> &)> &visit) const
+{
+	std::vector<V> values(ncpus_);
+	raw_.scan(ncpus_ * stride_, [&](const std::uint8_t *keys, const std::uint8_t *vals,
+					std::size_t count) {
+		for (std::size_t i = 0; i < count; i++) {
+			K key;
+			std::memcpy(&key, keys + i * sizeof(K), sizeof(K));
+			const std::uint8_t *v = vals + i * ncpus_ * stride_;
+			for (std::size_t cpu = 0; cpu < ncpus_; cpu++)
+				std::memcpy(&values[cpu], v + cpu * stride_, sizeof(V));
+			visit(key, values);
+		}
+	});
+}
+
 template <typename K, typename V> void PerCpuMap<K, V>::clear(const K &key)
 {
 	std::vector<std::uint8_t> zero(ncpus_ * stride_);
 	raw_.update(&key, zero.data(), 0);
+}
+
+template <typename K, typename V>
+void PerCpuMap<K, V>::update(const K &key, const std::vector<V> &per_cpu)
+{
+	std::vector<std::uint8_t> buf(ncpus_ * stride_);
+	for (std::size_t cpu = 0; cpu < ncpus_ && cpu < per_cpu.size(); cpu++)
+		std::memcpy(&buf[cpu * stride_], &per_cpu[cpu], sizeof(V));
+	raw_.update(&key, buf.data(), 0);
 }
 
 } // namespace ovx

@@ -1,0 +1,91 @@
+// Prometheus exposition of an instance's counters: collecting a snapshot
+// from the maps, rendering it in the text format (0.0.4), and serving it
+// over HTTP. `ovx metrics serve` and `ovx agent --metrics` share all three.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/inspect.h"
+
+namespace ovx {
+
+inline constexpr const char *kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+struct MapFill {
+	std::string map;
+	std::uint64_t entries = 0;
+	std::uint64_t capacity = 0;
+};
+
+// ovx_fdb counted by segment. Counting means reading every entry, so it is
+// taken at most once per refresh period, not on every scrape.
+struct FdbCensus {
+	std::map<std::uint32_t, std::uint64_t> by_segment; // segment id -> entries
+	std::uint64_t total = 0;
+	double scan_seconds = 0; // how long the last count took
+};
+
+struct MetricsSnapshot {
+	std::string instance;
+	bool up = false; // the instance's dataplane is pinned and was read
+	StateView state;
+	FdbCensus fdb;
+	double fdb_age_sec = 0;
+	std::vector<MapFill> maps;
+};
+
+// The text format: HELP and TYPE for every family, labels escaped.
+std::string render_metrics(const MetricsSnapshot &snapshot);
+
+// Reads an instance for each scrape; the pins are opened every time so that
+// an `ovx down` / `apply` between scrapes is followed. Thread-safe.
+class MetricsCollector {
+public:
+	MetricsCollector(std::string instance, std::chrono::milliseconds fdb_refresh);
+
+	MetricsSnapshot collect();
+	std::string scrape() { return render_metrics(collect()); }
+
+private:
+	std::string instance_;
+	std::chrono::milliseconds fdb_refresh_;
+	std::mutex mu_;
+	FdbCensus census_;
+	std::chrono::steady_clock::time_point census_at_{};
+	bool have_census_ = false;
+};
+
+// "ADDR:PORT" (IPv6 as "[ADDR]:PORT") -> host and port; ConfigError if bad.
+struct ListenAddr {
+	std::string host;
+	int port = 0;
+};
+ListenAddr parse_listen(const std::string &listen);
+
+// An HTTP server for GET /metrics on its own threads (cpp-httplib).
+class MetricsServer {
+public:
+	// Binds at once: a busy or bad address is a SystemError here, not later.
+	MetricsServer(MetricsCollector &collector, const ListenAddr &listen);
+	~MetricsServer();
+	MetricsServer(const MetricsServer &) = delete;
+	MetricsServer &operator=(const MetricsServer &) = delete;
+
+	int port() const { return port_; }
+	// Serves until stop() is called (from another thread).
+	void run();
+	void stop();
+
+private:
+	struct Impl;
+	std::unique_ptr<Impl> impl_;
+	int port_ = 0;
+};
+
+} // namespace ovx
