@@ -67,6 +67,9 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.underlay_mtu = cfg->underlay_mtu;
 		v.vtep = from_abi(cfg->vtep4);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
+		v.trace = (cfg->flags & OVX_CFG_TRACE_ALL)     ? "all"
+			  : (cfg->flags & OVX_CFG_TRACE_DROPS) ? "drops"
+							       : "off";
 	}
 	auto att = dp.xdp_attachment();
 	v.xdp_mode = att ? mode_name(att->mode) : "none";

@@ -54,6 +54,7 @@ struct StateView {
 	IpAddr vtep;
 	std::uint16_t vxlan_port = 0;
 	std::string xdp_mode; // "native", "generic", "offload", "none"
+	std::string trace;    // what the programs emit for `ovx trace`: off, drops, all
 	std::vector<SegmentView> segments;
 	std::vector<PortView> ports;
 	std::vector<FdbView> fdb;

@@ -40,6 +40,7 @@ json show_json(const StateView &v)
 	j["underlay"] = {{"interface", v.underlay},	{"ifindex", v.underlay_ifindex},
 			 {"mtu", v.underlay_mtu},	{"address", format_ip(v.vtep)},
 			 {"port", v.vxlan_port},	{"xdp_mode", v.xdp_mode}};
+	j["trace"] = v.trace;
 	j["segments"] = json::array();
 	for (const auto &s : v.segments) {
 		json flood = json::array();
@@ -380,7 +381,7 @@ void print_trace(std::ostream &out, const TraceEventView &e)
 {
 	char ts[32];
 	std::snprintf(ts, sizeof(ts), "%.6f", e.ts_sec);
-	out << ts << ' ' << std::left << std::setw(5) << e.kind;
+	out << ts << ' ' << e.kind;
 	if (!e.reason.empty())
 		out << ' ' << e.reason;
 	out << "  segment " << (e.segment.empty() ? "-" : e.segment);

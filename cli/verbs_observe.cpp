@@ -172,8 +172,7 @@ void ObserveVerbs::trace(const std::string &instance)
 	});
 	// Events flow from here until the session ends, whatever ends it.
 	TraceSession session(dp, drops_);
-	if (!json_)
-		std::cerr << "tracing " << (drops_ ? "drops" : "all events") << " of instance "
+	std::cerr << "tracing " << (drops_ ? "drops" : "all events") << " of instance "
 			  << instance << (segment_.empty() ? "" : ", segment " + segment_)
 			  << "; Ctrl-C stops\n";
 	while (!g_stop && std::cout && (!count_ || printed < count_))

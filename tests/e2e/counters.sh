@@ -69,3 +69,17 @@ static_neighbours() {
 		done
 	done
 }
+
+# ovx_bg HOST NAME ARGS...: `ovx --netns <HOST's namespace> ARGS` in the
+# background (not under `ip netns exec`, whose private /sys hides the BPF
+# filesystem), output in $TOPO_DIR/NAME.out; stopped like topo_bg's.
+ovx_bg() {
+	local ns name=$2 out
+	ns=$(topo_host_ns "$1") || e2e_fail "ovx_bg: unknown host $1"
+	shift 2
+	out="$TOPO_DIR/$name.out"
+	"$OVX" --netns "$ns" "$@" >"$out" 2>&1 </dev/null &
+	TOPO_PIDS+=("$!")
+	TOPO_BG_PID[$name]=$!
+	TOPO_BG_OUT[$name]=$out
+}
