@@ -219,7 +219,7 @@ std::string render_metrics(const MetricsSnapshot &snap)
 		 1ull);
 	w.family("ovx_up", "gauge",
 		 "1 when the instance's dataplane is pinned and its maps were read.");
-	w.sample(label("instance", snap.instance), snap.up ? 1ull : 0ull);
+	w.sample("", snap.up ? 1ull : 0ull);
 	if (!snap.up)
 		return out;
 
@@ -281,16 +281,21 @@ template <typename M> MapFill hash_fill(const M &map)
 
 MetricsSnapshot MetricsCollector::collect()
 {
-	std::lock_guard lock(mu_);
-	MetricsSnapshot snap;
-	snap.instance = instance_;
 	auto dp = Dataplane::open(instance_);
 	if (!dp) {
-		have_census_ = false;
-		return snap;
+		std::lock_guard lock(mu_);
+		have_census_ = false; // a new dataplane starts with a fresh count
+		return {};
 	}
-	const Tables &t = dp->tables();
-	snap.state = inspect(*dp, false);
+	return collect(*dp);
+}
+
+MetricsSnapshot MetricsCollector::collect(const Dataplane &dp)
+{
+	std::lock_guard lock(mu_);
+	MetricsSnapshot snap;
+	const Tables &t = dp.tables();
+	snap.state = inspect(dp, false);
 
 	const auto now = std::chrono::steady_clock::now();
 	if (!have_census_ || now - census_at_ >= fdb_refresh_) {

@@ -32,7 +32,6 @@ struct FdbCensus {
 };
 
 struct MetricsSnapshot {
-	std::string instance;
 	bool up = false; // the instance's dataplane is pinned and was read
 	StateView state;
 	FdbCensus fdb;
@@ -51,6 +50,9 @@ public:
 
 	MetricsSnapshot collect();
 	std::string scrape() { return render_metrics(collect()); }
+	// The same from a dataplane at hand (tests and benchmarks load theirs
+	// unpinned).
+	MetricsSnapshot collect(const Dataplane &dp);
 
 private:
 	std::string instance_;
