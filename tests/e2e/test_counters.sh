@@ -9,13 +9,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/counters.sh"
 
-# Static remotes: no flooding, no learning, so every count is known.
-export TOPO_STATIC_REMOTES=1
-e2e_init test_counters "exact per-segment counters and drops by reason"
-e2e_build_topology "ovx ovx" "blue:5001 red:5002"
-e2e_apply_all
-static_neighbours
-BLUE=$(topo_tenant_segment blue)
+counters_topology test_counters "exact per-segment counters and drops by reason"
 PINGS=7
 FRAME=98 # ICMP echo, 56 bytes of data: 14 + 20 + 8 + 56
 

@@ -13,12 +13,7 @@ for t in prometheus promtool; do
 	command -v "$t" >/dev/null || { echo "FAIL: test_metrics: $t missing (scripts/install-deps.sh installs prometheus)" >&2; exit 1; }
 done
 
-export TOPO_STATIC_REMOTES=1
-e2e_init test_metrics "Prometheus exporter, promtool, and a real Prometheus server"
-e2e_build_topology "ovx ovx" "blue:5001 red:5002"
-e2e_apply_all
-static_neighbours
-BLUE=$(topo_tenant_segment blue)
+counters_topology test_metrics "Prometheus exporter, promtool, and a real Prometheus server"
 H1_NS=$(topo_host_ns h1)
 PROM_PY="$COUNTERS_DIR/prom.py"
 EXPORTER_PORT=$((20000 + RANDOM % 10000))

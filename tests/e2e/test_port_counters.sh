@@ -7,12 +7,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/counters.sh"
 
-export TOPO_STATIC_REMOTES=1
-e2e_init test_port_counters "exact per-port counters and spoof drops"
-e2e_build_topology "ovx ovx" "blue:5001 red:5002"
-e2e_apply_all
-static_neighbours
-BLUE=$(topo_tenant_segment blue)
+counters_topology test_port_counters "exact per-port counters and spoof drops"
 PINGS=5
 FRAME=98
 P1=$(topo_vm_port b1)
