@@ -61,4 +61,27 @@ expect_deltas h1 "$h1_1" "$h1_2" \
 	"segment:$BLUE:drops.mtu_exceeded=3"
 expect_deltas h2 "$h2_1" "$h2_2"
 
+e2e_step "ovx stats --watch: rates over an interval while b1 pings b2 (5 per second)"
+ovx_bg h1 watch stats --watch --interval 2 --count 1 --json --segment "$BLUE"
+topo_do topo_vm_exec b1 ip link set eth0 mtu 1450 # back from the MTU step
+ping_exact b1 "$(topo_vm_ip b2)" 10
+for ((i = 0; i < 100; i++)); do kill -0 "$(topo_bg_pid watch)" 2>/dev/null || break; sleep 0.1; done
+wait "$(topo_bg_pid watch)" || e2e_fail "ovx stats --watch: exit $?: $(cat "$(topo_bg_out watch)")"
+/usr/bin/python3 - "$(topo_bg_out watch)" "$BLUE" <<'PY' || e2e_fail "ovx stats --watch --json: $(cat "$(topo_bg_out watch)")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+doc = json.loads(lines[0])
+rates, totals = doc["rates"], doc["totals"]
+assert 1.9 < rates["interval"] < 3, rates["interval"]
+(seg,) = rates["segments"]
+assert seg["name"] == sys.argv[2], seg
+# 10 pings 0.2 s apart start right after the first reading: most fall inside.
+assert 2.0 <= seg["tx_packets"] <= 5.5, seg
+assert seg["tx_bytes"] == seg["tx_packets"] * 98, seg
+assert [s["name"] for s in totals["segments"]] == [sys.argv[2]], totals
+print("    tx %.2f packets/s over %.2f s" % (seg["tx_packets"], rates["interval"]))
+PY
+e2e_ok "one reading with per-second rates and totals, only $BLUE"
+
 e2e_pass
