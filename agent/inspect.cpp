@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -130,6 +131,8 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		std::memcpy(p.mac.data(), port.mac, 6);
 		v.ports.push_back(std::move(p));
 	}
+	std::sort(v.ports.begin(), v.ports.end(),
+		  [](const PortView &a, const PortView &b) { return a.interface < b.interface; });
 	std::map<std::uint32_t, ovx_port_stats> port_stats;
 	t.port_stats.for_each([&](std::uint32_t ifindex, const std::vector<ovx_port_stats> &per_cpu) {
 		port_stats[ifindex] = sum_per_cpu(per_cpu);

@@ -148,6 +148,26 @@ std::string si(double x)
 	return buf;
 }
 
+json drop_rates_json(const ovx_seg_stats &before, const ovx_seg_stats &after, double seconds)
+{
+	json drops = json::object();
+	for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+		drops[drop_reason_name(r)] = rate(before.drops[r], after.drops[r], seconds);
+	return drops;
+}
+
+// " reason=rate" for every reason that moved.
+std::string drop_rates_text(const ovx_seg_stats &before, const ovx_seg_stats &after,
+			    double seconds)
+{
+	std::string out;
+	for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+		if (after.drops[r] != before.drops[r])
+			out += std::string(" ") + drop_reason_name(r) + '=' +
+			       si(rate(before.drops[r], after.drops[r], seconds));
+	return out;
+}
+
 } // namespace
 
 json stats_json(const StateView &v)
@@ -188,12 +208,10 @@ json rates_json(const StateView &before, const StateView &after, double seconds)
 		json seg = {{"name", s.name}, {"tenant", s.tenant}};
 		for (const auto &f : kSegFields)
 			seg[f.name] = rate(old.*f.field, s.stats.*f.field, seconds);
-		json drops = json::object();
-		for (unsigned r = 0; r < OVX_DROP_MAX; r++)
-			drops[drop_reason_name(r)] = rate(old.drops[r], s.stats.drops[r], seconds);
-		seg["drops"] = std::move(drops);
+		seg["drops"] = drop_rates_json(old, s.stats, seconds);
 		j["segments"].push_back(std::move(seg));
 	}
+	j["unassigned_drops"] = drop_rates_json(before.unassigned, after.unassigned, seconds);
 	j["ports"] = json::array();
 	for (const auto &p : after.ports) {
 		const PortView *b = find_port(before, p.interface);
@@ -328,14 +346,12 @@ void print_rates(std::ostream &out, const StateView &before, const StateView &v,
 			      si(rate(o.flood_copies, n.flood_copies, seconds)).c_str(),
 			      si(rate(total_drops(o), total_drops(n), seconds)).c_str());
 		out << line;
-		std::string reasons;
-		for (unsigned r = 0; r < OVX_DROP_MAX; r++)
-			if (n.drops[r] != o.drops[r])
-				reasons += std::string(" ") + drop_reason_name(r) + '=' +
-					   si(rate(o.drops[r], n.drops[r], seconds));
-		if (!reasons.empty())
+		if (const std::string reasons = drop_rates_text(o, n, seconds); !reasons.empty())
 			out << "  drops/s:" << reasons << '\n';
 	}
+	if (const std::string reasons = drop_rates_text(before.unassigned, v.unassigned, seconds);
+	    !reasons.empty())
+		out << "(no segment) drops/s:" << reasons << '\n';
 	if (v.ports.empty())
 		return;
 	std::snprintf(line, sizeof(line), "%-16s %-16s %9s %9s %9s %9s %8s\n", "PORT/s", "SEGMENT",

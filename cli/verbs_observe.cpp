@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <thread>
 
@@ -132,8 +133,11 @@ void ObserveVerbs::stats(const std::string &instance)
 		} else {
 			if (tty)
 				std::cout << "\033[H\033[2J"; // like watch(1): one screen
-			std::cout << "instance " << instance << ", per second over " << seconds
-				  << " s (Ctrl-C stops)\n";
+			char head[160];
+			std::snprintf(head, sizeof(head),
+				      "instance %s, per second over %.2f s (Ctrl-C stops)\n",
+				      instance.c_str(), seconds);
+			std::cout << head;
 			print_rates(std::cout, before, after, seconds);
 			std::cout << std::endl;
 		}
