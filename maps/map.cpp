@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "maps/error.h"
@@ -64,8 +65,12 @@ void RawMap::dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &va
 
 void RawMap::scan(std::size_t value_stride, const BatchFn &batch) const
 {
-	// Batches of 4096 keep the syscall count at n/4096 for a million entries.
-	const std::uint32_t chunk = 4096;
+	// Batches of 4096 keep the syscall count at n/4096 for a million
+	// entries; per-CPU values (a copy per CPU) get smaller batches so that
+	// a host with many CPUs does not need a buffer of hundreds of MB.
+	const std::size_t max_buffer = std::size_t{8} << 20;
+	const auto chunk = static_cast<std::uint32_t>(
+		std::clamp<std::size_t>(max_buffer / std::max<std::size_t>(value_stride, 1), 64, 4096));
 	std::vector<std::uint8_t> keys(std::size_t{chunk} * key_size_);
 	std::vector<std::uint8_t> values(std::size_t{chunk} * value_stride);
 	std::vector<std::uint8_t> in_batch(key_size_), out_batch(key_size_);
