@@ -162,8 +162,9 @@ void ObserveVerbs::trace(const std::string &instance)
 	catch_stop_signals();
 	TraceResolver resolver(dp.tables());
 	unsigned printed = 0;
+	bool live = false;
 	TraceReader reader(dp.tables().trace, [&](const ovx_trace_event &ev) {
-		if ((only && ev.segment != only) || (drops_ && ev.kind != OVX_TRACE_DROP) ||
+		if (!live || (only && ev.segment != only) || (drops_ && ev.kind != OVX_TRACE_DROP) ||
 		    (count_ && printed >= count_))
 			return;
 		const TraceEventView v = resolver.resolve(ev);
@@ -174,6 +175,9 @@ void ObserveVerbs::trace(const std::string &instance)
 		std::cout.flush();
 		printed++;
 	});
+	// What an earlier trace left unread in the ring is not this trace's.
+	reader.poll(0);
+	live = true;
 	// Events flow from here until the session ends, whatever ends it.
 	TraceSession session(dp, drops_);
 	std::cerr << "tracing " << (drops_ ? "drops" : "all events") << " of instance "

@@ -4,7 +4,8 @@
 # tenant), and crafted frames from the underlay and from a VM count exactly
 # once under the drop reason they provoke (unknown VNI, not our VTEP,
 # fragment, malformed, unsupported flags, unknown VTEP, split horizon,
-# spoofed source MAC, hairpin, MTU exceeded), every other counter unchanged.
+# spoofed source MAC, hairpin, MTU exceeded, no route to a remote VTEP),
+# every other counter unchanged; `stats --watch` gives rates.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/counters.sh"
@@ -60,6 +61,31 @@ expect_deltas h1 "$h1_1" "$h1_2" \
 	"segment:$BLUE:drops.spoofed_src=9" "segment:$BLUE:drops.hairpin=2" \
 	"segment:$BLUE:drops.mtu_exceeded=3"
 expect_deltas h2 "$h2_1" "$h2_2"
+
+e2e_step "a remote VTEP without a route: frames to the MAC behind it are dropped as no_route"
+NOROUTE="$TOPO_DIR/h1-noroute.yaml"
+# The blue segment's remotes list gets one more MAC, behind 10.255.0.1,
+# which h1 has no route to.
+/usr/bin/python3 - "$(topo_config_file h1)" "$NOROUTE" "$BLUE" <<'PY' || e2e_fail "cannot write $NOROUTE"
+import sys
+src, dst, seg = sys.argv[1:4]
+out, in_seg = [], False
+for line in open(src):
+    out.append(line)
+    if line.strip().startswith("- name:"):
+        in_seg = line.split(":", 1)[1].strip() == seg
+    if in_seg and line.strip() == "remotes:":
+        out += ["      - mac: 02:00:00:00:0e:01\n", "        vtep: 10.255.0.1\n"]
+        in_seg = False
+open(dst, "w").write("".join(out))
+PY
+grep 10.255.0.1 "$NOROUTE" >/dev/null || e2e_fail "no remotes list for $BLUE in $(topo_config_file h1)"
+ovx_apply h1 "$NOROUTE" || e2e_fail "apply $NOROUTE: exit $OVX_RC: $OVX_OUT"
+h1_3=$(stats_snapshot h1 h1-3)
+inject_from_vm b1 4 eth --src-mac "$B1_MAC" --dst-mac 02:00:00:00:0e:01
+sleep 0.3
+h1_4=$(stats_snapshot h1 h1-4)
+expect_deltas h1 "$h1_3" "$h1_4" "segment:$BLUE:drops.no_route=4"
 
 e2e_step "ovx stats --watch: rates over an interval while b1 pings b2 (5 per second)"
 ovx_bg h1 watch stats --watch --interval 2 --count 1 --json --segment "$BLUE"
