@@ -80,7 +80,8 @@ public:
 	MetricsServer &operator=(const MetricsServer &) = delete;
 
 	int port() const { return port_; }
-	// Serves until stop() is called (from another thread).
+	// Serves until stop() is called from another thread; stop() waits for
+	// run() to have started, so call it only once run() is on its way.
 	void run();
 	void stop();
 
