@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -167,6 +168,49 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.fdb.push_back(std::move(f));
 	}
 	return v;
+}
+
+FdbCensus count_fdb(const Tables &t)
+{
+	FdbCensus c;
+	const auto start = std::chrono::steady_clock::now();
+	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &) {
+		c.by_segment[k.segment]++;
+		c.total++;
+	});
+	c.scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+				 .count();
+	return c;
+}
+
+namespace {
+
+template <typename M> MapFill count_entries(const M &map)
+{
+	MapFill f{map.name(), 0, map.max_entries()};
+	map.for_each([&](const auto &, const auto &) { f.entries++; });
+	return f;
+}
+
+} // namespace
+
+void add_fill(StateView &v, const Tables &t, const FdbCensus &fdb)
+{
+	for (auto &s : v.segments) {
+		auto it = fdb.by_segment.find(s.sid);
+		s.fdb_entries = it == fdb.by_segment.end() ? 0 : it->second;
+	}
+	v.maps = {
+		count_entries(t.vni),
+		// id 0 is never a segment
+		{t.segments.name(), v.segments.size(), t.segments.max_entries() - 1},
+		{t.ports.name(), v.ports.size(), t.ports.max_entries()},
+		{t.fdb.name(), fdb.total, t.fdb.max_entries()},
+		count_entries(t.flood_ports),
+		count_entries(t.flood_vteps),
+		count_entries(t.vteps),
+		count_entries(t.port_stats),
+	};
 }
 
 Dataplane open_applied(const std::string &instance)

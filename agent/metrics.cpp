@@ -173,10 +173,8 @@ void render_segments(Writer &w, const MetricsSnapshot &snap)
 
 	w.family("ovx_segment_fdb_entries", "gauge",
 		 "FDB entries per segment, static and learned (counted every refresh period).");
-	for (std::size_t i = 0; i < segs.size(); i++) {
-		auto it = snap.fdb.by_segment.find(segs[i].sid);
-		w.sample(base[i], it == snap.fdb.by_segment.end() ? 0ull : it->second);
-	}
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(base[i], segs[i].fdb_entries);
 }
 
 void render_ports(Writer &w, const MetricsSnapshot &snap)
@@ -242,10 +240,10 @@ std::string render_metrics(const MetricsSnapshot &snap)
 	w.sample_real("", snap.fdb.scan_seconds);
 
 	w.family("ovx_map_entries", "gauge", "Entries in each BPF map with a capacity limit.");
-	for (const auto &m : snap.maps)
+	for (const auto &m : snap.state.maps)
 		w.sample(label("map", m.map), m.entries);
 	w.family("ovx_map_capacity", "gauge", "Capacity (max_entries) of each BPF map.");
-	for (const auto &m : snap.maps)
+	for (const auto &m : snap.state.maps)
 		w.sample(label("map", m.map), m.capacity);
 	return out;
 }
@@ -254,30 +252,6 @@ MetricsCollector::MetricsCollector(std::string instance, std::chrono::millisecon
 	: instance_(std::move(instance)), fdb_refresh_(fdb_refresh)
 {
 }
-
-namespace {
-
-FdbCensus take_census(const Tables &t)
-{
-	FdbCensus c;
-	const auto start = std::chrono::steady_clock::now();
-	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &) {
-		c.by_segment[k.segment]++;
-		c.total++;
-	});
-	c.scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-				 .count();
-	return c;
-}
-
-template <typename M> MapFill hash_fill(const M &map)
-{
-	MapFill f{map.name(), 0, map.max_entries()};
-	map.for_each([&](const auto &, const auto &) { f.entries++; });
-	return f;
-}
-
-} // namespace
 
 MetricsSnapshot MetricsCollector::collect()
 {
@@ -299,24 +273,13 @@ MetricsSnapshot MetricsCollector::collect(const Dataplane &dp)
 
 	const auto now = std::chrono::steady_clock::now();
 	if (!have_census_ || now - census_at_ >= fdb_refresh_) {
-		census_ = take_census(t);
+		census_ = count_fdb(t);
 		census_at_ = now;
 		have_census_ = true;
 	}
 	snap.fdb = census_;
 	snap.fdb_age_sec = std::chrono::duration<double>(now - census_at_).count();
-
-	snap.maps.push_back(hash_fill(t.vni));
-	snap.maps.push_back({t.segments.name(), snap.state.segments.size(),
-			     t.segments.max_entries() - 1}); // id 0 is never a segment
-	snap.maps.push_back({t.ports.name(), snap.state.ports.size(), t.ports.max_entries()});
-	snap.maps.push_back({t.fdb.name(), census_.total, t.fdb.max_entries()});
-	snap.maps.push_back(hash_fill(t.flood_ports));
-	snap.maps.push_back(hash_fill(t.flood_vteps));
-	snap.maps.push_back(hash_fill(t.vteps));
-	MapFill ps{t.port_stats.name(), 0, t.port_stats.max_entries()};
-	t.port_stats.for_each([&](std::uint32_t, const auto &) { ps.entries++; });
-	snap.maps.push_back(ps);
+	add_fill(snap.state, t, census_);
 	snap.up = true;
 	return snap;
 }

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,26 +16,11 @@ namespace ovx {
 
 inline constexpr const char *kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-struct MapFill {
-	std::string map;
-	std::uint64_t entries = 0;
-	std::uint64_t capacity = 0;
-};
-
-// ovx_fdb counted by segment. Counting means reading every entry, so it is
-// taken at most once per refresh period, not on every scrape.
-struct FdbCensus {
-	std::map<std::uint32_t, std::uint64_t> by_segment; // segment id -> entries
-	std::uint64_t total = 0;
-	double scan_seconds = 0; // how long the last count took
-};
-
 struct MetricsSnapshot {
 	bool up = false; // the instance's dataplane is pinned and was read
-	StateView state;
+	StateView state; // with add_fill() done
 	FdbCensus fdb;
 	double fdb_age_sec = 0;
-	std::vector<MapFill> maps;
 };
 
 // The text format: HELP and TYPE for every family, labels escaped.

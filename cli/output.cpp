@@ -183,7 +183,15 @@ json stats_json(const StateView &v)
 		for (const auto &f : kSegFields)
 			seg[f.name] = s.stats.*f.field;
 		seg["drops"] = drops_json(s.stats);
+		if (!v.maps.empty())
+			seg["fdb_entries"] = s.fdb_entries;
 		j["segments"].push_back(std::move(seg));
+	}
+	if (!v.maps.empty()) {
+		j["maps"] = json::array();
+		for (const auto &m : v.maps)
+			j["maps"].push_back(
+				{{"name", m.map}, {"entries", m.entries}, {"capacity", m.capacity}});
 	}
 	j["ports"] = json::array();
 	for (const auto &p : v.ports) {
@@ -297,20 +305,22 @@ void print_port_table(std::ostream &out, const StateView &v)
 void print_stats(std::ostream &out, const StateView &v)
 {
 	char line[256];
-	std::snprintf(line, sizeof(line), "%-16s %-10s %-6s %9s %10s %9s %10s %9s %8s %8s %8s\n",
-		      "SEGMENT", "TENANT", "VNI", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
-		      "LOCAL", "FLOOD", "LEARNED", "DROPS");
+	std::snprintf(line, sizeof(line),
+		      "%-16s %-10s %-6s %9s %10s %9s %10s %9s %8s %8s %8s %8s\n", "SEGMENT", "TENANT",
+		      "VNI", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "LOCAL", "FLOOD", "LEARNED",
+		      "DROPS", "FDB");
 	out << line;
 	for (const auto &s : v.segments) {
 		const ovx_seg_stats &st = s.stats;
 		std::snprintf(line, sizeof(line),
-			      "%-16s %-10s %-6llu %9llu %10llu %9llu %10llu %9llu %8llu %8llu %8llu\n",
+			      "%-16s %-10s %-6llu %9llu %10llu %9llu %10llu %9llu %8llu %8llu %8llu "
+			      "%8llu\n",
 			      s.name.c_str(), s.tenant.c_str(), (unsigned long long)s.id,
 			      (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
 			      (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
 			      (unsigned long long)st.local_packets,
 			      (unsigned long long)st.flood_copies, (unsigned long long)st.learned,
-			      (unsigned long long)total_drops(st));
+			      (unsigned long long)total_drops(st), (unsigned long long)s.fdb_entries);
 		out << line;
 		if (total_drops(st)) {
 			out << "  drops:";
@@ -324,6 +334,12 @@ void print_stats(std::ostream &out, const StateView &v)
 		out << '\n';
 	}
 	print_port_table(out, v);
+	if (!v.maps.empty()) {
+		out << "maps (entries/capacity):";
+		for (const auto &m : v.maps)
+			out << ' ' << m.map << ' ' << m.entries << '/' << m.capacity;
+		out << '\n';
+	}
 }
 
 void print_rates(std::ostream &out, const StateView &before, const StateView &v, double seconds)

@@ -48,9 +48,14 @@ bool sleep_unless_stopped(double seconds)
 	return !g_stop;
 }
 
-StateView read_stats(const std::string &instance, const std::string &segment)
+// @fill: FDB entries per segment and map fill levels too (a read of the
+// whole FDB: for one reading, not for every interval of --watch).
+StateView read_stats(const std::string &instance, const std::string &segment, bool fill)
 {
-	auto state = inspect(open_applied(instance), false);
+	const Dataplane dp = open_applied(instance);
+	auto state = inspect(dp, false);
+	if (fill)
+		add_fill(state, dp.tables(), count_fdb(dp.tables()));
 	if (segment.empty())
 		return state;
 	std::erase_if(state.segments, [&](const auto &s) { return s.name != segment; });
@@ -110,7 +115,7 @@ void ObserveVerbs::run(const std::string &instance)
 
 void ObserveVerbs::stats(const std::string &instance)
 {
-	StateView before = read_stats(instance, segment_);
+	StateView before = read_stats(instance, segment_, !watch_);
 	if (!watch_) {
 		if (json_)
 			std::cout << stats_json(before).dump(2) << '\n';
@@ -122,7 +127,7 @@ void ObserveVerbs::stats(const std::string &instance)
 	const bool tty = isatty(STDOUT_FILENO);
 	auto at = std::chrono::steady_clock::now();
 	for (unsigned n = 0; (!count_ || n < count_) && sleep_unless_stopped(interval_); n++) {
-		StateView after = read_stats(instance, segment_);
+		StateView after = read_stats(instance, segment_, false);
 		const auto now = std::chrono::steady_clock::now();
 		const double seconds = std::chrono::duration<double>(now - at).count();
 		if (json_) {

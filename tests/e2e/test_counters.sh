@@ -17,6 +17,9 @@ FRAME=98 # ICMP echo, 56 bytes of data: 14 + 20 + 8 + 56
 e2e_step "$PINGS pings b1 (h1) -> b2 (h2): exact packets and bytes per segment"
 h1_0=$(stats_snapshot h1 h1-0)
 h2_0=$(stats_snapshot h2 h2-0)
+e2e_stat fdb h1 "$BLUE" fdb_entries
+((fdb == 2)) || e2e_fail "h1 $BLUE: fdb_entries $fdb, want 2 (b1's port, b2 behind h2)"
+e2e_ok "h1 $BLUE: fdb_entries 2"
 ping_exact b1 "$(topo_vm_ip b2)" "$PINGS"
 sleep 0.3
 h1_1=$(stats_snapshot h1 h1-1)

@@ -50,6 +50,7 @@ MetricsSnapshot fake_snapshot()
 	b.encap = OVX_ENCAP_VXLAN;
 	b.id = 5001;
 	b.stats = sum_per_cpu(blue);
+	b.fdb_entries = 3;
 	v.segments.push_back(b);
 
 	std::vector<ovx_seg_stats> red(2);
@@ -62,6 +63,7 @@ MetricsSnapshot fake_snapshot()
 	r.encap = OVX_ENCAP_STT;
 	r.id = 77;
 	r.stats = sum_per_cpu(red);
+	r.fdb_entries = 1;
 	v.segments.push_back(r);
 
 	std::vector<ovx_seg_stats> none(2);
@@ -86,11 +88,10 @@ MetricsSnapshot fake_snapshot()
 	p.stats = sum_per_cpu(vm1);
 	v.ports.push_back(p);
 
-	snap.fdb.by_segment = {{1, 3}, {2, 1}};
 	snap.fdb.total = 4;
 	snap.fdb.scan_seconds = 0.0125;
 	snap.fdb_age_sec = 2.5;
-	snap.maps = {{"ovx_fdb", 4, 1048576}, {"ovx_ports", 1, 4096}};
+	v.maps = {{"ovx_fdb", 4, 1048576}, {"ovx_ports", 1, 4096}};
 	return snap;
 }
 
