@@ -19,30 +19,42 @@ namespace {
 constexpr const char *kLockDir = "/run/ovx";
 constexpr std::uint16_t kTraceFlags = OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL;
 
+std::string lock_path(const std::string &instance)
+{
+	return std::string(kLockDir) + "/trace-" + instance + ".lock";
+}
+
 UniqueFd lock_trace(const std::string &instance)
 {
 	if (mkdir(kLockDir, 0700) && errno != EEXIST)
 		throw SystemError(std::string("trace: cannot create ") + kLockDir, errno);
-	const std::string path = std::string(kLockDir) + "/trace-" + instance + ".lock";
-	UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-	if (!fd)
-		throw SystemError("trace: cannot open " + path, errno);
-	if (flock(fd.get(), LOCK_EX | LOCK_NB)) {
-		if (errno != EWOULDBLOCK)
-			throw SystemError("trace: cannot lock " + path, errno);
-		char pid[32] = {};
-		ssize_t n = pread(fd.get(), pid, sizeof(pid) - 1, 0);
-		throw SystemError("instance " + instance + ": another ovx trace (pid " +
-				  (n > 0 ? std::string(pid, strnlen(pid, sizeof(pid))) : "?") +
-				  ") is reading the trace ring; only one reader at a time sees "
-				  "every event");
+	const std::string path = lock_path(instance);
+	for (;;) {
+		UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+		if (!fd)
+			throw SystemError("trace: cannot open " + path, errno);
+		if (flock(fd.get(), LOCK_EX | LOCK_NB)) {
+			if (errno != EWOULDBLOCK)
+				throw SystemError("trace: cannot lock " + path, errno);
+			char pid[32] = {};
+			ssize_t n = pread(fd.get(), pid, sizeof(pid) - 1, 0);
+			throw SystemError("instance " + instance + ": another ovx trace (pid " +
+					  (n > 0 ? std::string(pid, strnlen(pid, sizeof(pid))) : "?") +
+					  ") is reading the trace ring; only one reader at a time "
+					  "sees every event");
+		}
+		// The holder removes the file when it ends: a lock taken on a file
+		// that was unlinked meanwhile guards nothing, so take it again.
+		struct stat have {}, now {};
+		if (fstat(fd.get(), &have) || stat(path.c_str(), &now) || have.st_ino != now.st_ino ||
+		    have.st_dev != now.st_dev)
+			continue;
+		// The holder's PID, for the message above.
+		const std::string me = std::to_string(getpid());
+		if (ftruncate(fd.get(), 0) || pwrite(fd.get(), me.data(), me.size(), 0) < 0)
+			throw SystemError("trace: cannot write " + path, errno);
+		return fd;
 	}
-	// The holder's PID, for the message above; the lock, not the file, is
-	// what counts, so a stale file of a killed trace does no harm.
-	const std::string me = std::to_string(getpid());
-	if (ftruncate(fd.get(), 0) || pwrite(fd.get(), me.data(), me.size(), 0) < 0)
-		throw SystemError("trace: cannot write " + path, errno);
-	return fd;
 }
 
 } // namespace
@@ -62,6 +74,9 @@ TraceSession::~TraceSession()
 	} catch (const std::exception &) {
 		// The instance may be down already: nothing left to turn off.
 	}
+	// Unlinked while still locked, so that no other trace can hold a lock
+	// on this file afterwards (see lock_trace).
+	unlink(lock_path(dp_.instance()).c_str());
 }
 
 void TraceSession::set_flags(std::uint16_t on, std::uint16_t off)

@@ -18,8 +18,8 @@ namespace ovx {
 //
 // One session per instance at a time: a BPF ring buffer has a single
 // consumer position, so two readers would each get a random half of the
-// events. The session holds an exclusive lock on /run/ovx/trace-<instance>.lock;
-// a second one is refused, naming the first one's PID.
+// events. The session holds an exclusive lock on /run/ovx/trace-<instance>.lock
+// (removed when it ends); a second one is refused, naming the first one's PID.
 class TraceSession {
 public:
 	TraceSession(Dataplane &dp, bool drops_only);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ovx trace: off until a trace runs; --drops shows a provoked drop with its
 # reason, segment, port and outer addresses; a second trace of the same
-# instance is refused; the trace flags are cleared when the trace ends, by
-# --count, by SIGINT or by SIGTERM; a full trace shows forwarding events.
+# instance is refused; the trace flags are cleared (and the lock file
+# removed) when the trace ends, by --count, by SIGINT or by SIGTERM; a full
+# trace shows forwarding events.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/counters.sh"
@@ -84,6 +85,9 @@ for sig in INT TERM; do
 	((rc == 0)) || e2e_fail "ovx trace after SIG$sig: exit $rc: $(cat "$(topo_bg_out "all-$sig")")"
 	expect_trace_state h1 off "after SIG$sig"
 done
+LOCK=/run/ovx/trace-$(ovx_instance h1).lock
+[[ ! -e $LOCK ]] || e2e_fail "$LOCK left behind after the traces ended"
+e2e_ok "no $LOCK left behind"
 
 e2e_step "ovx trace --json --segment $BLUE: a ping's encap and decap"
 start_trace json --json --segment "$BLUE" --count 2
