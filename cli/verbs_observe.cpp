@@ -185,9 +185,8 @@ void ObserveVerbs::trace(const std::string &instance)
 	live = true;
 	// Events flow from here until the session ends, whatever ends it.
 	TraceSession session(dp, drops_);
-	std::cerr << "tracing " << (drops_ ? "drops" : "all events") << " of instance "
-			  << instance << (segment_.empty() ? "" : ", segment " + segment_)
-			  << "; Ctrl-C stops\n";
+	std::cerr << "tracing " << (drops_ ? "drops" : "all events") << " of instance " << instance
+		  << (segment_.empty() ? "" : ", segment " + segment_) << "; Ctrl-C stops\n";
 	while (!g_stop && std::cout && (!count_ || printed < count_))
 		reader.poll(200);
 }
