@@ -4,7 +4,8 @@
 # or VTEP address, and gauges and counters are exact after known traffic; a
 # real Prometheus server (loopback of the host's namespace, temporary config
 # and data dir) scrapes it, and PromQL through its HTTP API returns the
-# expected totals, the operator's "which tenant drops most" answer and a rate.
+# expected totals, the operator's "which tenant drops most" answer and a rate;
+# the exporter follows `ovx down` (ovx_up 0) and a new apply.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/counters.sh"
@@ -117,6 +118,21 @@ got=$(promql "rate(ovx_segment_packets_total{segment=\"$BLUE\",direction=\"tx\"}
 [[ $got == "{direction=tx,segment=$BLUE,tenant=blue} "* ]] ||
 	e2e_fail "rate() of blue's tx packets over 1m: '$got', want one positive series"
 e2e_ok "rate(ovx_segment_packets_total{segment=$BLUE,direction=tx}[1m]) -> ${got##* }/s"
+
+e2e_step "the exporter follows ovx down and a new apply"
+ovx_down h1 || e2e_fail "ovx down on h1: exit $OVX_RC: $OVX_OUT"
+in_h1 /usr/bin/python3 "$PROM_PY" scrape "$EXPORTER/metrics" "$TOPO_DIR/scrape-down.txt" >/dev/null ||
+	e2e_fail "GET /metrics after ovx down failed"
+[[ $(metric "$TOPO_DIR/scrape-down.txt" ovx_up) == 0 ]] || e2e_fail "ovx_up is not 0 after ovx down"
+grep '^ovx_segment_' "$TOPO_DIR/scrape-down.txt" >/dev/null && e2e_fail "segment series after ovx down"
+e2e_ok "after ovx down: ovx_up 0, no segment series"
+ovx_apply h1 || e2e_fail "apply on h1 again: exit $OVX_RC: $OVX_OUT"
+in_h1 /usr/bin/python3 "$PROM_PY" scrape "$EXPORTER/metrics" "$TOPO_DIR/scrape-up.txt" >/dev/null ||
+	e2e_fail "GET /metrics after the new apply failed"
+[[ $(metric "$TOPO_DIR/scrape-up.txt" ovx_up) == 1 ]] || e2e_fail "ovx_up is not 1 after the new apply"
+series="ovx_segment_packets_total{tenant=\"blue\",segment=\"$BLUE\",direction=\"tx\"}"
+[[ $(metric "$TOPO_DIR/scrape-up.txt" "$series") == 0 ]] || e2e_fail "$series is not 0 on the new dataplane"
+e2e_ok "after a new apply: ovx_up 1, counters of the new dataplane ($series 0)"
 
 e2e_step "the exporter stops on SIGTERM"
 topo_bg_stop exporter TERM
