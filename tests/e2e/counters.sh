@@ -84,11 +84,12 @@ ovx_bg() {
 	TOPO_BG_OUT[$name]=$out
 }
 
-# counters_topology NAME DESCRIPTION: the topology of the counter, trace and
-# metrics tests: hosts h1 and h2, tenants blue and red, static remotes and
-# static neighbours (no flooding, no learning, no ARP), ovx applied.
+# counters_topology NAME DESCRIPTION [STATIC]: the topology of the counter,
+# trace and metrics tests: hosts h1 and h2, tenants blue and red, static
+# neighbours (no ARP), and unless STATIC is 0 static remotes (no flooding, no
+# learning); ovx applied.
 counters_topology() {
-	export TOPO_STATIC_REMOTES=1
+	export TOPO_STATIC_REMOTES=${3:-1}
 	e2e_init "$1" "$2"
 	e2e_build_topology "ovx ovx" "blue:5001 red:5002"
 	e2e_apply_all
