@@ -164,6 +164,9 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 			turned_forwarding_on.push_back(family);
 		}
 	}
+	// A running `ovx trace` keeps its events across an apply.
+	if (old_cfg)
+		want.config.flags |= old_cfg->flags & (OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL);
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
 	if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode)))

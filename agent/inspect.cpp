@@ -4,12 +4,15 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 
 #include "agent/desired.h"
 #include "agent/reconcile.h"
 #include "loader/netdev.h"
+#include "maps/error.h"
 #include "maps/stats.h"
 
 namespace ovx {
@@ -47,6 +50,9 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.vtep6 = from_abi(cfg->vtep6);
 		v.vxlan_port = ntohs(cfg->vxlan_port);
 		v.geneve_port = ntohs(cfg->geneve_port);
+		v.trace = (cfg->flags & OVX_CFG_TRACE_ALL)     ? "all"
+			  : (cfg->flags & OVX_CFG_TRACE_DROPS) ? "drops"
+							       : "off";
 	}
 	const auto att = v.underlay_ifindex ? dp.xdp_attachment(v.underlay_ifindex) : std::nullopt;
 	v.xdp_mode = att ? attach_mode_name(att->mode) : "none";
@@ -66,11 +72,23 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		s.learning = seg.flags & OVX_SEG_LEARNING;
 		s.aging_sec = seg.aging_sec;
 		s.inner_mtu = seg.inner_mtu;
-		s.stats = sum_per_cpu(t.seg_stats.lookup(sid));
 		s.ports.resize(seg.n_ports);
 		s.flood.resize(seg.n_vteps);
 		index[sid] = v.segments.size();
 		v.segments.push_back(std::move(s));
+	}
+	// Counters of every segment: one batched read of the whole per-CPU
+	// array (a syscall per 4096 ids) when many ids are in use; when few
+	// are, a lookup each copies far less than all 16384 ids times the CPUs.
+	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
+	if (index.size() * 8 < t.seg_stats.max_entries()) {
+		for (auto &s : v.segments)
+			s.stats = sum_per_cpu(t.seg_stats.lookup(s.sid));
+	} else {
+		t.seg_stats.for_each([&](std::uint32_t sid, const std::vector<ovx_seg_stats> &per_cpu) {
+			if (auto it = index.find(sid); it != index.end())
+				v.segments[it->second].stats = sum_per_cpu(per_cpu);
+		});
 	}
 	auto segment_name = [&](std::uint32_t sid) {
 		auto it = index.find(sid);
@@ -92,9 +110,22 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		p.interface = interface_name(ifindex);
 		p.ifindex = static_cast<int>(ifindex);
 		p.segment = segment_name(port.segment);
+		auto it = index.find(port.segment);
+		if (it != index.end())
+			p.tenant = v.segments[it->second].tenant;
 		std::memcpy(p.mac.data(), port.mac, 6);
 		v.ports.push_back(std::move(p));
 	}
+	std::sort(v.ports.begin(), v.ports.end(),
+		  [](const PortView &a, const PortView &b) { return a.interface < b.interface; });
+	std::map<std::uint32_t, ovx_port_stats> port_stats;
+	t.port_stats.for_each([&](std::uint32_t ifindex, const std::vector<ovx_port_stats> &per_cpu) {
+		port_stats[ifindex] = sum_per_cpu(per_cpu);
+	});
+	for (auto &p : v.ports)
+		if (auto it = port_stats.find(static_cast<std::uint32_t>(p.ifindex));
+		    it != port_stats.end())
+			p.stats = it->second;
 
 	v.fdb_capacity = t.fdb.max_entries();
 	if (with_fdb)
@@ -140,6 +171,49 @@ void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)
 		}
 		visit(f);
 	});
+}
+
+FdbCensus count_fdb(const Tables &t)
+{
+	FdbCensus c;
+	const auto start = std::chrono::steady_clock::now();
+	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &) {
+		c.by_segment[k.segment]++;
+		c.total++;
+	});
+	c.scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+				 .count();
+	return c;
+}
+
+namespace {
+
+template <typename M> MapFill count_entries(const M &map)
+{
+	MapFill f{map.name(), 0, map.max_entries()};
+	map.for_each([&](const auto &, const auto &) { f.entries++; });
+	return f;
+}
+
+} // namespace
+
+void add_fill(StateView &v, const Tables &t, const FdbCensus &fdb)
+{
+	for (auto &s : v.segments) {
+		auto it = fdb.by_segment.find(s.sid);
+		s.fdb_entries = it == fdb.by_segment.end() ? 0 : it->second;
+	}
+	v.maps = {
+		count_entries(t.vni),
+		// id 0 is never a segment
+		{t.segments.name(), v.segments.size(), t.segments.max_entries() - 1},
+		{t.ports.name(), v.ports.size(), t.ports.max_entries()},
+		{t.fdb.name(), fdb.total, t.fdb.max_entries()},
+		count_entries(t.flood_ports),
+		count_entries(t.flood_vteps),
+		count_entries(t.vteps),
+		count_entries(t.port_stats),
+	};
 }
 
 } // namespace ovx

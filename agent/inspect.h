@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ struct SegmentView {
 	std::vector<std::string> ports;
 	std::vector<IpAddr> flood;
 	ovx_seg_stats stats{}; // summed over CPUs
+	std::uint64_t fdb_entries = 0; // set by add_fill()
 };
 
 struct FdbView {
@@ -42,7 +44,15 @@ struct PortView {
 	std::string interface;
 	int ifindex = 0;
 	std::string segment;
+	std::string tenant;
 	Mac mac{};
+	ovx_port_stats stats{}; // summed over CPUs; zero until the port counts
+};
+
+struct MapFill {
+	std::string map;
+	std::uint64_t entries = 0;
+	std::uint64_t capacity = 0;
 };
 
 struct StateView {
@@ -55,11 +65,13 @@ struct StateView {
 	std::uint16_t vxlan_port = 0;
 	std::uint16_t geneve_port = 0;
 	std::string xdp_mode; // "native", "generic", "offload", "none"
+	std::string trace;    // what the programs emit for `ovx trace`: off, drops, all
 	std::vector<SegmentView> segments;
 	std::vector<PortView> ports;
 	std::vector<FdbView> fdb;
 	std::size_t fdb_capacity = 0;
 	ovx_seg_stats unassigned{}; // drops that no segment could be named for
+	std::vector<MapFill> maps; // set by add_fill()
 };
 
 StateView inspect(const Dataplane &dp, bool with_fdb);
@@ -68,6 +80,21 @@ StateView inspect(const Dataplane &dp, bool with_fdb);
 // time, so that a million entries cost O(n) time and O(1) memory.
 void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)> &visit);
 
+// ovx_fdb counted by segment: a read of every entry (batched; 0.4 s for a
+// million), so callers that repeat it keep the result for a while.
+struct FdbCensus {
+	std::map<std::uint32_t, std::uint64_t> by_segment; // segment id -> entries
+	std::uint64_t total = 0;
+	double scan_seconds = 0; // how long the count took
+};
+FdbCensus count_fdb(const Tables &tables);
+
+// Fill levels into @state: FDB entries per segment from @fdb, and entries
+// and capacity of every map with a limit the operator can hit.
+void add_fill(StateView &state, const Tables &tables, const FdbCensus &fdb);
+
+
 const char *drop_reason_name(unsigned reason);
+
 
 } // namespace ovx

@@ -39,7 +39,7 @@ using Commands = std::vector<Command>;
 
 // Registration, one per file (cli/verbs_*.cpp).
 void add_apply_verbs(CLI::App &app, Globals &g, Commands &out);   // apply show down export
-void add_stats_verbs(CLI::App &app, Globals &g, Commands &out);   // stats
+void add_observe_verbs(CLI::App &app, Globals &g, Commands &out); // stats trace metrics
 void add_segment_verbs(CLI::App &app, Globals &g, Commands &out); // segment add|del|show
 void add_port_verbs(CLI::App &app, Globals &g, Commands &out);	  // port add|del|show
 void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out);	  // fdb add|del|show

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 
 	ovx::cli::Commands commands;
 	ovx::cli::add_apply_verbs(app, g, commands);
-	ovx::cli::add_stats_verbs(app, g, commands);
+	ovx::cli::add_observe_verbs(app, g, commands);
 	ovx::cli::add_segment_verbs(app, g, commands);
 	ovx::cli::add_port_verbs(app, g, commands);
 	ovx::cli::add_fdb_verbs(app, g, commands);

@@ -6,6 +6,7 @@
 
 #include "agent/apply.h"
 #include "agent/inspect.h"
+#include "agent/trace.h"
 
 namespace ovx {
 
@@ -19,6 +20,12 @@ nlohmann::json stats_json(const StateView &state);
 nlohmann::json apply_json(const ApplyResult &result);
 void print_show(std::ostream &out, const StateView &state);
 void print_stats(std::ostream &out, const StateView &state);
+// Per-second rates between two readings @seconds apart (watch mode).
+nlohmann::json rates_json(const StateView &before, const StateView &after, double seconds);
+void print_rates(std::ostream &out, const StateView &before, const StateView &after,
+		 double seconds);
+nlohmann::json trace_json(const TraceEventView &event);
+void print_trace(std::ostream &out, const TraceEventView &event);
 void print_apply(std::ostream &out, const std::string &path, const ApplyResult &result);
 
 } // namespace ovx

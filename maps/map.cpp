@@ -97,8 +97,12 @@ void RawMap::for_each_batch(
 	const std::function<void(const std::uint8_t *, const std::uint8_t *, std::size_t)> &visit)
 	const
 {
-	// Batches of 4096 keep the syscall count at n/4096 for a million entries.
-	const std::uint32_t chunk = 4096;
+	// Batches of 4096 keep the syscall count at n/4096 for a million
+	// entries; per-CPU values (a copy per CPU) get smaller batches so that
+	// a host with many CPUs does not need a buffer of hundreds of MB.
+	const std::size_t max_buffer = std::size_t{8} << 20;
+	const auto chunk = static_cast<std::uint32_t>(
+		std::clamp<std::size_t>(max_buffer / std::max<std::size_t>(value_stride, 1), 64, 4096));
 	std::vector<std::uint8_t> keys(std::size_t{chunk} * key_size_),
 		values(std::size_t{chunk} * value_stride);
 	std::vector<std::uint8_t> in_batch(key_size_), out_batch(key_size_);

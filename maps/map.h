@@ -145,6 +145,9 @@ public:
 	std::size_t count() const { return raw_.count(); }
 	// Empty when the key is absent.
 	std::vector<V> lookup(const K &key) const;
+	// Every entry, one value per CPU each, in batches (one syscall per 4096
+	// entries, not one per entry): @visit(key, per-CPU values).
+	void for_each(const std::function<void(const K &, const std::vector<V> &)> &visit) const;
 	// Every CPU's value set to zero (creates the entry of a hash).
 	void clear(const K &key);
 	// One value per possible CPU, as lookup() returns them.
@@ -187,6 +190,24 @@ template <typename K, typename V> std::vector<V> PerCpuMap<K, V>::lookup(const K
 	for (std::size_t cpu = 0; cpu < ncpus_; cpu++)
 		std::memcpy(&out[cpu], &buf[cpu * stride_], sizeof(V));
 	return out;
+}
+
+template <typename K, typename V>
+void PerCpuMap<K, V>::for_each(
+	const std::function<void(const K &, const std::vector<V> &)> &visit) const
+{
+	std::vector<V> values(ncpus_);
+	raw_.for_each_batch(ncpus_ * stride_, [&](const std::uint8_t *keys, const std::uint8_t *vals,
+					std::size_t count) {
+		for (std::size_t i = 0; i < count; i++) {
+			K key;
+			std::memcpy(&key, keys + i * sizeof(K), sizeof(K));
+			const std::uint8_t *v = vals + i * ncpus_ * stride_;
+			for (std::size_t cpu = 0; cpu < ncpus_; cpu++)
+				std::memcpy(&values[cpu], v + cpu * stride_, sizeof(V));
+			visit(key, values);
+		}
+	});
 }
 
 template <typename K, typename V> void PerCpuMap<K, V>::clear(const K &key)

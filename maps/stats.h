@@ -27,4 +27,17 @@ inline ovx_seg_stats sum_per_cpu(const std::vector<ovx_seg_stats> &per_cpu)
 	return total;
 }
 
+inline ovx_port_stats sum_per_cpu(const std::vector<ovx_port_stats> &per_cpu)
+{
+	ovx_port_stats total{};
+	for (const auto &s : per_cpu) {
+		total.rx_packets += s.rx_packets;
+		total.rx_bytes += s.rx_bytes;
+		total.tx_packets += s.tx_packets;
+		total.tx_bytes += s.tx_bytes;
+		total.spoof_drops += s.spoof_drops;
+	}
+	return total;
+}
+
 } // namespace ovx

@@ -7,6 +7,7 @@ packages=(
 	build-essential cmake pkg-config
 	clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
 	libcli11-dev libyaml-cpp-dev libmnl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev googletest
+	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
 	gnuplot-nox systemd
 )
@@ -33,3 +34,10 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The prometheus package is here for promtool and for the server binary that
+# the metrics test runs itself, on a namespace's loopback. Its packaged
+# service would listen on every address of this host: a fresh install of
+# ours does not leave it running.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [[ -d /run/systemd/system ]]; then
+	systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi

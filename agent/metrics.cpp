@@ -1,0 +1,354 @@
+#include "agent/metrics.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <charconv>
+#include <thread>
+#include <cstdio>
+#include <string_view>
+
+#include "maps/error.h"
+
+namespace ovx {
+namespace {
+
+// Label values come from the operator's file (tenant, segment names) and
+// interface names: escape what the text format requires.
+std::string escape_label(std::string_view v)
+{
+	std::string out;
+	out.reserve(v.size());
+	for (char c : v) {
+		if (c == '\\')
+			out += "\\\\";
+		else if (c == '"')
+			out += "\\\"";
+		else if (c == '\n')
+			out += "\\n";
+		else
+			out += c;
+	}
+	return out;
+}
+
+class Writer {
+public:
+	explicit Writer(std::string &out) : out_(out) {}
+
+	void family(std::string_view name, std::string_view type, std::string_view help)
+	{
+		name_ = name;
+		out_ += "# HELP ";
+		out_ += name;
+		out_ += ' ';
+		out_ += help;
+		out_ += "\n# TYPE ";
+		out_ += name;
+		out_ += ' ';
+		out_ += type;
+		out_ += '\n';
+	}
+
+	// @labels: already rendered `k="v",...` (without braces), may be empty.
+	void sample(std::string_view labels, unsigned long long value)
+	{
+		start(labels);
+		char buf[24];
+		auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+		(void)ec;
+		out_.append(buf, end);
+		out_ += '\n';
+	}
+
+	void sample_real(std::string_view labels, double value)
+	{
+		start(labels);
+		char buf[32];
+		std::snprintf(buf, sizeof(buf), "%.6g", value);
+		out_ += buf;
+		out_ += '\n';
+	}
+
+private:
+	void start(std::string_view labels)
+	{
+		out_ += name_;
+		if (!labels.empty()) {
+			out_ += '{';
+			out_ += labels;
+			out_ += '}';
+		}
+		out_ += ' ';
+	}
+
+	std::string &out_;
+	std::string_view name_;
+};
+
+std::string label(std::string_view key, std::string_view value)
+{
+	std::string out(key);
+	out += "=\"";
+	out += escape_label(value);
+	out += '"';
+	return out;
+}
+
+std::string join(std::string_view a, std::string_view b)
+{
+	if (a.empty())
+		return std::string(b);
+	std::string out(a);
+	out += ',';
+	out += b;
+	return out;
+}
+
+void render_segments(Writer &w, const MetricsSnapshot &snap)
+{
+	const auto &segs = snap.state.segments;
+	std::vector<std::string> base; // tenant="..",segment=".." per segment
+	base.reserve(segs.size());
+	for (const auto &s : segs)
+		base.push_back(join(label("tenant", s.tenant), label("segment", s.name)));
+
+	w.family("ovx_segment_info", "gauge",
+		 "Segments applied, with their encapsulation and id (VNI, VSID or context id).");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(join(join(base[i], label("encap", encap_name(segs[i].encap))),
+			      label("id", std::to_string(segs[i].id))),
+			 1ull);
+
+	struct Dir {
+		const char *name;
+		__u64 ovx_seg_stats::*packets;
+		__u64 ovx_seg_stats::*bytes;
+	};
+	static const Dir dirs[] = {
+		{"rx", &ovx_seg_stats::rx_packets, &ovx_seg_stats::rx_bytes},
+		{"tx", &ovx_seg_stats::tx_packets, &ovx_seg_stats::tx_bytes},
+		{"local", &ovx_seg_stats::local_packets, &ovx_seg_stats::local_bytes},
+	};
+	w.family("ovx_segment_packets_total", "counter",
+		 "Frames per segment: rx decapsulated from the underlay, tx encapsulated to a "
+		 "remote VTEP (per copy), local switched port to port.");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		for (const auto &d : dirs)
+			w.sample(join(base[i], label("direction", d.name)), segs[i].stats.*d.packets);
+	w.family("ovx_segment_bytes_total", "counter",
+		 "Inner frame bytes per segment and direction (see ovx_segment_packets_total).");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		for (const auto &d : dirs)
+			w.sample(join(base[i], label("direction", d.name)), segs[i].stats.*d.bytes);
+
+	w.family("ovx_segment_flood_copies_total", "counter",
+		 "Copies of broadcast, multicast and unknown-unicast frames sent, local and "
+		 "remote.");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(base[i], segs[i].stats.flood_copies);
+	w.family("ovx_segment_learned_total", "counter",
+		 "MAC addresses learned behind a remote VTEP, new or moved.");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(base[i], segs[i].stats.learned);
+
+	w.family("ovx_segment_drops_total", "counter",
+		 "Frames dropped per segment by reason; a reason appears once it has counted.");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+			if (segs[i].stats.drops[r])
+				w.sample(join(base[i], label("reason", drop_reason_name(r))),
+					 segs[i].stats.drops[r]);
+
+	w.family("ovx_segment_stt_segments_total", "counter",
+		 "STT segments sent beyond the first of a frame (STT segments only).");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		if (segs[i].encap == OVX_ENCAP_STT)
+			w.sample(base[i], segs[i].stats.stt_segments);
+	w.family("ovx_segment_stt_reassembled_total", "counter",
+		 "STT frames rebuilt from several segments (STT segments only).");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		if (segs[i].encap == OVX_ENCAP_STT)
+			w.sample(base[i], segs[i].stats.stt_reassembled);
+
+	w.family("ovx_segment_fdb_entries", "gauge",
+		 "FDB entries per segment, static and learned (counted every refresh period).");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(base[i], segs[i].fdb_entries);
+}
+
+void render_ports(Writer &w, const MetricsSnapshot &snap)
+{
+	const auto &ports = snap.state.ports;
+	std::vector<std::string> base;
+	base.reserve(ports.size());
+	for (const auto &p : ports)
+		base.push_back(join(join(label("tenant", p.tenant), label("segment", p.segment)),
+				    label("port", p.interface)));
+	w.family("ovx_port_packets_total", "counter",
+		 "Frames per local port: rx sent by the VM, tx handed to the VM.");
+	for (std::size_t i = 0; i < ports.size(); i++) {
+		w.sample(join(base[i], "direction=\"rx\""), ports[i].stats.rx_packets);
+		w.sample(join(base[i], "direction=\"tx\""), ports[i].stats.tx_packets);
+	}
+	w.family("ovx_port_bytes_total", "counter", "Bytes per local port and direction.");
+	for (std::size_t i = 0; i < ports.size(); i++) {
+		w.sample(join(base[i], "direction=\"rx\""), ports[i].stats.rx_bytes);
+		w.sample(join(base[i], "direction=\"tx\""), ports[i].stats.tx_bytes);
+	}
+	w.family("ovx_port_spoof_drops_total", "counter",
+		 "Frames a VM sent with a source MAC that is not its port's.");
+	for (std::size_t i = 0; i < ports.size(); i++)
+		w.sample(base[i], ports[i].stats.spoof_drops);
+}
+
+} // namespace
+
+std::string render_metrics(const MetricsSnapshot &snap)
+{
+	std::string out;
+	// About 1 KB per segment with ports: one allocation for most scrapes.
+	out.reserve(4096 + snap.state.segments.size() * 1024 + snap.state.ports.size() * 512);
+	Writer w(out);
+
+	w.family("ovx_build_info", "gauge", "ovx version and map ABI; always 1.");
+	w.sample(join(label("version", OVX_VERSION),
+		      label("abi", std::to_string(OVX_ABI_VERSION))),
+		 1ull);
+	w.family("ovx_up", "gauge",
+		 "1 when the instance's dataplane is pinned and its maps were read.");
+	w.sample("", snap.up ? 1ull : 0ull);
+	if (!snap.up)
+		return out;
+
+	render_segments(w, snap);
+
+	w.family("ovx_unassigned_drops_total", "counter",
+		 "Frames dropped before they could be tied to a segment, by reason.");
+	for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+		w.sample(label("reason", drop_reason_name(r)), snap.state.unassigned.drops[r]);
+
+	render_ports(w, snap);
+
+	w.family("ovx_fdb_entries", "gauge", "FDB entries in all segments.");
+	w.sample("", snap.fdb.total);
+	w.family("ovx_fdb_count_age_seconds", "gauge",
+		 "Age of the FDB count behind ovx_fdb_entries and ovx_segment_fdb_entries.");
+	w.sample_real("", snap.fdb_age_sec);
+	w.family("ovx_fdb_count_duration_seconds", "gauge",
+		 "How long the last FDB count took (one batched read of the table).");
+	w.sample_real("", snap.fdb.scan_seconds);
+
+	w.family("ovx_map_entries", "gauge", "Entries in each BPF map with a capacity limit.");
+	for (const auto &m : snap.state.maps)
+		w.sample(label("map", m.map), m.entries);
+	w.family("ovx_map_capacity", "gauge", "Capacity (max_entries) of each BPF map.");
+	for (const auto &m : snap.state.maps)
+		w.sample(label("map", m.map), m.capacity);
+	return out;
+}
+
+MetricsCollector::MetricsCollector(std::string instance, std::chrono::milliseconds fdb_refresh)
+	: instance_(std::move(instance)), fdb_refresh_(fdb_refresh)
+{
+}
+
+MetricsSnapshot MetricsCollector::collect()
+{
+	auto dp = Dataplane::open(instance_);
+	if (!dp) {
+		std::lock_guard lock(mu_);
+		have_census_ = false; // a new dataplane starts with a fresh count
+		return {};
+	}
+	return collect(*dp);
+}
+
+MetricsSnapshot MetricsCollector::collect(const Dataplane &dp)
+{
+	std::lock_guard lock(mu_);
+	MetricsSnapshot snap;
+	const Tables &t = dp.tables();
+	snap.state = inspect(dp, false);
+
+	const auto now = std::chrono::steady_clock::now();
+	if (!have_census_ || now - census_at_ >= fdb_refresh_) {
+		census_ = count_fdb(t);
+		census_at_ = now;
+		have_census_ = true;
+	}
+	snap.fdb = census_;
+	snap.fdb_age_sec = std::chrono::duration<double>(now - census_at_).count();
+	add_fill(snap.state, t, census_);
+	snap.up = true;
+	return snap;
+}
+
+ListenAddr parse_listen(const std::string &listen)
+{
+	auto bad = [&](const std::string &why) {
+		return ConfigError("--listen: '" + listen + "': " + why +
+				   " (want ADDR:PORT, e.g. 127.0.0.1:9587 or [::1]:9587)");
+	};
+	const auto colon = listen.rfind(':');
+	if (colon == std::string::npos || colon == 0)
+		throw bad("no port");
+	ListenAddr a;
+	a.host = listen.substr(0, colon);
+	if (a.host.front() == '[') {
+		if (a.host.back() != ']' || a.host.size() < 3)
+			throw bad("unbalanced brackets");
+		a.host = a.host.substr(1, a.host.size() - 2);
+	}
+	const std::string port = listen.substr(colon + 1);
+	auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+	if (ec != std::errc() || end != port.data() + port.size() || a.port < 1 || a.port > 65535)
+		throw bad("port must be 1-65535");
+	return a;
+}
+
+struct MetricsServer::Impl {
+	httplib::Server server;
+	std::atomic<bool> finished{false};
+};
+
+MetricsServer::MetricsServer(MetricsCollector &collector, const ListenAddr &listen)
+	: impl_(std::make_unique<Impl>())
+{
+	auto &srv = impl_->server;
+	srv.Get("/metrics", [&collector](const httplib::Request &, httplib::Response &res) {
+		try {
+			res.set_content(collector.scrape(), kMetricsContentType);
+		} catch (const std::exception &e) {
+			res.status = 500;
+			res.set_content(std::string("ovx: ") + e.what() + "\n", "text/plain");
+		}
+	});
+	srv.Get("/", [](const httplib::Request &, httplib::Response &res) {
+		res.set_content("ovx exporter: metrics at /metrics\n", "text/plain");
+	});
+	if (!srv.bind_to_port(listen.host, listen.port))
+		throw SystemError("metrics: cannot listen on " + listen.host + ":" +
+					  std::to_string(listen.port),
+				  errno);
+	port_ = listen.port;
+}
+
+MetricsServer::~MetricsServer() = default;
+
+void MetricsServer::run()
+{
+	impl_->server.listen_after_bind();
+	impl_->finished = true;
+}
+
+void MetricsServer::stop()
+{
+	// httplib's stop() is a no-op until the accept loop runs: a stop that
+	// came right after start would be lost and run() would never return.
+	while (!impl_->server.is_running() && !impl_->finished)
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	impl_->server.stop();
+}
+
+} // namespace ovx
