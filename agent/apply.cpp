@@ -22,6 +22,8 @@ std::string where(const Config &config, const Origin &origin)
 	       std::to_string(origin.column) + ": ";
 }
 
+} // namespace
+
 Resolved resolve(const Config &config)
 {
 	Resolved r;
@@ -47,6 +49,8 @@ Resolved resolve(const Config &config)
 	}
 	return r;
 }
+
+namespace {
 
 void check_capacity(const Config &config, const DesiredState &want, const Tables &tables)
 {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "agent/config.h"
+#include "agent/desired.h"
 #include "agent/reconcile.h"
 
 namespace ovx {
@@ -14,6 +15,10 @@ struct ApplyResult {
 	int ports_attached = 0;
 	int ports_detached = 0;
 };
+
+// The interfaces @config names, as this network namespace has them; a
+// missing one is a ConfigError pointing at the file.
+Resolved resolve(const Config &config);
 
 // Loads and attaches the programs when needed, then makes the maps match
 // @config. Bad input (a missing interface) throws ConfigError before anything

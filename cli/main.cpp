@@ -15,6 +15,7 @@
 #include "agent/config.h"
 #include "agent/inspect.h"
 #include "cli/output.h"
+#include "cli/verbs_offload.h"
 #include "loader/dataplane.h"
 #include "loader/netns.h"
 #include "maps/error.h"
@@ -99,6 +100,8 @@ int main(int argc, char **argv)
 	auto *downcmd = app.add_subcommand("down", "Detach everything and remove the pins");
 	downcmd->footer("Example: ovx --netns host1 down");
 
+	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json);
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
@@ -107,6 +110,8 @@ int main(int argc, char **argv)
 	}
 
 	try {
+		if (const auto status = run_offload())
+			return *status;
 		const std::string instance = instance_name(g);
 		// The file is read before entering the namespace: a relative path
 		// means the caller's working directory, and bad input fails first.

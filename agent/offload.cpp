@@ -1,0 +1,96 @@
+#include "agent/offload.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <netinet/in.h>
+
+#include "agent/apply.h"
+#include "maps/error.h"
+
+namespace ovx {
+
+OffloadDesired offload_desired(const DesiredState &desired)
+{
+	OffloadDesired out;
+	out.config.vtep4 = desired.config.vtep4.family == AF_INET ? desired.config.vtep4.a[0] : 0;
+	out.config.vxlan_port = desired.config.vxlan_port;
+	for (const auto &[key, segment] : desired.vni) {
+		auto seg = desired.segments.find(segment);
+		if (key.encap == OVX_ENCAP_VXLAN && seg != desired.segments.end() &&
+		    (seg->second.flags & OVX_SEG_ACTIVE))
+			out.vni[key] = segment;
+	}
+	for (const auto &[key, one] : desired.vteps) {
+		const bool offloaded = std::any_of(out.vni.begin(), out.vni.end(), [&](const auto &v) {
+			return v.second == key.segment;
+		});
+		if (offloaded && key.addr.family == AF_INET)
+			out.vteps[key] = one;
+	}
+	return out;
+}
+
+namespace {
+
+template <typename K, typename V>
+void sync_map(Map<K, V> &map, const AbiMap<K, V> &want)
+{
+	if (want.size() > map.max_entries())
+		throw ConfigError("offload map " + map.name() + ": " + std::to_string(want.size()) +
+				  " entries, the device's map holds " + std::to_string(map.max_entries()));
+	for (const auto &[key, value] : map.dump())
+		if (!want.count(key))
+			map.erase(key);
+	for (const auto &[key, value] : want)
+		map.update(key, value);
+}
+
+} // namespace
+
+void write_offload(OffloadTables &tables, const OffloadDesired &want)
+{
+	sync_map(tables.vni, want.vni);
+	sync_map(tables.vteps, want.vteps);
+	tables.config.update(0, want.config);
+}
+
+OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint32_t> max_entries)
+{
+	const Resolved resolved = resolve(config);
+	OffloadAttachResult r;
+	r.interface = config.underlay.interface;
+	r.ifindex = resolved.underlay_ifindex;
+	const DesiredState desired = build_desired(config, resolved, {}, {});
+
+	OffloadProgram prog = OffloadProgram::load({.ifindex = r.ifindex, .max_entries = max_entries});
+	write_offload(prog.tables(), offload_desired(desired));
+	prog.attach_hw(r.ifindex);
+	try {
+		r.program = prog.info();
+		r.hw_program_id = hw_attached_program(r.ifindex);
+		r.vni_entries = prog.tables().vni.dump().size();
+		r.vtep_entries = prog.tables().vteps.dump().size();
+		r.max_entries = prog.tables().vni.max_entries();
+		if (r.program.ifindex != static_cast<std::uint32_t>(r.ifindex) ||
+		    r.hw_program_id != r.program.id)
+			throw SystemError("the offload program on " + r.interface +
+					  " does not read back as offloaded (bound to ifindex " +
+					  std::to_string(r.program.ifindex) + ", hardware program id " +
+					  std::to_string(r.hw_program_id) + ")");
+	} catch (...) {
+		detach_hw_program(r.ifindex);
+		throw;
+	}
+	return r;
+}
+
+bool offload_detach(const std::string &interface)
+{
+	const int ifindex = static_cast<int>(if_nametoindex(interface.c_str()));
+	if (!ifindex)
+		throw ConfigError("no interface '" + interface + "' in this network namespace");
+	return detach_hw_program(ifindex);
+}
+
+} // namespace ovx

@@ -1,0 +1,48 @@
+// underlay offload: the NIC's share of the desired state, and putting the
+// offload program on a NIC.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "agent/config.h"
+#include "agent/desired.h"
+#include "loader/offload.h"
+
+namespace ovx {
+
+// What the offload maps hold for a desired state: the VXLAN-over-IPv4 part
+// of it, the encapsulation the offload program parses; frames of other
+// encapsulations pass to the host untouched.
+struct OffloadDesired {
+	ovx_offload_config config{};
+	AbiMap<ovx_vni_key, std::uint32_t> vni;
+	AbiMap<ovx_vtep_key, std::uint32_t> vteps;
+};
+
+OffloadDesired offload_desired(const DesiredState &desired);
+
+// Makes the offload maps hold exactly @want; a table too small for it is a
+// ConfigError naming the map.
+void write_offload(OffloadTables &tables, const OffloadDesired &want);
+
+struct OffloadAttachResult {
+	std::string interface;
+	int ifindex = 0;
+	OffloadProgramInfo program;
+	std::uint32_t hw_program_id = 0; // what the device reports attached in hardware mode
+	std::size_t vni_entries = 0;	 // read back from the device's maps
+	std::size_t vtep_entries = 0;
+	std::uint32_t max_entries = 0;
+};
+
+// Loads the offload program bound to @config's underlay interface, fills its
+// maps from @config, attaches it in XDP hardware mode and reads it back.
+// Nothing stays attached when any step fails.
+OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint32_t> max_entries);
+
+// Removes the hardware-mode XDP program from @interface; false if none.
+bool offload_detach(const std::string &interface);
+
+} // namespace ovx

@@ -1,0 +1,156 @@
+#include "cli/verbs_offload.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "agent/offload.h"
+#include "loader/offload.h"
+#include "maps/error.h"
+#include "offload/check.h"
+
+namespace ovx::cli {
+namespace {
+
+nlohmann::json report_json(const offload::Report &r)
+{
+	nlohmann::json programs = nlohmann::json::array(), maps = nlohmann::json::array(),
+		       findings = nlohmann::json::array();
+	for (const auto &p : r.programs)
+		programs.push_back({{"name", p.name},
+				    {"section", p.section},
+				    {"instructions", p.instructions},
+				    {"max_instructions", offload::kMaxInstructions}});
+	for (const auto &m : r.maps)
+		maps.push_back({{"name", m.name},
+				{"type", offload::map_type_name(m.type)},
+				{"key_size", m.key_size},
+				{"value_size", m.value_size},
+				{"element_bytes", m.element_bytes},
+				{"max_element_bytes", offload::kMaxElementBytes},
+				{"max_entries", m.max_entries},
+				{"flags", m.flags}});
+	for (const auto &f : r.findings) {
+		nlohmann::json j = {{"rule", f.rule}, {"program", f.program}, {"reason", f.reason}};
+		j["insn"] = f.insn >= 0 ? nlohmann::json(f.insn) : nlohmann::json(nullptr);
+		j["map"] = f.map.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.map);
+		findings.push_back(j);
+	}
+	return {{"object", r.object}, {"clean", r.clean()}, {"programs", programs},
+		{"maps", maps},	      {"findings", findings}};
+}
+
+void print_report(std::ostream &out, const offload::Report &r)
+{
+	for (const auto &p : r.programs)
+		out << r.object << ": program " << p.name << " (" << p.section << "): "
+		    << p.instructions << " instructions of " << offload::kMaxInstructions << '\n';
+	for (const auto &m : r.maps)
+		out << r.object << ": map " << m.name << ": " << offload::map_type_name(m.type)
+		    << ", key " << m.key_size << " + value " << m.value_size << " = "
+		    << m.element_bytes << " of " << offload::kMaxElementBytes << " bytes, "
+		    << m.max_entries << " entries\n";
+	for (const auto &f : r.findings) {
+		out << r.object << ": ";
+		if (!f.program.empty())
+			out << f.program << (f.insn >= 0 ? ":" + std::to_string(f.insn) : "") << ": ";
+		out << f.rule << ": " << f.reason << '\n';
+	}
+	out << r.object << ": "
+	    << (r.clean() ? "keeps every NFP offload rule"
+			  : std::to_string(r.findings.size()) + " rule violation(s)")
+	    << '\n';
+}
+
+nlohmann::json attach_json(const OffloadAttachResult &r)
+{
+	return {{"interface", r.interface},
+		{"ifindex", r.ifindex},
+		{"program",
+		 {{"id", r.program.id},
+		  {"name", r.program.name},
+		  {"bound_ifindex", r.program.ifindex},
+		  {"xlated_insns", r.program.xlated_insns}}},
+		{"hw_program_id", r.hw_program_id},
+		{"offloaded", r.program.ifindex == static_cast<std::uint32_t>(r.ifindex) &&
+				      r.hw_program_id == r.program.id},
+		{"maps", {{"max_entries", r.max_entries}, {"vni", r.vni_entries}, {"vteps", r.vtep_entries}}}};
+}
+
+void require_root()
+{
+	if (geteuid() != 0)
+		throw SystemError("ovx needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+}
+
+} // namespace
+
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json)
+{
+	struct Args {
+		std::string object, file, interface;
+		std::optional<std::uint32_t> max_entries;
+	};
+	auto args = std::make_shared<Args>();
+
+	auto *offload = app.add_subcommand("offload", "The NIC (hardware offload) part of the dataplane");
+	offload->require_subcommand(1);
+
+	auto *check = offload->add_subcommand(
+		"check", "Check a BPF object against the NFP offload rules (exit 1 when it breaks any)");
+	check->add_option("OBJECT", args->object,
+			  "Compiled BPF object (default: the offload program shipped in ovx)");
+	check->add_flag("--json", json, "JSON output");
+	check->footer("Example: ovx offload check build/gen/bpf/xdp_offload.bpf.o");
+
+	auto *attach = offload->add_subcommand(
+		"attach", "Load the offload program onto the underlay NIC (XDP hardware mode) and read it back");
+	attach->add_option("-f,--file", args->file, "YAML desired state")->required();
+	attach->add_option("--max-entries", args->max_entries,
+			   "Size of every offload map (test devices hold few; netdevsim: 2)");
+	attach->add_flag("--json", json, "JSON output");
+	attach->footer("Example: ovx offload attach -f host1.yaml");
+
+	auto *detach = offload->add_subcommand("detach", "Remove the hardware-mode XDP program");
+	detach->add_option("--interface", args->interface, "The NIC")->required();
+	detach->footer("Example: ovx offload detach --interface eth1");
+
+	return [=, &json]() -> std::optional<int> {
+		if (check->parsed()) {
+			const offload::Report r = args->object.empty()
+							  ? offload::check_object("ovx:xdp_offload", offload_object())
+							  : offload::check_file(args->object);
+			if (json)
+				std::cout << report_json(r).dump(2) << '\n';
+			else
+				print_report(std::cout, r);
+			return r.clean() ? kExitOk : kExitInvalid;
+		}
+		if (attach->parsed()) {
+			const Config config = load_config(args->file);
+			require_root();
+			const OffloadAttachResult r = offload_attach(config, args->max_entries);
+			if (json)
+				std::cout << attach_json(r).dump(2) << '\n';
+			else
+				std::cout << "offload program " << r.program.name << " (id " << r.program.id
+					  << ") offloaded to " << r.interface << ", maps of "
+					  << r.max_entries << " entries: " << r.vni_entries << " VNI, "
+					  << r.vtep_entries << " VTEP\n";
+			return kExitOk;
+		}
+		if (detach->parsed()) {
+			require_root();
+			std::cout << args->interface << ": "
+				  << (offload_detach(args->interface) ? "offload program detached"
+								     : "no offload program attached")
+				  << '\n';
+			return kExitOk;
+		}
+		return std::nullopt;
+	};
+}
+
+} // namespace ovx::cli

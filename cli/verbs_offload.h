@@ -1,0 +1,16 @@
+// `ovx offload ...`: the rule checker and the NIC (hardware-mode) path.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+
+namespace ovx::cli {
+
+// Registers the verbs on @app. The returned function runs the one the
+// command line chose and returns its exit status, or nullopt when another
+// verb was chosen. It throws ConfigError / SystemError like the others.
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json);
+
+} // namespace ovx::cli

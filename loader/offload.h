@@ -1,0 +1,76 @@
+// The offload program (bpf/xdp_offload.bpf.c) and its own maps: loaded for
+// the host (packet tests), or bound to a NIC (program and maps created on
+// the device) and attached in XDP hardware mode through libxdp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "maps/map.h"
+#include "maps/ovx_offload_abi.h"
+
+struct ovx_xdp_offload;
+
+namespace ovx {
+
+struct OffloadTables {
+	Map<std::uint32_t, ovx_offload_config> config;
+	Map<ovx_vni_key, std::uint32_t> vni;
+	Map<ovx_vtep_key, std::uint32_t> vteps;
+	Map<std::uint32_t, ovx_offload_counter> drops; // by enum ovx_drop_reason
+};
+
+// What the kernel says about a loaded program.
+struct OffloadProgramInfo {
+	std::uint32_t id = 0;
+	std::string name;
+	std::uint32_t ifindex = 0; // the device it is bound to; 0 = the host
+	std::uint64_t netns_dev = 0, netns_ino = 0;
+	std::uint32_t xlated_insns = 0;
+};
+
+struct OffloadLoadOptions {
+	int ifindex = 0; // bind program and maps to this device; 0 = load for the host
+	// Every map's size, overriding the object's: test devices hold only a
+	// few entries (netdevsim: 2).
+	std::optional<std::uint32_t> max_entries;
+};
+
+class OffloadProgram {
+public:
+	static OffloadProgram load(const OffloadLoadOptions &options);
+	OffloadProgram(OffloadProgram &&) noexcept;
+	OffloadProgram &operator=(OffloadProgram &&) noexcept;
+	~OffloadProgram();
+
+	int program_fd() const;
+	OffloadTables &tables() { return *tables_; }
+	OffloadProgramInfo info() const;
+
+	// XDP hardware mode through libxdp. A device that cannot offload is
+	// an error naming the interface and its driver.
+	void attach_hw(int ifindex);
+
+private:
+	struct SkelDeleter {
+		void operator()(ovx_xdp_offload *skel) const;
+	};
+	OffloadProgram(std::unique_ptr<ovx_xdp_offload, SkelDeleter> skel);
+
+	std::unique_ptr<ovx_xdp_offload, SkelDeleter> skel_;
+	std::unique_ptr<OffloadTables> tables_;
+};
+
+// The id of the program attached in XDP hardware mode on @ifindex, or 0.
+std::uint32_t hw_attached_program(int ifindex);
+
+// Detaches the hardware-mode XDP program of @ifindex; false if there is none.
+bool detach_hw_program(int ifindex);
+
+// The compiled offload object as shipped inside ovx (for `ovx offload check`).
+std::span<const std::uint8_t> offload_object();
+
+} // namespace ovx
