@@ -839,7 +839,7 @@ Report check_object(std::string name, std::span<const std::uint8_t> elf)
 	std::vector<std::uint8_t> bytes(elf.begin(), elf.end());
 	const ElfView view = read_elf(name, bytes);
 
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ovx_offload_check");
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "object");
 	std::unique_ptr<bpf_object, ObjectCloser> obj(bpf_object__open_mem(bytes.data(), bytes.size(), &opts));
 	if (!obj)
 		throw SystemError(name + ": libbpf cannot open it: " + std::strerror(errno));
