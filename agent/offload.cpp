@@ -63,10 +63,11 @@ OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint
 	r.ifindex = resolved.underlay_ifindex;
 	const DesiredState desired = build_desired(config, resolved, {}, {});
 
-	OffloadProgram prog = OffloadProgram::load({.ifindex = r.ifindex, .max_entries = max_entries});
-	write_offload(prog.tables(), offload_desired(desired));
-	prog.attach_hw(r.ifindex);
+	// Attached before its maps are filled: with no configuration the
+	// program passes every frame, so the host never misses one meanwhile.
+	OffloadProgram prog = OffloadProgram::attach_hw(r.ifindex, max_entries);
 	try {
+		write_offload(prog.tables(), offload_desired(desired));
 		r.program = prog.info();
 		r.hw_program_id = hw_attached_program(r.ifindex);
 		r.vni_entries = prog.tables().vni.dump().size();

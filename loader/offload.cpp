@@ -41,21 +41,6 @@ struct XdpMultiprogCloser {
 	void operator()(xdp_multiprog *mp) const { xdp_multiprog__close(mp); }
 };
 
-std::unique_ptr<xdp_program, XdpProgramCloser> libxdp_program(int prog_fd)
-{
-	xdp_program *p = xdp_program__from_fd(prog_fd);
-	if (const long err = libxdp_get_error(p))
-		throw SystemError("libxdp: cannot take the offload program", static_cast<int>(-err));
-	return std::unique_ptr<xdp_program, XdpProgramCloser>(p);
-}
-
-std::string libxdp_message(int err)
-{
-	char buf[256] = {};
-	libxdp_strerror(err, buf, sizeof(buf));
-	return buf;
-}
-
 } // namespace
 
 void OffloadProgram::SkelDeleter::operator()(ovx_xdp_offload *skel) const
@@ -79,27 +64,42 @@ OffloadProgram::OffloadProgram(OffloadProgram &&) noexcept = default;
 OffloadProgram &OffloadProgram::operator=(OffloadProgram &&) noexcept = default;
 OffloadProgram::~OffloadProgram() = default;
 
-OffloadProgram OffloadProgram::load(const OffloadLoadOptions &options)
+std::unique_ptr<ovx_xdp_offload, OffloadProgram::SkelDeleter> OffloadProgram::open_object()
 {
-	std::unique_ptr<ovx_xdp_offload, SkelDeleter> skel(ovx_xdp_offload__open());
+	std::unique_ptr<ovx_xdp_offload, OffloadProgram::SkelDeleter> skel(ovx_xdp_offload__open());
 	if (!skel)
 		throw SystemError("cannot open BPF object xdp_offload", errno);
-	const std::string where =
-		options.ifindex ? " on " + interface_label(options.ifindex) : std::string(" for the host");
+	return skel;
+}
+
+OffloadProgram OffloadProgram::load()
+{
+	auto skel = open_object();
+	if (int err = ovx_xdp_offload__load(skel.get()))
+		throw SystemError("loading the offload program for the host failed", -err);
+	return OffloadProgram(std::move(skel));
+}
+
+OffloadProgram OffloadProgram::attach_hw(int ifindex, std::optional<std::uint32_t> max_entries)
+{
+	auto skel = open_object();
 	bpf_map *map;
 	bpf_object__for_each_map(map, skel->obj) {
-		if (options.ifindex)
-			bpf_map__set_ifindex(map, static_cast<__u32>(options.ifindex));
-		if (options.max_entries && bpf_map__set_max_entries(map, *options.max_entries))
+		if (max_entries && bpf_map__set_max_entries(map, *max_entries))
 			throw SystemError(std::string("map ") + bpf_map__name(map) + ": cannot size it", errno);
 	}
-	if (options.ifindex)
-		bpf_program__set_ifindex(skel->progs.ovx_xdp_offload, static_cast<__u32>(options.ifindex));
-	if (int err = ovx_xdp_offload__load(skel.get()))
-		throw SystemError("loading the offload program" + where +
-					  (options.ifindex ? " failed: the device cannot offload it (is it an "
-							     "offload-capable NIC? try mode: native)"
-							   : " failed"),
+	// libxdp's hardware mode needs the object unloaded: it binds program
+	// and maps to the device itself before loading them.
+	std::unique_ptr<xdp_program, XdpProgramCloser> prog(
+		xdp_program__from_bpf_obj(skel->obj, "xdp"));
+	if (const long err = libxdp_get_error(prog.get())) {
+		prog.release();
+		throw SystemError("libxdp: cannot take the offload program", static_cast<int>(-err));
+	}
+	if (int err = xdp_program__attach(prog.get(), ifindex, XDP_MODE_HW, 0))
+		throw SystemError("loading the offload program onto " + interface_label(ifindex) +
+					  " in XDP hardware mode failed (not an offload-capable NIC? use "
+					  "mode: native)",
 				  -err);
 	return OffloadProgram(std::move(skel));
 }
@@ -123,16 +123,6 @@ OffloadProgramInfo OffloadProgram::info() const
 		.netns_ino = raw.netns_ino,
 		.xlated_insns = raw.xlated_prog_len / static_cast<__u32>(sizeof(bpf_insn)),
 	};
-}
-
-void OffloadProgram::attach_hw(int ifindex)
-{
-	auto prog = libxdp_program(program_fd());
-	if (int err = xdp_program__attach(prog.get(), ifindex, XDP_MODE_HW, 0))
-		throw SystemError("attaching the offload program in XDP hardware mode on " +
-					  interface_label(ifindex) + ": " + libxdp_message(err) +
-					  " (try mode: native)",
-				  -err);
 }
 
 namespace {
@@ -167,7 +157,7 @@ bool detach_hw_program(int ifindex)
 		return false;
 	if (int err = xdp_program__detach(hw, ifindex, XDP_MODE_HW, 0))
 		throw SystemError("detaching the hardware-mode XDP program from " +
-					  interface_label(ifindex) + ": " + libxdp_message(err),
+					  interface_label(ifindex),
 				  -err);
 	return true;
 }

@@ -32,16 +32,17 @@ struct OffloadProgramInfo {
 	std::uint32_t xlated_insns = 0;
 };
 
-struct OffloadLoadOptions {
-	int ifindex = 0; // bind program and maps to this device; 0 = load for the host
-	// Every map's size, overriding the object's: test devices hold only a
-	// few entries (netdevsim: 2).
-	std::optional<std::uint32_t> max_entries;
-};
-
 class OffloadProgram {
 public:
-	static OffloadProgram load(const OffloadLoadOptions &options);
+	// For the host (packet tests): loaded, attached nowhere.
+	static OffloadProgram load();
+
+	// On a NIC: libxdp binds the program and its maps to @ifindex (the
+	// device creates them), loads them and attaches the program in XDP
+	// hardware mode. @max_entries sizes every map, for test devices that
+	// hold only a few entries (netdevsim: 2). A device that cannot offload
+	// is an error naming the interface and its driver.
+	static OffloadProgram attach_hw(int ifindex, std::optional<std::uint32_t> max_entries);
 	OffloadProgram(OffloadProgram &&) noexcept;
 	OffloadProgram &operator=(OffloadProgram &&) noexcept;
 	~OffloadProgram();
@@ -50,15 +51,13 @@ public:
 	OffloadTables &tables() { return *tables_; }
 	OffloadProgramInfo info() const;
 
-	// XDP hardware mode through libxdp. A device that cannot offload is
-	// an error naming the interface and its driver.
-	void attach_hw(int ifindex);
 
 private:
 	struct SkelDeleter {
 		void operator()(ovx_xdp_offload *skel) const;
 	};
 	OffloadProgram(std::unique_ptr<ovx_xdp_offload, SkelDeleter> skel);
+	static std::unique_ptr<ovx_xdp_offload, SkelDeleter> open_object();
 
 	std::unique_ptr<ovx_xdp_offload, SkelDeleter> skel_;
 	std::unique_ptr<OffloadTables> tables_;

@@ -75,11 +75,36 @@ void RawMap::dump(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &va
 		values.resize(vofs + std::size_t{count} * value_stride);
 		if (err && saved == ENOENT)
 			return; // that was the last batch
+		// Maps on a NIC (hardware offload) have no batch operations.
+		if (err && first && (saved == kErrNotSupported || saved == EOPNOTSUPP)) {
+			dump_by_key(keys, values, value_stride);
+			return;
+		}
 		if (err)
 			throw SystemError("map " + name_ + ": dump failed", saved);
 		in_batch = out_batch;
 		first = false;
 	}
+}
+
+void RawMap::dump_by_key(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &values,
+			 std::size_t value_stride) const
+{
+	keys.clear();
+	values.clear();
+	std::vector<std::uint8_t> key(key_size_), next(key_size_), value(value_stride);
+	const void *prev = nullptr;
+	while (bpf_map_get_next_key(fd_.get(), prev, next.data()) == 0) {
+		// A key deleted between the two calls is simply not listed.
+		if (lookup(next.data(), value.data())) {
+			keys.insert(keys.end(), next.begin(), next.end());
+			values.insert(values.end(), value.begin(), value.end());
+		}
+		key = next;
+		prev = key.data();
+	}
+	if (errno != ENOENT)
+		throw SystemError("map " + name_ + ": dump failed", errno);
 }
 
 void check_map_sizes(const std::string &name, std::uint32_t key_have,

@@ -45,6 +45,14 @@ public:
 		  std::size_t value_stride) const;
 
 private:
+	// One key at a time, for maps without batch operations.
+	void dump_by_key(std::vector<std::uint8_t> &keys, std::vector<std::uint8_t> &values,
+			 std::size_t value_stride) const;
+
+	// The kernel's ENOTSUPP, which it returns to user space for operations
+	// a map type (or device) lacks; not in the libc headers.
+	static constexpr int kErrNotSupported = 524;
+
 	UniqueFd fd_;
 	std::string name_;
 	std::uint32_t max_entries_ = 0;

@@ -14,12 +14,14 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 # No BPF JIT (it needs module support): offloaded programs never run on the
 # host, and the interpreter is enough for anything else.
 # FILE_LOCKING: libxdp serialises attachments with flock() on bpffs.
+# NET_NS: reading an offloaded program's info back names its device's
+# network namespace, which without NET_NS has no operations (a NULL call).
 options=(
 	64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	BLK_DEV_INITRD RD_GZIP BINFMT_ELF BINFMT_SCRIPT DEVTMPFS
 	PROC_FS SYSFS DEBUG_FS TMPFS SHMEM MULTIUSER FUTEX EPOLL EVENTFD
 	SIGNALFD TIMERFD POSIX_TIMERS FILE_LOCKING
-	NET INET UNIX NETDEVICES NETDEVSIM NET_DEVLINK
+	NAMESPACES NET_NS NET INET UNIX NETDEVICES NETDEVSIM NET_DEVLINK
 	BPF_SYSCALL
 )
 
@@ -66,6 +68,7 @@ echo "netdevsim kernel: configured, compiling (-j$jobs, nice 10)" >&2
 nice -n 10 make -s -C "$src" O="$out" ARCH=x86_64 -j"$jobs" bzImage >&2
 mkdir -p "$dir"
 cp "$out/.config" "$dir/config"
+cp "$out/System.map" "$dir/System.map" # to read oops addresses: no kallsyms
 cp "$out/arch/x86/boot/bzImage" "$dir/bzImage.tmp"
 mv "$dir/bzImage.tmp" "$dir/bzImage"
 echo "netdevsim kernel: built in $((SECONDS - start)) s" >&2

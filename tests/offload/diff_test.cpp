@@ -67,7 +67,7 @@ protected:
 		apply_packet_config(*host_);
 		const Config config = parse_config(packet_config_text(), "packet_env.yaml");
 		const DesiredState desired = build_desired(config, resolve(config), host_->tables());
-		offload_ = OffloadProgram::load({});
+		offload_ = OffloadProgram::load();
 		write_offload(offload_->tables(), offload_desired(desired));
 	}
 
@@ -254,7 +254,7 @@ TEST_F(OffloadVsHost, MutatedFramesNeverDisagree)
 
 TEST_F(OffloadVsHost, UnconfiguredOffloadPassesEverything)
 {
-	OffloadProgram empty = OffloadProgram::load({});
+	OffloadProgram empty = OffloadProgram::load();
 	for (const Bytes &f : {from(kVtep2, kLocalVtep, 7777), truncated()}) {
 		const XdpRun r = run_xdp(empty.program_fd(), f);
 		EXPECT_EQ(r.verdict, XDP_PASS);

@@ -1,0 +1,79 @@
+#!/bin/busybox sh
+# /init of the netdevsim test VM: creates a netdevsim device, puts the offload
+# program on it in XDP hardware mode with ovx, reads it back, takes it off
+# again, and checks that a device without offload refuses cleanly. Every step
+# prints one "OVX-STEP name ok|FAIL" line on the serial console; the host
+# side (run.sh) reads them. The VM powers off at the end whatever happens.
+/bin/busybox --install -s /bin
+export PATH=/usr/local/bin:/bin:/sbin
+# busybox sh prefers its own applets to PATH: iproute2 by full path.
+ip2=/usr/local/bin/ip
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t bpf bpf /sys/fs/bpf
+mount -t tmpfs tmp /tmp
+
+failed=0
+step() { # NAME COMMAND...: run it, show its output, record the outcome
+	name=$1
+	shift
+	echo "--- $name: $*"
+	if "$@" >/tmp/out 2>&1; then
+		cat /tmp/out
+		echo "OVX-STEP $name ok"
+	else
+		cat /tmp/out
+		echo "OVX-STEP $name FAIL"
+		failed=1
+	fi
+}
+has() { grep "$1" /tmp/out >/dev/null; }
+
+ip link set lo up
+echo "1 1" >/sys/bus/netdevsim/new_device
+i=0
+while ! ls /sys/bus/netdevsim/devices/netdevsim1/net/ 2>/dev/null | grep . >/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && break
+	sleep 0.1
+done
+nic=$(ls /sys/bus/netdevsim/devices/netdevsim1/net/ | head -n1)
+echo "OVX-NIC ${nic:-none}"
+ip link set "$nic" up
+
+cat >/tmp/nic.yaml <<YAML
+underlay: {interface: $nic, address: 192.0.2.1, mode: offload}
+segments:
+  - name: blue
+    tenant: blue
+    id: 5001
+    flood: [192.0.2.2]
+YAML
+sed "s/interface: $nic/interface: lo/" /tmp/nic.yaml >/tmp/lo.yaml
+
+# netdevsim holds offloaded maps of at most 2 entries.
+step attach ovx offload attach -f /tmp/nic.yaml --max-entries 2 --json
+has '"offloaded": true' || { echo "OVX-STEP attach-readback FAIL"; failed=1; }
+step link $ip2 -d link show "$nic"
+has 'xdpoffload' || { echo "OVX-STEP link-xdpoffload FAIL"; failed=1; }
+step bpftool bpftool prog show
+has "offloaded_to $nic" || { echo "OVX-STEP bpftool-offloaded FAIL"; failed=1; }
+step detach ovx offload detach --interface "$nic"
+step link-after $ip2 -d link show "$nic"
+has 'xdpoffload' && { echo "OVX-STEP link-after-clean FAIL"; failed=1; }
+
+# A device that cannot offload: refused, naming it, and nothing attached.
+if ovx offload attach -f /tmp/lo.yaml --max-entries 2 >/tmp/out 2>&1; then
+	cat /tmp/out
+	echo "OVX-STEP refuse-lo FAIL"
+	failed=1
+else
+	cat /tmp/out
+	if has "lo" && has "native"; then echo "OVX-STEP refuse-lo ok"; else echo "OVX-STEP refuse-lo FAIL"; failed=1; fi
+fi
+$ip2 -d link show lo >/tmp/out 2>&1
+has xdp && { echo "OVX-STEP lo-clean FAIL"; failed=1; }
+
+echo "OVX-RESULT $failed"
+reboot -f
