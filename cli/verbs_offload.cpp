@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/offload.h"
+#include "loader/netns.h"
 #include "loader/offload.h"
 #include "maps/error.h"
 #include "offload/check.h"
@@ -79,15 +80,19 @@ nlohmann::json attach_json(const OffloadAttachResult &r)
 		{"maps", {{"max_entries", r.max_entries}, {"vni", r.vni_entries}, {"vteps", r.vtep_entries}}}};
 }
 
-void require_root()
+// For the verbs that touch a device: root, then the namespace it lives in.
+void enter(const std::string &netns)
 {
 	if (geteuid() != 0)
 		throw SystemError("ovx needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+	if (!netns.empty())
+		enter_netns(netns);
 }
 
 } // namespace
 
-std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json)
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
+						      const std::string &netns)
 {
 	struct Args {
 		std::string object, file, interface;
@@ -117,7 +122,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json)
 	detach->add_option("--interface", args->interface, "The NIC")->required();
 	detach->footer("Example: ovx offload detach --interface eth1");
 
-	return [=, &json]() -> std::optional<int> {
+	return [=, &json, &netns]() -> std::optional<int> {
 		if (check->parsed()) {
 			const offload::Report r = args->object.empty()
 							  ? offload::check_object("ovx:xdp_offload", offload_object())
@@ -130,7 +135,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json)
 		}
 		if (attach->parsed()) {
 			const Config config = load_config(args->file);
-			require_root();
+			enter(netns);
 			const OffloadAttachResult r = offload_attach(config, args->max_entries);
 			if (json)
 				std::cout << attach_json(r).dump(2) << '\n';
@@ -142,7 +147,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json)
 			return kExitOk;
 		}
 		if (detach->parsed()) {
-			require_root();
+			enter(netns);
 			std::cout << args->interface << ": "
 				  << (offload_detach(args->interface) ? "offload program detached"
 								     : "no offload program attached")

@@ -5,12 +5,15 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace ovx::cli {
 
 // Registers the verbs on @app. The returned function runs the one the
-// command line chose and returns its exit status, or nullopt when another
-// verb was chosen. It throws ConfigError / SystemError like the others.
-std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json);
+// command line chose (in @netns when it is set) and returns its exit status,
+// or nullopt when another verb was chosen. It throws ConfigError /
+// SystemError like the others.
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
+						      const std::string &netns);
 
 } // namespace ovx::cli
