@@ -10,7 +10,13 @@
 
 namespace ovx {
 
-OffloadDesired offload_desired(const DesiredState &desired)
+RelayHops underlay_hops(int ifindex)
+{
+	return RelayHops{.own_mac = interface_mac(ifindex),
+			 .next_hop = [ifindex](std::uint32_t vtep4) { return next_hop_mac(ifindex, vtep4); }};
+}
+
+OffloadDesired offload_desired(const DesiredState &desired, const RelayHops *relay)
 {
 	OffloadDesired out;
 	out.config.vtep4 = desired.config.vtep4.family == AF_INET ? desired.config.vtep4.a[0] : 0;
@@ -27,6 +33,21 @@ OffloadDesired offload_desired(const DesiredState &desired)
 		});
 		if (offloaded && key.addr.family == AF_INET)
 			out.vteps[key] = one;
+	}
+	if (!relay)
+		return out;
+	for (const auto &[key, entry] : desired.fdb) {
+		if (entry.kind != OVX_FDB_VTEP || entry.vtep.family != AF_INET ||
+		    !out.vteps.count(ovx_vtep_key{key.segment, entry.vtep}))
+			continue;
+		const auto hop = relay->next_hop(entry.vtep.a[0]);
+		if (!hop)
+			continue;
+		ovx_offload_relay r{};
+		r.vtep4 = entry.vtep.a[0];
+		std::copy(hop->begin(), hop->end(), r.dst_mac);
+		std::copy(relay->own_mac.begin(), relay->own_mac.end(), r.src_mac);
+		out.relay[key] = r;
 	}
 	return out;
 }
@@ -52,10 +73,12 @@ void write_offload(OffloadTables &tables, const OffloadDesired &want)
 {
 	sync_map(tables.vni, want.vni);
 	sync_map(tables.vteps, want.vteps);
+	sync_map(tables.relay, want.relay);
 	tables.config.update(0, want.config);
 }
 
-OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint32_t> max_entries)
+OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint32_t> max_entries,
+				   bool relay)
 {
 	const Resolved resolved = resolve(config);
 	OffloadAttachResult r;
@@ -67,11 +90,13 @@ OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint
 	// program passes every frame, so the host never misses one meanwhile.
 	OffloadProgram prog = OffloadProgram::attach_hw(r.ifindex, max_entries);
 	try {
-		write_offload(prog.tables(), offload_desired(desired));
+		const RelayHops hops = underlay_hops(r.ifindex);
+		write_offload(prog.tables(), offload_desired(desired, relay ? &hops : nullptr));
 		r.program = prog.info();
 		r.hw_program_id = hw_attached_program(r.ifindex);
 		r.vni_entries = prog.tables().vni.dump().size();
 		r.vtep_entries = prog.tables().vteps.dump().size();
+		r.relay_entries = prog.tables().relay.dump().size();
 		r.max_entries = prog.tables().vni.max_entries();
 		if (r.program.ifindex != static_cast<std::uint32_t>(r.ifindex) ||
 		    r.hw_program_id != r.program.id)

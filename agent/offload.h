@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "agent/config.h"
 #include "agent/desired.h"
+#include "loader/nexthop.h"
 #include "loader/offload.h"
 
 namespace ovx {
@@ -19,9 +21,23 @@ struct OffloadDesired {
 	ovx_offload_config config{};
 	AbiMap<ovx_vni_key, std::uint32_t> vni;
 	AbiMap<ovx_vtep_key, std::uint32_t> vteps;
+	AbiMap<ovx_fdb_key, ovx_offload_relay> relay;
 };
 
-OffloadDesired offload_desired(const DesiredState &desired);
+// What the relay needs to send a frame back out of the underlay NIC.
+struct RelayHops {
+	MacBytes own_mac;
+	// The next hop's MAC toward an IPv4 VTEP (network order); nullopt
+	// leaves frames for that VTEP to the host.
+	std::function<std::optional<MacBytes>(std::uint32_t vtep4)> next_hop;
+};
+
+// The kernel's view of @ifindex's next hops, now.
+RelayHops underlay_hops(int ifindex);
+
+// With @relay, static remote MACs (IPv4 VTEPs with a resolved next hop)
+// become relay entries; without, the relay stays empty (off).
+OffloadDesired offload_desired(const DesiredState &desired, const RelayHops *relay = nullptr);
 
 // Makes the offload maps hold exactly @want; a table too small for it is a
 // ConfigError naming the map.
@@ -34,13 +50,15 @@ struct OffloadAttachResult {
 	std::uint32_t hw_program_id = 0; // what the device reports attached in hardware mode
 	std::size_t vni_entries = 0;	 // read back from the device's maps
 	std::size_t vtep_entries = 0;
+	std::size_t relay_entries = 0;
 	std::uint32_t max_entries = 0;
 };
 
 // Loads the offload program bound to @config's underlay interface, fills its
-// maps from @config, attaches it in XDP hardware mode and reads it back.
-// Nothing stays attached when any step fails.
-OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint32_t> max_entries);
+// maps from @config (the relay's too when @relay), attaches it in XDP
+// hardware mode and reads it back. Nothing stays attached when any step fails.
+OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint32_t> max_entries,
+				   bool relay);
 
 // Removes the hardware-mode XDP program from @interface; false if none.
 bool offload_detach(const std::string &interface);

@@ -77,7 +77,11 @@ nlohmann::json attach_json(const OffloadAttachResult &r)
 		{"hw_program_id", r.hw_program_id},
 		{"offloaded", r.program.ifindex == static_cast<std::uint32_t>(r.ifindex) &&
 				      r.hw_program_id == r.program.id},
-		{"maps", {{"max_entries", r.max_entries}, {"vni", r.vni_entries}, {"vteps", r.vtep_entries}}}};
+		{"maps",
+		 {{"max_entries", r.max_entries},
+		  {"vni", r.vni_entries},
+		  {"vteps", r.vtep_entries},
+		  {"relay", r.relay_entries}}}};
 }
 
 // For the verbs that touch a device: root, then the namespace it lives in.
@@ -97,6 +101,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 	struct Args {
 		std::string object, file, interface;
 		std::optional<std::uint32_t> max_entries;
+		bool relay = false;
 	};
 	auto args = std::make_shared<Args>();
 
@@ -115,8 +120,11 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 	attach->add_option("-f,--file", args->file, "YAML desired state")->required();
 	attach->add_option("--max-entries", args->max_entries,
 			   "Size of every offload map (test devices hold few; netdevsim: 2)");
+	attach->add_flag("--relay", args->relay,
+			 "Relay on the NIC: frames for a static remote MAC go straight back out "
+			 "toward its VTEP (XDP_TX) instead of being dropped by the host");
 	attach->add_flag("--json", json, "JSON output");
-	attach->footer("Example: ovx offload attach -f host1.yaml");
+	attach->footer("Example: ovx offload attach -f host1.yaml --relay");
 
 	auto *detach = offload->add_subcommand("detach", "Remove the hardware-mode XDP program");
 	detach->add_option("--interface", args->interface, "The NIC")->required();
@@ -136,14 +144,14 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		if (attach->parsed()) {
 			const Config config = load_config(args->file);
 			enter(netns);
-			const OffloadAttachResult r = offload_attach(config, args->max_entries);
+			const OffloadAttachResult r = offload_attach(config, args->max_entries, args->relay);
 			if (json)
 				std::cout << attach_json(r).dump(2) << '\n';
 			else
 				std::cout << "offload program " << r.program.name << " (id " << r.program.id
 					  << ") offloaded to " << r.interface << ", maps of "
 					  << r.max_entries << " entries: " << r.vni_entries << " VNI, "
-					  << r.vtep_entries << " VTEP\n";
+					  << r.vtep_entries << " VTEP, " << r.relay_entries << " relay\n";
 			return kExitOk;
 		}
 		if (detach->parsed()) {

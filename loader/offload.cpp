@@ -57,6 +57,8 @@ OffloadProgram::OffloadProgram(std::unique_ptr<ovx_xdp_offload, SkelDeleter> ske
 		.vni = {map_fd(m->ovx_off_vni), "ovx_off_vni"},
 		.vteps = {map_fd(m->ovx_off_vteps), "ovx_off_vteps"},
 		.drops = {map_fd(m->ovx_off_drops), "ovx_off_drops"},
+		.relay = {map_fd(m->ovx_off_relay), "ovx_off_relay"},
+		.relayed = {map_fd(m->ovx_off_relayed), "ovx_off_relayed"},
 	});
 }
 

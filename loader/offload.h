@@ -21,6 +21,8 @@ struct OffloadTables {
 	Map<ovx_vni_key, std::uint32_t> vni;
 	Map<ovx_vtep_key, std::uint32_t> vteps;
 	Map<std::uint32_t, ovx_offload_counter> drops; // by enum ovx_drop_reason
+	Map<ovx_fdb_key, ovx_offload_relay> relay;
+	Map<std::uint32_t, ovx_offload_counter> relayed; // key 0
 };
 
 // What the kernel says about a loaded program.

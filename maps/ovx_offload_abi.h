@@ -21,6 +21,7 @@
 /* Capacities: sized for the NIC's map memory, not the host's. */
 #define OVX_OFFLOAD_MAX_SEGMENTS	4096
 #define OVX_OFFLOAD_MAX_VTEPS		16384
+#define OVX_OFFLOAD_MAX_RELAY		16384
 
 /* ovx_off_config: ARRAY of one, key 0; network order, as on the wire. */
 struct ovx_offload_config {
@@ -31,7 +32,8 @@ struct ovx_offload_config {
 OVX_STATIC_ASSERT(sizeof(struct ovx_offload_config) == 8, "ovx_offload_config layout");
 
 /*
- * ovx_off_drops: ARRAY indexed by enum ovx_drop_reason. The NIC only adds
+ * ovx_off_drops: ARRAY indexed by enum ovx_drop_reason; ovx_off_relayed:
+ * ARRAY of one, the frames sent back out by the relay. The NIC only adds
  * (atomic add); the control plane never writes a non-zero value.
  */
 struct ovx_offload_counter {
@@ -39,6 +41,18 @@ struct ovx_offload_counter {
 	__u64 bytes;		/* whole frames, outer headers included */
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_offload_counter) == 16, "ovx_offload_counter layout");
+
+/*
+ * ovx_off_relay: HASH struct ovx_fdb_key -> where a unicast frame for a MAC
+ * that sits behind another VTEP is sent back out (XDP_TX), re-encapsulated:
+ * the NIC has no FIB, so the next hop's MAC comes with the entry.
+ */
+struct ovx_offload_relay {
+	__be32 vtep4;		/* the VTEP the MAC sits behind */
+	__u8 dst_mac[6];	/* its next hop on the underlay */
+	__u8 src_mac[6];	/* the underlay NIC's own address */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_offload_relay) == 16, "ovx_offload_relay layout");
 
 /*
  * ovx_off_vni: HASH struct ovx_vni_key -> segment id (the host's ids), active

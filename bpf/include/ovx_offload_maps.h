@@ -39,4 +39,18 @@ struct {
 	__type(value, struct ovx_offload_counter);
 } ovx_off_drops SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_OFFLOAD_MAX_RELAY);
+	__type(key, struct ovx_fdb_key);
+	__type(value, struct ovx_offload_relay);
+} ovx_off_relay SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovx_offload_counter);
+} ovx_off_relayed SEC(".maps");
+
 #endif /* OVX_OFFLOAD_MAPS_H */

@@ -22,10 +22,13 @@ struct ovx_offload_vxlanhdr {
 	__be32 vni;		/* VNI in the upper 24 bits */
 };
 
-/* The outer headers of a frame that passed the checks below. */
+/* The headers of a frame that passed the checks below. */
 struct ovx_offload_vxlan4 {
+	struct ethhdr *eth;
 	struct iphdr *ip;
+	struct udphdr *udp;
 	struct ovx_offload_vxlanhdr *vxlan;
+	struct ethhdr *inner;
 };
 
 /* What the pre-filter makes of a frame. */
@@ -66,11 +69,48 @@ ovx_offload_classify(void *data, void *end, const struct ovx_offload_config *cfg
 	else if (!(vxh->flags & bpf_htonl(OVX_OFFLOAD_VXLAN_FLAG_I)))
 		*reason = OVX_DROP_UNSUPPORTED_FLAGS;
 	else {
+		out->eth = eth;
 		out->ip = ip;
+		out->udp = udp;
 		out->vxlan = vxh;
+		out->inner = inner;
 		return OVX_OFFLOAD_CANDIDATE;
 	}
 	return OVX_OFFLOAD_DROP;
+}
+
+/* Header checksum of the fixed 20-byte IPv4 header, check field zeroed. */
+static __always_inline __sum16 ovx_offload_ipv4_csum(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*ip) / 2); i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
+}
+
+/*
+ * Turn a frame from one VTEP into the same frame from us to @vtep4: outer
+ * MACs toward the next hop, outer IPv4 addresses, TTL and checksum; the UDP
+ * source port (the inner flow's entropy) stays, the UDP checksum becomes 0
+ * (allowed for IPv4 tunnels; the old one covered the old addresses).
+ */
+static __always_inline void ovx_offload_readdress(struct ovx_offload_vxlan4 *h,
+						  __be32 saddr, __be32 vtep4,
+						  const __u8 *dst_mac, const __u8 *src_mac)
+{
+	__builtin_memcpy(h->eth->h_dest, dst_mac, ETH_ALEN);
+	__builtin_memcpy(h->eth->h_source, src_mac, ETH_ALEN);
+	h->ip->saddr = saddr;
+	h->ip->daddr = vtep4;
+	h->ip->ttl = 64;
+	h->ip->check = 0;
+	h->ip->check = ovx_offload_ipv4_csum(h->ip);
+	h->udp->check = 0;
 }
 
 #endif /* OVX_OFFLOAD_VXLAN_H */

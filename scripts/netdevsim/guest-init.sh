@@ -41,6 +41,9 @@ done
 nic=$(ls /sys/bus/netdevsim/devices/netdevsim1/net/ | head -n1)
 echo "OVX-NIC ${nic:-none}"
 ip link set "$nic" up
+# A resolved next hop for the remote VTEP, so that the relay gets an entry.
+$ip2 addr add 192.0.2.1/24 dev "$nic"
+$ip2 neigh replace 192.0.2.2 lladdr 02:00:00:00:00:02 dev "$nic" nud permanent
 
 cat >/tmp/nic.yaml <<YAML
 underlay: {interface: $nic, address: 192.0.2.1, mode: offload}
@@ -49,12 +52,15 @@ segments:
     tenant: blue
     id: 5001
     flood: [192.0.2.2]
+    remotes:
+      - {mac: "02:00:00:00:02:01", vtep: 192.0.2.2}
 YAML
 sed "s/interface: $nic/interface: lo/" /tmp/nic.yaml >/tmp/lo.yaml
 
 # netdevsim holds offloaded maps of at most 2 entries.
-step attach ovx offload attach -f /tmp/nic.yaml --max-entries 2 --json
+step attach ovx offload attach -f /tmp/nic.yaml --max-entries 2 --relay --json
 has '"offloaded": true' || { echo "OVX-STEP attach-readback FAIL"; failed=1; }
+has '"relay": 1' || { echo "OVX-STEP attach-relay-entry FAIL"; failed=1; }
 step link $ip2 -d link show "$nic"
 has 'xdpoffload' || { echo "OVX-STEP link-xdpoffload FAIL"; failed=1; }
 step bpftool bpftool prog show

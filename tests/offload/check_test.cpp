@@ -111,7 +111,7 @@ TEST(Checker, ShippedOffloadProgramKeepsEveryRule)
 		EXPECT_TRUE(r.clean()) << describe(r);
 		ASSERT_EQ(r.programs.size(), 1u);
 		EXPECT_LE(r.programs[0].instructions, kMaxInstructions);
-		EXPECT_EQ(r.maps.size(), 4u);
+		EXPECT_EQ(r.maps.size(), 6u);
 		for (const MapInfo &m : r.maps)
 			EXPECT_LE(m.element_bytes, kMaxElementBytes) << m.name;
 	}

@@ -70,5 +70,28 @@ TEST(OffloadDesired, InactiveSegmentsAndOtherFamiliesStayOnTheHost)
 	}
 }
 
+TEST(OffloadDesired, RelayOnlyWhenAskedAndOnlyWithANextHop)
+{
+	const DesiredState d = desired();
+	EXPECT_TRUE(offload_desired(d).relay.empty());
+
+	const MacBytes own{2, 0, 0, 0, 0, 1}, hop{2, 0, 0, 0, 0, 4};
+	RelayHops hops{.own_mac = own, .next_hop = [&](std::uint32_t vtep4) -> std::optional<MacBytes> {
+			       if (vtep4 == htonl(0xc0a84d04))
+				       return hop;
+			       return std::nullopt;
+		       }};
+	const OffloadDesired o = offload_desired(d, &hops);
+	ASSERT_EQ(o.relay.size(), 1u); // the one static remote, behind .4
+	const auto &[key, r] = *o.relay.begin();
+	EXPECT_EQ(key.segment, d.vni.at(vni_key(OVX_ENCAP_VXLAN, 5001)));
+	EXPECT_EQ(r.vtep4, htonl(0xc0a84d04));
+	EXPECT_EQ(MacBytes(std::to_array(r.dst_mac)), hop);
+	EXPECT_EQ(MacBytes(std::to_array(r.src_mac)), own);
+
+	hops.next_hop = [](std::uint32_t) { return std::nullopt; };
+	EXPECT_TRUE(offload_desired(d, &hops).relay.empty()) << "no next hop: the host's";
+}
+
 } // namespace
 } // namespace ovx

@@ -7,8 +7,9 @@
 // program drops too and counts the same reason (the NIC never takes a frame
 // the host would have delivered, and names it as the host would); when it
 // passes, the frame is byte for byte what came in (the host sees what it
-// would have seen without the NIC). The pre-filter cases must be dropped on
-// the NIC, not left to the host.
+// would have seen without the NIC); when it relays (XDP_TX, relay on), the
+// host would have dropped the frame as one for a remote MAC (split horizon).
+// The pre-filter cases must be dropped on the NIC, not left to the host.
 #include <gtest/gtest.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -61,14 +62,17 @@ using Drops = std::array<std::uint64_t, OVX_DROP_MAX>;
 
 class OffloadVsHost : public ::testing::Test {
 protected:
-	void SetUp() override
+	void SetUp() override { load(false); }
+
+	void load(bool relay)
 	{
 		host_ = Dataplane::load_unpinned(4096);
 		apply_packet_config(*host_);
 		const Config config = parse_config(packet_config_text(), "packet_env.yaml");
 		const DesiredState desired = build_desired(config, resolve(config), host_->tables());
+		const RelayHops hops = underlay_hops(packet_ifindex("ul0"));
 		offload_ = OffloadProgram::load();
-		write_offload(offload_->tables(), offload_desired(desired));
+		write_offload(offload_->tables(), offload_desired(desired, relay ? &hops : nullptr));
 	}
 
 	Drops host_drops() const
@@ -103,17 +107,29 @@ protected:
 		return reason;
 	}
 
+	std::uint64_t relayed()
+	{
+		return offload_->tables().relayed.lookup(0).value_or(ovx_offload_counter{}).packets;
+	}
+
 	// Both programs on @frame; the differential property, checked. Returns
-	// the offload program's verdict.
-	int compare(const Bytes &frame)
+	// what the offload program did.
+	XdpRun compare_run(const Bytes &frame)
 	{
 		const Drops host_before = host_drops(), off_before = offload_drops();
+		const std::uint64_t relayed_before = relayed();
 		const XdpRun off = run_xdp(offload_->program_fd(), frame);
 		const XdpRun host = run_xdp(host_->program_fd(Program::xdp_underlay), frame);
 		const Drops host_after = host_drops(), off_after = offload_drops();
-		EXPECT_TRUE(off.verdict == XDP_PASS || off.verdict == XDP_DROP)
+		EXPECT_TRUE(off.verdict == XDP_PASS || off.verdict == XDP_DROP || off.verdict == XDP_TX)
 			<< "offload verdict " << off.verdict << " for " << hex(frame);
-		if (off.verdict == XDP_DROP) {
+		if (off.verdict == XDP_TX) {
+			EXPECT_EQ(host.verdict, XDP_DROP) << "the NIC relays what the host takes: " << hex(frame);
+			EXPECT_EQ(one_new(host_before, host_after), OVX_DROP_SPLIT_HORIZON)
+				<< "the NIC relays a frame the host drops for another reason: " << hex(frame);
+			EXPECT_EQ(relayed(), relayed_before + 1);
+			EXPECT_EQ(off_after, off_before);
+		} else if (off.verdict == XDP_DROP) {
 			EXPECT_EQ(host.verdict, XDP_DROP) << "the NIC drops what the host takes: " << hex(frame);
 			const auto off_reason = one_new(off_before, off_after);
 			EXPECT_TRUE(off_reason) << "offload drop not counted once: " << hex(frame);
@@ -123,9 +139,12 @@ protected:
 			EXPECT_EQ(hex(off.out), hex(frame)) << "a passed frame changed on the NIC";
 			EXPECT_EQ(off.meta_len, 0u);
 			EXPECT_EQ(off_after, off_before) << "a passed frame was counted as a drop";
+			EXPECT_EQ(relayed(), relayed_before);
 		}
-		return off.verdict;
+		return off;
 	}
+
+	int compare(const Bytes &frame) { return compare_run(frame).verdict; }
 
 	std::optional<Dataplane> host_;
 	std::optional<OffloadProgram> offload_;
@@ -250,6 +269,54 @@ TEST_F(OffloadVsHost, MutatedFramesNeverDisagree)
 	// Both sides of the filter were exercised.
 	EXPECT_GT(drops, 100);
 	EXPECT_GT(passes, 100);
+}
+
+class Relay : public OffloadVsHost {
+protected:
+	void SetUp() override { load(true); }
+};
+
+TEST_F(Relay, SendsAFrameForARemoteMacStraightToItsVtep)
+{
+	// kRemoteStatic sits behind .2 (static); .3 sends a frame for it.
+	const Bytes inner = vm_ping(kRemoteStatic, kVm2, 1, 2);
+	const XdpRun r = compare_run(from(kVtep3, kLocalVtep, 5001, inner));
+	ASSERT_EQ(r.verdict, XDP_TX);
+	EXPECT_EQ(hex(r.out), hex(vxlan_frame(Underlay{.dst_mac = kVtep2Mac,
+							.src_mac = kUnderlayMac,
+							.src_ip = kLocalVtep,
+							.dst_ip = kVtep2,
+							.sport = 51000},
+					       5001, inner)));
+}
+
+TEST_F(Relay, NeverBackToTheSender)
+{
+	EXPECT_EQ(compare(from(kVtep2, kLocalVtep, 5001, vm_ping(kRemoteStatic, kVm2, 1, 2))), XDP_PASS);
+}
+
+TEST_F(Relay, OnlyWithinTheSegment)
+{
+	// red has no entry for kRemoteStatic: the same MAC there is the host's.
+	EXPECT_EQ(compare(from(kVtep2, kLocalVtep, 5002, vm_ping(kRemoteStatic, kVm3, 1, 2))), XDP_PASS);
+	EXPECT_EQ(compare(from(kVtep3, kLocalVtep, 5001, vm_ping(kVm1, kRemoteStatic, 1, 2))), XDP_PASS);
+}
+
+TEST_F(Relay, MutatedFramesNeverDisagree)
+{
+	std::mt19937 rng(11);
+	const Bytes seed = from(kVtep3, kLocalVtep, 5001, vm_ping(kRemoteStatic, kVm2, 1, 2));
+	const std::size_t hot[] = {26, 29, 30, 33, 42, 46, 47, 48, 50, 55};
+	int relays = 0;
+	for (int i = 0; i < 300; i++) {
+		Bytes f = seed;
+		const std::size_t at = hot[rng() % std::size(hot)];
+		f[at] = static_cast<std::uint8_t>(f[at] ^ (1u << (rng() % 8)));
+		relays += compare(f) == XDP_TX;
+		if (HasFailure())
+			FAIL() << "mutation " << i << " disagrees: " << hex(f);
+	}
+	EXPECT_GT(relays, 0);
 }
 
 TEST_F(OffloadVsHost, UnconfiguredOffloadPassesEverything)
