@@ -52,7 +52,7 @@ void print_report(std::ostream &out, const offload::Report &r)
 		out << r.object << ": map " << m.name << ": " << offload::map_type_name(m.type)
 		    << ", key " << m.key_size << " + value " << m.value_size << " = "
 		    << m.element_bytes << " of " << offload::kMaxElementBytes << " bytes, "
-		    << m.max_entries << " entries\n";
+		    << m.max_entries << (m.max_entries == 1 ? " entry\n" : " entries\n");
 	for (const auto &f : r.findings) {
 		out << r.object << ": ";
 		if (!f.program.empty())
