@@ -8,6 +8,7 @@
 #include <set>
 
 #include "agent/desired.h"
+#include "agent/offload.h"
 #include "loader/dataplane.h"
 #include "loader/neighbour.h"
 #include "loader/netdev.h"
@@ -71,8 +72,7 @@ std::uint32_t xdp_flags(XdpMode mode)
 	switch (mode) {
 	case XdpMode::generic:
 		return XDP_FLAGS_SKB_MODE;
-	case XdpMode::offload:
-		return XDP_FLAGS_HW_MODE;
+	case XdpMode::offload: // the host's programs: the NIC gets xdp_offload
 	case XdpMode::native:
 		break;
 	}
@@ -151,9 +151,16 @@ ApplyResult apply(const Config &config, const std::string &instance)
 	if (owns_forwarding)
 		want.config.flags |= OVX_CFG_OWNS_FORWARDING;
 
+	// The NIC's program follows the underlay and the mode.
+	const std::string offload_dir = Dataplane::instance_dir(instance) + "/offload";
+	if (old_cfg && old_cfg->underlay_ifindex &&
+	    (!same_underlay || config.underlay.mode != XdpMode::offload))
+		offload_remove(offload_dir, static_cast<int>(old_cfg->underlay_ifindex));
+
 	// Attach first: it is what the kernel most often refuses (XDP mode).
 	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
 	dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay);
+	std::optional<NicOffload> nic;
 	std::vector<int> attached_now;
 	auto detach_new_ports = [&] {
 		for (int ifindex : attached_now)
@@ -163,6 +170,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 			}
 	};
 	try {
+		if (config.underlay.mode == XdpMode::offload)
+			nic.emplace(NicOffload::attach(offload_dir, resolved.underlay_ifindex));
 		for (const auto &[ifindex, port] : want.ports) {
 			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
 				continue;
@@ -171,6 +180,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		}
 		result.ports_attached = static_cast<int>(attached_now.size());
 		result.maps = reconcile(t, want, monotonic_ns());
+		if (nic)
+			nic->write(want);
 	} catch (...) {
 		detach_new_ports();
 		if (turned_forwarding_on)
@@ -194,6 +205,8 @@ ApplyResult apply(const Config &config, const std::string &instance)
 	for (const IpAddr &a : want_addrs)
 		add_managed_neighbour(resolved.underlay_ifindex, a.family, a.bytes);
 
+	if (nic)
+		nic->commit();
 	teardown.dp = nullptr;
 	return result;
 }
@@ -212,8 +225,11 @@ bool down(const std::string &instance)
 			del_managed_neighbour(static_cast<int>(cfg->underlay_ifindex), a.family,
 					      a.bytes);
 	}
-	if (cfg && cfg->underlay_ifindex)
+	if (cfg && cfg->underlay_ifindex) {
+		offload_remove(Dataplane::instance_dir(instance) + "/offload",
+			       static_cast<int>(cfg->underlay_ifindex));
 		release_underlay(*dp, *cfg);
+	}
 	dp->destroy();
 	return true;
 }

@@ -3,6 +3,10 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <utility>
 #include <netinet/in.h>
 
 #include "agent/apply.h"
@@ -117,6 +121,84 @@ bool offload_detach(const std::string &interface)
 	if (!ifindex)
 		throw ConfigError("no interface '" + interface + "' in this network namespace");
 	return detach_hw_program(ifindex);
+}
+
+void offload_remove(const std::string &dir, int ifindex)
+{
+	if (!std::filesystem::exists(dir))
+		return;
+	// A device that is gone took its program with it.
+	char name[IF_NAMESIZE];
+	if (ifindex && if_indextoname(static_cast<unsigned>(ifindex), name) &&
+	    hw_attached_program(ifindex))
+		detach_hw_program(ifindex);
+	std::error_code ec;
+	std::filesystem::remove_all(dir, ec);
+	if (ec)
+		throw SystemError("cannot remove " + dir + ": " + ec.message());
+}
+
+NicOffload::NicOffload(std::string dir, int ifindex, OffloadTables tables, bool attached_now)
+	: dir_(std::move(dir)), ifindex_(ifindex), tables_(std::move(tables)),
+	  attached_now_(attached_now)
+{
+}
+
+NicOffload::NicOffload(NicOffload &&other) noexcept
+	: dir_(std::move(other.dir_)), ifindex_(other.ifindex_), tables_(std::move(other.tables_)),
+	  attached_now_(std::exchange(other.attached_now_, false))
+{
+}
+
+NicOffload::~NicOffload()
+{
+	if (attached_now_)
+		try {
+			offload_remove(dir_, ifindex_);
+		} catch (...) {
+		}
+}
+
+namespace {
+
+// Test devices hold only a few entries per offloaded map (netdevsim: 2); a
+// real NIC takes the object's sizes.
+std::optional<std::uint32_t> test_device_map_size()
+{
+	const char *v = std::getenv("OVX_OFFLOAD_MAX_ENTRIES");
+	if (!v || !*v)
+		return std::nullopt;
+	char *end = nullptr;
+	const unsigned long n = std::strtoul(v, &end, 10);
+	if (*end || n == 0 || n > UINT32_MAX)
+		throw ConfigError(std::string("OVX_OFFLOAD_MAX_ENTRIES: not a map size: ") + v);
+	return static_cast<std::uint32_t>(n);
+}
+
+} // namespace
+
+NicOffload NicOffload::attach(const std::string &dir, int ifindex)
+{
+	if (auto pinned = open_pinned_offload_maps(dir); pinned && hw_attached_program(ifindex))
+		return NicOffload(dir, ifindex, std::move(*pinned), false);
+	// Pins without a program on the device are left from a device that went.
+	std::error_code ec;
+	std::filesystem::remove_all(dir, ec);
+
+	OffloadProgram prog = OffloadProgram::attach_hw(ifindex, test_device_map_size());
+	try {
+		pin_offload_maps(prog.tables(), dir);
+		auto pinned = open_pinned_offload_maps(dir);
+		return NicOffload(dir, ifindex, std::move(*pinned), true);
+	} catch (...) {
+		offload_remove(dir, ifindex);
+		throw;
+	}
+}
+
+void NicOffload::write(const DesiredState &desired)
+{
+	write_offload(tables_, offload_desired(desired));
 }
 
 } // namespace ovx

@@ -63,4 +63,35 @@ OffloadAttachResult offload_attach(const Config &config, std::optional<std::uint
 // Removes the hardware-mode XDP program from @interface; false if none.
 bool offload_detach(const std::string &interface);
 
+// `underlay.mode: offload` in `apply`: the host programs run in native mode
+// and the offload program on the NIC, its maps pinned under the instance
+// (@dir) so that every apply rewrites them.
+class NicOffload {
+public:
+	// The offload program on @ifindex: found there with its maps pinned
+	// under @dir, or attached now and pinned. A device that cannot offload
+	// is a SystemError naming the interface and its driver.
+	static NicOffload attach(const std::string &dir, int ifindex);
+	NicOffload(NicOffload &&other) noexcept;
+	NicOffload &operator=(NicOffload &&) = delete;
+	// Unless commit()ed, what this call attached is taken off again.
+	~NicOffload();
+
+	// Makes the NIC's maps match @desired (no relay: not in the file yet).
+	void write(const DesiredState &desired);
+	void commit() { attached_now_ = false; }
+
+private:
+	NicOffload(std::string dir, int ifindex, OffloadTables tables, bool attached_now);
+
+	std::string dir_;
+	int ifindex_;
+	OffloadTables tables_;
+	bool attached_now_;
+};
+
+// Takes ovx's offload program off @ifindex and removes its pins under
+// @dir; does nothing when ovx has pinned nothing there.
+void offload_remove(const std::string &dir, int ifindex);
+
 } // namespace ovx

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "bpf/xdp_offload.skel.h"
 #include "loader/netdev.h"
@@ -43,6 +44,57 @@ struct XdpMultiprogCloser {
 
 } // namespace
 
+OffloadTables OffloadTables::open(const std::function<UniqueFd(std::string_view)> &open)
+{
+	return OffloadTables{
+		.config = {open("ovx_off_config"), "ovx_off_config"},
+		.vni = {open("ovx_off_vni"), "ovx_off_vni"},
+		.vteps = {open("ovx_off_vteps"), "ovx_off_vteps"},
+		.drops = {open("ovx_off_drops"), "ovx_off_drops"},
+		.relay = {open("ovx_off_relay"), "ovx_off_relay"},
+		.relayed = {open("ovx_off_relayed"), "ovx_off_relayed"},
+	};
+}
+
+int OffloadTables::fd(std::string_view name) const
+{
+	const std::pair<std::string_view, int> fds[] = {
+		{"ovx_off_config", config.fd()}, {"ovx_off_vni", vni.fd()},
+		{"ovx_off_vteps", vteps.fd()},	 {"ovx_off_drops", drops.fd()},
+		{"ovx_off_relay", relay.fd()},	 {"ovx_off_relayed", relayed.fd()},
+	};
+	for (const auto &[n, fd] : fds)
+		if (n == name)
+			return fd;
+	return -1;
+}
+
+void pin_offload_maps(const OffloadTables &tables, const std::string &dir)
+{
+	std::error_code ec;
+	std::filesystem::create_directories(dir, ec);
+	if (ec)
+		throw SystemError("cannot create " + dir + ": " + ec.message());
+	for (std::string_view name : kOffloadMapNames) {
+		const std::string path = dir + "/" + std::string(name);
+		if (bpf_obj_pin(tables.fd(name), path.c_str()))
+			throw SystemError("cannot pin " + path, errno);
+	}
+}
+
+std::optional<OffloadTables> open_pinned_offload_maps(const std::string &dir)
+{
+	if (!std::filesystem::exists(dir + "/" + std::string(kOffloadMapNames[0])))
+		return std::nullopt;
+	return OffloadTables::open([&](std::string_view name) {
+		const std::string path = dir + "/" + std::string(name);
+		int fd = bpf_obj_get(path.c_str());
+		if (fd < 0)
+			throw SystemError("cannot open pin " + path, errno);
+		return UniqueFd(fd);
+	});
+}
+
 void OffloadProgram::SkelDeleter::operator()(ovx_xdp_offload *skel) const
 {
 	ovx_xdp_offload__destroy(skel);
@@ -51,15 +103,12 @@ void OffloadProgram::SkelDeleter::operator()(ovx_xdp_offload *skel) const
 OffloadProgram::OffloadProgram(std::unique_ptr<ovx_xdp_offload, SkelDeleter> skel)
 	: skel_(std::move(skel))
 {
-	auto *m = &skel_->maps;
-	tables_ = std::make_unique<OffloadTables>(OffloadTables{
-		.config = {map_fd(m->ovx_off_config), "ovx_off_config"},
-		.vni = {map_fd(m->ovx_off_vni), "ovx_off_vni"},
-		.vteps = {map_fd(m->ovx_off_vteps), "ovx_off_vteps"},
-		.drops = {map_fd(m->ovx_off_drops), "ovx_off_drops"},
-		.relay = {map_fd(m->ovx_off_relay), "ovx_off_relay"},
-		.relayed = {map_fd(m->ovx_off_relayed), "ovx_off_relayed"},
-	});
+	tables_ = std::make_unique<OffloadTables>(OffloadTables::open([&](std::string_view name) {
+		const bpf_map *map = bpf_object__find_map_by_name(skel_->obj, std::string(name).c_str());
+		if (!map)
+			throw SystemError("offload object has no map " + std::string(name));
+		return map_fd(map);
+	}));
 }
 
 OffloadProgram::OffloadProgram(OffloadProgram &&) noexcept = default;

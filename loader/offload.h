@@ -3,11 +3,14 @@
 // the device) and attached in XDP hardware mode through libxdp.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "maps/map.h"
 #include "maps/ovx_offload_abi.h"
@@ -16,6 +19,12 @@ struct ovx_xdp_offload;
 
 namespace ovx {
 
+// Every map the offload program declares (bpf/include/ovx_offload_maps.h).
+inline constexpr std::array<std::string_view, 6> kOffloadMapNames = {
+	"ovx_off_config", "ovx_off_vni", "ovx_off_vteps",
+	"ovx_off_drops",  "ovx_off_relay", "ovx_off_relayed",
+};
+
 struct OffloadTables {
 	Map<std::uint32_t, ovx_offload_config> config;
 	Map<ovx_vni_key, std::uint32_t> vni;
@@ -23,7 +32,17 @@ struct OffloadTables {
 	Map<std::uint32_t, ovx_offload_counter> drops; // by enum ovx_drop_reason
 	Map<ovx_fdb_key, ovx_offload_relay> relay;
 	Map<std::uint32_t, ovx_offload_counter> relayed; // key 0
+
+	// @open returns an owned fd for a name from kOffloadMapNames.
+	static OffloadTables open(const std::function<UniqueFd(std::string_view)> &open);
+	int fd(std::string_view name) const;
 };
+
+// The maps of an offload program on a NIC outlive the call that put it
+// there (the attachment is the device's): they are pinned under @dir so
+// that the next `apply` can rewrite them. nullopt when nothing is pinned.
+void pin_offload_maps(const OffloadTables &tables, const std::string &dir);
+std::optional<OffloadTables> open_pinned_offload_maps(const std::string &dir);
 
 // What the kernel says about a loaded program.
 struct OffloadProgramInfo {

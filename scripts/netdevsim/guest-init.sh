@@ -69,6 +69,28 @@ step detach ovx offload detach --interface "$nic"
 step link-after $ip2 -d link show "$nic"
 has 'xdpoffload' && { echo "OVX-STEP link-after-clean FAIL"; failed=1; }
 
+# `ovx apply` with mode: offload: the host programs in native mode and the
+# offload program on the NIC, both on the same device; `down` removes both.
+cat >/tmp/apply.yaml <<YAML
+underlay: {interface: $nic, address: 192.0.2.1, mode: offload}
+segments:
+  - name: blue
+    tenant: blue
+    id: 5001
+    flood: [192.0.2.2]
+YAML
+export OVX_OFFLOAD_MAX_ENTRIES=2
+step apply ovx apply -f /tmp/apply.yaml
+step apply-link $ip2 -d link show "$nic"
+has 'xdpoffload' || { echo "OVX-STEP apply-xdpoffload FAIL"; failed=1; }
+has 'xdpdrv\|prog/xdp id' || { echo "OVX-STEP apply-xdpdrv FAIL"; failed=1; }
+step apply-again ovx apply -f /tmp/apply.yaml
+step apply-show ovx show
+step down ovx down
+step down-link $ip2 -d link show "$nic"
+has 'xdp' && { echo "OVX-STEP down-clean FAIL"; failed=1; }
+[ -e /sys/fs/bpf/ovx ] && { echo "OVX-STEP down-pins FAIL"; failed=1; }
+
 # A device that cannot offload: refused, naming it, and nothing attached.
 if ovx offload attach -f /tmp/lo.yaml --max-entries 2 >/tmp/out 2>&1; then
 	cat /tmp/out

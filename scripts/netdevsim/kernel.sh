@@ -16,13 +16,16 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 # FILE_LOCKING: libxdp serialises attachments with flock() on bpffs.
 # NET_NS: reading an offloaded program's info back names its device's
 # network namespace, which without NET_NS has no operations (a NULL call).
+# The TC and sysctl options serve `ovx apply`, whose host programs run next
+# to the offloaded one (clsact, cls_bpf direct action, the forwarding sysctl).
 options=(
 	64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE
 	BLK_DEV_INITRD RD_GZIP BINFMT_ELF BINFMT_SCRIPT DEVTMPFS
 	PROC_FS SYSFS DEBUG_FS TMPFS SHMEM MULTIUSER FUTEX EPOLL EVENTFD
 	SIGNALFD TIMERFD POSIX_TIMERS FILE_LOCKING
 	NAMESPACES NET_NS NET INET UNIX NETDEVICES NETDEVSIM NET_DEVLINK
-	BPF_SYSCALL
+	BPF_SYSCALL NET_SCHED NET_SCH_INGRESS NET_CLS NET_CLS_BPF NET_CLS_ACT
+	SYSCTL PROC_SYSCTL
 )
 
 if [[ ! -r $tarball ]]; then
