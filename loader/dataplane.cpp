@@ -310,6 +310,10 @@ std::optional<XdpAttachment> Dataplane::xdp_attachment() const
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	if (att.ifindex && bpf_xdp_query(att.ifindex, 0, &q) == 0)
 		att.mode = q.attach_mode;
+	// With mode: offload the NIC runs xdp_offload next to ours (MULTI):
+	// ours is the one attached by the host's side.
+	if (att.mode == XDP_ATTACHED_MULTI)
+		att.mode = q.drv_prog_id ? XDP_ATTACHED_DRV : XDP_ATTACHED_SKB;
 	return att;
 }
 
