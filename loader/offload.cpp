@@ -170,8 +170,6 @@ OffloadProgramInfo OffloadProgram::info() const
 		.id = raw.id,
 		.name = raw.name,
 		.ifindex = raw.ifindex,
-		.netns_dev = raw.netns_dev,
-		.netns_ino = raw.netns_ino,
 		.xlated_insns = raw.xlated_prog_len / static_cast<__u32>(sizeof(bpf_insn)),
 	};
 }

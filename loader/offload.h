@@ -49,7 +49,6 @@ struct OffloadProgramInfo {
 	std::uint32_t id = 0;
 	std::string name;
 	std::uint32_t ifindex = 0; // the device it is bound to; 0 = the host
-	std::uint64_t netns_dev = 0, netns_ino = 0;
 	std::uint32_t xlated_insns = 0;
 };
 

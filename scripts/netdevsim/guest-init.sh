@@ -86,6 +86,7 @@ has 'xdpoffload' || { echo "OVX-STEP apply-xdpoffload FAIL"; failed=1; }
 has 'xdpdrv\|prog/xdp id' || { echo "OVX-STEP apply-xdpdrv FAIL"; failed=1; }
 step apply-again ovx apply -f /tmp/apply.yaml
 step apply-show ovx show
+has 'xdp native' || { echo "OVX-STEP apply-show-native FAIL"; failed=1; }
 step down ovx down
 step down-link $ip2 -d link show "$nic"
 has 'xdp' && { echo "OVX-STEP down-clean FAIL"; failed=1; }
