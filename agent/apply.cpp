@@ -152,10 +152,10 @@ ApplyResult apply(const Config &config, const std::string &instance)
 		want.config.flags |= OVX_CFG_OWNS_FORWARDING;
 
 	// The NIC's program follows the underlay and the mode.
-	const std::string offload_dir = Dataplane::instance_dir(instance) + "/offload";
+	const std::string nic_dir = offload_dir(instance);
 	if (old_cfg && old_cfg->underlay_ifindex &&
 	    (!same_underlay || config.underlay.mode != XdpMode::offload))
-		offload_remove(offload_dir, static_cast<int>(old_cfg->underlay_ifindex));
+		offload_remove(nic_dir, static_cast<int>(old_cfg->underlay_ifindex));
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
 	dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode));
@@ -171,7 +171,7 @@ ApplyResult apply(const Config &config, const std::string &instance)
 	};
 	try {
 		if (config.underlay.mode == XdpMode::offload)
-			nic.emplace(NicOffload::attach(offload_dir, resolved.underlay_ifindex));
+			nic.emplace(NicOffload::attach(nic_dir, resolved.underlay_ifindex));
 		for (const auto &[ifindex, port] : want.ports) {
 			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
 				continue;
@@ -226,8 +226,7 @@ bool down(const std::string &instance)
 					      a.bytes);
 	}
 	if (cfg && cfg->underlay_ifindex) {
-		offload_remove(Dataplane::instance_dir(instance) + "/offload",
-			       static_cast<int>(cfg->underlay_ifindex));
+		offload_remove(offload_dir(instance), static_cast<int>(cfg->underlay_ifindex));
 		release_underlay(*dp, *cfg);
 	}
 	dp->destroy();

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include "agent/apply.h"
+#include "loader/dataplane.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -199,6 +200,24 @@ NicOffload NicOffload::attach(const std::string &dir, int ifindex)
 void NicOffload::write(const DesiredState &desired)
 {
 	write_offload(tables_, offload_desired(desired));
+}
+
+std::string offload_dir(const std::string &instance)
+{
+	return Dataplane::instance_dir(instance) + "/offload";
+}
+
+std::optional<OffloadCounters> offload_counters(const std::string &dir)
+{
+	auto tables = open_pinned_offload_maps(dir);
+	if (!tables)
+		return std::nullopt;
+	// A test device may hold fewer entries than there are reasons.
+	OffloadCounters c;
+	for (std::uint32_t r = 0; r < OVX_DROP_MAX && r < tables->drops.max_entries(); r++)
+		c.drops[r] = tables->drops.lookup(r).value_or(ovx_offload_counter{});
+	c.relayed = tables->relayed.lookup(0).value_or(ovx_offload_counter{});
+	return c;
 }
 
 } // namespace ovx

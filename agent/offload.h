@@ -2,6 +2,7 @@
 // offload program on a NIC.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -93,5 +94,17 @@ private:
 // Takes ovx's offload program off @ifindex and removes its pins under
 // @dir; does nothing when ovx has pinned nothing there.
 void offload_remove(const std::string &dir, int ifindex);
+
+// The NIC's counters: what it dropped, by reason, and relayed.
+struct OffloadCounters {
+	std::array<ovx_offload_counter, OVX_DROP_MAX> drops{};
+	ovx_offload_counter relayed{};
+};
+
+// Read from the maps pinned under @dir; nullopt when ovx has none there.
+std::optional<OffloadCounters> offload_counters(const std::string &dir);
+
+// Where apply pins the NIC's maps for @instance.
+std::string offload_dir(const std::string &instance);
 
 } // namespace ovx

@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 	auto *downcmd = app.add_subcommand("down", "Detach everything and remove the pins");
 	downcmd->footer("Example: ovx --netns host1 down");
 
-	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.netns);
+	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.netns,
+							       [&] { return instance_name(g); });
 
 	try {
 		app.parse(argc, argv);

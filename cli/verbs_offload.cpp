@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "agent/inspect.h"
 #include "agent/offload.h"
 #include "loader/netns.h"
 #include "loader/offload.h"
@@ -84,6 +85,25 @@ nlohmann::json attach_json(const OffloadAttachResult &r)
 		  {"relay", r.relay_entries}}}};
 }
 
+nlohmann::json counters_json(const OffloadCounters &c)
+{
+	nlohmann::json drops = nlohmann::json::object();
+	for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+		drops[drop_reason_name(r)] = {{"packets", c.drops[r].packets}, {"bytes", c.drops[r].bytes}};
+	return {{"drops", drops},
+		{"relayed", {{"packets", c.relayed.packets}, {"bytes", c.relayed.bytes}}}};
+}
+
+void print_counters(std::ostream &out, const std::string &instance, const OffloadCounters &c)
+{
+	out << "instance " << instance << ": NIC relayed " << c.relayed.packets << " packets, "
+	    << c.relayed.bytes << " bytes\n";
+	for (unsigned r = 0; r < OVX_DROP_MAX; r++)
+		if (c.drops[r].packets)
+			out << "  dropped " << drop_reason_name(r) << ": " << c.drops[r].packets
+			    << " packets, " << c.drops[r].bytes << " bytes\n";
+}
+
 // For the verbs that touch a device: root, then the namespace it lives in.
 void enter(const std::string &netns)
 {
@@ -96,7 +116,8 @@ void enter(const std::string &netns)
 } // namespace
 
 std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
-						      const std::string &netns)
+						      const std::string &netns,
+						      std::function<std::string()> instance)
 {
 	struct Args {
 		std::string object, file, interface;
@@ -126,6 +147,11 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 	attach->add_flag("--json", json, "JSON output");
 	attach->footer("Example: ovx offload attach -f host1.yaml --relay");
 
+	auto *stats = offload->add_subcommand(
+		"stats", "The NIC's counters (mode: offload): drops by reason, relayed frames");
+	stats->add_flag("--json", json, "JSON output");
+	stats->footer("Example: ovx --netns host1 offload stats --json");
+
 	auto *detach = offload->add_subcommand("detach", "Remove the hardware-mode XDP program");
 	detach->add_option("--interface", args->interface, "The NIC")->required();
 	detach->footer("Example: ovx offload detach --interface eth1");
@@ -152,6 +178,19 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 					  << ") offloaded to " << r.interface << ", maps of "
 					  << r.max_entries << " entries: " << r.vni_entries << " VNI, "
 					  << r.vtep_entries << " VTEP, " << r.relay_entries << " relay\n";
+			return kExitOk;
+		}
+		if (stats->parsed()) {
+			const std::string name = instance();
+			enter(netns);
+			const auto c = offload_counters(offload_dir(name));
+			if (!c)
+				throw ConfigError("instance '" + name +
+						  "' has no offload program (apply with underlay.mode: offload)");
+			if (json)
+				std::cout << counters_json(*c).dump(2) << '\n';
+			else
+				print_counters(std::cout, name, *c);
 			return kExitOk;
 		}
 		if (detach->parsed()) {

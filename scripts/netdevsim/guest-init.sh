@@ -85,6 +85,8 @@ step apply-link $ip2 -d link show "$nic"
 has 'xdpoffload' || { echo "OVX-STEP apply-xdpoffload FAIL"; failed=1; }
 has 'xdpdrv\|prog/xdp id' || { echo "OVX-STEP apply-xdpdrv FAIL"; failed=1; }
 step apply-again ovx apply -f /tmp/apply.yaml
+step nic-stats ovx offload stats --json
+has '"relayed"' || { echo "OVX-STEP nic-stats-read FAIL"; failed=1; }
 step apply-show ovx show
 has 'xdp native' || { echo "OVX-STEP apply-show-native FAIL"; failed=1; }
 step down ovx down
