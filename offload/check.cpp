@@ -35,6 +35,8 @@ const std::vector<Rule> &rules()
 		{rule::global_data, "no global data (.rodata, .data, .bss maps)"},
 		{rule::tail_call, "no tail calls (bpf_tail_call, PROG_ARRAY maps)"},
 		{rule::map_write, "no stores into map values; counters by atomic add only"},
+		{rule::map_value_use,
+		 "map values at constant offsets; a word is either read or a counter, not both"},
 		{rule::stack_offset, "stack accessed at constant offsets only"},
 		{rule::mul_div,
 		 "multiplication of 32-bit operands only; division only by constants; no modulo"},
@@ -171,8 +173,8 @@ struct Value {
 	enum Kind : std::uint8_t { scalar, stack, map_value, map_ptr, packet, ctx } kind = scalar;
 	std::set<std::int64_t> consts; // scalar: its possible values; empty = any
 	bool fits32 = false;	       // scalar: provably within 0..U32_MAX
-	std::int64_t off = 0;	       // stack: offset from the frame pointer
-	bool var = false;	       // stack: offset not constant
+	std::int64_t off = 0;	       // stack, map_value: offset from the frame pointer / value
+	bool var = false;	       // stack, map_value: offset not constant
 	std::string map;	       // map_value / map_ptr: which map ("" = unknown)
 
 	static Value any() { return {}; }
@@ -224,6 +226,10 @@ Value join(const Value &a, const Value &b)
 		v.var = a.var || b.var || a.off != b.off;
 		break;
 	case Value::map_value:
+		v.var = a.var || b.var || a.off != b.off;
+		if (a.map != b.map)
+			v.map.clear();
+		break;
 	case Value::map_ptr:
 		if (a.map != b.map)
 			v.map.clear();
@@ -483,7 +489,7 @@ private:
 			if (dst_ptr || (src_ptr && op == BPF_ADD)) {
 				Value p = dst_ptr ? dst : src;
 				const Value &n = dst_ptr ? src : dst;
-				if (p.kind == Value::stack) {
+				if (p.kind == Value::stack || p.kind == Value::map_value) {
 					if (auto c = n.single())
 						p.off += op == BPF_ADD ? *c : -*c;
 					else
@@ -707,9 +713,12 @@ private:
 		if (base.kind == Value::stack && base.var)
 			report(rule::stack_offset, idx, "",
 			       "stack access at a variable offset (r" + std::to_string(base_reg) + ")");
+		const bool atomic = cls == BPF_STX && BPF_MODE(in.code) == BPF_ATOMIC;
+		if (base.kind == Value::map_value && (cls == BPF_LDX || atomic))
+			use_map_value(idx, in, base, atomic);
 		if (cls == BPF_LDX)
 			return;
-		if (BPF_MODE(in.code) == BPF_ATOMIC) {
+		if (atomic) {
 			if (in.imm != BPF_ADD)
 				report(rule::map_write, idx, base.map,
 				       "atomic operation " + std::to_string(in.imm) +
@@ -723,6 +732,33 @@ private:
 			       std::string("stores a ") + size_name(in.code) + " into a value of " +
 				       (base.map.empty() ? std::string("a map") : base.map) +
 				       ": the NFP only adds to map values (__sync_fetch_and_add)");
+	}
+
+	// The NFP marks each 4-byte word of a map value as read or as an atomic
+	// counter, at constant offsets only, and refuses a word used both ways.
+	void use_map_value(int idx, const bpf_insn &in, const Value &base, bool atomic)
+	{
+		if (base.var) {
+			report(rule::map_value_use, idx, base.map, "map value accessed at a variable offset");
+			return;
+		}
+		if (base.map.empty())
+			return;
+		const std::int64_t first = base.off + in.off, last = first + size_bytes(in.code) - 1;
+		std::optional<std::pair<int, int>> clash; // (read insn, atomic insn)
+		for (std::int64_t word = first / 4; word <= last / 4; word++) {
+			auto &[read_at, atomic_at] =
+				word_use_.try_emplace({base.map, word}, -1, -1).first->second;
+			(atomic ? atomic_at : read_at) = idx;
+			if (read_at >= 0 && atomic_at >= 0 && conflicts_.insert({base.map, word}).second)
+				clash = {read_at, atomic_at};
+		}
+		if (clash)
+			report(rule::map_value_use, idx, base.map,
+			       "bytes " + std::to_string(first) + ".." + std::to_string(last) + " of a value of " +
+				       base.map + " are read (insn " + std::to_string(clash->first) +
+				       ") and atomically added (insn " + std::to_string(clash->second) +
+				       "): the NFP keeps counters apart from data");
 	}
 
 	void check(std::size_t i, const State &s)
@@ -778,6 +814,9 @@ private:
 	std::vector<Finding> &out_;
 	std::map<std::size_t, Reloc> relocs_;
 	std::vector<std::optional<State>> in_;
+	// (map, 4-byte word of its value) -> last insn reading it, last adding to it
+	std::map<std::pair<std::string, std::int64_t>, std::pair<int, int>> word_use_;
+	std::set<std::pair<std::string, std::int64_t>> conflicts_;
 };
 
 void check_maps(bpf_object *obj, const std::map<std::string, std::pair<std::string, int>> &first_ref,

@@ -29,6 +29,7 @@ inline constexpr std::string_view map_element_size = "map-element-size";
 inline constexpr std::string_view global_data = "global-data";
 inline constexpr std::string_view tail_call = "tail-call";
 inline constexpr std::string_view map_write = "map-write";
+inline constexpr std::string_view map_value_use = "map-value-use";
 inline constexpr std::string_view stack_offset = "stack-offset";
 inline constexpr std::string_view mul_div = "mul-div";
 inline constexpr std::string_view map_argument = "map-argument";
