@@ -149,8 +149,9 @@ OffloadProgram OffloadProgram::attach_hw(int ifindex, std::optional<std::uint32_
 	}
 	if (int err = xdp_program__attach(prog.get(), ifindex, XDP_MODE_HW, 0))
 		throw SystemError("loading the offload program onto " + interface_label(ifindex) +
-					  " in XDP hardware mode failed (not an offload-capable NIC? use "
-					  "mode: native)",
+					  " in XDP hardware mode failed" +
+					  (err == -EEXIST ? " (another program runs on it in hardware mode)"
+							  : " (not an offload-capable NIC? use mode: native)"),
 				  -err);
 	return OffloadProgram(std::move(skel));
 }
