@@ -1,6 +1,11 @@
 #include "cli/verbs_offload.h"
 
 #include <unistd.h>
+#include <xdp/libxdp.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 
 #include <iostream>
 #include <memory>
@@ -104,6 +109,14 @@ void print_counters(std::ostream &out, const std::string &instance, const Offloa
 			    << " packets, " << c.drops[r].bytes << " bytes\n";
 }
 
+// libxdp's own notes, like libbpf's (main.cpp), only with OVX_DEBUG=1: ovx's
+// messages say what failed and where.
+int libxdp_log(enum libxdp_print_level, const char *fmt, va_list args)
+{
+	static const bool debug = std::getenv("OVX_DEBUG") != nullptr;
+	return debug ? std::vfprintf(stderr, fmt, args) : 0;
+}
+
 // For the verbs that touch a device: root, then the namespace it lives in.
 void enter(const std::string &netns)
 {
@@ -125,6 +138,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		bool relay = false;
 	};
 	auto args = std::make_shared<Args>();
+	libxdp_set_print(libxdp_log);
 
 	auto *offload = app.add_subcommand("offload", "The NIC (hardware offload) part of the dataplane");
 	offload->require_subcommand(1);

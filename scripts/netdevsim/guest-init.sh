@@ -65,6 +65,15 @@ step link $ip2 -d link show "$nic"
 has 'xdpoffload' || { echo "OVX-STEP link-xdpoffload FAIL"; failed=1; }
 step bpftool bpftool prog show
 has "offloaded_to $nic" || { echo "OVX-STEP bpftool-offloaded FAIL"; failed=1; }
+# The device's hardware mode is taken: a second attach is refused, saying so.
+if ovx offload attach -f /tmp/nic.yaml --max-entries 2 >/tmp/out 2>&1; then
+	cat /tmp/out
+	echo "OVX-STEP second-attach FAIL"
+	failed=1
+else
+	cat /tmp/out
+	if has "another program runs on it"; then echo "OVX-STEP second-attach ok"; else echo "OVX-STEP second-attach FAIL"; failed=1; fi
+fi
 step detach ovx offload detach --interface "$nic"
 step link-after $ip2 -d link show "$nic"
 has 'xdpoffload' && { echo "OVX-STEP link-after-clean FAIL"; failed=1; }
