@@ -8,6 +8,7 @@
 #include <set>
 
 #include "agent/desired.h"
+#include "agent/offload.h"
 #include "loader/dataplane.h"
 #include "loader/neighbour.h"
 #include "loader/netdev.h"
@@ -21,6 +22,8 @@ std::string where(const Config &config, const Origin &origin)
 	return config.path + ":" + std::to_string(origin.line) + ":" +
 	       std::to_string(origin.column) + ": ";
 }
+
+} // namespace
 
 Resolved resolve(const Config &config)
 {
@@ -48,6 +51,8 @@ Resolved resolve(const Config &config)
 	return r;
 }
 
+namespace {
+
 void check_capacity(const Config &config, const DesiredState &want, const Tables &tables)
 {
 	auto over = [&](const std::string &what, std::size_t n, std::uint32_t max) {
@@ -67,8 +72,7 @@ std::uint32_t xdp_flags(XdpMode mode)
 	switch (mode) {
 	case XdpMode::generic:
 		return XDP_FLAGS_SKB_MODE;
-	case XdpMode::offload:
-		return XDP_FLAGS_HW_MODE;
+	case XdpMode::offload: // the host's programs: the NIC gets xdp_offload
 	case XdpMode::native:
 		break;
 	}
@@ -168,12 +172,19 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	if (old_cfg)
 		want.config.flags |= old_cfg->flags & (OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL);
 
+	// The NIC's program follows the underlay and the mode.
+	const std::string nic_dir = offload_dir(instance);
+	if (old_cfg && old_cfg->underlay_ifindex &&
+	    (!same_underlay || config.underlay.mode != XdpMode::offload))
+		offload_remove(nic_dir, static_cast<int>(old_cfg->underlay_ifindex));
+
 	// Attach first: it is what the kernel most often refuses (XDP mode).
 	if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode)))
 		result.attached.push_back(std::string("XDP (") + xdp_mode_name(config.underlay.mode) +
 					  ") on " + ul);
 	if (dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay))
 		result.attached.push_back("TC on " + ul);
+	std::optional<NicOffload> nic;
 	std::vector<int> attached_now;
 	auto detach_new_ports = [&] {
 		for (int ifindex : attached_now)
@@ -183,6 +194,8 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 			}
 	};
 	try {
+		if (config.underlay.mode == XdpMode::offload)
+			nic.emplace(NicOffload::attach(nic_dir, resolved.underlay_ifindex));
 		for (const auto &[ifindex, port] : want.ports) {
 			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
 				continue;
@@ -192,6 +205,8 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		}
 		result.ports_attached = static_cast<int>(attached_now.size());
 		result.maps = reconcile(t, want, monotonic_ns(), observe);
+		if (nic)
+			nic->write(want);
 	} catch (...) {
 		detach_new_ports();
 		for (int family : turned_forwarding_on)
@@ -217,6 +232,8 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	for (const IpAddr &a : want_addrs)
 		add_managed_neighbour(resolved.underlay_ifindex, a.family, a.bytes);
 
+	if (nic)
+		nic->commit();
 	teardown.dp = nullptr;
 	return result;
 }
@@ -235,8 +252,10 @@ bool down(const std::string &instance)
 			del_managed_neighbour(static_cast<int>(cfg->underlay_ifindex), a.family,
 					      a.bytes);
 	}
-	if (cfg && cfg->underlay_ifindex)
+	if (cfg && cfg->underlay_ifindex) {
+		offload_remove(offload_dir(instance), static_cast<int>(cfg->underlay_ifindex));
 		release_underlay(*dp, *cfg);
+	}
 	dp->destroy();
 	return true;
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/desired.h"
 #include "agent/reconcile.h"
 
 namespace ovx {
@@ -18,6 +19,10 @@ struct ApplyResult {
 	// ("XDP on eth1"): on a running instance, repairs.
 	std::vector<std::string> attached;
 };
+
+// The interfaces @config names, as this network namespace has them; a
+// missing one is a ConfigError pointing at the file.
+Resolved resolve(const Config &config);
 
 // Loads and attaches the programs when needed, then makes the maps match
 // @config. Bad input (a missing interface) throws ConfigError before anything

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/verbs_offload.h"
 #include "loader/netns.h"
 #include "maps/error.h"
 #include "maps/ovx_abi.h"
@@ -89,6 +90,9 @@ int main(int argc, char **argv)
 	ovx::cli::add_flood_verbs(app, g, commands);
 	ovx::cli::add_agent_verbs(app, g, commands);
 
+	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.netns,
+							       [&] { return instance_name(g); });
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {
@@ -105,6 +109,8 @@ int main(int argc, char **argv)
 	}
 
 	try {
+		if (const auto status = run_offload())
+			return *status;
 		const std::string instance = instance_name(g);
 		const ovx::cli::Command *cmd = nullptr;
 		for (const auto &c : commands)

@@ -92,10 +92,7 @@ void RawMap::erase_batch(const void *keys, std::size_t count)
 	}
 }
 
-void RawMap::for_each_batch(
-	std::size_t value_stride,
-	const std::function<void(const std::uint8_t *, const std::uint8_t *, std::size_t)> &visit)
-	const
+void RawMap::for_each_batch(std::size_t value_stride, const BatchFn &visit) const
 {
 	// Batches of 4096 keep the syscall count at n/4096 for a million
 	// entries; per-CPU values (a copy per CPU) get smaller batches so that
@@ -114,6 +111,11 @@ void RawMap::for_each_batch(
 					       out_batch.data(), keys.data(), values.data(),
 					       &count, &opts);
 		int saved = errno;
+		// Maps on a NIC (hardware offload) have no batch operations.
+		if (err && first && (saved == kErrNotSupported || saved == EOPNOTSUPP)) {
+			for_each_by_key(value_stride, visit);
+			return;
+		}
 		if (err && saved != ENOENT)
 			throw SystemError("map " + name_ + ": dump failed", saved);
 		if (count)
@@ -155,6 +157,21 @@ std::size_t RawMap::count() const
 		n += c;
 	});
 	return n;
+}
+
+void RawMap::for_each_by_key(std::size_t value_stride, const BatchFn &visit) const
+{
+	std::vector<std::uint8_t> key(key_size_), next(key_size_), value(value_stride);
+	const void *prev = nullptr;
+	while (bpf_map_get_next_key(fd_.get(), prev, next.data()) == 0) {
+		// A key deleted between the two calls is simply not listed.
+		if (lookup(next.data(), value.data()))
+			visit(next.data(), value.data(), 1);
+		key = next;
+		prev = key.data();
+	}
+	if (errno != ENOENT)
+		throw SystemError("map " + name_ + ": dump failed", errno);
 }
 
 void check_map_sizes(const std::string &name, std::uint32_t key_have,

@@ -53,14 +53,20 @@ public:
 		  std::size_t value_stride) const;
 	// The same, one batch of at most 4096 pairs at a time, so that a reader
 	// of a million entries never holds more than one batch.
-	void for_each_batch(std::size_t value_stride,
-			    const std::function<void(const std::uint8_t *keys,
-						     const std::uint8_t *values, std::size_t n)>
-				    &visit) const;
+	using BatchFn = std::function<void(const std::uint8_t *keys, const std::uint8_t *values,
+					   std::size_t n)>;
+	void for_each_batch(std::size_t value_stride, const BatchFn &visit) const;
 	// Entries present (hash maps; an array's are all present).
 	std::size_t count() const;
 
 private:
+	// One key at a time, for maps without batch operations.
+	void for_each_by_key(std::size_t value_stride, const BatchFn &visit) const;
+
+	// The kernel's ENOTSUPP, which it returns to user space for operations
+	// a map type (or device) lacks; not in the libc headers.
+	static constexpr int kErrNotSupported = 524;
+
 	UniqueFd fd_;
 	std::string name_;
 	std::uint32_t max_entries_ = 0;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package ovx needs to build, test, run the demo and benchmark.
+# The last line serves the netdevsim test (scripts/netdevsim/): a kernel built
+# from Debian's source package, booted under QEMU with a busybox initramfs.
 # Idempotent and non-interactive: packages already present are left alone.
 set -euo pipefail
 
@@ -10,6 +12,7 @@ packages=(
 	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
 	gnuplot-nox systemd
+	linux-source-6.1 flex bison bc libssl-dev cpio busybox-static qemu-system-x86
 )
 
 missing=()

@@ -1,0 +1,21 @@
+// `ovx offload ...`: the rule checker and the NIC (hardware-mode) path.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace ovx::cli {
+
+// Registers the verbs on @app. The returned function runs the one the
+// command line chose (in @netns when it is set; @instance names the
+// instance once parsing is done) and returns its exit status, or nullopt
+// when another verb was chosen. It throws ConfigError / SystemError like
+// the others.
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
+						      const std::string &netns,
+						      std::function<std::string()> instance);
+
+} // namespace ovx::cli

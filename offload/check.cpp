@@ -1,0 +1,926 @@
+#include "offload/check.h"
+
+#include <bpf/libbpf.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "maps/error.h"
+
+namespace ovx::offload {
+
+const std::vector<Rule> &rules()
+{
+	static const std::vector<Rule> all = {
+		{rule::verdict, "XDP verdicts PASS, DROP, TX (or ABORTED) only: no redirect"},
+		{rule::helper,
+		 "helpers map_lookup/update/delete_elem, get_prandom_u32, xdp_adjust_head/tail, "
+		 "perf_event_output(BPF_F_CURRENT_CPU) only"},
+		{rule::map_type, "maps HASH or ARRAY only"},
+		{rule::map_flags, "map_flags 0"},
+		{rule::map_element_size, "key + value, each rounded up to 8 bytes, within 64 bytes"},
+		{rule::global_data, "no global data (.rodata, .data, .bss maps)"},
+		{rule::tail_call, "no tail calls (bpf_tail_call, PROG_ARRAY maps)"},
+		{rule::map_write, "no stores into map values; counters by atomic add only"},
+		{rule::map_value_use,
+		 "map values at constant offsets; a word is either read or a counter, not both"},
+		{rule::stack_offset, "stack accessed at constant offsets only"},
+		{rule::mul_div,
+		 "multiplication of 32-bit operands only; division only by constants; no modulo"},
+		{rule::map_argument,
+		 "map keys and values passed on the stack, at constant 4-byte aligned offsets"},
+		{rule::program_size, "about 2,800 instructions at most"},
+		{rule::opcode, "instructions the NFP JIT translates"},
+		{rule::bpf_call, "no BPF-to-BPF calls (not analysed: inline every function)"},
+	};
+	return all;
+}
+
+std::string map_type_name(std::uint32_t type)
+{
+	const char *name = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
+	return name ? name : "type " + std::to_string(type);
+}
+
+namespace {
+
+#define OVX_HELPER_NAME(x) #x
+const char *const kHelperNames[] = {__BPF_FUNC_MAPPER(OVX_HELPER_NAME)};
+#undef OVX_HELPER_NAME
+
+std::string helper_name(std::int32_t id)
+{
+	if (id >= 0 && static_cast<std::size_t>(id) < std::size(kHelperNames))
+		return std::string("bpf_") + kHelperNames[id];
+	return "helper #" + std::to_string(id);
+}
+
+// ---- the object: libbpf for programs and maps, libelf for relocations ----
+
+struct Reloc {
+	enum Kind { map, global, call, other } kind = other;
+	std::string name; // map name or data section
+};
+
+struct ElfView {
+	// section index -> (byte offset in section -> relocation)
+	std::map<std::size_t, std::map<std::uint64_t, Reloc>> relocs;
+	// program (global function) name -> (section index, byte offset)
+	std::map<std::string, std::pair<std::size_t, std::uint64_t>> functions;
+};
+
+struct ElfCloser {
+	void operator()(Elf *e) const { elf_end(e); }
+};
+
+ElfView read_elf(const std::string &name, std::vector<std::uint8_t> &bytes)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		throw SystemError("libelf: " + std::string(elf_errmsg(-1)));
+	std::unique_ptr<Elf, ElfCloser> elf(
+		elf_memory(reinterpret_cast<char *>(bytes.data()), bytes.size()));
+	std::size_t shstrndx = 0;
+	if (!elf || elf_kind(elf.get()) != ELF_K_ELF || elf_getshdrstrndx(elf.get(), &shstrndx))
+		throw SystemError(name + ": not an ELF object");
+
+	std::map<std::size_t, std::string> section_names;
+	Elf_Scn *symtab = nullptr;
+	GElf_Shdr symtab_hdr{};
+	for (Elf_Scn *scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			throw SystemError(name + ": bad section header");
+		const char *sname = elf_strptr(elf.get(), shstrndx, sh.sh_name);
+		section_names[elf_ndxscn(scn)] = sname ? sname : "";
+		if (sh.sh_type == SHT_SYMTAB) {
+			symtab = scn;
+			symtab_hdr = sh;
+		}
+	}
+	if (!symtab)
+		throw SystemError(name + ": no symbol table");
+	Elf_Data *syms = elf_getdata(symtab, nullptr);
+
+	auto symbol = [&](std::size_t index, GElf_Sym &sym) {
+		if (!gelf_getsym(syms, static_cast<int>(index), &sym))
+			throw SystemError(name + ": bad symbol " + std::to_string(index));
+		const char *n = elf_strptr(elf.get(), symtab_hdr.sh_link, sym.st_name);
+		return std::string(n ? n : "");
+	};
+
+	ElfView view;
+	const std::size_t nsyms = symtab_hdr.sh_entsize ? symtab_hdr.sh_size / symtab_hdr.sh_entsize : 0;
+	for (std::size_t i = 0; i < nsyms; i++) {
+		GElf_Sym sym;
+		std::string n = symbol(i, sym);
+		if (GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+			view.functions[n] = {sym.st_shndx, sym.st_value};
+	}
+
+	for (Elf_Scn *scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+		GElf_Shdr sh;
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_REL)
+			continue;
+		Elf_Data *data = elf_getdata(scn, nullptr);
+		const std::size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (std::size_t i = 0; i < n; i++) {
+			GElf_Rel rel;
+			if (!gelf_getrel(data, static_cast<int>(i), &rel))
+				throw SystemError(name + ": bad relocation in " + section_names[elf_ndxscn(scn)]);
+			GElf_Sym sym;
+			std::string sname = symbol(GELF_R_SYM(rel.r_info), sym);
+			const std::string &target = section_names[sym.st_shndx];
+			Reloc r;
+			if (target == ".maps") {
+				r = {Reloc::map, sname};
+			} else if (target.starts_with(".rodata") || target.starts_with(".data") ||
+				   target.starts_with(".bss") || target == ".kconfig") {
+				r = {Reloc::global, target};
+			} else if (GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
+				   GELF_ST_TYPE(sym.st_info) == STT_SECTION) {
+				r = {Reloc::call, sname.empty() ? target : sname};
+			}
+			view.relocs[sh.sh_info][rel.r_offset] = r;
+		}
+	}
+	return view;
+}
+
+struct ObjectCloser {
+	void operator()(bpf_object *o) const { bpf_object__close(o); }
+};
+
+// ---- the abstract machine: what each register may hold ----------------
+
+constexpr std::size_t kMaxConsts = 8;
+constexpr std::int64_t kU32Max = 0xffffffffll;
+
+struct Value {
+	enum Kind : std::uint8_t { scalar, stack, map_value, map_ptr, packet, ctx } kind = scalar;
+	std::set<std::int64_t> consts; // scalar: its possible values; empty = any
+	bool fits32 = false;	       // scalar: provably within 0..U32_MAX
+	std::int64_t off = 0;	       // stack, map_value: offset from the frame pointer / value
+	bool var = false;	       // stack, map_value: offset not constant
+	std::string map;	       // map_value / map_ptr: which map ("" = unknown)
+
+	static Value any() { return {}; }
+	static Value constant(std::int64_t c)
+	{
+		Value v;
+		v.consts = {c};
+		v.fits32 = c >= 0 && c <= kU32Max;
+		return v;
+	}
+	static Value u32() // a scalar known to fit 32 bits (loads, 32-bit ALU)
+	{
+		Value v;
+		v.fits32 = true;
+		return v;
+	}
+	std::optional<std::int64_t> single() const
+	{
+		if (kind == scalar && consts.size() == 1)
+			return *consts.begin();
+		return std::nullopt;
+	}
+	bool operator==(const Value &) const = default;
+};
+
+Value join(const Value &a, const Value &b)
+{
+	if (a == b)
+		return a;
+	// A lookup result merges with its NULL branch.
+	if (a.kind == Value::map_value && b.single() == 0)
+		return a;
+	if (b.kind == Value::map_value && a.single() == 0)
+		return b;
+	if (a.kind != b.kind)
+		return Value::any();
+	Value v = a;
+	switch (a.kind) {
+	case Value::scalar:
+		v.fits32 = a.fits32 && b.fits32;
+		if (a.consts.empty() || b.consts.empty())
+			v.consts.clear();
+		else
+			v.consts.insert(b.consts.begin(), b.consts.end());
+		if (v.consts.size() > kMaxConsts)
+			v.consts.clear();
+		break;
+	case Value::stack:
+		v.var = a.var || b.var || a.off != b.off;
+		break;
+	case Value::map_value:
+		v.var = a.var || b.var || a.off != b.off;
+		if (a.map != b.map)
+			v.map.clear();
+		break;
+	case Value::map_ptr:
+		if (a.map != b.map)
+			v.map.clear();
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+struct State {
+	std::array<Value, MAX_BPF_REG> regs;
+	std::map<std::int64_t, Value> spills; // 8-byte slots by frame offset
+
+	bool operator==(const State &) const = default;
+};
+
+State join(const State &a, const State &b)
+{
+	State s;
+	for (std::size_t i = 0; i < s.regs.size(); i++)
+		s.regs[i] = join(a.regs[i], b.regs[i]);
+	for (const auto &[off, v] : a.spills) {
+		auto it = b.spills.find(off);
+		if (it != b.spills.end())
+			s.spills[off] = join(v, it->second);
+	}
+	return s;
+}
+
+std::int64_t alu(std::uint8_t op, std::int64_t a, std::int64_t b, bool is64)
+{
+	std::uint64_t ua = static_cast<std::uint64_t>(a), ub = static_cast<std::uint64_t>(b);
+	std::uint64_t r = 0;
+	const unsigned width = is64 ? 64 : 32;
+	switch (op) {
+	case BPF_ADD: r = ua + ub; break;
+	case BPF_SUB: r = ua - ub; break;
+	case BPF_MUL: r = ua * ub; break;
+	case BPF_OR: r = ua | ub; break;
+	case BPF_AND: r = ua & ub; break;
+	case BPF_XOR: r = ua ^ ub; break;
+	case BPF_LSH: r = ua << (ub & (width - 1)); break;
+	case BPF_RSH: r = (is64 ? ua : ua & kU32Max) >> (ub & (width - 1)); break;
+	case BPF_NEG: r = -ua; break;
+	default: r = 0; break;
+	}
+	if (!is64)
+		r &= static_cast<std::uint64_t>(kU32Max);
+	return static_cast<std::int64_t>(r);
+}
+
+bool is_map_helper(std::int32_t id)
+{
+	return id == BPF_FUNC_map_lookup_elem || id == BPF_FUNC_map_update_elem ||
+	       id == BPF_FUNC_map_delete_elem;
+}
+
+bool is_redirect_helper(std::int32_t id)
+{
+	return id == BPF_FUNC_redirect || id == BPF_FUNC_redirect_map ||
+	       id == BPF_FUNC_redirect_neigh || id == BPF_FUNC_redirect_peer;
+}
+
+bool is_allowed_helper(std::int32_t id)
+{
+	return is_map_helper(id) || id == BPF_FUNC_get_prandom_u32 ||
+	       id == BPF_FUNC_xdp_adjust_head || id == BPF_FUNC_xdp_adjust_tail ||
+	       id == BPF_FUNC_perf_event_output;
+}
+
+// The opcodes the NFP JIT translates (its instruction table, Linux 6.1).
+bool nfp_supports(std::uint8_t code)
+{
+	const std::uint8_t cls = BPF_CLASS(code);
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64: {
+		const std::uint8_t op = BPF_OP(code);
+		if (op == BPF_END)
+			return cls == BPF_ALU && BPF_SRC(code) == BPF_X; // to big endian
+		return op != BPF_MOD;
+	}
+	case BPF_LD:
+		return code == (BPF_LD | BPF_IMM | BPF_DW) ||
+		       ((BPF_MODE(code) == BPF_ABS || BPF_MODE(code) == BPF_IND) &&
+			BPF_SIZE(code) != BPF_DW);
+	case BPF_LDX:
+	case BPF_ST:
+		return BPF_MODE(code) == BPF_MEM;
+	case BPF_STX:
+		return BPF_MODE(code) == BPF_MEM ||
+		       (BPF_MODE(code) == BPF_ATOMIC &&
+			(BPF_SIZE(code) == BPF_W || BPF_SIZE(code) == BPF_DW));
+	case BPF_JMP:
+		return BPF_OP(code) <= BPF_JSLE;
+	case BPF_JMP32:
+		return BPF_OP(code) <= BPF_JSLE && BPF_OP(code) != BPF_JA &&
+		       BPF_OP(code) != BPF_CALL && BPF_OP(code) != BPF_EXIT;
+	default:
+		return false;
+	}
+}
+
+int size_bytes(std::uint8_t code)
+{
+	switch (BPF_SIZE(code)) {
+	case BPF_B: return 1;
+	case BPF_H: return 2;
+	case BPF_W: return 4;
+	default: return 8;
+	}
+}
+
+std::string hex(unsigned v)
+{
+	char b[16];
+	std::snprintf(b, sizeof(b), "0x%x", v);
+	return b;
+}
+
+const char *size_name(std::uint8_t code)
+{
+	switch (BPF_SIZE(code)) {
+	case BPF_B: return "u8";
+	case BPF_H: return "u16";
+	case BPF_W: return "u32";
+	default: return "u64";
+	}
+}
+
+std::string verdict_name(std::int64_t v)
+{
+	switch (v) {
+	case XDP_ABORTED: return "XDP_ABORTED";
+	case XDP_DROP: return "XDP_DROP";
+	case XDP_PASS: return "XDP_PASS";
+	case XDP_TX: return "XDP_TX";
+	case XDP_REDIRECT: return "XDP_REDIRECT";
+	default: return std::to_string(v);
+	}
+}
+
+// One program, abstractly executed to a fixpoint, then checked insn by insn.
+class ProgramCheck {
+public:
+	ProgramCheck(std::string name, std::span<const bpf_insn> insns,
+		     const std::map<std::uint64_t, Reloc> &relocs, std::uint64_t base,
+		     std::vector<Finding> &out)
+		: name_(std::move(name)), insns_(insns), out_(out)
+	{
+		for (const auto &[off, r] : relocs)
+			if (off >= base && (off - base) / 8 < insns.size())
+				relocs_[static_cast<std::size_t>((off - base) / 8)] = r;
+	}
+
+	// First instruction referencing each map, for map-level findings.
+	std::map<std::string, int> map_refs;
+
+	void run()
+	{
+		if (insns_.size() > kMaxInstructions)
+			report(rule::program_size, static_cast<int>(kMaxInstructions), "",
+			       std::to_string(insns_.size()) + " instructions; the NFP holds about " +
+				       std::to_string(kMaxInstructions));
+		for (const auto &[idx, r] : relocs_) {
+			if (r.kind == Reloc::map && !map_refs.count(r.name))
+				map_refs[r.name] = static_cast<int>(idx);
+			if (r.kind == Reloc::global)
+				report(rule::global_data, static_cast<int>(idx), r.name,
+				       "reads global data in " + r.name +
+					       ": the NFP has no global-data maps; put constants in "
+					       "the code or a map");
+		}
+		analyse();
+		for (std::size_t i = 0; i < insns_.size(); i++)
+			if (in_[i])
+				check(i, *in_[i]);
+	}
+
+private:
+	void report(std::string_view rule, int insn, const std::string &map, std::string reason)
+	{
+		out_.push_back({std::string(rule), name_, insn, map, std::move(reason)});
+	}
+
+	std::vector<std::size_t> successors(std::size_t i) const
+	{
+		const bpf_insn &in = insns_[i];
+		const std::uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+		if (in.code == (BPF_LD | BPF_IMM | BPF_DW))
+			return {i + 2};
+		if (cls != BPF_JMP && cls != BPF_JMP32)
+			return {i + 1};
+		if (op == BPF_EXIT)
+			return {};
+		if (op == BPF_CALL)
+			return {i + 1};
+		const std::size_t target = i + 1 + static_cast<std::size_t>(static_cast<std::int64_t>(in.off));
+		if (op == BPF_JA)
+			return {target};
+		return {i + 1, target};
+	}
+
+	void analyse()
+	{
+		in_.assign(insns_.size(), std::nullopt);
+		if (insns_.empty())
+			return;
+		State entry;
+		entry.regs[BPF_REG_1].kind = Value::ctx;
+		entry.regs[BPF_REG_10].kind = Value::stack;
+		in_[0] = entry;
+		std::set<std::size_t> work = {0};
+		while (!work.empty()) {
+			const std::size_t i = *work.begin();
+			work.erase(work.begin());
+			const State out = step(i, *in_[i]);
+			for (std::size_t s : successors(i)) {
+				if (s >= insns_.size())
+					continue;
+				State merged = in_[s] ? join(*in_[s], out) : out;
+				if (!in_[s] || !(merged == *in_[s])) {
+					in_[s] = std::move(merged);
+					work.insert(s);
+				}
+			}
+		}
+	}
+
+	static void forget_overlapping(State &s, std::int64_t off, int size)
+	{
+		std::erase_if(s.spills, [&](const auto &slot) {
+			return slot.first < off + size && off < slot.first + 8;
+		});
+	}
+
+	Value alu_value(const bpf_insn &in, const Value &dst, const Value &src) const
+	{
+		const bool is64 = BPF_CLASS(in.code) == BPF_ALU64;
+		const std::uint8_t op = BPF_OP(in.code);
+		if (op == BPF_MOV) {
+			if (is64)
+				return src;
+			Value v = Value::u32();
+			for (std::int64_t c : src.consts)
+				v.consts.insert(c & kU32Max);
+			if (src.kind != Value::scalar)
+				v.consts.clear();
+			return v;
+		}
+		if (is64 && (op == BPF_ADD || op == BPF_SUB)) {
+			const bool dst_ptr = dst.kind != Value::scalar;
+			const bool src_ptr = src.kind != Value::scalar;
+			if (dst_ptr && src_ptr)
+				return Value::any(); // pointer difference
+			if (dst_ptr || (src_ptr && op == BPF_ADD)) {
+				Value p = dst_ptr ? dst : src;
+				const Value &n = dst_ptr ? src : dst;
+				if (p.kind == Value::stack || p.kind == Value::map_value) {
+					if (auto c = n.single())
+						p.off += op == BPF_ADD ? *c : -*c;
+					else
+						p.var = true;
+				}
+				return p;
+			}
+		}
+		if (dst.kind != Value::scalar || src.kind != Value::scalar)
+			return Value::any();
+		Value v = is64 ? Value::any() : Value::u32();
+		if (op == BPF_END) {
+			v.fits32 = in.imm <= 32;
+			return v;
+		}
+		if (!dst.consts.empty() && (op == BPF_NEG || !src.consts.empty())) {
+			const std::set<std::int64_t> srcs = op == BPF_NEG ? std::set<std::int64_t>{0} : src.consts;
+			for (std::int64_t a : dst.consts)
+				for (std::int64_t b : srcs)
+					v.consts.insert(alu(op, a, b, is64));
+			if (v.consts.size() > kMaxConsts)
+				v.consts.clear();
+		}
+		if (is64) {
+			const bool all32 = !v.consts.empty() &&
+					   std::all_of(v.consts.begin(), v.consts.end(), [](std::int64_t c) {
+						   return c >= 0 && c <= kU32Max;
+					   });
+			const bool masked = op == BPF_AND && ((src.fits32) || (dst.fits32));
+			const bool shifted = op == BPF_RSH && src.single() && *src.single() >= 32;
+			const bool narrowing = (op == BPF_RSH || op == BPF_DIV) && dst.fits32;
+			v.fits32 = all32 || masked || shifted || narrowing ||
+				   (dst.fits32 && src.fits32 && (op == BPF_OR || op == BPF_XOR));
+		}
+		return v;
+	}
+
+	State step(std::size_t i, State s) const
+	{
+		const bpf_insn &in = insns_[i];
+		const std::uint8_t cls = BPF_CLASS(in.code);
+		auto src_value = [&]() {
+			if (BPF_SRC(in.code) == BPF_X)
+				return s.regs[in.src_reg];
+			return Value::constant(cls == BPF_ALU ? (in.imm & kU32Max) : in.imm);
+		};
+		switch (cls) {
+		case BPF_ALU:
+		case BPF_ALU64:
+			if (in.dst_reg < MAX_BPF_REG && in.src_reg < MAX_BPF_REG)
+				s.regs[in.dst_reg] = alu_value(in, s.regs[in.dst_reg], src_value());
+			break;
+		case BPF_LD:
+			if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+				Value v;
+				auto r = relocs_.find(i);
+				if (r != relocs_.end() && r->second.kind == Reloc::map) {
+					v.kind = Value::map_ptr;
+					v.map = r->second.name;
+				} else if (r != relocs_.end() && r->second.kind == Reloc::global) {
+					v.kind = Value::map_value;
+					v.map = r->second.name;
+				} else if (i + 1 < insns_.size()) {
+					v = Value::constant(static_cast<std::int64_t>(
+						(static_cast<std::uint64_t>(static_cast<std::uint32_t>(insns_[i + 1].imm)) << 32) |
+						static_cast<std::uint32_t>(in.imm)));
+				}
+				s.regs[in.dst_reg] = v;
+			} else {
+				s.regs[BPF_REG_0] = Value::u32();
+				for (int r = BPF_REG_1; r <= BPF_REG_5; r++)
+					s.regs[r] = Value::any();
+			}
+			break;
+		case BPF_LDX: {
+			const Value &base = s.regs[in.src_reg];
+			Value v = BPF_SIZE(in.code) == BPF_DW ? Value::any() : Value::u32();
+			if (base.kind == Value::stack && !base.var && BPF_SIZE(in.code) == BPF_DW) {
+				auto it = s.spills.find(base.off + in.off);
+				if (it != s.spills.end())
+					v = it->second;
+			} else if (base.kind == Value::ctx &&
+				   (in.off == offsetof(xdp_md, data) || in.off == offsetof(xdp_md, data_end) ||
+				    in.off == offsetof(xdp_md, data_meta))) {
+				v.kind = Value::packet;
+			}
+			s.regs[in.dst_reg] = v;
+			break;
+		}
+		case BPF_ST:
+		case BPF_STX: {
+			const Value &base = s.regs[in.dst_reg];
+			if (BPF_MODE(in.code) == BPF_ATOMIC) {
+				if (in.imm & BPF_FETCH)
+					s.regs[in.imm == BPF_CMPXCHG ? static_cast<std::uint8_t>(BPF_REG_0) : in.src_reg] = Value::any();
+				break;
+			}
+			if (base.kind != Value::stack)
+				break;
+			if (base.var) {
+				s.spills.clear();
+				break;
+			}
+			const std::int64_t off = base.off + in.off;
+			forget_overlapping(s, off, size_bytes(in.code));
+			if (BPF_SIZE(in.code) == BPF_DW)
+				s.spills[off] = cls == BPF_STX ? s.regs[in.src_reg] : Value::constant(in.imm);
+			break;
+		}
+		case BPF_JMP:
+			if (BPF_OP(in.code) == BPF_CALL) {
+				Value r0 = Value::any();
+				if (in.src_reg == 0 && in.imm == BPF_FUNC_map_lookup_elem) {
+					r0.kind = Value::map_value;
+					r0.map = s.regs[BPF_REG_1].kind == Value::map_ptr ? s.regs[BPF_REG_1].map : "";
+				} else if (in.src_reg == 0 && in.imm == BPF_FUNC_get_prandom_u32) {
+					r0 = Value::u32();
+				}
+				s.regs[BPF_REG_0] = r0;
+				for (int r = BPF_REG_1; r <= BPF_REG_5; r++)
+					s.regs[r] = Value::any();
+			}
+			break;
+		default:
+			break;
+		}
+		return s;
+	}
+
+	void check_call(int idx, const bpf_insn &in, const State &s)
+	{
+		if (in.src_reg == BPF_PSEUDO_CALL) {
+			report(rule::bpf_call, idx, "",
+			       "calls a BPF subprogram; the checker follows one function only: make it "
+			       "__always_inline");
+			return;
+		}
+		if (in.src_reg == BPF_PSEUDO_KFUNC_CALL) {
+			report(rule::helper, idx, "", "calls a kernel function (kfunc); the NFP has none");
+			return;
+		}
+		const std::int32_t id = in.imm;
+		if (is_redirect_helper(id)) {
+			report(rule::verdict, idx, "",
+			       helper_name(id) + ": the NFP cannot redirect (PASS, DROP, TX only)");
+			return;
+		}
+		if (id == BPF_FUNC_tail_call) {
+			report(rule::tail_call, idx, "", "bpf_tail_call: the NFP runs one program, no tail calls");
+			return;
+		}
+		if (!is_allowed_helper(id)) {
+			report(rule::helper, idx, "", helper_name(id) + " is not available on the NFP");
+			return;
+		}
+		if (id == BPF_FUNC_perf_event_output && s.regs[BPF_REG_3].single() != static_cast<std::int64_t>(BPF_F_CURRENT_CPU)) {
+			report(rule::helper, idx, "",
+			       "bpf_perf_event_output: flags must be the constant BPF_F_CURRENT_CPU");
+			return;
+		}
+		if (!is_map_helper(id))
+			return;
+		const std::string map = s.regs[BPF_REG_1].map;
+		auto arg_ok = [&](int reg, const char *what) {
+			const Value &v = s.regs[reg];
+			std::string why;
+			if (v.kind != Value::stack)
+				why = "is not a pointer to the stack";
+			else if (v.var)
+				why = "is at a variable stack offset";
+			else if (v.off % 4)
+				why = "is at stack offset " + std::to_string(v.off) + ", not 4-byte aligned";
+			if (!why.empty())
+				report(rule::map_argument, idx, map, helper_name(id) + ": the " + what + " " + why);
+		};
+		arg_ok(BPF_REG_2, "key");
+		if (id == BPF_FUNC_map_update_elem)
+			arg_ok(BPF_REG_3, "value");
+	}
+
+	void check_mul_div(int idx, const bpf_insn &in, const State &s)
+	{
+		const bool is64 = BPF_CLASS(in.code) == BPF_ALU64;
+		const std::uint8_t op = BPF_OP(in.code);
+		const bool reg = BPF_SRC(in.code) == BPF_X;
+		const Value &dst = s.regs[in.dst_reg];
+		const Value &src = s.regs[in.src_reg];
+		if (op == BPF_MOD) {
+			report(rule::mul_div, idx, "", "modulo: the NFP cannot divide with remainder");
+			return;
+		}
+		if (op == BPF_MUL && is64) {
+			if (!dst.fits32)
+				report(rule::mul_div, idx, "",
+				       "64-bit multiplication: the multiplier is not provably within 32 bits");
+			else if (reg && !src.fits32)
+				report(rule::mul_div, idx, "",
+				       "64-bit multiplication: the multiplicand is not provably within 32 bits");
+			else if (!reg && in.imm < 0)
+				report(rule::mul_div, idx, "",
+				       "64-bit multiplication by a negative (sign-extended) constant");
+		}
+		if (op == BPF_DIV) {
+			if (in.off != 0)
+				report(rule::mul_div, idx, "", "signed division");
+			else if (reg && !(src.single() && *src.single() >= 0 && *src.single() <= kU32Max))
+				report(rule::mul_div, idx, "", "division by a non-constant divisor");
+			else if (!reg && in.imm < 0)
+				report(rule::mul_div, idx, "", "division by a negative constant");
+			else if (is64 && !dst.fits32)
+				report(rule::mul_div, idx, "",
+				       "64-bit division: the dividend is not provably within 32 bits");
+		}
+	}
+
+	void check_memory(int idx, const bpf_insn &in, const State &s)
+	{
+		const std::uint8_t cls = BPF_CLASS(in.code);
+		const std::uint8_t base_reg = cls == BPF_LDX ? in.src_reg : in.dst_reg;
+		const Value &base = s.regs[base_reg];
+		if (base.kind == Value::stack && base.var)
+			report(rule::stack_offset, idx, "",
+			       "stack access at a variable offset (r" + std::to_string(base_reg) + ")");
+		const bool atomic = cls == BPF_STX && BPF_MODE(in.code) == BPF_ATOMIC;
+		if (base.kind == Value::map_value && (cls == BPF_LDX || atomic))
+			use_map_value(idx, in, base, atomic);
+		if (cls == BPF_LDX)
+			return;
+		if (atomic) {
+			if (in.imm != BPF_ADD)
+				report(rule::map_write, idx, base.map,
+				       "atomic operation " + std::to_string(in.imm) +
+					       ": the NFP only adds (no fetch, and, or, xchg)");
+			else if (base.kind != Value::map_value)
+				report(rule::map_write, idx, "", "atomic add not into a map value");
+			return;
+		}
+		if (base.kind == Value::map_value)
+			report(rule::map_write, idx, base.map,
+			       std::string("stores a ") + size_name(in.code) + " into a value of " +
+				       (base.map.empty() ? std::string("a map") : base.map) +
+				       ": the NFP only adds to map values (__sync_fetch_and_add)");
+	}
+
+	// The NFP marks each 4-byte word of a map value as read or as an atomic
+	// counter, at constant offsets only, and refuses a word used both ways.
+	void use_map_value(int idx, const bpf_insn &in, const Value &base, bool atomic)
+	{
+		if (base.var) {
+			report(rule::map_value_use, idx, base.map, "map value accessed at a variable offset");
+			return;
+		}
+		if (base.map.empty())
+			return;
+		const std::int64_t first = base.off + in.off, last = first + size_bytes(in.code) - 1;
+		std::optional<std::pair<int, int>> clash; // (read insn, atomic insn)
+		for (std::int64_t word = first / 4; word <= last / 4; word++) {
+			auto &[read_at, atomic_at] =
+				word_use_.try_emplace({base.map, word}, -1, -1).first->second;
+			(atomic ? atomic_at : read_at) = idx;
+			if (read_at >= 0 && atomic_at >= 0 && conflicts_.insert({base.map, word}).second)
+				clash = {read_at, atomic_at};
+		}
+		if (clash)
+			report(rule::map_value_use, idx, base.map,
+			       "bytes " + std::to_string(first) + ".." + std::to_string(last) + " of a value of " +
+				       base.map + " are read (insn " + std::to_string(clash->first) +
+				       ") and atomically added (insn " + std::to_string(clash->second) +
+				       "): the NFP keeps counters apart from data");
+	}
+
+	void check(std::size_t i, const State &s)
+	{
+		const bpf_insn &in = insns_[i];
+		const int idx = static_cast<int>(i);
+		const std::uint8_t cls = BPF_CLASS(in.code);
+		if (!nfp_supports(in.code)) {
+			if ((cls == BPF_ALU || cls == BPF_ALU64) && BPF_OP(in.code) == BPF_MOD)
+				check_mul_div(idx, in, s);
+			else
+				report(rule::opcode, idx, "",
+				       "opcode " + hex(in.code) + " is not translated by the NFP JIT");
+			return;
+		}
+		switch (cls) {
+		case BPF_ALU:
+		case BPF_ALU64:
+			check_mul_div(idx, in, s);
+			break;
+		case BPF_LDX:
+		case BPF_ST:
+		case BPF_STX:
+			check_memory(idx, in, s);
+			break;
+		case BPF_JMP:
+			if (BPF_OP(in.code) == BPF_CALL)
+				check_call(idx, in, s);
+			else if (BPF_OP(in.code) == BPF_EXIT)
+				check_exit(idx, s.regs[BPF_REG_0]);
+			break;
+		default:
+			break;
+		}
+	}
+
+	void check_exit(int idx, const Value &r0)
+	{
+		if (r0.kind != Value::scalar || r0.consts.empty()) {
+			report(rule::verdict, idx, "",
+			       "returns a value that is not provably PASS, DROP or TX (the NFP drops "
+			       "any other code)");
+			return;
+		}
+		for (std::int64_t v : r0.consts)
+			if (v < XDP_ABORTED || v > XDP_TX)
+				report(rule::verdict, idx, "",
+				       "returns " + verdict_name(v) + ": the NFP knows PASS, DROP and TX only");
+	}
+
+	std::string name_;
+	std::span<const bpf_insn> insns_;
+	std::vector<Finding> &out_;
+	std::map<std::size_t, Reloc> relocs_;
+	std::vector<std::optional<State>> in_;
+	// (map, 4-byte word of its value) -> last insn reading it, last adding to it
+	std::map<std::pair<std::string, std::int64_t>, std::pair<int, int>> word_use_;
+	std::set<std::pair<std::string, std::int64_t>> conflicts_;
+};
+
+void check_maps(bpf_object *obj, const std::map<std::string, std::pair<std::string, int>> &first_ref,
+		Report &report)
+{
+	bpf_map *m;
+	bpf_object__for_each_map(m, obj)
+	{
+		MapInfo info;
+		info.name = bpf_map__name(m);
+		info.type = bpf_map__type(m);
+		info.key_size = bpf_map__key_size(m);
+		info.value_size = bpf_map__value_size(m);
+		info.max_entries = bpf_map__max_entries(m);
+		info.flags = bpf_map__map_flags(m);
+		info.element_bytes = ((info.key_size + 7) & ~7u) + ((info.value_size + 7) & ~7u);
+		report.maps.push_back(info);
+
+		// Created even when no instruction refers to it (a constant pool
+		// clang left behind), so it is reported on its own as well.
+		if (bpf_map__is_internal(m)) {
+			report.findings.push_back({std::string(rule::global_data), "", -1, info.name,
+						   "global-data map " + info.name +
+							   " would be created on the NIC, which has none"});
+			continue;
+		}
+		std::string program;
+		int insn = -1;
+		if (auto it = first_ref.find(info.name); it != first_ref.end())
+			std::tie(program, insn) = it->second;
+		auto add = [&](std::string_view r, std::string reason) {
+			report.findings.push_back({std::string(r), program, insn, info.name, std::move(reason)});
+		};
+		if (info.type == BPF_MAP_TYPE_PROG_ARRAY) {
+			add(rule::tail_call, "map " + info.name + " is a PROG_ARRAY: the NFP has no tail calls");
+			continue;
+		}
+		if (info.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+			continue; // stays on the host, the NFP writes events to it
+		if (info.type != BPF_MAP_TYPE_HASH && info.type != BPF_MAP_TYPE_ARRAY)
+			add(rule::map_type, "map " + info.name + " is " + map_type_name(info.type) +
+						    ": the NFP holds HASH and ARRAY maps only");
+		if (info.flags)
+			add(rule::map_flags,
+			    "map " + info.name + " has map_flags " + hex(info.flags) + ": the NFP takes none");
+		if (info.element_bytes > kMaxElementBytes)
+			add(rule::map_element_size,
+			    "map " + info.name + ": key " + std::to_string(info.key_size) + " + value " +
+				    std::to_string(info.value_size) + " bytes take " +
+				    std::to_string(info.element_bytes) + " (rounded up to 8 each), over " +
+				    std::to_string(kMaxElementBytes));
+	}
+}
+
+} // namespace
+
+Report check_object(std::string name, std::span<const std::uint8_t> elf)
+{
+	std::vector<std::uint8_t> bytes(elf.begin(), elf.end());
+	const ElfView view = read_elf(name, bytes);
+
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "object");
+	std::unique_ptr<bpf_object, ObjectCloser> obj(bpf_object__open_mem(bytes.data(), bytes.size(), &opts));
+	if (!obj)
+		throw SystemError(name + ": libbpf cannot open it: " + std::strerror(errno));
+
+	Report report;
+	report.object = std::move(name);
+	std::map<std::string, std::pair<std::string, int>> first_ref;
+	bpf_program *prog;
+	bpf_object__for_each_program(prog, obj.get())
+	{
+		const std::string pname = bpf_program__name(prog);
+		const std::size_t n = bpf_program__insn_cnt(prog);
+		report.programs.push_back({pname, bpf_program__section_name(prog), n});
+		auto fn = view.functions.find(pname);
+		if (fn == view.functions.end())
+			throw SystemError(report.object + ": no symbol for program " + pname);
+		static const std::map<std::uint64_t, Reloc> none;
+		auto rel = view.relocs.find(fn->second.first);
+		ProgramCheck check(pname, {bpf_program__insns(prog), n},
+				   rel != view.relocs.end() ? rel->second : none, fn->second.second,
+				   report.findings);
+		if (bpf_program__type(prog) != BPF_PROG_TYPE_XDP)
+			report.findings.push_back({std::string(rule::verdict), pname, -1, "",
+						   "not an XDP program: ovx offloads XDP only"});
+		check.run();
+		for (const auto &[map, insn] : check.map_refs)
+			first_ref.try_emplace(map, pname, insn);
+	}
+	check_maps(obj.get(), first_ref, report);
+	std::stable_sort(report.findings.begin(), report.findings.end(), [](const Finding &a, const Finding &b) {
+		return std::tie(a.program, a.insn) < std::tie(b.program, b.insn);
+	});
+	return report;
+}
+
+Report check_file(const std::string &path)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		throw SystemError(path + ": cannot read: " + std::strerror(errno));
+	std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	return check_object(path, bytes);
+}
+
+} // namespace ovx::offload

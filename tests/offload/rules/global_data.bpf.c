@@ -1,0 +1,12 @@
+// Breaks "global-data": a const volatile (.rodata) setting.
+#include "rule_test.h"
+
+const volatile __u32 threshold = 100;
+
+SEC("xdp")
+int global_data(struct xdp_md *ctx)
+{
+	if (ctx->ingress_ifindex > threshold)
+		return XDP_DROP;
+	return XDP_PASS;
+}
