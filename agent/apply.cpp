@@ -214,9 +214,11 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		throw;
 	}
 
+	// A port's counters go with it; the programs make them on first use.
 	for (std::uint32_t ifindex : have_ports)
 		if (!want.ports.contains(ifindex)) {
 			dp->detach_tc(static_cast<int>(ifindex));
+			t.port_stats.erase(ifindex);
 			result.ports_detached++;
 		}
 	if (old_cfg && old_cfg->underlay_ifindex && !same_underlay)

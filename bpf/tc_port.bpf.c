@@ -16,9 +16,11 @@
 #include "ovx_flood.h"
 #include "ovx_tx.h"
 
-static __always_inline int drop(__u32 segment, int reason)
+static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int reason,
+				const struct ovx_trace_info *ti)
 {
 	count_drop(segment, reason);
+	trace(cfg, OVX_TRACE_DROP, reason, segment, ti);
 	return TC_ACT_SHOT;
 }
 
@@ -107,71 +109,97 @@ int ovx_tc_port(struct __sk_buff *skb)
 {
 	const struct ovx_config *cfg = get_config();
 	__u32 ifindex = skb->ifindex, segment, inner_len, pending;
+	__u8 dmac[ETH_ALEN] = {}, smac[ETH_ALEN] = {};
+	struct ovx_trace_info ti = {
+		.ifindex = ifindex, .src_mac = smac, .dst_mac = dmac, .len = skb->len,
+	};
 	const struct ovx_fdb_entry *e;
 	const struct ovx_segment *seg;
+	struct ovx_port_stats *ps;
 	const struct ovx_port *port;
 	struct ovx_seg_stats *st;
-	__u8 dmac[ETH_ALEN];
 	struct ovx_addr vtep;
 	struct ethhdr *eth;
 	struct ovx_tx tx;
-	int reason;
+	int reason, rc;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
 	if (!port)
-		return drop(0, OVX_DROP_NO_PORT);
+		return drop(cfg, 0, OVX_DROP_NO_PORT, &ti);
+	ps = port_stats(ifindex);
+	if (ps) {
+		ps->rx_packets++;
+		ps->rx_bytes += skb->len;
+	}
 	segment = port->segment;
 	seg = bpf_map_lookup_elem(&ovx_segments, &segment);
 	st = seg_stats(segment);
 	if (!seg || !st || !(seg->flags & OVX_SEG_ACTIVE))
-		return drop(segment, OVX_DROP_NO_PORT);
+		return drop(cfg, segment, OVX_DROP_NO_PORT, &ti);
+	ti.encap = seg->encap;
 
 	eth = (void *)(long)skb->data;
 	if ((void *)(eth + 1) > (void *)(long)skb->data_end) {
 		if (bpf_skb_pull_data(skb, sizeof(*eth)))
-			return drop(segment, OVX_DROP_MALFORMED);
+			return drop(cfg, segment, OVX_DROP_MALFORMED, &ti);
 		eth = (void *)(long)skb->data;
 		if ((void *)(eth + 1) > (void *)(long)skb->data_end)
-			return drop(segment, OVX_DROP_MALFORMED);
+			return drop(cfg, segment, OVX_DROP_MALFORMED, &ti);
 	}
-	if (!mac_eq(eth->h_source, port->mac))
-		return drop(segment, OVX_DROP_SPOOFED_SRC);
+	/* Copies: the encapsulation below moves the frame under eth. */
 	mac_copy(dmac, eth->h_dest);
+	mac_copy(smac, eth->h_source);
+	if (!mac_eq(eth->h_source, port->mac)) {
+		if (ps)
+			ps->spoof_drops++;
+		return drop(cfg, segment, OVX_DROP_SPOOFED_SRC, &ti);
+	}
 
 	inner_len = skb->len;
 	if (!mac_is_multicast(dmac)) {
 		e = fdb_lookup(segment, seg, dmac);
 		if (e && e->kind == OVX_FDB_PORT) {
 			if (e->ifindex == ifindex)
-				return drop(segment, OVX_DROP_HAIRPIN);
+				return drop(cfg, segment, OVX_DROP_HAIRPIN, &ti);
 			st->local_packets++;
 			st->local_bytes += inner_len;
+			count_port_tx(e->ifindex, inner_len);
+			trace(cfg, OVX_TRACE_LOCAL, 0, segment, &ti);
 			return bpf_redirect(e->ifindex, 0);
 		}
 		if (e) {
 			vtep = e->vtep;
 			reason = encap(skb, cfg, seg, vtep.family, &tx);
 			if (reason >= 0)
-				return drop(segment, reason);
+				return drop(cfg, segment, reason, &ti);
 			if (seg->encap == OVX_ENCAP_STT)
 				st->stt_segments += stt_extra_segments(skb, &tx);
-			return tx_xmit(skb, cfg, &tx, &vtep, segment, st, 0);
+			rc = tx_xmit(skb, cfg, &tx, &vtep, segment, st, 0);
+			if (rc != TC_ACT_SHOT && trace_on(cfg, OVX_TRACE_ENCAP)) {
+				ti.outer_src = vtep.family == AF_INET6 ? &cfg->vtep6 : &cfg->vtep4;
+				ti.outer_dst = &vtep;
+				trace_emit(OVX_TRACE_ENCAP, 0, segment, &ti);
+			}
+			return rc;
 		}
 	}
 
 	/* Broadcast, multicast or unknown unicast: head-end replication. */
+	trace(cfg, OVX_TRACE_FLOOD, 0, segment, &ti);
 	pending = flood_ports(skb, segment, seg, ifindex, st);
 	if (!cfg || !seg->n_vteps)
-		return flood_ports_finish(pending, st);
+		return flood_ports_finish(skb, pending, st);
 	if (pending) {
-		if (bpf_clone_redirect(skb, pending, 0))
+		if (bpf_clone_redirect(skb, pending, 0)) {
 			count_drop(segment, OVX_DROP_TX_ERROR);
-		else
+		} else {
 			st->flood_copies++;
+			count_port_tx(pending, inner_len);
+		}
 	}
 	reason = encap(skb, cfg, seg, flood_family(segment), &tx);
 	if (reason >= 0)
-		return drop(segment, reason);
+		return drop(cfg, segment, reason, &ti);
 	return flood_vteps(skb, cfg, &tx, segment, seg, st);
 }
 

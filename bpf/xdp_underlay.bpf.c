@@ -16,9 +16,11 @@
 #include "ovx_common.h"
 #include "ovx_rx.h"
 
-static __always_inline int drop(__u32 segment, int reason)
+static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int reason,
+				const struct ovx_trace_info *ti)
 {
 	count_drop(segment, reason);
+	trace(cfg, OVX_TRACE_DROP, reason, segment, ti);
 	return XDP_DROP;
 }
 
@@ -31,6 +33,12 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	__u32 segment, ifindex;
 	struct ovx_xdp_meta *meta;
 	struct ovx_rx rx = {};
+	struct ovx_trace_info ti = {
+		.ifindex = ctx->ingress_ifindex,
+		.outer_src = &rx.src,
+		.outer_dst = &rx.dst,
+		.len = end - data,
+	};
 	struct ethhdr *inner;
 	int reason;
 
@@ -41,26 +49,31 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	case RX_STT_SEGMENT:
 		return XDP_PASS;
 	case RX_DROP:
-		return drop(0, rx.reason);
+		ti.encap = rx.encap;
+		return drop(cfg, 0, rx.reason, &ti);
 	}
+	ti.encap = rx.encap;
 
 	inner = data + (rx.inner_off & 0x1ff);
 	if ((void *)(inner + 1) > end)
-		return drop(0, OVX_DROP_MALFORMED);
+		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
+	ti.src_mac = inner->h_source;
+	ti.dst_mac = inner->h_dest;
 	reason = rx_accept(&rx, inner->h_dest, inner->h_source, &segment, &ifindex);
 	if (reason >= 0)
-		return drop(segment, reason);
+		return drop(cfg, segment, reason, &ti);
+	trace(cfg, OVX_TRACE_DECAP, 0, segment, &ti);
 
 	/* STT frames may carry link padding after the frame: trim it. */
 	if (data + rx.inner_off + rx.inner_len < end &&
 	    bpf_xdp_adjust_tail(ctx, -(int)(end - (data + rx.inner_off + rx.inner_len))))
-		return drop(segment, OVX_DROP_TX_ERROR);
+		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
 	if (bpf_xdp_adjust_head(ctx, rx.inner_off) ||
 	    bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
-		return drop(segment, OVX_DROP_TX_ERROR);
+		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
 	meta = (void *)(long)ctx->data_meta;
 	if ((void *)(meta + 1) > (void *)(long)ctx->data)
-		return drop(segment, OVX_DROP_TX_ERROR);
+		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
 	meta->magic = OVX_META_MAGIC;
 	meta->segment = segment;
 	meta->ifindex = ifindex;

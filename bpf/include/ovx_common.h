@@ -35,6 +35,85 @@ static __always_inline void count_drop(__u32 segment, enum ovx_drop_reason reaso
 		st->drops[reason]++;
 }
 
+/* A port's counters, made on its first frame (the control plane removes them with it). */
+static __always_inline struct ovx_port_stats *port_stats(__u32 ifindex)
+{
+	struct ovx_port_stats *ps = bpf_map_lookup_elem(&ovx_port_stats, &ifindex);
+	struct ovx_port_stats zero = {};
+
+	if (ps)
+		return ps;
+	bpf_map_update_elem(&ovx_port_stats, &ifindex, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ovx_port_stats, &ifindex);
+}
+
+/* A frame handed to the VM behind port @ifindex. */
+static __always_inline void count_port_tx(__u32 ifindex, __u32 len)
+{
+	struct ovx_port_stats *ps = port_stats(ifindex);
+
+	if (ps) {
+		ps->tx_packets++;
+		ps->tx_bytes += len;
+	}
+}
+
+/*
+ * What `ovx trace` shows of one event. Built only while a trace runs: the
+ * fast path pays one test of the config flags it has already loaded.
+ */
+struct ovx_trace_info {
+	__u32 ifindex;
+	__u8 encap;
+	const __u8 *src_mac;	/* inner frame; NULL when not parsed */
+	const __u8 *dst_mac;
+	const struct ovx_addr *outer_src;	/* NULL when none */
+	const struct ovx_addr *outer_dst;
+	__u32 len;
+};
+
+static __always_inline int trace_on(const struct ovx_config *cfg, __u8 kind)
+{
+	return cfg && (cfg->flags & (kind == OVX_TRACE_DROP ?
+				     OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL : OVX_CFG_TRACE_ALL));
+}
+
+static __always_inline void trace_emit(__u8 kind, __u8 reason, __u32 segment,
+				  const struct ovx_trace_info *ti)
+{
+	struct ovx_trace_event *ev;
+
+	if (!ti)
+		return;
+	ev = bpf_ringbuf_reserve(&ovx_trace, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->segment = segment;
+	ev->ifindex = ti->ifindex;
+	ev->kind = kind;
+	ev->reason = reason;
+	ev->encap = ti->encap;
+	if (ti->src_mac)
+		__builtin_memcpy(ev->src_mac, ti->src_mac, ETH_ALEN);
+	if (ti->dst_mac)
+		__builtin_memcpy(ev->dst_mac, ti->dst_mac, ETH_ALEN);
+	if (ti->outer_src)
+		ev->outer_src = *ti->outer_src;
+	if (ti->outer_dst)
+		ev->outer_dst = *ti->outer_dst;
+	ev->len = ti->len;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void trace(const struct ovx_config *cfg, __u8 kind, __u8 reason,
+				  __u32 segment, const struct ovx_trace_info *ti)
+{
+	if (trace_on(cfg, kind))
+		trace_emit(kind, reason, segment, ti);
+}
+
 static __always_inline const struct ovx_config *get_config(void)
 {
 	__u32 zero = 0;

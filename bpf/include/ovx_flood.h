@@ -25,10 +25,12 @@ static __always_inline __u32 flood_ports(struct __sk_buff *skb, __u32 segment,
 		if (!ifindex || *ifindex == except)
 			continue;
 		if (pending) {
-			if (bpf_clone_redirect(skb, pending, 0))
+			if (bpf_clone_redirect(skb, pending, 0)) {
 				count_drop(segment, OVX_DROP_TX_ERROR);
-			else
+			} else {
 				st->flood_copies++;
+				count_port_tx(pending, skb->len);
+			}
 		}
 		pending = *ifindex;
 	}
@@ -36,12 +38,13 @@ static __always_inline __u32 flood_ports(struct __sk_buff *skb, __u32 segment,
 }
 
 /* Send the last pending copy with the frame itself. */
-static __always_inline int flood_ports_finish(__u32 pending,
+static __always_inline int flood_ports_finish(struct __sk_buff *skb, __u32 pending,
 					      struct ovx_seg_stats *st)
 {
 	if (!pending)
 		return TC_ACT_SHOT;
 	st->flood_copies++;
+	count_port_tx(pending, skb->len);
 	return bpf_redirect(pending, 0);
 }
 

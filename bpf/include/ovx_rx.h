@@ -27,6 +27,7 @@ enum ovx_rx_verdict {
 
 struct ovx_rx {
 	struct ovx_addr src;	/* the sending VTEP */
+	struct ovx_addr dst;	/* the address it sent to */
 	__u64 id;		/* VNI / VSID / context id */
 	__u32 inner_off;	/* RX_DECAP: inner Ethernet frame */
 	__u32 inner_len;
@@ -109,6 +110,8 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		frag = ip->frag_off & bpf_htons(0x3fff);	/* MF or an offset */
 		rx->src.family = AF_INET;
 		rx->src.a[0] = ip->saddr;
+		rx->dst.family = AF_INET;
+		rx->dst.a[0] = ip->daddr;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
@@ -125,6 +128,8 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		frag = 0;
 		rx->src.family = AF_INET6;
 		__builtin_memcpy(rx->src.a, &ip6->saddr, sizeof(rx->src.a));
+		rx->dst.family = AF_INET6;
+		__builtin_memcpy(rx->dst.a, &ip6->daddr, sizeof(rx->dst.a));
 	} else {
 		return RX_PASS;
 	}

@@ -39,13 +39,15 @@ static __always_inline int rx_tc_deliver(struct __sk_buff *skb, __u32 segment,
 	const struct ovx_segment *seg;
 	struct ovx_seg_stats *st;
 
-	if (ifindex)
+	if (ifindex) {
+		count_port_tx(ifindex, skb->len);
 		return bpf_redirect(ifindex, 0);
+	}
 	seg = bpf_map_lookup_elem(&ovx_segments, &segment);
 	st = seg_stats(segment);
 	if (!seg || !st)
 		return rx_tc_drop(segment, OVX_DROP_UNKNOWN_VNI);
-	return flood_ports_finish(flood_ports(skb, segment, seg, 0, st), st);
+	return flood_ports_finish(skb, flood_ports(skb, segment, seg, 0, st), st);
 }
 
 /* A whole overlay frame in this skb: strip the outer headers here. */

@@ -28,7 +28,6 @@ struct ovx_tx {
 	union {
 		struct ovx_outer4 v4;
 		struct ovx_outer6 v6;
-		__u8 bound[2 + 128];	/* what the verifier sees of hlen & 0x7f */
 	} h;
 	__u32 hlen;		/* bytes of h in use, outer Ethernet included */
 	__u32 inner_len;
@@ -255,10 +254,13 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 	};
 	struct bpf_redir_neigh nh = { .nh_family = tx->family };
 	struct ethhdr *eth;
-	__u64 hlen = tx->hlen & 0x7f;
+	__u64 hlen = tx->hlen;
 	int rc;
 
+	/* Bounds the verifier can see, past the compiler's knowledge of hlen. */
 	barrier_var(hlen);
+	if (hlen > sizeof(struct ovx_outer6) - 2)
+		hlen = sizeof(struct ovx_outer6) - 2;
 	if (dst->family != tx->family || hlen < OVX_OUTER_ETH) {
 		count_drop(segment, OVX_DROP_NO_ROUTE);
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
