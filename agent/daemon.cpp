@@ -18,9 +18,11 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "agent/apply.h"
 #include "agent/config.h"
+#include "agent/metrics.h"
 #include "agent/migrate.h"
 #include "maps/error.h"
 #include "maps/unique_fd.h"
@@ -78,17 +80,24 @@ UniqueFd open_lock(const std::string &dir)
 	return UniqueFd(fd);
 }
 
-// signalfd for the signals the agent acts on; they are blocked first so
-// that they queue on the fd instead of killing the process.
-UniqueFd signal_fd()
+// The signals the agent acts on, blocked in the calling thread (and in
+// threads it starts later) so that they queue on a signalfd instead of
+// killing the process.
+sigset_t block_agent_signals()
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, nullptr))
+	if (pthread_sigmask(SIG_BLOCK, &set, nullptr))
 		throw SystemError("cannot block signals", errno);
+	return set;
+}
+
+UniqueFd signal_fd()
+{
+	const sigset_t set = block_agent_signals();
 	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		throw SystemError("cannot create a signalfd", errno);
@@ -359,7 +368,22 @@ int run_agent(const AgentOptions &options)
 	log->flush_on(spdlog::level::trace);
 	if (!(options.interval_sec >= 0.1))
 		throw ConfigError("--interval: at least 0.1 seconds");
-	return Agent(options, log).run();
+	if (options.metrics_listen.empty())
+		return Agent(options, log).run();
+
+	// The exporter reads the pins per scrape, so it serves whatever the
+	// agent has applied, and a scrape before the first apply says ovx_up 0.
+	block_agent_signals(); // before the server's threads: they inherit it
+	MetricsCollector collector(options.instance,
+				   std::chrono::milliseconds(
+					   static_cast<long long>(options.fdb_interval_sec * 1000)));
+	MetricsServer server(collector, parse_listen(options.metrics_listen));
+	log->info("serving metrics on http://{}/metrics", options.metrics_listen);
+	std::thread serving([&] { server.run(); });
+	const int rc = Agent(options, log).run();
+	server.stop();
+	serving.join();
+	return rc;
 }
 
 std::optional<AgentState> agent_state(const std::string &instance)

@@ -8,6 +8,7 @@
 #include "agent/daemon.h"
 #include "agent/migrate.h"
 #include "agent/status.h"
+#include "agent/metrics.h"
 #include "cli/cli.h"
 #include "maps/error.h"
 
@@ -99,6 +100,11 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 	agent->add_option("--interval", o->interval_sec,
 			  "Seconds between reconciles: drift repair, learned-entry reclaim (default 10)");
 	agent->add_option("--log-level", o->log_level, "trace, debug, info (default), warn, error");
+	agent->add_option("--metrics", o->metrics_listen,
+			  "Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9587) at /metrics");
+	agent->add_option("--fdb-interval", o->fdb_interval_sec,
+			  "Seconds between the exporter's FDB counts (a full read of the table)")
+		->check(CLI::Range(0.0, 86400.0));
 	agent->add_flag("--upgrade", o->upgrade,
 			"At start, swap this binary's programs in for the pinned ones (maps kept)");
 	agent->footer(
@@ -110,6 +116,8 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 		       [o] {
 			       // Bad input fails before the root check, like apply.
 			       o->config = load_config(o->file);
+			       if (!o->metrics_listen.empty())
+				       parse_listen(o->metrics_listen);
 		       },
 		       [o](const Globals &, const std::string &instance) {
 			       AgentOptions opts = *o;

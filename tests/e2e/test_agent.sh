@@ -21,9 +21,24 @@ sed -i 's/^    learning: true$/    learning: true\n    aging: 2/' "$CONF"
 e2e_step "agents on h1 (interval 0.5 s) and h2"
 ovx_agent_start h1 "$CONF" --interval 0.5 --log-level debug ||
 	e2e_fail "agent on h1 did not apply: $(cat "$(ovx_agent_log h1)")"
-ovx_agent_start h2 "$(topo_config_file h2)" || e2e_fail "agent on h2 did not apply"
+ovx_agent_start h2 "$(topo_config_file h2)" --metrics 127.0.0.1:9587 ||
+	e2e_fail "agent on h2 did not apply"
 e2e_ok "both agents applied their files"
 e2e_expect_ping b1 "$(topo_vm_ip b2)"
+
+e2e_step "the agent on h2 serves /metrics (--metrics)"
+metrics=$(ip netns exec "$(topo_host_ns h2)" /usr/bin/python3 -c '
+import sys, time, urllib.request
+for _ in range(50):
+    try:
+        print(urllib.request.urlopen("http://127.0.0.1:9587/metrics", timeout=2).read().decode()); sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)') || e2e_fail "no /metrics from the agent on h2"
+grep -E '^ovx_up(\{[^}]*\})? 1$' <<<"$metrics" >/dev/null || e2e_fail "agent metrics lack ovx_up 1"
+grep '^ovx_segment_packets_total{' <<<"$metrics" >/dev/null ||
+	e2e_fail "agent metrics lack per-segment counters"
+e2e_ok "ovx_up 1 and per-segment counters"
 
 e2e_step "an agent with a broken file does not start (exit 1)"
 echo "underlay: [" >"$TOPO_DIR/broken.yaml"
