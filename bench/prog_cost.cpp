@@ -198,18 +198,34 @@ segments:
 	return out;
 }
 
+Outer from_vtep2(int family)
+{
+	const bool v6 = family == AF_INET6;
+	return Outer{.dst_mac = kUnderlayMac,
+		     .src_mac = kVtep2Mac,
+		     .family = family,
+		     .src = address(family, vtep2_text(family)),
+		     .dst = address(family, v6 ? "fd00:77::1" : "192.168.77.1"),
+		     .entropy = 51000,
+		     .stt_frame_id = 1};
+}
+
 // What VTEP 2 sends this host for vm1, in @s's encapsulation and family.
 Bytes decap_frame(const EncapSetup &s)
 {
-	const bool v6 = s.family == AF_INET6;
-	const Outer from2{.dst_mac = kUnderlayMac,
-			  .src_mac = kVtep2Mac,
-			  .family = s.family,
-			  .src = address(s.family, vtep2_text(s.family)),
-			  .dst = address(s.family, v6 ? "fd00:77::1" : "192.168.77.1"),
-			  .entropy = 51000,
-			  .stt_frame_id = 1};
-	return tunnel_frame(from2, s.frame, kEncapId, vm_ping(kVm1, kRemoteStatic, 2, 1));
+	return tunnel_frame(from_vtep2(s.family), s.frame, kEncapId,
+			    vm_ping(kVm1, kRemoteStatic, 2, 1));
+}
+
+// The same in Geneve with two non-critical 8-byte options, which the
+// receiver must walk (ovx sends none, but peers may).
+Bytes geneve_options_frame(int family)
+{
+	const Bytes options = {0x01, 0x02, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef,
+			       0x01, 0x02, 0x02, 0x01, 0xfe, 0xed, 0xfa, 0xce};
+	return ip_frame(from_vtep2(family), IPPROTO_UDP,
+			udp(51000, 6081,
+			    geneve(kEncapId, vm_ping(kVm1, kRemoteStatic, 2, 1), options)));
 }
 
 } // namespace
@@ -279,6 +295,13 @@ int main(int argc, char **argv)
 					      s.dp.program_fd(Program::xdp_underlay), true,
 					      packet_ifindex("ul0"), decap_frame(s), XDP_PASS,
 					      o.calls));
+				if (s.frame == Encap::geneve)
+					row("encap", 0, "geneve+2opts", f, "xdp_decap_to_port", round,
+					    median_ns(at + "xdp_decap_to_port with options",
+						      s.dp.program_fd(Program::xdp_underlay), true,
+						      packet_ifindex("ul0"),
+						      geneve_options_frame(s.family), XDP_PASS,
+						      o.calls));
 				row("encap", 0, e, f, "tc_encap_to_vtep", round,
 				    median_ns(at + "tc_encap_to_vtep", s.dp.program_fd(Program::tc_port),
 					      false, packet_ifindex("vm1"), to_remote, TC_ACT_REDIRECT,

@@ -52,7 +52,9 @@ for c in cases:
 
 # The encapsulation sweep: one row per encapsulation and underlay family.
 ENCAP_PATHS = ("xdp_decap_to_port", "tc_encap_to_vtep")
-combos = [k[:2] for k in dict.fromkeys(k[:2] for k in by_encap) if k[0] != "-"]
+encaps = [e for e in dict.fromkeys(k[0] for k in by_encap) if e != "-"]
+families = sorted({k[1] for k in by_encap if k[0] != "-"})
+combos = [(e, f) for e in encaps for f in families if any(k[:2] == (e, f) for k in by_encap)]
 if combos:
     floors = {c: by_encap[("-", "-", c)] for c in ("floor_xdp", "floor_tc")}
     print("\n### Per-packet cost by encapsulation (ns, median of rounds, min-max; x floor)\n")
@@ -63,7 +65,10 @@ if combos:
     for e, f in combos:
         cells = []
         for c in ENCAP_PATHS:
-            v = by_encap[(e, f, c)]
+            v = by_encap.get((e, f, c))
+            if not v:  # geneve+2opts: receive only
+                cells += ["-", "-"]
+                continue
             cells += [fmt(v), f"{statistics.median(v) / statistics.median(floors[floor_of(c)]):.2f}"]
         print(f"| {e} | {f} | " + " | ".join(cells) + " |")
 
@@ -117,13 +122,16 @@ if shutil.which("gnuplot") and combos:
         f.write(f"floor {statistics.median(floors['floor_xdp'])} "
                 f"{statistics.median(floors['floor_tc'])}\n")
         for e, fam in combos:
-            f.write(f"{e}/{fam} " + " ".join(str(statistics.median(by_encap[(e, fam, c)]))
-                                             for c in ENCAP_PATHS) + "\n")
+            f.write(f"{e}/{fam} " + " ".join(
+                str(statistics.median(by_encap[(e, fam, c)])) if (e, fam, c) in by_encap else "-"
+                for c in ENCAP_PATHS) + "\n")
     gnuplot(f"""set terminal png size 1000,500 noenhanced
 set output '{os.path.join(out, "prog_cost_encap.png")}'
 set style data histograms
 set style fill solid border -1
+set datafile missing '-'
 set ylabel 'ns per packet (median)'
+set xtics rotate by -25
 set yrange [0:*]
 set title 'ovx per-packet cost by encapsulation and underlay (BPF_PROG_TEST_RUN; floor = empty program)'
 set key top left
