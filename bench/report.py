@@ -134,7 +134,7 @@ set ylabel 'ns per packet (median)'
 set xtics rotate by -25
 set yrange [0:*]
 set title 'ovx per-packet cost by encapsulation and underlay (BPF_PROG_TEST_RUN; floor = empty program)'
-set key top left
+set key outside top center horizontal
 plot '{dat}' using 2:xtic(1) title 'decap -> local port (XDP; floor: empty XDP)', \\
      '' using 3 title 'encap -> remote VTEP (TC; floor: empty TC)'
 """)
