@@ -1,5 +1,7 @@
 // Per-packet cost of each ovx program path, from BPF_PROG_TEST_RUN, next to
-// the floor (an empty XDP and an empty TC program) measured in the same run.
+// the floor (an empty XDP and an empty TC program) measured in the same run:
+// every path across FDB sizes (VXLAN over IPv4), then decapsulation and
+// encapsulation in each encapsulation over each underlay family.
 //
 // Why one run per call instead of repeat=N: BPF_PROG_TEST_RUN reruns the
 // program on the same buffer, so a program that rewrites the packet
@@ -10,6 +12,7 @@
 // in the ratio.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <sys/socket.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -19,9 +22,12 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "agent/config.h"
 #include "loader/dataplane.h"
 #include "maps/error.h"
 #include "tests/bpf/packet_env.h"
@@ -50,8 +56,11 @@ UniqueFd empty_program(bpf_prog_type type, int verdict)
 	return UniqueFd(fd);
 }
 
-// Median of per-call durations (ns) for one frame through one program.
-double median_ns(int prog_fd, bool xdp, int ingress, const Bytes &frame, int calls)
+// Median of per-call durations (ns) for one frame through one program, which
+// must return @verdict: a path that went elsewhere (a drop for a forgotten
+// neighbour, say) would time the wrong thing.
+double median_ns(const std::string &what, int prog_fd, bool xdp, int ingress,
+		 const Bytes &frame, std::uint32_t verdict, int calls)
 {
 	std::vector<std::uint32_t> ns;
 	ns.reserve(static_cast<std::size_t>(calls));
@@ -69,7 +78,10 @@ double median_ns(int prog_fd, bool xdp, int ingress, const Bytes &frame, int cal
 			    .ctx_size_in = static_cast<__u32>(xdp ? sizeof(xctx) : sizeof(sctx)),
 			    .repeat = 1);
 		if (bpf_prog_test_run_opts(prog_fd, &opts))
-			throw SystemError("BPF_PROG_TEST_RUN failed", errno);
+			throw SystemError(what + ": BPF_PROG_TEST_RUN failed", errno);
+		if (opts.retval != verdict)
+			throw std::runtime_error(what + ": verdict " + std::to_string(opts.retval) +
+						 ", expected " + std::to_string(verdict));
 		ns.push_back(opts.duration);
 	}
 	std::nth_element(ns.begin(), ns.begin() + calls / 2, ns.end());
@@ -82,23 +94,26 @@ struct Case {
 	bool xdp;
 	std::string ingress;
 	Bytes frame;
+	std::uint32_t verdict;
 };
 
 std::vector<Case> cases()
 {
 	const Bytes ping_to_vm1 = vm_ping(kVm1, kRemoteStatic, 2, 1);
-	const Underlay from2{kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789};
+	const test::Underlay from2{kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789};
 	const Bytes arp = eth(kBroadcast, kVm1, kEthArp, arp_request(kVm1, 1, 9));
 	return {
 		{"xdp_decap_to_port", Program::xdp_underlay, true, "ul0",
-		 vxlan_frame(from2, 5001, ping_to_vm1)},
+		 vxlan_frame(from2, 5001, ping_to_vm1), XDP_PASS},
 		{"xdp_drop_unknown_vni", Program::xdp_underlay, true, "ul0",
-		 vxlan_frame(from2, 7777, ping_to_vm1)},
+		 vxlan_frame(from2, 7777, ping_to_vm1), XDP_DROP},
 		{"tc_encap_to_vtep", Program::tc_port, false, "vm1",
-		 vm_ping(kRemoteStatic, kVm1, 1, 3)},
-		{"tc_local_switch", Program::tc_port, false, "vm1", vm_ping(kVm2, kVm1, 1, 2)},
-		{"tc_flood_1port_2vteps", Program::tc_port, false, "vm1", arp},
-		{"tc_drop_spoofed", Program::tc_port, false, "vm2", vm_ping(kVm2, kVm1, 1, 2)},
+		 vm_ping(kRemoteStatic, kVm1, 1, 3), TC_ACT_REDIRECT},
+		{"tc_local_switch", Program::tc_port, false, "vm1", vm_ping(kVm2, kVm1, 1, 2),
+		 TC_ACT_REDIRECT},
+		{"tc_flood_1port_2vteps", Program::tc_port, false, "vm1", arp, TC_ACT_REDIRECT},
+		{"tc_drop_spoofed", Program::tc_port, false, "vm2", vm_ping(kVm2, kVm1, 1, 2),
+		 TC_ACT_SHOT},
 	};
 }
 
@@ -118,6 +133,99 @@ void fill_fdb(Dataplane &dp, std::uint32_t n)
 		k.mac[0] = 0x06; // locally administered unicast: never a fixture MAC
 		dp.tables().fdb.update(k, e);
 	}
+}
+
+// One encapsulation over one underlay family, in a dataplane of its own:
+// blue (vm1, vm2, a static remote behind VTEP 2) on a dual-stack underlay.
+struct EncapSetup {
+	Encap frame;
+	ovx_encap encap;
+	int family;
+	Dataplane dp;
+};
+
+const char *family_name(int family)
+{
+	return family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+Ip6Addr address(int family, const char *text)
+{
+	Ip6Addr a{}; // IPv4 in the first four bytes, as Outer wants it
+	if (inet_pton(family, text, a.data()) != 1)
+		throw std::runtime_error(std::string("bad address ") + text);
+	return a;
+}
+
+const char *vtep2_text(int family)
+{
+	return family == AF_INET6 ? "fd00:77::2" : "192.168.77.2";
+}
+
+constexpr std::uint32_t kEncapId = 5001; // a valid VNI, VSID and context ID alike
+
+std::vector<EncapSetup> encap_setups()
+{
+	const std::pair<Encap, ovx_encap> kinds[] = {{Encap::vxlan, OVX_ENCAP_VXLAN},
+						      {Encap::geneve, OVX_ENCAP_GENEVE},
+						      {Encap::nvgre, OVX_ENCAP_NVGRE},
+						      {Encap::stt, OVX_ENCAP_STT}};
+	std::vector<EncapSetup> out;
+	for (const auto &[frame, encap] : kinds) {
+		for (int family : {AF_INET, AF_INET6}) {
+			char yaml[512];
+			std::snprintf(yaml, sizeof(yaml), R"(
+underlay: {interface: ul0, address: [192.168.77.1, "fd00:77::1"]}
+segments:
+  - name: blue
+    tenant: blue
+    encap: %s
+    id: %u
+    flood: ["%s"]
+    ports:
+      - {interface: vm1, mac: "02:00:00:00:01:01"}
+      - {interface: vm2, mac: "02:00:00:00:01:02"}
+    remotes:
+      - {mac: "02:00:00:00:02:01", vtep: "%s"}
+)",
+				      encap_name(encap), kEncapId, vtep2_text(family),
+				      vtep2_text(family));
+			Dataplane dp = Dataplane::load_unpinned(4096);
+			apply_config_text(dp, yaml);
+			out.push_back({frame, encap, family, std::move(dp)});
+		}
+	}
+	return out;
+}
+
+Outer from_vtep2(int family)
+{
+	const bool v6 = family == AF_INET6;
+	return Outer{.dst_mac = kUnderlayMac,
+		     .src_mac = kVtep2Mac,
+		     .family = family,
+		     .src = address(family, vtep2_text(family)),
+		     .dst = address(family, v6 ? "fd00:77::1" : "192.168.77.1"),
+		     .entropy = 51000,
+		     .stt_frame_id = 1};
+}
+
+// What VTEP 2 sends this host for vm1, in @s's encapsulation and family.
+Bytes decap_frame(const EncapSetup &s)
+{
+	return tunnel_frame(from_vtep2(s.family), s.frame, kEncapId,
+			    vm_ping(kVm1, kRemoteStatic, 2, 1));
+}
+
+// The same in Geneve with two non-critical 8-byte options, which the
+// receiver must walk (ovx sends none, but peers may).
+Bytes geneve_options_frame(int family)
+{
+	const Bytes options = {0x01, 0x02, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef,
+			       0x01, 0x02, 0x02, 0x01, 0xfe, 0xed, 0xfa, 0xce};
+	return ip_frame(from_vtep2(family), IPPROTO_UDP,
+			udp(51000, 6081,
+			    geneve(kEncapId, vm_ping(kVm1, kRemoteStatic, 2, 1), options)));
 }
 
 } // namespace
@@ -141,25 +249,65 @@ int main(int argc, char **argv)
 		UniqueFd tc_floor = empty_program(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);
 		const Bytes any = vm_ping(kVm2, kVm1, 1, 2);
 
-		// One CSV row per (fdb size, case, round): the report takes medians.
-		std::printf("fdb_entries,case,round,median_ns\n");
+		// One CSV row per (sweep, fdb size, encapsulation, family, case,
+		// round): the report takes medians. The encapsulation sweep's FDB
+		// holds only its configuration's entries (fdb_entries 0).
+		std::printf("sweep,fdb_entries,encap,family,case,round,median_ns\n");
+		auto row = [](const char *sweep, std::uint32_t size, const char *encap,
+			      const char *family, const std::string &name, int round, double ns) {
+			std::printf("%s,%u,%s,%s,%s,%d,%.0f\n", sweep, size, encap, family,
+				    name.c_str(), round, ns);
+		};
+		auto floors = [&](const char *sweep, std::uint32_t size, int round) {
+			row(sweep, size, "-", "-", "floor_xdp", round,
+			    median_ns("floor_xdp", xdp_floor.get(), true, 0, any, XDP_PASS,
+				      o.calls));
+			row(sweep, size, "-", "-", "floor_tc", round,
+			    median_ns("floor_tc", tc_floor.get(), false, packet_ifindex("vm1"), any,
+				      TC_ACT_OK, o.calls));
+		};
 		for (std::uint32_t size : o.fdb_sizes) {
 			Dataplane dp = Dataplane::load_unpinned(std::max<std::uint32_t>(size + 64, 4096));
 			apply_packet_config(dp);
 			fill_fdb(dp, size);
 			for (int round = 0; round < o.rounds; round++) {
-				std::printf("%u,floor_xdp,%d,%.0f\n", size, round,
-					    median_ns(xdp_floor.get(), true, 0, any, o.calls));
-				std::printf("%u,floor_tc,%d,%.0f\n", size, round,
-					    median_ns(tc_floor.get(), false, packet_ifindex("vm1"), any,
-						      o.calls));
+				floors("fdb", size, round);
 				for (const Case &c : cases())
-					std::printf("%u,%s,%d,%.0f\n", size, c.name.c_str(), round,
-						    median_ns(dp.program_fd(c.program), c.xdp,
-							      packet_ifindex(c.ingress), c.frame,
-							      o.calls));
+					row("fdb", size, "vxlan", "ipv4", c.name, round,
+					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
+						      packet_ifindex(c.ingress), c.frame, c.verdict,
+						      o.calls));
 				std::fflush(stdout);
 			}
+		}
+
+		// Every encapsulation and family in each round, so that the
+		// machine's drift over the run touches them all alike.
+		const std::vector<EncapSetup> setups = encap_setups();
+		const Bytes to_remote = vm_ping(kRemoteStatic, kVm1, 1, 3);
+		for (int round = 0; round < o.rounds; round++) {
+			floors("encap", 0, round);
+			for (const EncapSetup &s : setups) {
+				const char *e = encap_name(s.encap), *f = family_name(s.family);
+				const std::string at = std::string(e) + "/" + f + " ";
+				row("encap", 0, e, f, "xdp_decap_to_port", round,
+				    median_ns(at + "xdp_decap_to_port",
+					      s.dp.program_fd(Program::xdp_underlay), true,
+					      packet_ifindex("ul0"), decap_frame(s), XDP_PASS,
+					      o.calls));
+				if (s.frame == Encap::geneve)
+					row("encap", 0, "geneve+2opts", f, "xdp_decap_to_port", round,
+					    median_ns(at + "xdp_decap_to_port with options",
+						      s.dp.program_fd(Program::xdp_underlay), true,
+						      packet_ifindex("ul0"),
+						      geneve_options_frame(s.family), XDP_PASS,
+						      o.calls));
+				row("encap", 0, e, f, "tc_encap_to_vtep", round,
+				    median_ns(at + "tc_encap_to_vtep", s.dp.program_fd(Program::tc_port),
+					      false, packet_ifindex("vm1"), to_remote, TC_ACT_REDIRECT,
+					      o.calls));
+			}
+			std::fflush(stdout);
 		}
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "prog_cost: %s\n", e.what());

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # ovx benchmark: per-packet program cost (BPF_PROG_TEST_RUN, next to an empty
-# program's floor) and end to end, ovx against the kernel's own vxlan+bridge
-# on the same namespace topology (2 hosts, 1 VM each), alternating, in one run.
+# program's floor; by FDB size, and by encapsulation and underlay family) and
+# end to end, ovx against the kernel's own vxlan+bridge on the same namespace
+# topology (2 hosts, 1 VM each), alternating, in one run.
 #
 #   bench/run.sh [--quick] [--no-e2e] [--out DIR]
 #
-# Writes DIR/prog_cost.csv, DIR/e2e.csv and DIR/summary.md (medians, min-max,
-# ratios) and prints the summary. Needs root; builds nothing (OVX_BUILD, default
-# build/).
+# Writes DIR/prog_cost.csv, DIR/e2e.csv, DIR/summary.md (medians, min-max,
+# ratios) and, with gnuplot, the PNG plots; prints the summary. Needs root;
+# builds nothing (OVX_BUILD, default build/).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
