@@ -100,16 +100,15 @@ struct {
 #define OVX_STT_SLOTS		64
 #define OVX_STT_CHUNK		8192		/* bytes copied per helper call */
 
-enum { STT_SLOT_FREE, STT_SLOT_FILLING, STT_SLOT_DONE };
-
+/*
+ * Claimed by compare-and-swap of @owner, counted by atomic add: no spin lock,
+ * so no BTF is needed for the map (small kernels have none).
+ */
 struct ovx_stt_slot {
-	struct bpf_spin_lock lock;
-	__u32 state;
-	struct ovx_addr src;	/* frame key: sender and frame id */
-	__be32 frame_id;
-	__u32 len;		/* STT frame length, header included */
-	__u32 received;
+	__u64 owner;		/* frame id << 32 | length << 16 | sender hash; 0 = free */
 	__u64 started_ns;
+	__u32 received;		/* bytes copied in so far */
+	__u32 pad;
 	/* Any offset below 64 KiB plus one (masked) chunk fits. */
 	__u8 data[65536 + 2 * OVX_STT_CHUNK];
 };

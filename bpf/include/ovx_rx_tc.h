@@ -71,25 +71,23 @@ static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_r
 	return rx_tc_deliver(skb, segment, ifindex);
 }
 
-static __always_inline __u32 stt_slot_index(const struct ovx_rx *rx)
+static __always_inline __u32 stt_sender_hash(const struct ovx_rx *rx)
 {
-	__u32 h = rx->src.a[0] ^ rx->src.a[1] ^ rx->src.a[2] ^ rx->src.a[3] ^
-		  rx->stt_frame_id;
-
-	return (h * 0x9e3779b1u) % OVX_STT_SLOTS;
+	return (rx->src.a[0] ^ rx->src.a[1] ^ rx->src.a[2] ^ rx->src.a[3]) * 0x9e3779b1u;
 }
 
-static __always_inline int stt_same_frame(const struct ovx_stt_slot *s,
-					  const struct ovx_rx *rx)
+/* A frame's identity: its id, its length and who sent it; never 0. */
+static __always_inline __u64 stt_owner(const struct ovx_rx *rx)
 {
-	return s->frame_id == rx->stt_frame_id && addr_eq(&s->src, &rx->src);
+	return (__u64)bpf_ntohl(rx->stt_frame_id) << 32 | (__u32)rx->stt_len << 16 |
+	       (stt_sender_hash(rx) >> 16);
 }
 
-static __always_inline void stt_release(struct ovx_stt_slot *s)
+/* Same frame id and sender as @owner, but another length. */
+static __always_inline int stt_inconsistent(__u64 owner, __u64 mine)
 {
-	bpf_spin_lock(&s->lock);
-	s->state = STT_SLOT_FREE;
-	bpf_spin_unlock(&s->lock);
+	return owner != mine && (owner >> 32) == (mine >> 32) &&
+	       (owner & 0xffff) == (mine & 0xffff);
 }
 
 /* The last segment's skb becomes the whole inner frame, copied from @s. */
@@ -98,12 +96,12 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 {
 	const struct ovx_stthdr *stt = (const void *)s->data;
 	const struct ethhdr *inner = (const void *)(s->data + sizeof(*stt));
-	__u32 segment, ifindex, len = s->len - sizeof(*stt);
+	__u32 segment, ifindex, len = rx->stt_len - sizeof(*stt);
 	struct ovx_seg_stats *st;
 	int reason;
 
 	if (stt->version) {
-		stt_release(s);
+		s->owner = 0;
 		return rx_tc_drop(0, OVX_DROP_UNSUPPORTED_FLAGS);
 	}
 	rx->id = bpf_be64_to_cpu(stt->context_id);
@@ -112,7 +110,7 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	if (reason < 0 && len > STT_REBUILD_MAX)
 		reason = OVX_DROP_REASSEMBLY;
 	if (reason >= 0) {
-		stt_release(s);
+		s->owner = 0;
 		return rx_tc_drop(segment, reason);
 	}
 	len &= 0x3fff;
@@ -121,10 +119,10 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	    bpf_skb_adjust_room(skb, -(int)(rx->stt_payload_off - ETH_HLEN),
 				BPF_ADJ_ROOM_MAC, 0) ||
 	    bpf_skb_store_bytes(skb, 0, s->data + sizeof(*stt), len, 0)) {
-		stt_release(s);
+		s->owner = 0;
 		return rx_tc_drop(segment, OVX_DROP_TX_ERROR);
 	}
-	stt_release(s);
+	s->owner = 0;
 	st = seg_stats(segment);
 	if (st)
 		st->stt_reassembled++;
@@ -135,43 +133,36 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
  * One segment of a larger STT frame: copy it into the frame's slot, and
  * deliver the frame with its last byte. Slots are found by hashing the
  * frame key; a slot whose frame outlived OVX_STT_TIMEOUT_MS is taken over
- * and that frame counted as incomplete.
+ * and that frame counted as incomplete. Segments of one frame come on one
+ * CPU (one flow, one queue); should two CPUs start the same frame at once,
+ * it times out and is counted like any incomplete frame.
  */
 static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *rx)
 {
-	__u32 idx = stt_slot_index(rx), done, n, off;
-	int stale = 0, busy = 0, bad = 0, complete = 0;
-	__u64 now = bpf_ktime_get_ns();
+	const __u64 mine = stt_owner(rx);
+	__u32 idx = (__u32)(mine ^ (mine >> 32)) % OVX_STT_SLOTS, done, n, off, got;
+	__u64 now = bpf_ktime_get_ns(), cur;
 	struct ovx_stt_slot *s;
 
 	s = bpf_map_lookup_elem(&ovx_stt_slots, &idx);
 	if (!s)
 		return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
 
-	bpf_spin_lock(&s->lock);
-	if (s->state == STT_SLOT_FILLING && stt_same_frame(s, rx)) {
-		bad = s->len != rx->stt_len;
-		if (bad)
-			s->state = STT_SLOT_FREE;
-	} else if (s->state == STT_SLOT_FREE ||
-		   now - s->started_ns > OVX_STT_TIMEOUT_MS * 1000000ull) {
-		stale = s->state == STT_SLOT_FILLING;
-		s->state = STT_SLOT_FILLING;
-		s->src = rx->src;
-		s->frame_id = rx->stt_frame_id;
-		s->len = rx->stt_len;
-		s->received = 0;
+	cur = s->owner;
+	if (cur != mine) {
+		if (stt_inconsistent(cur, mine)) {
+			__sync_val_compare_and_swap(&s->owner, cur, 0);
+			return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
+		}
+		if (cur && now - s->started_ns <= OVX_STT_TIMEOUT_MS * 1000000ull)
+			return rx_tc_drop(0, OVX_DROP_MAP_FULL);
+		if (__sync_val_compare_and_swap(&s->owner, cur, mine) != cur)
+			return rx_tc_drop(0, OVX_DROP_MAP_FULL);
+		if (cur)	/* the frame that timed out */
+			count_drop(0, OVX_DROP_REASSEMBLY);
 		s->started_ns = now;
-	} else {
-		busy = 1;
+		s->received = 0;
 	}
-	bpf_spin_unlock(&s->lock);
-	if (stale)
-		count_drop(0, OVX_DROP_REASSEMBLY);
-	if (busy)
-		return rx_tc_drop(0, OVX_DROP_MAP_FULL);
-	if (bad)
-		return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
 
 	for (int i = 0; i < 65536 / OVX_STT_CHUNK + 1; i++) {
 		done = i * OVX_STT_CHUNK;
@@ -187,28 +178,18 @@ static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *
 			break;
 		off = (rx->stt_off + done) & 0xffff;
 		if (bpf_skb_load_bytes(skb, rx->stt_payload_off + done, s->data + off, n)) {
-			bad = 1;
-			break;
+			__sync_val_compare_and_swap(&s->owner, mine, 0);
+			return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
 		}
 	}
 
-	bpf_spin_lock(&s->lock);
-	if (s->state == STT_SLOT_FILLING && stt_same_frame(s, rx) && !bad) {
-		s->received += rx->stt_payload_len;
-		if (s->received == s->len) {
-			s->state = STT_SLOT_DONE;
-			complete = 1;
-		} else if (s->received > s->len) {
-			s->state = STT_SLOT_FREE;
-			bad = 1;
-		}
-	} else {
-		bad = 1;	/* taken over meanwhile, or the copy failed */
-	}
-	bpf_spin_unlock(&s->lock);
-	if (bad)
+	got = __sync_fetch_and_add(&s->received, rx->stt_payload_len) + rx->stt_payload_len;
+	if (s->owner != mine || got > rx->stt_len) {
+		/* Taken over meanwhile, or more bytes than the frame has. */
+		__sync_val_compare_and_swap(&s->owner, mine, 0);
 		return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
-	if (!complete)
+	}
+	if (got < rx->stt_len)
 		return TC_ACT_STOLEN;	/* kept in the slot, not dropped */
 	return stt_deliver(skb, rx, s);
 }
