@@ -123,18 +123,26 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		dp = Dataplane::create(instance, config.limits.fdb_entries);
 		result.created = true;
 	}
-	// A dataplane this call created goes again if the call fails.
+	// A dataplane this call created goes again if the call fails, with
+	// what it attached to the underlay before its config map named it.
 	struct Teardown {
 		Dataplane *dp;
+		int underlay;
 		~Teardown()
 		{
-			if (dp)
-				try {
-					dp->destroy();
-				} catch (...) {
-				}
+			if (!dp)
+				return;
+			try {
+				dp->detach_tc(underlay);
+				dp->detach_xdp(underlay);
+			} catch (...) {
+			}
+			try {
+				dp->destroy();
+			} catch (...) {
+			}
 		}
-	} teardown{result.created ? &*dp : nullptr};
+	} teardown{result.created ? &*dp : nullptr, resolved.underlay_ifindex};
 
 	Tables &t = dp->tables();
 	AbiMap<ovx_vtep_key, std::uint32_t> have_vteps;

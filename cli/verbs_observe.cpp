@@ -94,8 +94,8 @@ void add_observe_verbs(CLI::App &app, Globals &g, Commands &out)
 	stats_->add_option("--interval", o->interval, "Seconds between readings with --watch")
 		->check(CLI::Range(0.1, 3600.0));
 	stats_->add_option("--count", o->count, "With --watch: stop after this many readings");
-	stats_->footer("Examples: ovx --netns host1 stats --segment blue-web\n"
-		       "          ovx --netns host1 stats --watch --interval 2");
+	stats_->footer("Example: ovx --netns host1 stats --segment blue-web\n"
+		       "Example: ovx --netns host1 stats --watch --interval 2");
 
 	trace_ = app.add_subcommand("trace", "Stream datapath events (drops, forwarding) live");
 	trace_->add_option("--segment", o->segment, "Only events of this segment");
