@@ -39,7 +39,7 @@ static_assert(kV1Drops <= OVX_DROP_MAX);
 // new; the rest are shared with the running programs as they are.
 const std::set<std::string_view> kV1Replaced = {"ovx_config", "ovx_seg_stats",
 						"ovx_port_stats", "ovx_trace",
-						"ovx_stt_slots"};
+						"ovx_stt_slots", "ovx_tx_scratch"};
 
 ovx_config config_from_v1(const ovx_config_v1 &old)
 {

@@ -118,9 +118,8 @@ int ovx_tc_port(struct __sk_buff *skb)
 	struct ovx_port_stats *ps;
 	const struct ovx_port *port;
 	struct ovx_seg_stats *st;
-	struct ovx_addr vtep;
 	struct ethhdr *eth;
-	struct ovx_tx tx;
+	struct ovx_tx *tx;
 	int reason, rc;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
@@ -168,16 +167,19 @@ int ovx_tc_port(struct __sk_buff *skb)
 			return bpf_redirect(e->ifindex, 0);
 		}
 		if (e) {
-			vtep = e->vtep;
-			reason = encap(skb, cfg, seg, vtep.family, &tx);
+			/* e stays valid (RCU) while the program runs: no copy. */
+			tx = tx_scratch();
+			if (!tx)
+				return drop(cfg, segment, OVX_DROP_TX_ERROR, &ti);
+			reason = encap(skb, cfg, seg, e->vtep.family, tx);
 			if (reason >= 0)
 				return drop(cfg, segment, reason, &ti);
 			if (seg->encap == OVX_ENCAP_STT)
-				st->stt_segments += stt_extra_segments(skb, &tx);
-			rc = tx_xmit(skb, cfg, &tx, &vtep, segment, st, 0);
+				st->stt_segments += stt_extra_segments(skb, tx);
+			rc = tx_xmit(skb, cfg, tx, &e->vtep, segment, st, 0);
 			if (rc != TC_ACT_SHOT && trace_on(cfg, OVX_TRACE_ENCAP)) {
-				ti.outer_src = vtep.family == AF_INET6 ? &cfg->vtep6 : &cfg->vtep4;
-				ti.outer_dst = &vtep;
+				ti.outer_src = e->vtep.family == AF_INET6 ? &cfg->vtep6 : &cfg->vtep4;
+				ti.outer_dst = &e->vtep;
 				trace_emit(OVX_TRACE_ENCAP, 0, segment, &ti);
 			}
 			return rc;
@@ -197,10 +199,13 @@ int ovx_tc_port(struct __sk_buff *skb)
 			count_port_tx(pending, inner_len);
 		}
 	}
-	reason = encap(skb, cfg, seg, flood_family(segment), &tx);
+	tx = tx_scratch();
+	if (!tx)
+		return drop(cfg, segment, OVX_DROP_TX_ERROR, &ti);
+	reason = encap(skb, cfg, seg, flood_family(segment), tx);
 	if (reason >= 0)
 		return drop(cfg, segment, reason, &ti);
-	return flood_vteps(skb, cfg, &tx, segment, seg, st);
+	return flood_vteps(skb, cfg, tx, segment, seg, st);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

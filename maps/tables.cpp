@@ -19,6 +19,7 @@ Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 		.port_stats = {map("ovx_port_stats"), "ovx_port_stats"},
 		.trace = {map("ovx_trace"), "ovx_trace"},
 		.stt_slots = {map("ovx_stt_slots"), "ovx_stt_slots"},
+		.tx_scratch = {map("ovx_tx_scratch"), "ovx_tx_scratch"},
 	};
 }
 
@@ -31,7 +32,7 @@ int Tables::fd(std::string_view name) const
 		{"ovx_flood_ports", flood_ports.fd()}, {"ovx_flood_vteps", flood_vteps.fd()},
 		{"ovx_vteps", vteps.fd()},	       {"ovx_seg_stats", seg_stats.fd()},
 		{"ovx_port_stats", port_stats.fd()},   {"ovx_trace", trace.fd()},
-		{"ovx_stt_slots", stt_slots.fd()},
+		{"ovx_stt_slots", stt_slots.fd()},     {"ovx_tx_scratch", tx_scratch.fd()},
 	};
 	for (const auto &[n, fd] : fds)
 		if (n == name)

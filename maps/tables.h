@@ -11,11 +11,11 @@
 namespace ovx {
 
 // Every map the programs declare (bpf/include/ovx_maps.h), by name.
-inline constexpr std::array<std::string_view, 13> kMapNames = {
+inline constexpr std::array<std::string_view, 14> kMapNames = {
 	"ovx_config",	   "ovx_vni",	      "ovx_segments", "ovx_seg_names",
 	"ovx_ports",	   "ovx_fdb",	      "ovx_flood_ports", "ovx_flood_vteps",
 	"ovx_vteps",	   "ovx_seg_stats",   "ovx_port_stats", "ovx_trace",
-	"ovx_stt_slots",
+	"ovx_stt_slots",   "ovx_tx_scratch",
 };
 
 struct Tables {
@@ -32,6 +32,7 @@ struct Tables {
 	PerCpuMap<std::uint32_t, ovx_port_stats> port_stats; // by ifindex
 	RawMap trace;     // ring buffer of ovx_trace_event
 	RawMap stt_slots; // STT reassembly, datapath-private
+	RawMap tx_scratch; // tc_port's outer headers, datapath-private
 
 	// @open returns an owned fd for a map name from kMapNames.
 	static Tables open(const std::function<UniqueFd(std::string_view)> &open);

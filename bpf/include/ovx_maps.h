@@ -120,4 +120,18 @@ struct {
 	__type(value, struct ovx_stt_slot);
 } ovx_stt_slots SEC(".maps");
 
+/*
+ * Room for the outer headers tc_port builds (struct ovx_tx, bpf/include/
+ * ovx_tx.h), off the 512-byte stack that flooding's bpf_loop() shares.
+ * Datapath-private; sized generously so the struct can grow.
+ */
+#define OVX_TX_SCRATCH		256
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[OVX_TX_SCRATCH]);
+} ovx_tx_scratch SEC(".maps");
+
 #endif /* OVX_MAPS_H */

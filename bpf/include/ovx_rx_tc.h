@@ -171,11 +171,12 @@ static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *
 		n = rx->stt_payload_len - done;
 		if (n > OVX_STT_CHUNK)
 			n = OVX_STT_CHUNK;
-		/* Bound n where the verifier sees it, past the compiler's folding. */
+		/*
+		 * n is 1..OVX_STT_CHUNK; say so in a form every verifier
+		 * follows, past the compiler's folding.
+		 */
 		barrier_var(n);
-		n &= 0x3fff;
-		if (n < 1)
-			break;
+		n = ((n - 1) & 0x3fff) + 1;
 		off = (rx->stt_off + done) & 0xffff;
 		if (bpf_skb_load_bytes(skb, rx->stt_payload_off + done, s->data + off, n)) {
 			__sync_val_compare_and_swap(&s->owner, mine, 0);

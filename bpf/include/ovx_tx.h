@@ -34,6 +34,16 @@ struct ovx_tx {
 	__u8 family;
 };
 
+_Static_assert(sizeof(struct ovx_tx) <= OVX_TX_SCRATCH, "ovx_tx fits its scratch map");
+
+/* This CPU's struct ovx_tx; TC programs do not migrate while they run. */
+static __always_inline struct ovx_tx *tx_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&ovx_tx_scratch, &zero);
+}
+
 /* Flow entropy for the underlay's ECMP: a port in 49152-65535 (RFC 7348). */
 static __always_inline __be16 entropy_port(__u32 hash)
 {
@@ -212,7 +222,18 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	}
 	/* UDP checksums stay zero: RFC 6935/6936 allow it for tunnels over IPv6. */
 	tun_fill(tun, seg->encap, seg->id, cfg, hash, tx->inner_len);
-	return -1;
+
+	/*
+	 * The tunnel header is the same in every copy: written once, here.
+	 * Constant sizes per case, which every verifier follows.
+	 */
+	if (tlen == OVX_NVGRE_HLEN)
+		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN, 0);
+	else if (tlen == OVX_STT_HLEN)
+		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN, 0);
+	else
+		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN, 0);
+	return ret ? OVX_DROP_TX_ERROR : -1;
 }
 
 /* The encapsulated frame must fit the underlay MTU, per GSO segment too. */
@@ -252,16 +273,10 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 		.family = tx->family,
 		.ifindex = cfg->underlay_ifindex,
 	};
-	struct bpf_redir_neigh nh = { .nh_family = tx->family };
 	struct ethhdr *eth;
-	__u64 hlen = tx->hlen;
-	int rc;
+	int rc, err;
 
-	/* Bounds the verifier can see, past the compiler's knowledge of hlen. */
-	barrier_var(hlen);
-	if (hlen > sizeof(struct ovx_outer6) - 2)
-		hlen = sizeof(struct ovx_outer6) - 2;
-	if (dst->family != tx->family || hlen < OVX_OUTER_ETH) {
+	if (dst->family != tx->family) {
 		count_drop(segment, OVX_DROP_NO_ROUTE);
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 	}
@@ -289,7 +304,12 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 		count_drop(segment, OVX_DROP_NO_ROUTE);
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 	}
-	if (bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, hlen, 0)) {
+	/* Per copy, only the outer Ethernet and IP headers change. */
+	if (tx->family == AF_INET6)
+		err = bpf_skb_store_bytes(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6, 0);
+	else
+		err = bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4, 0);
+	if (err) {
 		count_drop(segment, OVX_DROP_TX_ERROR);
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 	}
@@ -301,6 +321,8 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 		return TC_ACT_UNSPEC;
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		struct bpf_redir_neigh nh = { .nh_family = tx->family };
+
 		if (tx->family == AF_INET6)
 			__builtin_memcpy(nh.ipv6_nh, fib.ipv6_dst, sizeof(nh.ipv6_nh));
 		else
