@@ -173,25 +173,8 @@ std::vector<EncapSetup> encap_setups()
 	std::vector<EncapSetup> out;
 	for (const auto &[frame, encap] : kinds) {
 		for (int family : {AF_INET, AF_INET6}) {
-			char yaml[512];
-			std::snprintf(yaml, sizeof(yaml), R"(
-underlay: {interface: ul0, address: [192.168.77.1, "fd00:77::1"]}
-segments:
-  - name: blue
-    tenant: blue
-    encap: %s
-    id: %u
-    flood: ["%s"]
-    ports:
-      - {interface: vm1, mac: "02:00:00:00:01:01"}
-      - {interface: vm2, mac: "02:00:00:00:01:02"}
-    remotes:
-      - {mac: "02:00:00:00:02:01", vtep: "%s"}
-)",
-				      encap_name(encap), kEncapId, vtep2_text(family),
-				      vtep2_text(family));
 			Dataplane dp = Dataplane::load_unpinned(4096);
-			apply_config_text(dp, yaml);
+			apply_config_text(dp, encap_config_text(encap_name(encap), kEncapId, family));
 			out.push_back({frame, encap, family, std::move(dp)});
 		}
 	}

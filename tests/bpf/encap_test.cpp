@@ -66,33 +66,7 @@ protected:
 	{
 		encap_ = encap;
 		family_ = family;
-		const bool v6 = family == AF_INET6;
-		const char *e = encap_text(encap);
-		const char *v2 = v6 ? "\"fd00:77::2\"" : "192.168.77.2";
-		const char *v3 = v6 ? "\"fd00:77::3\"" : "192.168.77.3";
-		char yaml[1024];
-		std::snprintf(yaml, sizeof(yaml), R"(
-underlay: {interface: ul0, address: [192.168.77.1, "fd00:77::1"]}
-segments:
-  - name: blue
-    tenant: blue
-    encap: %s
-    id: %llu
-    flood: [%s, %s]
-    ports:
-      - {interface: vm1, mac: "02:00:00:00:01:01"}
-      - {interface: vm2, mac: "02:00:00:00:01:02"}
-    remotes:
-      - {mac: "02:00:00:00:02:01", vtep: %s}
-  - name: red
-    tenant: red
-    encap: %s
-    id: 6001
-    flood: [%s]
-    ports: [{interface: vm3, mac: "02:00:00:00:01:01"}]
-)",
-			      e, static_cast<unsigned long long>(blue_id(encap)), v2, v3, v2, e, v2);
-		apply_config_text(*dp_, yaml);
+		apply_config_text(*dp_, encap_config_text(encap_text(encap), blue_id(encap), family));
 	}
 
 	Ip6Addr local() const { return family_ == AF_INET6 ? kLocalVtep6 : v4_in_6(kLocalVtep); }

@@ -2,8 +2,10 @@
 
 #include <net/if.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -86,6 +88,36 @@ int packet_ifindex(const std::string &name)
 void apply_packet_config(Dataplane &dp)
 {
 	apply_config_text(dp, kConfig);
+}
+
+std::string encap_config_text(const char *encap, std::uint64_t blue_id, int family)
+{
+	const bool v6 = family == AF_INET6;
+	const char *v2 = v6 ? "\"fd00:77::2\"" : "192.168.77.2";
+	const char *v3 = v6 ? "\"fd00:77::3\"" : "192.168.77.3";
+	char yaml[1024];
+	std::snprintf(yaml, sizeof(yaml), R"(
+underlay: {interface: ul0, address: [192.168.77.1, "fd00:77::1"]}
+segments:
+  - name: blue
+    tenant: blue
+    encap: %s
+    id: %llu
+    flood: [%s, %s]
+    ports:
+      - {interface: vm1, mac: "02:00:00:00:01:01"}
+      - {interface: vm2, mac: "02:00:00:00:01:02"}
+    remotes:
+      - {mac: "02:00:00:00:02:01", vtep: %s}
+  - name: red
+    tenant: red
+    encap: %s
+    id: 6001
+    flood: [%s]
+    ports: [{interface: vm3, mac: "02:00:00:00:01:01"}]
+)",
+		      encap, static_cast<unsigned long long>(blue_id), v2, v3, v2, encap, v2);
+	return yaml;
 }
 
 void apply_config_text(Dataplane &dp, const std::string &yaml)

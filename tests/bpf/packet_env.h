@@ -47,4 +47,10 @@ void apply_packet_config(Dataplane &dp);
 // Makes @dp's maps match another desired state on the same interfaces.
 void apply_config_text(Dataplane &dp, const std::string &yaml);
 
+// The environment's two tenants in @encap ("vxlan", "geneve", ...) with
+// VTEPs of @family on a dual-stack underlay: blue (segment 1, id @blue_id:
+// vm1, vm2, a static remote behind VTEP 2, flooding to VTEPs 2 and 3) and
+// red (segment 2, id 6001: vm3).
+std::string encap_config_text(const char *encap, std::uint64_t blue_id, int family);
+
 } // namespace ovx::test
