@@ -38,6 +38,10 @@ install_binary() {
 install_binary "$ovx"
 install_binary "$(command -v bpftool)"
 install_binary "$(command -v ip)"
+# libxdp loads its dispatcher from here at attach time (the host's path).
+xdp_objects=/usr/lib/$(gcc -dumpmachine)/bpf
+mkdir -p "$root$xdp_objects"
+cp "$xdp_objects/xdp-dispatcher.o" "$root$xdp_objects/"
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz"
 
