@@ -300,7 +300,9 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
 		mac_copy(eth->h_dest, fib.dmac);
 		mac_copy(eth->h_source, fib.smac);
-	} else if (rc != BPF_FIB_LKUP_RET_NO_NEIGH || clone) {
+	} else if (rc != BPF_FIB_LKUP_RET_NO_NEIGH || clone ||
+		   /* bpf_redirect_neigh() resolves only for skbs of the outer family */
+		   skb->protocol != bpf_htons(tx->family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP)) {
 		count_drop(segment, OVX_DROP_NO_ROUTE);
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 	}
