@@ -99,7 +99,7 @@ static __always_inline __u32 stt_extra_segments(struct __sk_buff *skb,
 {
 	__u32 payload = skb->len - tx->hlen + sizeof(struct ovx_stthdr);
 
-	if (skb->gso_segs <= 1 || !skb->gso_size)
+	if (!skb->gso_size)
 		return 0;
 	return (payload + skb->gso_size - 1) / skb->gso_size - 1;
 }

@@ -76,7 +76,7 @@ static __always_inline int stt_fill(struct __sk_buff *skb, struct ovx_stthdr *st
 	__u8 ihl = 0;
 
 	stt->context_id = bpf_cpu_to_be64(id);
-	if (!skb->gso_segs || skb->gso_segs == 1)
+	if (!skb->gso_size)
 		return 0;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ihl, 1))
@@ -155,7 +155,7 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
 	const __u32 tlen = tun_hlen(seg->encap);
 	const __u32 hash = bpf_get_hash_recalc(skb);
-	const int gso = skb->gso_segs > 1;
+	const int gso = skb->gso_size != 0;
 	const __be16 inner_proto = skb->protocol;
 	union ovx_tunhdr *tun;
 	struct ethhdr inner;
@@ -247,7 +247,7 @@ static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_confi
 	 * but the kernel cuts STT frames right after the outer TCP header.
 	 */
 	if (seg->encap == OVX_ENCAP_STT) {
-		if (skb->gso_segs > 1)
+		if (skb->gso_size)	/* adjust_room zeroed gso_segs */
 			return skb->gso_size + tx->hlen - OVX_OUTER_ETH - sizeof(struct ovx_stthdr) <=
 			       cfg->underlay_mtu;
 		return skb->len - OVX_OUTER_ETH <= cfg->underlay_mtu;
