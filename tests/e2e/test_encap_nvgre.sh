@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# NVGRE (RFC 7637) over an IPv4 and then an IPv6 underlay: two ovx hosts, tenants
+# blue (id 4096) and red (id 16777214) with the same MACs and IPs; pings within
+# each tenant both ways (ARP flooded), nothing at the other tenant's VMs,
+# tshark checks every frame on the underlay (GRE key bit only, protocol 0x6558, VSID = key >> 8, one FlowID per inner flow, inner ICMP),
+# full-size DF pings, iperf3 TCP.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$E2E_LIB_DIR/encap_lib.sh"
+
+e2e_init test_encap_nvgre "NVGRE (RFC 7637) over IPv4 and IPv6 underlays"
+encap_require
+ENCAP_RESULTS=()
+encap_run nvgre 4 4096 16777214
+e2e_next_topology
+encap_run nvgre 6 4096 16777214
+encap_summary
+e2e_pass

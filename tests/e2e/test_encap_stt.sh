@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# STT (draft-davie-stt-08) over an IPv4 and then an IPv6 underlay: two ovx hosts, tenants
+# blue (id 4294972297) and red (id 18446744073709551615) with the same MACs and IPs; pings within
+# each tenant both ways (ARP flooded), nothing at the other tenant's VMs,
+# tshark checks every frame on the underlay (64-bit context ID, TCP port 7471, version 0, pkt_len/seg_off of one-segment frames, inner ICMP),
+# full-size DF pings, iperf3 TCP.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$E2E_LIB_DIR/encap_lib.sh"
+
+e2e_init test_encap_stt "STT (draft-davie-stt-08) over IPv4 and IPv6 underlays"
+encap_require
+ENCAP_RESULTS=()
+encap_run stt 4 4294972297 18446744073709551615
+e2e_next_topology
+encap_run stt 6 4294972297 18446744073709551615
+encap_summary
+e2e_pass
