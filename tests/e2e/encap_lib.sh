@@ -3,20 +3,6 @@
 # encap_lib.sh - the per-encapsulation e2e checks (sourced after lib.sh) of
 # test_encap_<encap>.sh and test_encap_mixed.sh.
 #
-# encap_vm_offloads on|off VM...: TSO, GSO and GRO of each VM's eth0 and GRO
-# of its port on the host.
-encap_vm_offloads() {
-	local state=$1 vm
-	shift
-	for vm in "$@"; do
-		topo_vm_exec "$vm" ethtool -K eth0 tso "$state" gso "$state" gro "$state" >/dev/null 2>&1 ||
-			e2e_fail "ethtool -K eth0 tso/gso/gro $state in $vm"
-		topo_host_exec "$(topo_vm_host "$vm")" ethtool -K "$(topo_vm_port "$vm")" gro "$state" \
-			>/dev/null 2>&1 || e2e_fail "ethtool -K $(topo_vm_port "$vm") gro $state on $(topo_vm_host "$vm")"
-	done
-	e2e_info "TSO/GSO/GRO $state on the veths of $*"
-}
-
 # encap_run ENCAP FAMILY ID_BLUE ID_RED builds two ovx hosts with tenants blue
 # and red (same MACs and IPs) on ENCAP over an IPv4 or IPv6 underlay and
 # checks: pings within each tenant both ways with empty ARP caches (flood
@@ -135,7 +121,7 @@ encap_vm_offloads() {
 # encap_run ENCAP FAMILY ID_BLUE ID_RED: the whole check on a new topology
 # (the caller tears it down: e2e_next_topology or the exit trap).
 encap_run() {
-	local encap=$1 family=$2 blue=$3 red=$4 seg mtu got
+	local encap=$1 family=$2 blue=$3 red=$4 seg mtu got h
 	e2e_build_topology "ovx ovx" "blue:$blue:$encap:$family red:$red:$encap:$family"
 	e2e_apply_all
 	e2e_step "$encap/IPv$family: blue b1 <-> b2, red VMs and the underlay captured"
@@ -145,7 +131,7 @@ encap_run() {
 
 	mtu=$(topo_vm_mtu b1)
 	e2e_step "$encap/IPv$family: full-size ($mtu bytes) DF pings b1 -> b2"
-	got=$(topo_vm_exec b1 ping -n -q -M do -s $((mtu - 28)) -c 3 -i 0.2 -W 1 \
+	got=$(topo_vm_exec b1 ping -n -q -M "do" -s $((mtu - 28)) -c 3 -i 0.2 -W 1 \
 		"$(topo_vm_ip b2)" 2>&1 | sed -n 's/.* \([0-9]\+\) received.*/\1/p')
 	((${got:-0} >= 2)) || e2e_fail "$mtu-byte DF pings b1 -> b2 over $encap/IPv$family: ${got:-0}/3 replies"
 	e2e_ok "$mtu-byte DF pings b1 -> b2: $got/3 replies"
