@@ -163,3 +163,16 @@ encap_summary() {
 	echo
 	for r in "${ENCAP_RESULTS[@]}"; do echo "    RESULT: $r"; done
 }
+
+# encap_test ENCAP ID_BLUE ID_RED DESCRIPTION: a whole test_encap_<ENCAP>.sh:
+# encap_run over IPv4, then over IPv6 on a new topology.
+encap_test() {
+	e2e_init "test_encap_$1" "$4 over IPv4 and IPv6 underlays"
+	encap_require
+	ENCAP_RESULTS=()
+	encap_run "$1" 4 "$2" "$3"
+	e2e_next_topology
+	encap_run "$1" 6 "$2" "$3"
+	encap_summary
+	e2e_pass
+}

@@ -8,11 +8,4 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_LIB_DIR/encap_lib.sh"
 
-e2e_init test_encap_geneve "Geneve over IPv4 and IPv6 underlays"
-encap_require
-ENCAP_RESULTS=()
-encap_run geneve 4 5001 5002
-e2e_next_topology
-encap_run geneve 6 5001 5002
-encap_summary
-e2e_pass
+encap_test geneve 5001 5002 "Geneve"

@@ -9,11 +9,4 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_LIB_DIR/encap_lib.sh"
 
-e2e_init test_encap_nvgre "NVGRE (RFC 7637) over IPv4 and IPv6 underlays"
-encap_require
-ENCAP_RESULTS=()
-encap_run nvgre 4 4096 16777214
-e2e_next_topology
-encap_run nvgre 6 4096 16777214
-encap_summary
-e2e_pass
+encap_test nvgre 4096 16777214 "NVGRE (RFC 7637)"

@@ -11,11 +11,4 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_LIB_DIR/encap_lib.sh"
 
-e2e_init test_encap_stt "STT (draft-davie-stt-08) over IPv4 and IPv6 underlays"
-encap_require
-ENCAP_RESULTS=()
-encap_run stt 4 4294972297 18446744073709551615
-e2e_next_topology
-encap_run stt 6 4294972297 18446744073709551615
-encap_summary
-e2e_pass
+encap_test stt 4294972297 18446744073709551615 "STT (draft-davie-stt-08)"

@@ -8,11 +8,4 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$E2E_LIB_DIR/encap_lib.sh"
 
-e2e_init test_encap_vxlan "VXLAN (RFC 7348) over IPv4 and IPv6 underlays"
-encap_require
-ENCAP_RESULTS=()
-encap_run vxlan 4 5001 16777215
-e2e_next_topology
-encap_run vxlan 6 5001 16777215
-encap_summary
-e2e_pass
+encap_test vxlan 5001 16777215 "VXLAN (RFC 7348)"
