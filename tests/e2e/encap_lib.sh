@@ -63,7 +63,10 @@ encap_wire_check() {
 }
 
 # encap_ping_pair VM_A VM_B: pings A -> B and B -> A, each with every VM's ARP
-# cache empty (the first frame of each way is a flooded ARP request).
+# cache empty (the first frame of each way is a flooded ARP request). The
+# caches are emptied again at the end: an entry that only answered pings
+# turns into an ARP probe 5 s later, which would land in the next tenant's
+# captures and counters.
 encap_ping_pair() {
 	topo_neigh_flush $(topo_vms)
 	e2e_expect_ping "$1" "$(topo_vm_ip "$2")" "$ENCAP_PINGS"
@@ -71,6 +74,7 @@ encap_ping_pair() {
 	topo_neigh_flush $(topo_vms)
 	e2e_expect_ping "$2" "$(topo_vm_ip "$1")" "$ENCAP_PINGS"
 	e2e_expect_arp "$2" "$1"
+	topo_neigh_flush $(topo_vms)
 }
 
 # encap_isolated_pings TENANT VM_A VM_B: encap_ping_pair while capturing on
