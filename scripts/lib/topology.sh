@@ -5,9 +5,12 @@
 # Builds, entirely inside network namespaces created for one run:
 #
 #   underlay namespace  <P>-u      Linux bridge br0 (the "physical" L2 fabric)
-#   host namespaces     <P>-h1 ... eth1 = veth into br0, 192.168.77.N/24, MTU 1500
-#   VM namespaces       <P>-<vm>   eth0 = veth (MAC/IP given, MTU 1450), whose
-#                                  peer is port vmN in the host namespace
+#   host namespaces     <P>-h1 ... eth1 = veth into br0, MTU 1500, with an IPv4
+#                                  address (/24), an IPv6 one (/64) or both
+#   VM namespaces       <P>-<vm>   eth0 = veth (MAC/IP given, MTU = the inner
+#                                  MTU of its tenant's encapsulation and
+#                                  underlay family: 1450 for VXLAN over IPv4),
+#                                  whose peer is port vmN in the host namespace
 #
 # where <P> = "ovx<run id>" (e.g. ovx3f2a).  Nothing is ever created in the root
 # namespace: every veth is created inside a namespace with its peer moved
@@ -17,7 +20,11 @@
 # Hosts are "ovx" hosts (their dataplane is ovx, configured from the YAML that
 # topo_write_ovx_config writes) or "kernel" hosts (the kernel's own VXLAN:
 # vx<VNI> + bridge br<VNI> per segment, head-end replication to the other
-# hosts with all-zero FDB entries).
+# hosts with all-zero FDB entries; VXLAN segments only).
+#
+# Each tenant has one segment with an encapsulation (vxlan, geneve, nvgre,
+# stt; default vxlan) and an underlay family (4 or 6, default 4): its VTEPs
+# are the hosts' addresses of that family (topo_set_tenant_encap).
 #
 # Typical use:
 #   source scripts/lib/topology.sh
@@ -25,7 +32,8 @@
 #   topo_install_traps                 # or your own trap calling topo_cleanup
 #   topo_add_underlay
 #   topo_add_tenant blue 5001          # segment "blue-web", VNI 5001
-#   topo_add_host h1 192.168.77.1
+#   topo_set_tenant_encap blue geneve 6  # optional: Geneve over IPv6
+#   topo_add_host h1 192.168.77.1,fd00:77::1   # dual-stack underlay
 #   topo_add_kernel_vtep_host h3 192.168.77.3
 #   topo_add_vm h1 b1 blue 02:00:00:00:01:01 10.0.0.1/24
 #   topo_finalize                      # kernel VTEP flood lists + ovx YAML files
@@ -51,10 +59,11 @@ _OVX_TOPOLOGY_SH=1
 TOPO_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OVX_REPO_ROOT=${OVX_REPO_ROOT:-$(cd "$TOPO_LIB_DIR/../.." && pwd)}
 
-TOPO_UNDERLAY_PREFIX=${TOPO_UNDERLAY_PREFIX:-24}  # underlay addresses are /24
+TOPO_UNDERLAY_PREFIX=${TOPO_UNDERLAY_PREFIX:-24}  # underlay IPv4 addresses are /24
+TOPO_UNDERLAY_PREFIX6=64                          # and IPv6 ones /64
 TOPO_VXLAN_PORT=4789
 TOPO_UNDERLAY_MTU=1500
-TOPO_VM_MTU=1450                                  # 1500 - 50 bytes of VXLAN over IPv4
+TOPO_ENCAPS="vxlan geneve nvgre stt"
 
 # --- run state (set by topo_init) --------------------------------------------
 TOPO_ID=${TOPO_ID:-}
@@ -69,10 +78,11 @@ TOPO_HOSTS=()
 TOPO_TENANTS=()
 TOPO_VMS=()
 TOPO_CLEANED=0
-declare -gA TOPO_HOST_NS=() TOPO_HOST_ADDR=() TOPO_HOST_KIND=() TOPO_HOST_NPORTS=()
-declare -gA TOPO_TENANT_VNI=() TOPO_TENANT_SEGMENT=()
+declare -gA TOPO_HOST_NS=() TOPO_HOST_ADDR=() TOPO_HOST_ADDR4=() TOPO_HOST_ADDR6=() \
+	TOPO_HOST_KIND=() TOPO_HOST_NPORTS=()
+declare -gA TOPO_TENANT_VNI=() TOPO_TENANT_SEGMENT=() TOPO_TENANT_ENCAP=() TOPO_TENANT_FAMILY=()
 declare -gA TOPO_VM_NS=() TOPO_VM_HOST=() TOPO_VM_TENANT=() TOPO_VM_MAC=() \
-	TOPO_VM_IP=() TOPO_VM_PLEN=() TOPO_VM_PORT=()
+	TOPO_VM_IP=() TOPO_VM_PLEN=() TOPO_VM_PORT=() TOPO_VM_MTU=()
 declare -gA TOPO_BG_PID=() TOPO_BG_OUT=() TOPO_CAP_FILE=()
 
 # --- messages -------------------------------------------------------------------
@@ -111,10 +121,11 @@ topo_init() {
 	fi
 	TOPO_UNDERLAY_NS=""
 	TOPO_NAMESPACES=() TOPO_PIDS=() TOPO_HOSTS=() TOPO_TENANTS=() TOPO_VMS=()
-	TOPO_HOST_NS=() TOPO_HOST_ADDR=() TOPO_HOST_KIND=() TOPO_HOST_NPORTS=()
-	TOPO_TENANT_VNI=() TOPO_TENANT_SEGMENT=()
+	TOPO_HOST_NS=() TOPO_HOST_ADDR=() TOPO_HOST_ADDR4=() TOPO_HOST_ADDR6=()
+	TOPO_HOST_KIND=() TOPO_HOST_NPORTS=()
+	TOPO_TENANT_VNI=() TOPO_TENANT_SEGMENT=() TOPO_TENANT_ENCAP=() TOPO_TENANT_FAMILY=()
 	TOPO_VM_NS=() TOPO_VM_HOST=() TOPO_VM_TENANT=() TOPO_VM_MAC=() TOPO_VM_IP=()
-	TOPO_VM_PLEN=() TOPO_VM_PORT=()
+	TOPO_VM_PLEN=() TOPO_VM_PORT=() TOPO_VM_MTU=()
 	TOPO_BG_PID=() TOPO_BG_OUT=() TOPO_CAP_FILE=()
 	TOPO_ID=$_TOPO_ID_FIXED
 	if [[ -z $TOPO_ID ]]; then
@@ -269,26 +280,77 @@ topo_add_underlay() {
 	topo_log "underlay $TOPO_UNDERLAY_NS: bridge br0"
 }
 
-# topo_add_tenant TENANT VNI [SEGMENT]: one segment per tenant; the segment
-# name defaults to TENANT-web.
+# topo_add_tenant TENANT ID [SEGMENT]: one segment per tenant (VXLAN over
+# IPv4 until topo_set_tenant_encap); ID is the VNI, VSID or STT context ID;
+# the segment name defaults to TENANT-web.
 topo_add_tenant() {
 	local tenant=$1 vni=$2 seg=${3:-$1-web}
 	[[ $tenant =~ ^[a-z][a-z0-9_-]*$ ]] || topo_die "bad tenant name '$tenant'"
-	[[ $vni =~ ^[0-9]+$ ]] || topo_die "bad VNI '$vni'"
+	[[ $vni =~ ^[0-9]+$ ]] || topo_die "bad segment id '$vni'"
 	[[ -z ${TOPO_TENANT_VNI[$tenant]:-} ]] || topo_die "tenant $tenant added twice"
 	TOPO_TENANTS+=("$tenant")
 	TOPO_TENANT_VNI[$tenant]=$vni
 	TOPO_TENANT_SEGMENT[$tenant]=$seg
+	TOPO_TENANT_ENCAP[$tenant]=vxlan
+	TOPO_TENANT_FAMILY[$tenant]=4
 }
 
-# topo_add_host NAME|N ADDR [KIND]: host namespace <P>-NAME (a bare number N
-# means hN) with eth1 plugged into the underlay bridge, ADDR/24, MTU 1500.
-# KIND is ovx (default) or kernel (see topo_add_kernel_vtep_host).
+# topo_set_tenant_encap TENANT ENCAP [FAMILY]: TENANT's segment uses ENCAP
+# (vxlan | geneve | nvgre | stt) between the hosts' addresses of FAMILY (4 or
+# 6, default 4). Before the tenant's first VM: the VMs' MTU follows from it.
+topo_set_tenant_encap() {
+	local tenant=$1 encap=$2 family=${3:-4} vm
+	[[ -n ${TOPO_TENANT_VNI[$tenant]:-} ]] || topo_die "unknown tenant '$tenant'"
+	[[ " $TOPO_ENCAPS " == *" $encap "* ]] || topo_die "bad encapsulation '$encap' ($TOPO_ENCAPS)"
+	[[ $family == 4 || $family == 6 ]] || topo_die "bad underlay family '$family' (4 or 6)"
+	for vm in "${TOPO_VMS[@]}"; do
+		[[ ${TOPO_VM_TENANT[$vm]} != "$tenant" ]] ||
+			topo_die "topo_set_tenant_encap $tenant: the tenant has VMs already"
+	done
+	TOPO_TENANT_ENCAP[$tenant]=$encap
+	TOPO_TENANT_FAMILY[$tenant]=$family
+}
+
+# topo_inner_mtu ENCAP FAMILY: the largest inner IP packet that ENCAP over an
+# IPv4/IPv6 underlay of MTU $TOPO_UNDERLAY_MTU carries: the underlay MTU less
+# the outer IP header, the tunnel headers (UDP 8 + VXLAN/Geneve 8, GRE with
+# key 8, STT's TCP-like 20 + frame header 18) and the inner Ethernet header.
+topo_inner_mtu() {
+	local tun ip
+	case $1 in
+	vxlan | geneve) tun=16 ;;
+	nvgre) tun=8 ;;
+	stt) tun=38 ;;
+	*) topo_die "topo_inner_mtu: bad encapsulation '$1'" ;;
+	esac
+	case $2 in
+	4) ip=20 ;;
+	6) ip=40 ;;
+	*) topo_die "topo_inner_mtu: bad family '$2'" ;;
+	esac
+	echo $((TOPO_UNDERLAY_MTU - ip - tun - 14))
+}
+
+# topo_add_host NAME|N ADDRS [KIND]: host namespace <P>-NAME (a bare number N
+# means hN) with eth1 plugged into the underlay bridge, MTU 1500. ADDRS is an
+# IPv4 address (/24), an IPv6 address (/64, IPv6 is then enabled on eth1
+# only), or both separated by a comma; the first is the host's main address
+# (topo_host_addr HOST). KIND is ovx (default) or kernel (see
+# topo_add_kernel_vtep_host).
 topo_add_host() {
-	local host=$1 addr=$2 kind=${3:-ovx}
+	local host=$1 addrs=$2 kind=${3:-ovx} a addr4="" addr6=""
 	[[ $host =~ ^[0-9]+$ ]] && host="h$host"
 	[[ $host =~ ^[a-z][a-z0-9]{0,5}$ ]] || topo_die "bad host name '$host' (1-6 of [a-z0-9])"
-	[[ $addr =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || topo_die "bad host address '$addr'"
+	for a in ${addrs//,/ }; do
+		if [[ $a =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ && -z $addr4 ]]; then
+			addr4=$a
+		elif [[ $a == *:* && $a =~ ^[0-9a-fA-F:]+$ && -z $addr6 ]]; then
+			addr6=${a,,}
+		else
+			topo_die "bad host addresses '$addrs' (one IPv4, one IPv6 or one of each)"
+		fi
+	done
+	[[ -n $addr4$addr6 ]] || topo_die "host $host: no address"
 	[[ $kind == ovx || $kind == kernel ]] || topo_die "bad host kind '$kind'"
 	[[ -n $TOPO_UNDERLAY_NS ]] || topo_die "topo_add_underlay first"
 	[[ -z ${TOPO_HOST_NS[$host]:-} ]] || topo_die "host $host added twice"
@@ -296,7 +358,10 @@ topo_add_host() {
 	local ns=$_TOPO_NS u=$TOPO_UNDERLAY_NS
 	TOPO_HOSTS+=("$host")
 	TOPO_HOST_NS[$host]=$ns
-	TOPO_HOST_ADDR[$host]=$addr
+	TOPO_HOST_ADDR[$host]=${addrs%%,*}
+	TOPO_HOST_ADDR[$host]=${TOPO_HOST_ADDR[$host],,}
+	TOPO_HOST_ADDR4[$host]=$addr4
+	TOPO_HOST_ADDR6[$host]=$addr6
 	TOPO_HOST_KIND[$host]=$kind
 	TOPO_HOST_NPORTS[$host]=0
 	# eth1 in the host, its peer (named after the host) in the underlay.
@@ -304,21 +369,32 @@ topo_add_host() {
 		peer name "$host" mtu "$TOPO_UNDERLAY_MTU" netns "$u"
 	topo_do ip -n "$u" link set "$host" master br0
 	topo_do ip -n "$u" link set "$host" up
-	topo_do ip -n "$ns" addr add "$addr/$TOPO_UNDERLAY_PREFIX" dev eth1
+	[[ -z $addr4 ]] || topo_do ip -n "$ns" addr add "$addr4/$TOPO_UNDERLAY_PREFIX" dev eth1
+	if [[ -n $addr6 ]]; then
+		# On eth1 only, without router solicitations and without DAD: a
+		# tentative link-local address would hold back neighbour solicitations
+		# (and so the VTEPs' neighbour entries) for a second or more.
+		topo_do ip netns exec "$ns" sysctl -q -w net.ipv6.conf.eth1.accept_dad=0 \
+			net.ipv6.conf.eth1.accept_ra=0 net.ipv6.conf.eth1.router_solicitations=0
+		topo_do ip netns exec "$ns" sysctl -q -w net.ipv6.conf.eth1.disable_ipv6=0
+		topo_do ip -n "$ns" addr add "$addr6/$TOPO_UNDERLAY_PREFIX6" dev eth1 nodad
+	fi
 	topo_do ip -n "$ns" link set eth1 up
 	TOPO_UNDERLAY_GRO=${TOPO_UNDERLAY_GRO:-0}
 	_topo_gro "$u" "$host" TOPO_UNDERLAY_GRO
 	_topo_gro "$ns" eth1 TOPO_UNDERLAY_GRO
-	topo_log "host $host ($kind) $ns: eth1 $addr/$TOPO_UNDERLAY_PREFIX"
+	topo_log "host $host ($kind) $ns: eth1 ${addr4:+$addr4/$TOPO_UNDERLAY_PREFIX }${addr6:+$addr6/$TOPO_UNDERLAY_PREFIX6}"
 }
 
-# topo_add_kernel_vtep_host NAME|N ADDR: a host whose overlay is the kernel's
-# VXLAN (per segment: vx<VNI> local ADDR dstport 4789 dev eth1, bridge
-# br<VNI>); flood entries to the other hosts are added by topo_finalize.
+# topo_add_kernel_vtep_host NAME|N ADDRS: a host whose overlay is the kernel's
+# VXLAN (per segment: vx<VNI> local <address of the segment's family> dstport
+# 4789 dev eth1, bridge br<VNI>); flood entries to the other hosts are added
+# by topo_finalize.
 topo_add_kernel_vtep_host() { topo_add_host "$1" "$2" kernel; }
 
 # topo_add_vm HOST VMNAME TENANT MAC IP[/PLEN]: VM namespace <P>-VMNAME with
-# eth0 (MAC, IP, MTU 1450); its peer is port vmN on HOST (N counts per host).
+# eth0 (MAC, IP, MTU = topo_inner_mtu of the tenant's encapsulation and
+# family); its peer is port vmN on HOST (N counts per host).
 topo_add_vm() {
 	local host=$1 vm=$2 tenant=$3 mac=$4 ip=$5 plen=24
 	[[ $host =~ ^[0-9]+$ ]] && host="h$host"
@@ -328,7 +404,8 @@ topo_add_vm() {
 	[[ -z ${TOPO_VM_NS[$vm]:-} ]] || topo_die "VM $vm added twice"
 	[[ $mac =~ ^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$ ]] || topo_die "bad MAC '$mac'"
 	if [[ $ip == */* ]]; then plen=${ip#*/}; ip=${ip%/*}; fi
-	local hns=${TOPO_HOST_NS[$host]} n port
+	local hns=${TOPO_HOST_NS[$host]} n port mtu
+	mtu=$(topo_inner_mtu "${TOPO_TENANT_ENCAP[$tenant]}" "${TOPO_TENANT_FAMILY[$tenant]}")
 	n=$((TOPO_HOST_NPORTS[$host] + 1))
 	TOPO_HOST_NPORTS[$host]=$n
 	port="vm$n"
@@ -342,8 +419,9 @@ topo_add_vm() {
 	TOPO_VM_IP[$vm]=$ip
 	TOPO_VM_PLEN[$vm]=$plen
 	TOPO_VM_PORT[$vm]=$port
-	topo_do ip -n "$ns" link add eth0 address "${mac,,}" mtu "$TOPO_VM_MTU" type veth \
-		peer name "$port" mtu "$TOPO_VM_MTU" netns "$hns"
+	TOPO_VM_MTU[$vm]=$mtu
+	topo_do ip -n "$ns" link add eth0 address "${mac,,}" mtu "$mtu" type veth \
+		peer name "$port" mtu "$mtu" netns "$hns"
 	topo_do ip -n "$ns" addr add "$ip/$plen" dev eth0
 	topo_do ip -n "$ns" link set eth0 up
 	topo_do ip -n "$hns" link set "$port" up
@@ -353,26 +431,33 @@ topo_add_vm() {
 		_topo_kernel_segment "$host" "$tenant"
 		topo_do ip -n "$hns" link set "$port" master "br${TOPO_TENANT_VNI[$tenant]}"
 	fi
-	topo_log "vm $vm ($tenant) $ns: eth0 ${mac,,} $ip/$plen <-> $host:$port"
+	topo_log "vm $vm ($tenant) $ns: eth0 ${mac,,} $ip/$plen mtu $mtu <-> $host:$port"
 }
 
 # Kernel VTEP: vx<VNI> + br<VNI> on HOST for TENANT's segment, once.
 _topo_kernel_segment() {
 	local host=$1 tenant=$2 ns=${TOPO_HOST_NS[$1]}
-	local vni=${TOPO_TENANT_VNI[$tenant]}
+	local vni=${TOPO_TENANT_VNI[$tenant]} family=${TOPO_TENANT_FAMILY[$tenant]} local
 	ip -n "$ns" link show "vx$vni" >/dev/null 2>&1 && return 0
-	local learn=()
-	[[ ${TOPO_KERNEL_LEARNING:-1} == 1 ]] || learn=(nolearning)
+	[[ ${TOPO_TENANT_ENCAP[$tenant]} == vxlan ]] ||
+		topo_die "kernel host $host: tenant $tenant uses ${TOPO_TENANT_ENCAP[$tenant]}, kernel hosts do VXLAN only"
+	local -n _addrs="TOPO_HOST_ADDR$family"
+	local=${_addrs[$host]}
+	[[ -n $local ]] || topo_die "kernel host $host has no IPv$family address for tenant $tenant"
+	local opts=()
+	[[ ${TOPO_KERNEL_LEARNING:-1} == 1 ]] || opts=(nolearning)
+	# ovx sends UDP checksum zero over IPv6 (RFC 6935): accept it.
+	[[ $family == 6 ]] && opts+=(udp6zerocsumrx)
 	topo_do ip -n "$ns" link add "vx$vni" type vxlan id "$vni" \
-		local "${TOPO_HOST_ADDR[$host]}" dstport "$TOPO_VXLAN_PORT" dev eth1 "${learn[@]}"
-	topo_do ip -n "$ns" link set "vx$vni" mtu "$TOPO_VM_MTU"
+		local "$local" dstport "$TOPO_VXLAN_PORT" dev eth1 "${opts[@]}"
+	topo_do ip -n "$ns" link set "vx$vni" mtu "$(topo_inner_mtu vxlan "$family")"
 	topo_do ip -n "$ns" link add "br$vni" type bridge stp_state 0 forward_delay 0 \
 		mcast_snooping 0
 	topo_do ip -n "$ns" link set "vx$vni" master "br$vni"
 	topo_do ip -n "$ns" link set "vx$vni" up
 	# multicast off: the bridge's own stack sends no IGMP into the segment.
 	topo_do ip -n "$ns" link set "br$vni" multicast off up
-	topo_log "host $host: kernel VXLAN vx$vni (VNI $vni) in bridge br$vni"
+	topo_log "host $host: kernel VXLAN vx$vni (VNI $vni, IPv$family) in bridge br$vni"
 }
 
 # topo_kernel_vtep_flood HOST: (re)writes the all-zero flood entries of each
@@ -383,7 +468,7 @@ topo_kernel_vtep_flood() {
 		vni=${TOPO_TENANT_VNI[$tenant]}
 		for peer in $(topo_segment_peers "$host" "$tenant"); do
 			topo_do bridge -n "$ns" fdb append 00:00:00:00:00:00 dev "vx$vni" \
-				dst "${TOPO_HOST_ADDR[$peer]}" self permanent
+				dst "$(topo_tenant_vtep "$tenant" "$peer")" self permanent
 		done
 	done
 }
@@ -405,15 +490,20 @@ topo_finalize() {
 # once (sanity check of the fabric), then the hosts' neighbour caches are
 # flushed again so the dataplane starts from nothing. Returns 1 on failure.
 topo_check_underlay() {
-	local a b rc=0
+	local a b dst rc=0
 	for a in "${TOPO_HOSTS[@]}"; do
 		for b in "${TOPO_HOSTS[@]}"; do
 			[[ $a == "$b" ]] && continue
-			if ! ip netns exec "${TOPO_HOST_NS[$a]}" ping -q -c 1 -W 2 \
-				"${TOPO_HOST_ADDR[$b]}" >/dev/null 2>&1; then
-				topo_warn "underlay: $a cannot reach $b (${TOPO_HOST_ADDR[$b]})"
-				rc=1
-			fi
+			for dst in ${TOPO_HOST_ADDR4[$b]} ${TOPO_HOST_ADDR6[$b]}; do
+				# Only between addresses of one family that both hosts have.
+				[[ $dst == *:* && -z ${TOPO_HOST_ADDR6[$a]} ]] && continue
+				[[ $dst != *:* && -z ${TOPO_HOST_ADDR4[$a]} ]] && continue
+				if ! ip netns exec "${TOPO_HOST_NS[$a]}" ping -q -c 1 -W 2 \
+					"$dst" >/dev/null 2>&1; then
+					topo_warn "underlay: $a cannot reach $b ($dst)"
+					rc=1
+				fi
+			done
 		done
 	done
 	for a in "${TOPO_HOSTS[@]}"; do
@@ -438,7 +528,11 @@ topo_write_ovx_config() {
 		echo "# ovx config for host $host (${TOPO_HOST_NS[$host]}), run $TOPO_ID"
 		echo "underlay:"
 		echo "  interface: eth1"
-		echo "  address: ${TOPO_HOST_ADDR[$host]}"
+		if [[ -n ${TOPO_HOST_ADDR4[$host]} && -n ${TOPO_HOST_ADDR6[$host]} ]]; then
+			echo "  address: [${TOPO_HOST_ADDR4[$host]}, ${TOPO_HOST_ADDR6[$host]}]"
+		else
+			echo "  address: ${TOPO_HOST_ADDR[$host]}"
+		fi
 		echo "  mode: ${TOPO_XDP_MODE:-native}"
 		echo "segments:"
 		local any=0
@@ -446,13 +540,13 @@ topo_write_ovx_config() {
 			any=1
 			echo "  - name: ${TOPO_TENANT_SEGMENT[$tenant]}"
 			echo "    tenant: $tenant"
-			echo "    encap: vxlan"
+			echo "    encap: ${TOPO_TENANT_ENCAP[$tenant]}"
 			echo "    id: ${TOPO_TENANT_VNI[$tenant]}"
 			echo "    learning: ${TOPO_LEARNING:-true}"
 			printf '    flood: ['
 			sep=""
 			for peer in $(topo_segment_peers "$host" "$tenant"); do
-				printf '%s%s' "$sep" "${TOPO_HOST_ADDR[$peer]}"
+				printf '%s%s' "$sep" "$(topo_tenant_vtep "$tenant" "$peer")"
 				sep=", "
 			done
 			printf ']\n'
@@ -473,7 +567,7 @@ topo_write_ovx_config() {
 					echo "    remotes:"
 					for vm in "${remotes[@]}"; do
 						echo "      - mac: ${TOPO_VM_MAC[$vm]}"
-						echo "        vtep: ${TOPO_HOST_ADDR[${TOPO_VM_HOST[$vm]}]}"
+						echo "        vtep: $(topo_tenant_vtep "$tenant" "${TOPO_VM_HOST[$vm]}")"
 					done
 				fi
 			fi
@@ -495,6 +589,31 @@ topo_vm_host() { _topo_get TOPO_VM_HOST "$1" VM; }
 topo_vm_tenant() { _topo_get TOPO_VM_TENANT "$1" VM; }
 topo_tenant_vni() { _topo_get TOPO_TENANT_VNI "$1" tenant; }
 topo_tenant_segment() { _topo_get TOPO_TENANT_SEGMENT "$1" tenant; }
+topo_tenant_encap() { _topo_get TOPO_TENANT_ENCAP "$1" tenant; }
+topo_tenant_family() { _topo_get TOPO_TENANT_FAMILY "$1" tenant; }
+topo_vm_mtu() { _topo_get TOPO_VM_MTU "$1" VM; }
+
+# topo_host_addr4 HOST / topo_host_addr6 HOST: the host's address of that
+# family (empty when it has none).
+topo_host_addr4() { _topo_host_addr_of 4 "$1"; }
+topo_host_addr6() { _topo_host_addr_of 6 "$1"; }
+_topo_host_addr_of() {
+	local host=$2
+	[[ $host =~ ^[0-9]+$ ]] && host="h$host"
+	topo_host_ns "$host" >/dev/null || return 1
+	local -n _of="TOPO_HOST_ADDR$1"
+	printf '%s\n' "${_of[$host]}"
+}
+
+# topo_tenant_vtep TENANT HOST: HOST's VTEP address in TENANT's segment (its
+# address of the tenant's family); dies when HOST has none.
+topo_tenant_vtep() {
+	local family=${TOPO_TENANT_FAMILY[$1]:-}
+	[[ -n $family ]] || topo_die "unknown tenant '$1'"
+	local -n _vteps="TOPO_HOST_ADDR$family"
+	[[ -n ${_vteps[$2]:-} ]] || topo_die "host $2 has no IPv$family address (tenant $1's segment)"
+	printf '%s\n' "${_vteps[$2]}"
+}
 
 _topo_get() {
 	local -n _map=$1
@@ -560,16 +679,23 @@ topo_segment_peers() {
 topo_summary() {
 	local h vm
 	printf '  run %s, work dir %s\n' "$TOPO_ID" "$TOPO_DIR"
-	printf '  %-6s %-6s %-15s %s\n' HOST KIND UNDERLAY NAMESPACE
+	printf '  %-6s %-6s %-28s %s\n' HOST KIND UNDERLAY NAMESPACE
 	for h in "${TOPO_HOSTS[@]}"; do
-		printf '  %-6s %-6s %-15s %s\n' "$h" "${TOPO_HOST_KIND[$h]}" \
-			"${TOPO_HOST_ADDR[$h]}" "${TOPO_HOST_NS[$h]}"
+		printf '  %-6s %-6s %-28s %s\n' "$h" "${TOPO_HOST_KIND[$h]}" \
+			"${TOPO_HOST_ADDR4[$h]}${TOPO_HOST_ADDR4[$h]:+${TOPO_HOST_ADDR6[$h]:+,}}${TOPO_HOST_ADDR6[$h]}" \
+			"${TOPO_HOST_NS[$h]}"
 	done
-	printf '  %-6s %-6s %-6s %-5s %-17s %-15s %s\n' VM TENANT HOST PORT MAC IP NAMESPACE
+	local t
+	printf '  %-6s %-10s %-7s %s\n' TENANT ID ENCAP UNDERLAY
+	for t in "${TOPO_TENANTS[@]}"; do
+		printf '  %-6s %-10s %-7s IPv%s\n' "$t" "${TOPO_TENANT_VNI[$t]}" \
+			"${TOPO_TENANT_ENCAP[$t]}" "${TOPO_TENANT_FAMILY[$t]}"
+	done
+	printf '  %-6s %-6s %-6s %-5s %-17s %-15s %-5s %s\n' VM TENANT HOST PORT MAC IP MTU NAMESPACE
 	for vm in "${TOPO_VMS[@]}"; do
-		printf '  %-6s %-6s %-6s %-5s %-17s %-15s %s\n' "$vm" "${TOPO_VM_TENANT[$vm]}" \
+		printf '  %-6s %-6s %-6s %-5s %-17s %-15s %-5s %s\n' "$vm" "${TOPO_VM_TENANT[$vm]}" \
 			"${TOPO_VM_HOST[$vm]}" "${TOPO_VM_PORT[$vm]}" "${TOPO_VM_MAC[$vm]}" \
-			"${TOPO_VM_IP[$vm]}/${TOPO_VM_PLEN[$vm]}" "${TOPO_VM_NS[$vm]}"
+			"${TOPO_VM_IP[$vm]}/${TOPO_VM_PLEN[$vm]}" "${TOPO_VM_MTU[$vm]}" "${TOPO_VM_NS[$vm]}"
 	done
 }
 

@@ -78,26 +78,33 @@ e2e_pass() {
 	exit 0
 }
 
-# e2e_build_topology "KIND..." "TENANT:VNI..." : host hI (I = 1..) of each
-# KIND (ovx | kernel) at 192.168.77.I; on each host one VM per tenant named
-# <first letter of tenant><I> (b1, r1, ...) with MAC 02:00:00:00:0I:01 and
-# IP 10.0.0.I/24, the same in every tenant (overlapping on purpose).
-# A tenant spec TENANT:VNI@H1,H2 puts that tenant's VMs on those hosts only.
-# Then topo_finalize (configs, kernel flood lists), underlay check, summary.
+# e2e_build_topology "KIND..." "TENANT:ID[:ENCAP[:FAMILY]][@H1,H2]..." : host
+# hI (I = 1..) of each KIND (ovx | kernel) at 192.168.77.I and/or
+# fd00:77::I (the families the tenants use; both when they use both); on each
+# host one VM per tenant named <first letter of tenant><I> (b1, r1, ...) with
+# MAC 02:00:00:00:0I:01 and IP 10.0.0.I/24, the same in every tenant
+# (overlapping on purpose). ENCAP (default vxlan) and FAMILY (4 or 6,
+# default 4) are the tenant's encapsulation and underlay family; @H1,H2 puts
+# that tenant's VMs on those hosts only. Then topo_finalize (configs, kernel
+# flood lists), underlay check, summary.
 e2e_build_topology() {
-	local kinds tenants i spec tenant vni only
+	local kinds tenants i spec tenant vni only rest encap family v4=0 v6=0 addrs
 	read -ra kinds <<<"$1"
 	read -ra tenants <<<"$2"
 	e2e_step "topology: ${#kinds[@]} hosts (${kinds[*]}), tenants ${tenants[*]}"
 	topo_add_underlay
 	for spec in "${tenants[@]}"; do
-		tenant=${spec%%:*}
-		vni=${spec#*:}
-		vni=${vni%%@*}
+		rest=${spec%%@*}
+		IFS=: read -r tenant vni encap family <<<"$rest"
 		topo_add_tenant "$tenant" "$vni"
+		topo_set_tenant_encap "$tenant" "${encap:-vxlan}" "${family:-4}"
+		[[ ${family:-4} == 4 ]] && v4=1 || v6=1
 	done
 	for ((i = 1; i <= ${#kinds[@]}; i++)); do
-		topo_add_host "h$i" "192.168.77.$i" "${kinds[i - 1]}"
+		addrs=""
+		((v4)) && addrs="192.168.77.$i"
+		((v6)) && addrs+="${addrs:+,}fd00:77::$i"
+		topo_add_host "h$i" "$addrs" "${kinds[i - 1]}"
 	done
 	for ((i = 1; i <= ${#kinds[@]}; i++)); do
 		for spec in "${tenants[@]}"; do
@@ -113,6 +120,44 @@ e2e_build_topology() {
 	topo_check_underlay || e2e_fail "the underlay itself does not work"
 	e2e_ok "underlay: every host reaches every other host"
 	topo_summary
+}
+
+# e2e_next_topology: tears the current topology down (ovx down, namespaces;
+# fails the test when anything is left) and starts a new run id, for tests
+# that build several topologies one after the other.
+e2e_next_topology() {
+	e2e_step "cleanup of run $TOPO_ID"
+	topo_cleanup || e2e_fail "cleanup of run $TOPO_ID left something behind (see above)"
+	e2e_ok "no namespace or pin of run $TOPO_ID left"
+	topo_init
+	printf '    run %s (namespaces %s-*)\n' "$TOPO_ID" "$TOPO_PREFIX"
+}
+
+# e2e_capture_underlay_start NAME HOST [FILTER...]: tcpdump on HOST's port of
+# the underlay bridge (every frame HOST sends or receives on eth1), outside
+# HOST's namespace so that XDP on eth1 hides nothing.
+e2e_capture_underlay_start() {
+	local name=$1 host=$2
+	shift 2
+	topo_capture_start "$name" "$TOPO_UNDERLAY_NS" "$host" "$@" ||
+		e2e_fail "cannot capture on the underlay port of $host"
+}
+
+# e2e_tshark NAME FILTER FIELD...: tshark's dissection of capture NAME: one
+# line per frame matching the display FILTER, FIELDs tab-separated (several
+# occurrences of a field, e.g. outer and inner eth.src, comma-separated).
+# E2E_TSHARK_OPTS: more tshark options (an array).
+E2E_TSHARK_OPTS=()
+e2e_tshark() {
+	local name=$1 filter=$2 file args=() f
+	shift 2
+	file=${TOPO_CAP_FILE[$name]:-}
+	[[ -f $file ]] || e2e_fail "no capture file for $name"
+	for f in "$@"; do args+=(-e "$f"); done
+	# tshark warns about running as root on stderr; its real errors show as
+	# an empty result the caller checks.
+	tshark -n -r "$file" "${E2E_TSHARK_OPTS[@]}" -Y "$filter" -T fields -E separator=/t -E occurrence=a \
+		-E aggregator=, "${args[@]}" 2>/dev/null
 }
 
 # e2e_apply_all: ovx apply on every ovx host, failing the test on error.

@@ -14,10 +14,10 @@ BLUE=$(topo_tenant_segment blue)
 
 e2e_step "warm-up: b1 -> b2 and a full-size (1450 bytes, DF) ping"
 e2e_expect_ping b1 "$(topo_vm_ip b2)" 3
-got=$(topo_vm_exec b1 ping -n -q -M "do" -s $((TOPO_VM_MTU - 28)) -c 3 -i 0.2 -W 1 \
+got=$(topo_vm_exec b1 ping -n -q -M "do" -s $(($(topo_vm_mtu b1) - 28)) -c 3 -i 0.2 -W 1 \
 	"$(topo_vm_ip b2)" 2>&1 | sed -n 's/.* \([0-9]\+\) received.*/\1/p')
-((${got:-0} >= 2)) || e2e_fail "1450-byte DF pings b1 -> b2: ${got:-0}/3 replies (MTU/overhead problem?)"
-e2e_ok "1450-byte DF pings b1 -> b2: $got/3 replies"
+((${got:-0} >= 2)) || e2e_fail "full-size DF pings b1 -> b2: ${got:-0}/3 replies (MTU/overhead problem?)"
+e2e_ok "full-size DF pings b1 -> b2: $got/3 replies"
 
 e2e_step "iperf3 TCP ${SECS}s b1 (h1) -> b2 (h2), capturing on the red VMs"
 e2e_stat tx0 h1 "$BLUE" tx_packets
