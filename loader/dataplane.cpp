@@ -774,8 +774,11 @@ void Dataplane::destroy()
 	fs::remove_all(instance_dir(instance_), ec);
 	if (ec)
 		throw SystemError("cannot remove " + instance_dir(instance_) + ": " + ec.message());
-	// The parent goes with its last instance.
+	// The parent goes with its last instance, and libxdp's state directory
+	// when no XDP program of anyone's still needs it (remove() spares a
+	// directory that is not empty).
 	fs::remove(fs::path(instance_dir(instance_)).parent_path(), ec);
+	fs::remove(std::string(kBpffs) + "/xdp", ec);
 }
 
 } // namespace ovx
