@@ -3,6 +3,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -12,6 +13,7 @@
 #include "loader/dataplane.h"
 #include "loader/neighbour.h"
 #include "loader/netdev.h"
+#include "loader/segmenter.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -156,6 +158,21 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	DesiredState want = build_desired(config, resolved, t);
 	check_capacity(config, want, t);
 
+	// STT segments need the segmenter for their VMs' TSO frames.
+	const bool wants_segmenter = std::any_of(want.segments.begin(), want.segments.end(),
+						 [](const auto &kv) {
+							 return kv.second.encap == OVX_ENCAP_STT;
+						 });
+	const bool had_segmenter =
+		if_nametoindex(segmenter_name(instance).c_str()) != 0;
+	auto remove_new_segmenter = [&] {
+		if (wants_segmenter && !had_segmenter)
+			try {
+				remove_segmenter(instance);
+			} catch (...) {
+			}
+	};
+
 	const std::string &ul = config.underlay.interface;
 	const bool same_underlay =
 		old_cfg && static_cast<int>(old_cfg->underlay_ifindex) == resolved.underlay_ifindex;
@@ -204,6 +221,14 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	try {
 		if (config.underlay.mode == XdpMode::offload)
 			nic.emplace(NicOffload::attach(nic_dir, resolved.underlay_ifindex));
+		if (wants_segmenter) {
+			const Segmenter sg = ensure_segmenter(instance);
+			for (auto &[id, seg] : want.segments)
+				if (seg.encap == OVX_ENCAP_STT)
+					seg.gso_ifindex = static_cast<std::uint32_t>(sg.send_ifindex);
+			// Segment 0: the return side, whose frames name their port.
+			want.ports[static_cast<std::uint32_t>(sg.return_ifindex)] = ovx_port{};
+		}
 		for (const auto &[ifindex, port] : want.ports) {
 			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
 				continue;
@@ -219,8 +244,11 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		detach_new_ports();
 		for (int family : turned_forwarding_on)
 			set_ip_forwarding(ul, family, false);
+		remove_new_segmenter();
 		throw;
 	}
+	if (had_segmenter && !wants_segmenter)
+		remove_segmenter(instance);
 
 	// A port's counters go with it; the programs make them on first use.
 	for (std::uint32_t ifindex : have_ports)
@@ -266,6 +294,7 @@ bool down(const std::string &instance)
 		offload_remove(offload_dir(instance), static_cast<int>(cfg->underlay_ifindex));
 		release_underlay(*dp, *cfg);
 	}
+	remove_segmenter(instance);
 	dp->destroy();
 	return true;
 }

@@ -106,6 +106,8 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 			v.segments[it->second].flood[k.index] = from_abi(addr);
 	}
 	for (const auto &[ifindex, port] : t.ports.dump()) {
+		if (!port.segment) // the STT segmenter's return side, not a VM's port
+			continue;
 		PortView p;
 		p.interface = interface_name(ifindex);
 		p.ifindex = static_cast<int>(ifindex);

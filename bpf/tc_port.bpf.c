@@ -90,18 +90,36 @@ static __always_inline int encap(struct __sk_buff *skb, const struct ovx_config 
 	reason = tx_encap(skb, cfg, seg, family, tx);
 	if (reason >= 0)
 		return reason;
-	return tx_fits(skb, cfg, seg, tx) ? -1 : OVX_DROP_MTU_EXCEEDED;
+	return tx_fits(skb, cfg) ? -1 : OVX_DROP_MTU_EXCEEDED;
 }
 
-/* STT segments the kernel will cut this frame into, beyond the first. */
-static __always_inline __u32 stt_extra_segments(struct __sk_buff *skb,
-						const struct ovx_tx *tx)
+/*
+ * A VM's TSO frame bound for a remote VTEP of an STT segment goes to the
+ * segmenter first (loader/segmenter.h): the kernel cannot cut it after the
+ * outer TCP header, as STT intends, because its checksum offload points at
+ * the inner TCP header. The segments come back to this port one by one and
+ * are counted then, not here.
+ */
+static __always_inline int stt_cut(struct __sk_buff *skb, const struct ovx_segment *seg,
+				   __u32 ifindex, struct ovx_port_stats *ps,
+				   struct ovx_seg_stats *st)
 {
-	__u32 payload = skb->len - tx->hlen + sizeof(struct ovx_stthdr);
+	if (!seg->gso_ifindex)
+		return -1;
+	skb->mark = ifindex;
+	if (ps) {
+		ps->rx_packets--;
+		ps->rx_bytes -= skb->len;
+	}
+	if (skb->gso_segs > 1)
+		st->stt_segments += skb->gso_segs - 1;
+	return bpf_redirect(seg->gso_ifindex, 0);
+}
 
-	if (!skb->gso_size)
-		return 0;
-	return (payload + skb->gso_size - 1) / skb->gso_size - 1;
+static __always_inline int needs_cut(const struct __sk_buff *skb,
+				     const struct ovx_segment *seg)
+{
+	return seg->encap == OVX_ENCAP_STT && skb->gso_size;
 }
 
 SEC("tc")
@@ -123,6 +141,15 @@ int ovx_tc_port(struct __sk_buff *skb)
 	int reason, rc;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
+	if (port && !port->segment) {
+		/* A segment of a TSO frame cut by the segmenter (stt_cut). */
+		ifindex = skb->mark;
+		skb->mark = 0;
+		ti.ifindex = ifindex;
+		port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
+		if (port && !port->segment)
+			port = NULL;
+	}
 	if (!port)
 		return drop(cfg, 0, OVX_DROP_NO_PORT, &ti);
 	ps = port_stats(ifindex);
@@ -167,6 +194,8 @@ int ovx_tc_port(struct __sk_buff *skb)
 			return bpf_redirect(e->ifindex, 0);
 		}
 		if (e) {
+			if (needs_cut(skb, seg) && (rc = stt_cut(skb, seg, ifindex, ps, st)) >= 0)
+				return rc;
 			/* e stays valid (RCU) while the program runs: no copy. */
 			tx = tx_scratch();
 			if (!tx)
@@ -174,8 +203,6 @@ int ovx_tc_port(struct __sk_buff *skb)
 			reason = encap(skb, cfg, seg, e->vtep.family, tx);
 			if (reason >= 0)
 				return drop(cfg, segment, reason, &ti);
-			if (seg->encap == OVX_ENCAP_STT)
-				st->stt_segments += stt_extra_segments(skb, tx);
 			rc = tx_xmit(skb, cfg, tx, &e->vtep, segment, st, 0);
 			if (rc != TC_ACT_SHOT && trace_on(cfg, OVX_TRACE_ENCAP)) {
 				ti.outer_src = e->vtep.family == AF_INET6 ? &cfg->vtep6 : &cfg->vtep4;
@@ -187,6 +214,8 @@ int ovx_tc_port(struct __sk_buff *skb)
 	}
 
 	/* Broadcast, multicast or unknown unicast: head-end replication. */
+	if (seg->n_vteps && needs_cut(skb, seg) && (rc = stt_cut(skb, seg, ifindex, ps, st)) >= 0)
+		return rc;
 	trace(cfg, OVX_TRACE_FLOOD, 0, segment, &ti);
 	pending = flood_ports(skb, segment, seg, ifindex, st);
 	if (!cfg || !seg->n_vteps)

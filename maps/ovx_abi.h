@@ -138,7 +138,11 @@ struct ovx_segment {
 	__u16 n_vteps;		/* entries 0..n-1 in ovx_flood_vteps */
 	__u16 inner_mtu;
 	__u32 aging_sec;	/* learned entries older than this are misses */
-	__u32 pad;
+	/*
+	 * STT: the segmenter device whose software GSO cuts a VM's TSO frames
+	 * before they are encapsulated (loader/segmenter.h); 0 = none.
+	 */
+	__u32 gso_ifindex;
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_segment) == 24, "ovx_segment layout");
 
@@ -151,6 +155,10 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_seg_name) == 64, "ovx_seg_name layout");
 
 /* ovx_ports: HASH ifindex -> port. */
 struct ovx_port {
+	/*
+	 * 0: not a VM port but the STT segmenter's return side, whose frames
+	 * carry their VM port's ifindex in skb->mark (loader/segmenter.h).
+	 */
 	__u32 segment;
 	__u8 mac[6];		/* the only source MAC the VM may use */
 	__u16 pad;

@@ -63,34 +63,6 @@ static __always_inline __sum16 ipv4_csum(const struct iphdr *ip)
 	return (__sum16)~sum;
 }
 
-/*
- * STT's own segmentation is TCP's: a GSO frame from a VM keeps its GSO type
- * and the kernel (or the NIC) cuts it after the outer TCP header, counting
- * the sequence number up by the bytes sent, which is exactly the STT
- * segment offset. The STT header tells the receiver how to rebuild the
- * VM's TSO frame: MSS, checksum partial and where the inner L4 header is.
- */
-static __always_inline int stt_fill(struct __sk_buff *skb, struct ovx_stthdr *stt,
-				    __u64 id)
-{
-	__u8 ihl = 0;
-
-	stt->context_id = bpf_cpu_to_be64(id);
-	if (!skb->gso_size)
-		return 0;
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ihl, 1))
-			return -1;
-		stt->flags = STT_FLAG_CSUM_PARTIAL | STT_FLAG_IPV4 | STT_FLAG_TCP;
-		stt->l4_offset = ETH_HLEN + (ihl & 0xf) * 4;
-	} else {
-		stt->flags = STT_FLAG_CSUM_PARTIAL | STT_FLAG_TCP;
-		stt->l4_offset = ETH_HLEN + sizeof(struct ipv6hdr);
-	}
-	stt->mss = bpf_htons(skb->gso_size);
-	return 0;
-}
-
 static __always_inline void tun_fill(union ovx_tunhdr *tun, __u8 encap, __u64 id,
 				     const struct ovx_config *cfg, __u32 hash,
 				     __u32 inner_len)
@@ -117,6 +89,7 @@ static __always_inline void tun_fill(union ovx_tunhdr *tun, __u8 encap, __u64 id
 		tun->nvgre.key = bpf_htonl((id << 8) | (hash & 0xff));
 		break;
 	case OVX_ENCAP_STT:
+		tun->stt.stt.context_id = bpf_cpu_to_be64(id);
 		tun->stt.tcp.source = entropy_port(hash);
 		tun->stt.tcp.dest = bpf_htons(OVX_STT_PORT);
 		tun->stt.tcp.seq = bpf_htonl((inner_len + sizeof(struct ovx_stthdr)) << 16);
@@ -143,9 +116,9 @@ static __always_inline __u8 tun_ipproto(__u8 encap)
  *
  * UDP and GRE tunnels grow with bpf_skb_adjust_room() and the ENCAP flags,
  * which keep GSO and checksum offload of the inner flow working. STT grows
- * without them: the frame stays a TCP GSO frame whose outer TCP header the
- * kernel segments (see stt_fill). Non-IP frames (ARP), which adjust_room
- * refuses and which are never GSO, get plain headroom.
+ * without them: its frames are never GSO here (tc_port hands TSO frames to
+ * the segmenter first). Non-IP frames (ARP), which adjust_room refuses and
+ * which are never GSO, get plain headroom.
  */
 static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_config *cfg,
 				    const struct ovx_segment *seg, __u8 family,
@@ -155,7 +128,6 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
 	const __u32 tlen = tun_hlen(seg->encap);
 	const __u32 hash = bpf_get_hash_recalc(skb);
-	const int gso = skb->gso_size != 0;
 	const __be16 inner_proto = skb->protocol;
 	union ovx_tunhdr *tun;
 	struct ethhdr inner;
@@ -176,16 +148,10 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 			(v6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) |
 			(seg->encap == OVX_ENCAP_NVGRE ? BPF_F_ADJ_ROOM_ENCAP_L4_GRE :
 							 BPF_F_ADJ_ROOM_ENCAP_L4_UDP);
-	} else if (gso && inner_proto != bpf_htons(v6 ? ETH_P_IPV6 : ETH_P_IP)) {
-		/* TCP GSO segments by skb->protocol: it must be the outer family. */
-		return OVX_DROP_TX_ERROR;
 	}
 
 	__builtin_memset(&tx->h, 0, sizeof(tx->h));
 	if (bpf_skb_load_bytes(skb, 0, &inner, sizeof(inner)))
-		return OVX_DROP_MALFORMED;
-	if (seg->encap == OVX_ENCAP_STT &&
-	    stt_fill(skb, v6 ? &tx->h.v6.tun.stt.stt : &tx->h.v4.tun.stt.stt, seg->id))
 		return OVX_DROP_MALFORMED;
 
 	if (inner_proto == bpf_htons(ETH_P_IP) || inner_proto == bpf_htons(ETH_P_IPV6))
@@ -237,21 +203,10 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 }
 
 /* The encapsulated frame must fit the underlay MTU, per GSO segment too. */
-static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_config *cfg,
-				   const struct ovx_segment *seg, const struct ovx_tx *tx)
+static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_config *cfg)
 {
 	__u32 mtu_len = 0;
 
-	/*
-	 * bpf_check_mtu() would count STT's inner headers once per segment,
-	 * but the kernel cuts STT frames right after the outer TCP header.
-	 */
-	if (seg->encap == OVX_ENCAP_STT) {
-		if (skb->gso_size)	/* adjust_room zeroed gso_segs */
-			return skb->gso_size + tx->hlen - OVX_OUTER_ETH - sizeof(struct ovx_stthdr) <=
-			       cfg->underlay_mtu;
-		return skb->len - OVX_OUTER_ETH <= cfg->underlay_mtu;
-	}
 	return bpf_check_mtu(skb, cfg->underlay_ifindex, &mtu_len, 0,
 			     BPF_MTU_CHK_SEGS) == BPF_MTU_CHK_RET_SUCCESS;
 }

@@ -1,0 +1,72 @@
+#include "loader/rtnl.h"
+
+#include <libmnl/libmnl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "maps/error.h"
+
+namespace ovx {
+namespace {
+
+struct SocketCloser {
+	void operator()(mnl_socket *s) const { mnl_socket_close(s); }
+};
+
+// Sends @nlh and runs @cb over the answer; the result of mnl_cb_run().
+int exchange(nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	std::unique_ptr<mnl_socket, SocketCloser> nl(mnl_socket_open(NETLINK_ROUTE));
+	if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+		throw SystemError("cannot open rtnetlink socket", errno);
+	if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0)
+		throw SystemError("rtnetlink send failed", errno);
+	std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+	const ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+	if (n < 0)
+		throw SystemError("rtnetlink receive failed", errno);
+	return mnl_cb_run(buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq,
+			  mnl_socket_get_portid(nl.get()), cb, data);
+}
+
+} // namespace
+
+nlmsghdr *rtnl_message(std::vector<char> &buf, std::uint16_t type, std::uint16_t flags)
+{
+	buf.assign(MNL_SOCKET_BUFFER_SIZE, 0);
+	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
+	nlh->nlmsg_seq = static_cast<std::uint32_t>(getpid());
+	return nlh;
+}
+
+int rtnl_request(nlmsghdr *nlh)
+{
+	return exchange(nlh, nullptr, nullptr) < 0 ? errno : 0;
+}
+
+bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
+		const std::function<void(const nlattr *)> &attr)
+{
+	struct Ctx {
+		std::size_t header_len;
+		const std::function<void(const nlattr *)> *attr;
+	} ctx{header_len, &attr};
+	auto on_msg = [](const nlmsghdr *msg, void *data) -> int {
+		auto *c = static_cast<Ctx *>(data);
+		mnl_attr_parse(msg, static_cast<unsigned>(c->header_len),
+			       [](const nlattr *a, void *f) -> int {
+				       (*static_cast<const std::function<void(const nlattr *)> *>(f))(a);
+				       return MNL_CB_OK;
+			       },
+			       const_cast<std::function<void(const nlattr *)> *>(c->attr));
+		return MNL_CB_OK;
+	};
+	return exchange(nlh, on_msg, &ctx) >= 0;
+}
+
+} // namespace ovx

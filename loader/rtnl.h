@@ -1,0 +1,28 @@
+// One rtnetlink request at a time, over libmnl: the few link, neighbour and
+// route requests ovx makes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+struct nlattr;
+struct nlmsghdr;
+
+namespace ovx {
+
+// A request header in @buf (MNL_SOCKET_BUFFER_SIZE bytes) of @type with
+// NLM_F_REQUEST | @flags.
+nlmsghdr *rtnl_message(std::vector<char> &buf, std::uint16_t type, std::uint16_t flags);
+
+// Sends @nlh, which asks for an acknowledgement (NLM_F_ACK); returns 0 or
+// the kernel's errno. Throws SystemError when the socket itself fails.
+int rtnl_request(nlmsghdr *nlh);
+
+// Sends @nlh and hands each attribute of the answer, after its fixed
+// @header_len bytes, to @attr; false when the kernel answers with an error.
+bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
+		const std::function<void(const nlattr *)> &attr);
+
+} // namespace ovx
