@@ -115,6 +115,20 @@ void release_underlay(Dataplane &dp, const ovx_config &cfg)
 
 } // namespace
 
+bool needs_segmenter(const DesiredState &want)
+{
+	return std::any_of(want.segments.begin(), want.segments.end(),
+			   [](const auto &kv) { return kv.second.encap == OVX_ENCAP_STT; });
+}
+
+void use_segmenter(DesiredState &want, const Segmenter &sg)
+{
+	for (auto &[id, seg] : want.segments)
+		if (seg.encap == OVX_ENCAP_STT)
+			seg.gso_ifindex = static_cast<std::uint32_t>(sg.send_ifindex);
+	want.ports[static_cast<std::uint32_t>(sg.return_ifindex)] = ovx_port{};
+}
+
 ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe)
 {
 	ApplyResult result;
@@ -158,11 +172,7 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	DesiredState want = build_desired(config, resolved, t);
 	check_capacity(config, want, t);
 
-	// STT segments need the segmenter for their VMs' TSO frames.
-	const bool wants_segmenter = std::any_of(want.segments.begin(), want.segments.end(),
-						 [](const auto &kv) {
-							 return kv.second.encap == OVX_ENCAP_STT;
-						 });
+	const bool wants_segmenter = needs_segmenter(want);
 	const bool had_segmenter =
 		if_nametoindex(segmenter_name(instance).c_str()) != 0;
 	auto remove_new_segmenter = [&] {
@@ -221,14 +231,8 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	try {
 		if (config.underlay.mode == XdpMode::offload)
 			nic.emplace(NicOffload::attach(nic_dir, resolved.underlay_ifindex));
-		if (wants_segmenter) {
-			const Segmenter sg = ensure_segmenter(instance);
-			for (auto &[id, seg] : want.segments)
-				if (seg.encap == OVX_ENCAP_STT)
-					seg.gso_ifindex = static_cast<std::uint32_t>(sg.send_ifindex);
-			// Segment 0: the return side, whose frames name their port.
-			want.ports[static_cast<std::uint32_t>(sg.return_ifindex)] = ovx_port{};
-		}
+		if (wants_segmenter)
+			use_segmenter(want, ensure_segmenter(instance));
 		for (const auto &[ifindex, port] : want.ports) {
 			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
 				continue;

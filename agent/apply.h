@@ -7,6 +7,7 @@
 #include "agent/config.h"
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "loader/segmenter.h"
 
 namespace ovx {
 
@@ -23,6 +24,13 @@ struct ApplyResult {
 // The interfaces @config names, as this network namespace has them; a
 // missing one is a ConfigError pointing at the file.
 Resolved resolve(const Config &config);
+
+// Whether @want has STT segments, which need the segmenter.
+bool needs_segmenter(const DesiredState &want);
+
+// Points @want's STT segments at @sg and adds its return side as the port
+// of segment 0 (see loader/segmenter.h).
+void use_segmenter(DesiredState &want, const Segmenter &sg);
 
 // Loads and attaches the programs when needed, then makes the maps match
 // @config. Bad input (a missing interface) throws ConfigError before anything

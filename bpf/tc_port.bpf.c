@@ -14,7 +14,7 @@
 #include <bpf/bpf_endian.h>
 #include "ovx_common.h"
 #include "ovx_flood.h"
-#include "ovx_tx.h"
+#include "ovx_stt_tx.h"
 
 static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int reason,
 				const struct ovx_trace_info *ti)
@@ -94,32 +94,39 @@ static __always_inline int encap(struct __sk_buff *skb, const struct ovx_config 
 }
 
 /*
- * A VM's TSO frame bound for a remote VTEP of an STT segment goes to the
- * segmenter first (loader/segmenter.h): the kernel cannot cut it after the
- * outer TCP header, as STT intends, because its checksum offload points at
- * the inner TCP header. The segments come back to this port one by one and
- * are counted then, not here.
+ * An STT frame too large for one segment goes to the segmenter first
+ * (loader/segmenter.h): a VM's TSO frame cannot be cut after the outer TCP
+ * header, as STT intends, because its checksum offload points at the inner
+ * TCP header; the segmenter cuts it into frames of the VM's MSS and
+ * completes every checksum. A large frame that is not TSO comes back whole
+ * with its checksums complete, and leaves in STT segments
+ * (stt_xmit_segments). What comes back is counted then, not here.
  */
-static __always_inline int stt_cut(struct __sk_buff *skb, const struct ovx_segment *seg,
-				   __u32 ifindex, struct ovx_port_stats *ps,
-				   struct ovx_seg_stats *st)
+static __always_inline int stt_cut(struct __sk_buff *skb, const struct ovx_config *cfg,
+				   const struct ovx_segment *seg, __u32 segment, __u32 ifindex,
+				   struct ovx_port_stats *ps, struct ovx_seg_stats *st,
+				   const struct ovx_trace_info *ti)
 {
-	if (!seg->gso_ifindex)
-		return -1;
-	skb->mark = ifindex;
+	if (!seg->gso_ifindex)	/* maps older than the segmenter */
+		return drop(cfg, segment, OVX_DROP_MTU_EXCEEDED, ti);
 	if (ps) {
 		ps->rx_packets--;
 		ps->rx_bytes -= skb->len;
 	}
 	if (skb->gso_segs > 1)
 		st->stt_segments += skb->gso_segs - 1;
+	skb->mark = ifindex;
 	return bpf_redirect(seg->gso_ifindex, 0);
 }
 
-static __always_inline int needs_cut(const struct __sk_buff *skb,
-				     const struct ovx_segment *seg)
+static __always_inline int needs_cut(const struct __sk_buff *skb, const struct ovx_config *cfg,
+				     const struct ovx_segment *seg, __u8 family)
 {
-	return seg->encap == OVX_ENCAP_STT && skb->gso_size;
+	const __u32 iplen = family == AF_INET6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
+
+	if (seg->encap != OVX_ENCAP_STT)
+		return 0;
+	return skb->gso_size || (cfg && skb->len + iplen + OVX_STT_HLEN > cfg->underlay_mtu);
 }
 
 SEC("tc")
@@ -138,11 +145,12 @@ int ovx_tc_port(struct __sk_buff *skb)
 	struct ovx_seg_stats *st;
 	struct ethhdr *eth;
 	struct ovx_tx *tx;
-	int reason, rc;
+	int from_segmenter = 0, reason, rc;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
 	if (port && !port->segment) {
-		/* A segment of a TSO frame cut by the segmenter (stt_cut). */
+		/* Back from the segmenter (stt_cut), from the port in the mark. */
+		from_segmenter = 1;
 		ifindex = skb->mark;
 		skb->mark = 0;
 		ti.ifindex = ifindex;
@@ -194,16 +202,20 @@ int ovx_tc_port(struct __sk_buff *skb)
 			return bpf_redirect(e->ifindex, 0);
 		}
 		if (e) {
-			if (needs_cut(skb, seg) && (rc = stt_cut(skb, seg, ifindex, ps, st)) >= 0)
-				return rc;
+			if (!from_segmenter && needs_cut(skb, cfg, seg, e->vtep.family))
+				return stt_cut(skb, cfg, seg, segment, ifindex, ps, st, &ti);
 			/* e stays valid (RCU) while the program runs: no copy. */
 			tx = tx_scratch();
 			if (!tx)
 				return drop(cfg, segment, OVX_DROP_TX_ERROR, &ti);
 			reason = encap(skb, cfg, seg, e->vtep.family, tx);
-			if (reason >= 0)
+			if (reason == OVX_DROP_MTU_EXCEEDED && from_segmenter &&
+			    seg->encap == OVX_ENCAP_STT)
+				rc = stt_xmit_segments(skb, cfg, tx, &e->vtep, segment, st);
+			else if (reason >= 0)
 				return drop(cfg, segment, reason, &ti);
-			rc = tx_xmit(skb, cfg, tx, &e->vtep, segment, st, 0);
+			else
+				rc = tx_xmit(skb, cfg, tx, &e->vtep, segment, st, 0);
 			if (rc != TC_ACT_SHOT && trace_on(cfg, OVX_TRACE_ENCAP)) {
 				ti.outer_src = e->vtep.family == AF_INET6 ? &cfg->vtep6 : &cfg->vtep4;
 				ti.outer_dst = &e->vtep;
@@ -214,8 +226,8 @@ int ovx_tc_port(struct __sk_buff *skb)
 	}
 
 	/* Broadcast, multicast or unknown unicast: head-end replication. */
-	if (seg->n_vteps && needs_cut(skb, seg) && (rc = stt_cut(skb, seg, ifindex, ps, st)) >= 0)
-		return rc;
+	if (seg->n_vteps && !from_segmenter && seg->encap == OVX_ENCAP_STT && skb->gso_size)
+		return stt_cut(skb, cfg, seg, segment, ifindex, ps, st, &ti);
 	trace(cfg, OVX_TRACE_FLOOD, 0, segment, &ti);
 	pending = flood_ports(skb, segment, seg, ifindex, st);
 	if (!cfg || !seg->n_vteps)

@@ -61,6 +61,11 @@ enum ovx_encap {
 #define OVX_STT_HLEN		38	/* TCP-like 20 + STT frame header 18 */
 #define OVX_STT_MAX_FRAME	65535	/* STT header + inner frame, one "segment" of TSO */
 #define OVX_STT_TIMEOUT_MS	250	/* an incomplete STT frame's lifetime */
+/*
+ * The largest inner frame ovx sends as several STT segments, and rebuilds
+ * from segments that arrive apart: BPF can grow an skb to about 16 KB.
+ */
+#define OVX_STT_SEGMENTED_MAX	15872
 
 /*
  * Why a frame was dropped; every drop in every program is counted under

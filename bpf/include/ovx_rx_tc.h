@@ -20,12 +20,11 @@
 			 GENEVE_MAX_OPTS * 4 + ETH_HLEN)
 
 /*
- * A reassembled frame is rebuilt in the skb of its last segment, which BPF
- * can grow to about 16 KB. Larger STT frames are TSO frames: GRO merges
- * their segments before TC sees them, and they take the whole-frame path.
+ * A reassembled frame is rebuilt in the skb of its last segment, up to
+ * OVX_STT_SEGMENTED_MAX. Larger STT frames are TSO frames of other senders:
+ * GRO merges their segments before TC sees them, and they take the
+ * whole-frame path.
  */
-#define STT_REBUILD_MAX	15872
-
 static __always_inline int rx_tc_drop(__u32 segment, int reason)
 {
 	count_drop(segment, reason);
@@ -107,7 +106,7 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	rx->id = bpf_be64_to_cpu(stt->context_id);
 	rx->inner_len = len;
 	reason = rx_accept(rx, inner->h_dest, inner->h_source, &segment, &ifindex);
-	if (reason < 0 && len > STT_REBUILD_MAX)
+	if (reason < 0 && len > OVX_STT_SEGMENTED_MAX)
 		reason = OVX_DROP_REASSEMBLY;
 	if (reason >= 0) {
 		s->owner = 0;

@@ -212,55 +212,76 @@ static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_confi
 }
 
 /*
- * Address the encapsulated frame to @dst, fill in the underlay MACs from the
- * kernel's FIB and neighbour table, and send it: a clone when @clone (more
- * copies follow), else the frame itself. Returns a TC verdict, or
- * TC_ACT_UNSPEC when a clone was sent. An unresolved neighbour is left to
- * bpf_redirect_neigh() for the last copy; ovx keeps the neighbours of its
- * VTEPs resolved (managed neighbour entries) so that replicated copies find
- * them.
+ * Address the encapsulated frame to @dst: the outer destination and the
+ * underlay MACs from the kernel's FIB and neighbour table, into @tx->h.
+ * @ip_len is the IP length of the largest packet to send (0: the skb's).
+ * Returns the FIB's verdict (BPF_FIB_LKUP_RET_SUCCESS, or _NO_NEIGH when
+ * @may_resolve and bpf_redirect_neigh() can resolve it), or -1 when the
+ * frame has no way out (counted).
  */
-static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_config *cfg,
-				   struct ovx_tx *tx, const struct ovx_addr *dst,
-				   __u32 segment, struct ovx_seg_stats *st, int clone)
+static __always_inline int tx_route(struct __sk_buff *skb, const struct ovx_config *cfg,
+				    struct ovx_tx *tx, const struct ovx_addr *dst,
+				    __u32 segment, int may_resolve, __u16 ip_len,
+				    struct bpf_fib_lookup *fib)
 {
-	struct bpf_fib_lookup fib = {
-		.family = tx->family,
-		.ifindex = cfg->underlay_ifindex,
-	};
 	struct ethhdr *eth;
-	int rc, err;
+	int rc;
 
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = tx->family;
+	fib->ifindex = cfg->underlay_ifindex;
+	fib->tot_len = ip_len;
 	if (dst->family != tx->family) {
 		count_drop(segment, OVX_DROP_NO_ROUTE);
-		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+		return -1;
 	}
 	if (tx->family == AF_INET6) {
-		fib.l4_protocol = tx->h.v6.ip.nexthdr;
+		fib->l4_protocol = tx->h.v6.ip.nexthdr;
 		__builtin_memcpy(&tx->h.v6.ip.daddr, dst->a, sizeof(dst->a));
-		__builtin_memcpy(fib.ipv6_src, cfg->vtep6.a, sizeof(fib.ipv6_src));
-		__builtin_memcpy(fib.ipv6_dst, dst->a, sizeof(fib.ipv6_dst));
+		__builtin_memcpy(fib->ipv6_src, cfg->vtep6.a, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, dst->a, sizeof(fib->ipv6_dst));
 		eth = &tx->h.v6.eth;
 	} else {
-		fib.l4_protocol = tx->h.v4.ip.protocol;
-		fib.ipv4_src = cfg->vtep4.a[0];
-		fib.ipv4_dst = dst->a[0];
+		fib->l4_protocol = tx->h.v4.ip.protocol;
+		fib->ipv4_src = cfg->vtep4.a[0];
+		fib->ipv4_dst = dst->a[0];
 		tx->h.v4.ip.daddr = dst->a[0];
 		tx->h.v4.ip.check = 0;
 		tx->h.v4.ip.check = ipv4_csum(&tx->h.v4.ip);
 		eth = &tx->h.v4.eth;
 	}
 
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_OUTPUT);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		mac_copy(eth->h_dest, fib.dmac);
-		mac_copy(eth->h_source, fib.smac);
-	} else if (rc != BPF_FIB_LKUP_RET_NO_NEIGH || clone ||
+		mac_copy(eth->h_dest, fib->dmac);
+		mac_copy(eth->h_source, fib->smac);
+	} else if (rc != BPF_FIB_LKUP_RET_NO_NEIGH || !may_resolve ||
 		   /* bpf_redirect_neigh() resolves only for skbs of the outer family */
 		   skb->protocol != bpf_htons(tx->family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP)) {
 		count_drop(segment, OVX_DROP_NO_ROUTE);
-		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+		return -1;
 	}
+	return rc;
+}
+
+/*
+ * Address the encapsulated frame to @dst (tx_route) and send it: a clone
+ * when @clone (more copies follow), else the frame itself. Returns a TC
+ * verdict, or TC_ACT_UNSPEC when a clone was sent. An unresolved neighbour
+ * is left to bpf_redirect_neigh() for the last copy; ovx keeps the
+ * neighbours of its VTEPs resolved (managed neighbour entries) so that
+ * replicated copies find them.
+ */
+static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_config *cfg,
+				   struct ovx_tx *tx, const struct ovx_addr *dst,
+				   __u32 segment, struct ovx_seg_stats *st, int clone)
+{
+	struct bpf_fib_lookup fib;
+	int rc, err;
+
+	rc = tx_route(skb, cfg, tx, dst, segment, !clone, 0, &fib);
+	if (rc < 0)
+		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
 	/* Per copy, only the outer Ethernet and IP headers change. */
 	if (tx->family == AF_INET6)
 		err = bpf_skb_store_bytes(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6, 0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "maps/stats.h"
 #include "tests/bpf/fixture.h"
 
 namespace ovx::test {
@@ -427,6 +428,154 @@ TEST_F(Stt, AnIncompleteFrameTimesOutAndIsCounted)
 	for (std::uint32_t id = 1000; drops(0, OVX_DROP_REASSEMBLY) == 0 && id < 5000; id++)
 		run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id));
 	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 1u);
+}
+
+// A VM's TSO frames and the segmenter (loader/segmenter.h).
+class SttSegmenter : public Stt {
+protected:
+	void SetUp() override
+	{
+		Stt::SetUp();
+		sg_ = ensure_segmenter(kInstance);
+		apply_config_text(*dp_, encap_config_text("stt", kSttContext, AF_INET), sg_);
+	}
+	void TearDown() override { remove_segmenter(kInstance); }
+
+	std::string return_side() const { return segmenter_name(kInstance) + "r"; }
+	ovx_port_stats port_stats(const std::string &port)
+	{
+		return sum_per_cpu(dp_->tables().port_stats.lookup(
+			static_cast<std::uint32_t>(ifindex(port))));
+	}
+
+	static constexpr const char *kInstance = "packet-test";
+	static constexpr SkbMeta kTso{.gso_size = 1400, .gso_segs = 3};
+	Segmenter sg_;
+};
+
+TEST_F(SttSegmenter, TsoFramesToARemoteVtepGoToTheSegmenterWhole)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", ping_remote, kTso);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(ping_remote)) << "encapsulated before the cut";
+	EXPECT_EQ(r.mark, static_cast<std::uint32_t>(ifindex("vm1")));
+	EXPECT_EQ(stats(kBlue).stt_segments, 2u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 0u);
+	EXPECT_EQ(port_stats("vm1").rx_packets, 0u) << "its segments are counted instead";
+}
+
+TEST_F(SttSegmenter, FloodedTsoFramesAreCutToo)
+{
+	const Bytes unknown = vm_ping(mac("02:00:00:00:09:09"), kVm1, ipv4("10.0.0.1"),
+				      ipv4("10.0.0.9"));
+	const auto r = run_tc(Program::tc_port, "vm1", unknown, kTso);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(unknown));
+	EXPECT_TRUE(captured("vm2").empty()) << "flooded before the cut";
+	EXPECT_EQ(r.mark, static_cast<std::uint32_t>(ifindex("vm1")));
+}
+
+TEST_F(SttSegmenter, TsoFramesToALocalPortStayWhole)
+{
+	const Bytes ping_vm2 = vm_ping(kVm2, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.2"));
+	const auto r = run_tc(Program::tc_port, "vm1", ping_vm2, kTso);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(ping_vm2));
+	EXPECT_EQ(r.mark, 0u);
+	EXPECT_EQ(stats(kBlue).local_packets, 1u);
+	EXPECT_EQ(stats(kBlue).stt_segments, 0u);
+}
+
+TEST_F(SttSegmenter, ASegmentComesBackAsAFrameOfItsPort)
+{
+	const SkbMeta from_vm1{.mark = static_cast<std::uint32_t>(ifindex("vm1"))};
+	const auto r = run_tc(Program::tc_port, return_side(), ping_remote, from_vm1);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(tunnel_frame(to_vtep(2, r.out), Encap::stt, kSttContext,
+					       ping_remote)));
+	EXPECT_EQ(r.mark, 0u) << "the port's ifindex stays in the mark";
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+	EXPECT_EQ(port_stats("vm1").rx_packets, 1u);
+}
+
+TEST_F(SttSegmenter, ASegmentMustNameAPortAndItsOwnMac)
+{
+	// No port in the mark, the segmenter itself, a port whose MAC is not
+	// the frame's source: none may inject into a tenant.
+	for (const std::uint32_t mark :
+	     {0u, static_cast<std::uint32_t>(ifindex(return_side())),
+	      static_cast<std::uint32_t>(ifindex("vm2"))})
+		EXPECT_EQ(run_tc(Program::tc_port, return_side(), ping_remote, {.mark = mark}).retval,
+			  TC_ACT_SHOT)
+			<< "mark " << mark;
+	EXPECT_EQ(drops(0, OVX_DROP_NO_PORT), 2u);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_SPOOFED_SRC), 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 0u);
+}
+
+TEST_F(SttSegmenter, LargeFramesGoToTheSegmenterFirst)
+{
+	// Not TSO, but larger than one segment: its checksums may still be the
+	// device's to finish, which a cut would break.
+	const Bytes large = vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.3"), 3000);
+	const auto r = run_tc(Program::tc_port, "vm1", large);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(large));
+	EXPECT_EQ(r.mark, static_cast<std::uint32_t>(ifindex("vm1")));
+	EXPECT_TRUE(captured("ul0").empty());
+}
+
+TEST_F(SttSegmenter, ALargeFrameBackFromTheSegmenterLeavesInSttSegments)
+{
+	const Bytes large = vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.3"), 3000);
+	const Bytes stt = stt_frame(kSttContext, large);
+	const auto r = run_tc(Program::tc_port, return_side(), large,
+			      {.mark = static_cast<std::uint32_t>(ifindex("vm1"))});
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	auto wire = captured("ul0"); // the clones; the last segment is the frame
+	wire.push_back(r.out);
+	const std::size_t mss = 1500 - 20 - 20;
+	ASSERT_EQ(wire.size(), (stt.size() + mss - 1) / mss);
+	const Outer first = to_vtep(2, wire[0]);
+	for (std::size_t k = 0; k < wire.size(); k++) {
+		const std::size_t off = k * mss, len = std::min(mss, stt.size() - off);
+		const Bytes piece(stt.begin() + static_cast<long>(off),
+				  stt.begin() + static_cast<long>(off + len));
+		// One source port and one frame id for the whole frame.
+		EXPECT_EQ(hex(wire[k]),
+			  hex(ip_frame(first, 6,
+				       stt_segment(first.entropy, static_cast<std::uint16_t>(stt.size()),
+						   static_cast<std::uint16_t>(off), first.stt_frame_id,
+						   piece))))
+			<< "segment " << k;
+	}
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+	EXPECT_EQ(stats(kBlue).stt_segments, wire.size() - 1);
+	EXPECT_EQ(port_stats("vm1").rx_packets, 1u);
+}
+
+TEST_F(SttSegmenter, OwnSegmentsAreReassembledByTheReceiver)
+{
+	// What one host cuts, another rebuilds: the segments, addressed back
+	// to this host, become the frame again.
+	const Bytes large = vm_ping(kVm1, kRemoteStatic, ipv4("10.0.0.3"), ipv4("10.0.0.1"), 3000);
+	const Bytes stt = stt_frame(kSttContext, large);
+	const std::size_t mss = 1460;
+	RunResult last;
+	for (std::size_t off = 0; off < stt.size(); off += mss) {
+		const std::size_t len = std::min(mss, stt.size() - off);
+		last = run_tc(Program::tc_underlay, "ul0", segment(stt, off, len, 77));
+	}
+	EXPECT_EQ(last.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(last.out), hex(large));
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 1u);
+}
+
+TEST_F(Stt, TsoFramesWithoutASegmenterAreDroppedAndCounted)
+{
+	const auto r = run_tc(Program::tc_port, "vm1", ping_remote, {.gso_size = 1400, .gso_segs = 3});
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_MTU_EXCEEDED), 1u);
 }
 
 TEST_F(Stt, UnknownVersionIsRefused)

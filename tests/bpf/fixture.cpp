@@ -60,21 +60,27 @@ RunResult DatapathTest::run_xdp(const Bytes &frame)
 	return r;
 }
 
-RunResult DatapathTest::run_tc(Program program, const std::string &ingress, const Bytes &frame)
+RunResult DatapathTest::run_tc(Program program, const std::string &ingress, const Bytes &frame,
+			       const SkbMeta &meta)
 {
 	RunResult r;
 	// Room for what a program may build: a whole reassembled STT frame.
 	r.out.resize(frame.size() + 65536);
-	__sk_buff skb{};
+	__sk_buff skb{}, skb_out{};
 	skb.ifindex = static_cast<__u32>(ifindex(ingress));
+	skb.mark = meta.mark;
+	skb.gso_size = meta.gso_size;
+	skb.gso_segs = meta.gso_segs;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
 		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
 		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &skb,
-		    .ctx_size_in = sizeof(skb), .repeat = 1);
+		    .ctx_out = &skb_out, .ctx_size_in = sizeof(skb),
+		    .ctx_size_out = sizeof(skb_out), .repeat = 1);
 	int err = bpf_prog_test_run_opts(dp_->program_fd(program), &opts);
 	EXPECT_EQ(err, 0) << std::strerror(errno);
 	r.retval = static_cast<int>(opts.retval);
 	r.out.resize(opts.data_size_out);
+	r.mark = skb_out.mark;
 	return r;
 }
 

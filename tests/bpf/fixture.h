@@ -21,6 +21,14 @@ struct RunResult {
 	int retval = -1;
 	Bytes out;  // the packet as the program left it
 	Bytes meta; // XDP metadata in front of it, if any
+	std::uint32_t mark = 0; // skb->mark as the program left it
+};
+
+// skb fields a TC run starts with, beyond the frame and its interface.
+struct SkbMeta {
+	std::uint32_t mark = 0;
+	std::uint32_t gso_size = 0; // a GSO (TSO) frame when set
+	std::uint32_t gso_segs = 0;
 };
 
 class DatapathTest : public ::testing::Test {
@@ -28,7 +36,8 @@ protected:
 	void SetUp() override;
 
 	RunResult run_xdp(const Bytes &frame);
-	RunResult run_tc(Program program, const std::string &ingress, const Bytes &frame);
+	RunResult run_tc(Program program, const std::string &ingress, const Bytes &frame,
+			 const SkbMeta &meta = {});
 
 	ovx_seg_stats stats(std::uint32_t segment);
 	std::optional<ovx_fdb_entry> fdb(std::uint32_t segment, MacAddr m);

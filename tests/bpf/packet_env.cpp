@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "agent/apply.h"
 #include "agent/config.h"
 #include "agent/desired.h"
 #include "agent/reconcile.h"
@@ -120,13 +121,17 @@ segments:
 	return yaml;
 }
 
-void apply_config_text(Dataplane &dp, const std::string &yaml)
+void apply_config_text(Dataplane &dp, const std::string &yaml,
+		       const std::optional<Segmenter> &segmenter)
 {
 	Config config = parse_config(yaml, "packet_env.yaml");
 	Resolved r{.underlay_ifindex = packet_ifindex("ul0"), .underlay_mtu = 1500, .port_ifindex = {}};
 	for (const char *vm : {"vm1", "vm2", "vm3"})
 		r.port_ifindex[vm] = packet_ifindex(vm);
-	reconcile(dp.tables(), build_desired(config, r, {}, {}), monotonic_ns());
+	DesiredState want = build_desired(config, r, {}, {});
+	if (segmenter)
+		use_segmenter(want, *segmenter);
+	reconcile(dp.tables(), want, monotonic_ns());
 }
 
 } // namespace ovx::test

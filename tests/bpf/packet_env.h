@@ -4,9 +4,11 @@
 // programs send, and a desired state applied by the same code `ovx apply` uses.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "loader/dataplane.h"
+#include "loader/segmenter.h"
 #include "tests/bpf/frame_builder.h"
 
 namespace ovx::test {
@@ -44,8 +46,10 @@ const char *packet_config_text();
 // Fills @dp's maps from the environment's desired state.
 void apply_packet_config(Dataplane &dp);
 
-// Makes @dp's maps match another desired state on the same interfaces.
-void apply_config_text(Dataplane &dp, const std::string &yaml);
+// Makes @dp's maps match another desired state on the same interfaces;
+// STT segments use @segmenter when given (see loader/segmenter.h).
+void apply_config_text(Dataplane &dp, const std::string &yaml,
+		       const std::optional<Segmenter> &segmenter = std::nullopt);
 
 // The environment's two tenants in @encap ("vxlan", "geneve", ...) with
 // VTEPs of @family on a dual-stack underlay: blue (segment 1, id @blue_id:

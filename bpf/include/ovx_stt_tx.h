@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * STT frames larger than the underlay MTU leave as several segments
+ * (draft-davie-stt-08, 3.2): each carries the outer headers and the next
+ * piece of the STT frame (STT header + inner frame); the TCP-like sequence
+ * number holds the frame's length (upper 16 bits) and the piece's offset
+ * (lower 16), the acknowledgement number the frame's id, the same in all.
+ *
+ * The program cuts the frame itself: the skb keeps one segment at a time
+ * and each but the last leaves as a clone; the bytes past the first segment
+ * wait in a per-CPU buffer. Only frames whose checksums are complete may be
+ * cut this way, that is frames back from the segmenter (tc_port sends every
+ * frame too large for one segment there first), because a clone of a frame
+ * with checksum offload pending would have the device write the inner
+ * checksum into a segment's payload.
+ */
+#ifndef OVX_STT_TX_H
+#define OVX_STT_TX_H
+
+#include "ovx_tx.h"
+
+#define STT_TX_MAX_SEGS		16
+#define STT_TX_SPAN		0x3fff	/* bounds an offset or a length into the buffer */
+
+/* Private to tc_port's object: contents live for one program run. */
+struct stt_tx_buf {
+	__u8 data[2 * (STT_TX_SPAN + 1)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stt_tx_buf);
+} ovx_stt_tx SEC(".maps");
+
+struct stt_tx_ctx {
+	struct __sk_buff *skb;
+	struct ovx_tx *tx;
+	struct stt_tx_buf *buf;
+	__u32 hoff;		/* outer Ethernet + IP + TCP-like header */
+	__u32 frame;		/* STT frame: STT header + inner frame */
+	__u32 mss;		/* STT frame bytes per segment */
+	__u32 n;		/* segments */
+	__u32 ifindex;
+	int err;
+};
+
+/* bpf_loop() body: segment @k into the skb; a clone leaves unless last. */
+static long stt_tx_one(__u64 k, void *arg)
+{
+	struct stt_tx_ctx *c = arg;
+	struct ovx_tx *tx = c->tx;
+	__u32 off = k * c->mss, len, from;
+	int err;
+
+	if (off >= c->frame)
+		return 1;
+	len = c->frame - off;
+	if (len > c->mss)
+		len = c->mss;
+	barrier_var(len);
+	len &= STT_TX_SPAN;
+	if (!len || bpf_skb_change_tail(c->skb, c->hoff + len, 0))
+		goto fail;
+	if (k) {
+		from = (off - c->mss) & STT_TX_SPAN;
+		if (bpf_skb_store_bytes(c->skb, c->hoff, &c->buf->data[from], len, 0))
+			goto fail;
+	}
+	if (tx->family == AF_INET6) {
+		tx->h.v6.tun.stt.tcp.seq = bpf_htonl(c->frame << 16 | off);
+		tx->h.v6.ip.payload_len = bpf_htons(sizeof(struct tcphdr) + len);
+		err = bpf_skb_store_bytes(c->skb, 0, &tx->h.v6.eth,
+					  OVX_OUTER_ETH + OVX_OUTER_IPV6 + sizeof(struct tcphdr), 0);
+	} else {
+		tx->h.v4.tun.stt.tcp.seq = bpf_htonl(c->frame << 16 | off);
+		tx->h.v4.ip.tot_len = bpf_htons(OVX_OUTER_IPV4 + sizeof(struct tcphdr) + len);
+		tx->h.v4.ip.check = 0;
+		tx->h.v4.ip.check = ipv4_csum(&tx->h.v4.ip);
+		err = bpf_skb_store_bytes(c->skb, 0, &tx->h.v4.eth,
+					  OVX_OUTER_ETH + OVX_OUTER_IPV4 + sizeof(struct tcphdr), 0);
+	}
+	if (err)
+		goto fail;
+	if (k + 1 < c->n && bpf_clone_redirect(c->skb, c->ifindex, 0))
+		goto fail;
+	return 0;
+fail:
+	c->err = 1;
+	return 1;
+}
+
+/*
+ * Send the encapsulated STT frame in @skb (tx_encap) to @dst in segments.
+ * Returns a TC verdict; drops are counted.
+ */
+static __always_inline int stt_xmit_segments(struct __sk_buff *skb,
+					     const struct ovx_config *cfg,
+					     struct ovx_tx *tx, const struct ovx_addr *dst,
+					     __u32 segment, struct ovx_seg_stats *st)
+{
+	const __u32 iplen = tx->family == AF_INET6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
+	struct stt_tx_ctx c = {
+		.skb = skb,
+		.tx = tx,
+		.hoff = OVX_OUTER_ETH + iplen + sizeof(struct tcphdr),
+		.frame = sizeof(struct ovx_stthdr) + tx->inner_len,
+	};
+	struct bpf_fib_lookup fib;
+	__u32 zero = 0, rest;
+
+	if (tx->inner_len > OVX_STT_SEGMENTED_MAX || cfg->underlay_mtu <= iplen + 2 * sizeof(struct tcphdr)) {
+		count_drop(segment, OVX_DROP_MTU_EXCEEDED);
+		return TC_ACT_SHOT;
+	}
+	c.mss = cfg->underlay_mtu - iplen - sizeof(struct tcphdr);
+	c.n = (c.frame + c.mss - 1) / c.mss;
+	if (c.n > STT_TX_MAX_SEGS) {
+		count_drop(segment, OVX_DROP_MTU_EXCEEDED);
+		return TC_ACT_SHOT;
+	}
+	/* Clones cannot resolve a neighbour: the managed entry has it. */
+	if (tx_route(skb, cfg, tx, dst, segment, 0, cfg->underlay_mtu, &fib) < 0)
+		return TC_ACT_SHOT;
+	c.ifindex = fib.ifindex;
+	c.buf = bpf_map_lookup_elem(&ovx_stt_tx, &zero);
+	rest = c.frame - c.mss;
+	if (!c.buf || !rest || rest > STT_TX_SPAN)
+		goto fail;
+	barrier_var(rest);	/* keep the bound in the register the helper gets */
+	rest &= STT_TX_SPAN;
+	if (!rest || bpf_skb_load_bytes(skb, c.hoff + c.mss, c.buf->data, rest))
+		goto fail;
+	bpf_loop(c.n, stt_tx_one, &c, 0);
+	if (c.err)
+		goto fail;
+	st->tx_packets++;
+	st->tx_bytes += tx->inner_len;
+	st->stt_segments += c.n - 1;
+	return bpf_redirect(c.ifindex, 0);
+fail:
+	count_drop(segment, OVX_DROP_TX_ERROR);
+	return TC_ACT_SHOT;
+}
+
+#endif /* OVX_STT_TX_H */
