@@ -221,7 +221,7 @@ struct ovx_seg_stats {
 	__u64 local_bytes;
 	__u64 flood_copies;	/* BUM copies sent, local and remote */
 	__u64 learned;		/* new or moved learned FDB entries */
-	__u64 stt_segments;	/* STT segments sent beyond the first of a frame */
+	__u64 stt_segments;	/* STT: extra packets large frames became when sent */
 	__u64 stt_reassembled;	/* STT frames rebuilt from several segments */
 	__u64 drops[OVX_DROP_MAX];
 };
