@@ -90,7 +90,11 @@ static __always_inline int encap(struct __sk_buff *skb, const struct ovx_config 
 	reason = tx_encap(skb, cfg, seg, family, tx);
 	if (reason >= 0)
 		return reason;
-	return tx_fits(skb, cfg) ? -1 : OVX_DROP_MTU_EXCEEDED;
+	if (!tx_fits(skb, cfg))
+		return OVX_DROP_MTU_EXCEEDED;
+	if (seg->encap == OVX_ENCAP_STT && stt_frame_sum(skb, tx))
+		return OVX_DROP_TX_ERROR;
+	return -1;
 }
 
 /*

@@ -34,6 +34,59 @@ struct {
 	__type(value, struct stt_tx_buf);
 } ovx_stt_tx SEC(".maps");
 
+#define STT_SUM_CHUNK		512	/* bpf_csum_diff()'s limit before 6.11 */
+#define STT_SUM_MAX		(STT_TX_SPAN + 1 - 4)
+
+/*
+ * *@sum = the ones' complement sum of the skb's bytes [@off, @off + @len),
+ * read into the upper half of @buf (the lower half holds a frame being cut).
+ */
+static __always_inline int stt_sum(struct __sk_buff *skb, struct stt_tx_buf *buf,
+				   __u32 off, __u64 len, __u32 *sum)
+{
+	__u8 *b = &buf->data[STT_TX_SPAN + 1];
+	__u64 padded, at, n;
+	__s64 s = 0;
+
+	barrier_var(len);	/* the bound below must hold in the register used */
+	if (!len || len > STT_SUM_MAX || bpf_skb_load_bytes(skb, off, b, len))
+		return -1;
+	/* Whole 32-bit words for bpf_csum_diff(); zeros add nothing. */
+	b[len] = 0;
+	b[len + 1] = 0;
+	b[len + 2] = 0;
+	padded = (len + 3) & ~3ull;
+	for (int i = 0; i < (STT_SUM_MAX + STT_SUM_CHUNK) / STT_SUM_CHUNK; i++) {
+		at = i * STT_SUM_CHUNK;
+		if (at >= padded)
+			break;
+		n = padded - at;
+		if (n > STT_SUM_CHUNK)
+			n = STT_SUM_CHUNK;
+		s = bpf_csum_diff(NULL, 0, (__be32 *)(b + at), n, (__wsum)s);
+		if (s < 0)
+			return -1;
+	}
+	*sum = s;
+	return 0;
+}
+
+/*
+ * For a frame sent in one piece: the sum tx_xmit() completes per copy with
+ * the pseudo-header of its destination.
+ */
+static __always_inline int stt_frame_sum(struct __sk_buff *skb, struct ovx_tx *tx)
+{
+	const __u32 l4 = OVX_OUTER_ETH + (tx->family == AF_INET6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4);
+	__u32 zero = 0;
+	struct stt_tx_buf *buf = bpf_map_lookup_elem(&ovx_stt_tx, &zero);
+
+	if (!buf || stt_sum(skb, buf, l4, tx->inner_len + OVX_STT_HLEN, &tx->l4_sum))
+		return -1;
+	tx->l4_csum = 1;
+	return 0;
+}
+
 struct stt_tx_ctx {
 	struct __sk_buff *skb;
 	struct ovx_tx *tx;
@@ -51,7 +104,8 @@ static long stt_tx_one(__u64 k, void *arg)
 {
 	struct stt_tx_ctx *c = arg;
 	struct ovx_tx *tx = c->tx;
-	__u32 off = k * c->mss, len, from;
+	__u32 off = k * c->mss, len, from, l4, sum;
+	__sum16 check;
 	int err;
 
 	if (off >= c->frame)
@@ -70,11 +124,13 @@ static long stt_tx_one(__u64 k, void *arg)
 	}
 	if (tx->family == AF_INET6) {
 		tx->h.v6.tun.stt.tcp.seq = bpf_htonl(c->frame << 16 | off);
+		tx->h.v6.tun.stt.tcp.check = 0;
 		tx->h.v6.ip.payload_len = bpf_htons(sizeof(struct tcphdr) + len);
 		err = bpf_skb_store_bytes(c->skb, 0, &tx->h.v6.eth,
 					  OVX_OUTER_ETH + OVX_OUTER_IPV6 + sizeof(struct tcphdr), 0);
 	} else {
 		tx->h.v4.tun.stt.tcp.seq = bpf_htonl(c->frame << 16 | off);
+		tx->h.v4.tun.stt.tcp.check = 0;
 		tx->h.v4.ip.tot_len = bpf_htons(OVX_OUTER_IPV4 + sizeof(struct tcphdr) + len);
 		tx->h.v4.ip.check = 0;
 		tx->h.v4.ip.check = ipv4_csum(&tx->h.v4.ip);
@@ -82,6 +138,14 @@ static long stt_tx_one(__u64 k, void *arg)
 					  OVX_OUTER_ETH + OVX_OUTER_IPV4 + sizeof(struct tcphdr), 0);
 	}
 	if (err)
+		goto fail;
+	/* The TCP-like checksum of this segment: header and piece. */
+	l4 = c->hoff - sizeof(struct tcphdr);
+	if (stt_sum(c->skb, c->buf, l4, sizeof(struct tcphdr) + len, &sum))
+		goto fail;
+	check = tcp_check(tx, sizeof(struct tcphdr) + len, sum);
+	if (bpf_skb_store_bytes(c->skb, l4 + offsetof(struct tcphdr, check), &check,
+				sizeof(check), 0))
 		goto fail;
 	if (k + 1 < c->n && bpf_clone_redirect(c->skb, c->ifindex, 0))
 		goto fail;

@@ -19,10 +19,6 @@
 #define IPPROTO_GRE 47
 #endif
 
-#define STT_FLAG_CSUM_PARTIAL	0x02
-#define STT_FLAG_IPV4		0x04
-#define STT_FLAG_TCP		0x08
-
 /* The outer headers of one frame, built once and readdressed per copy. */
 struct ovx_tx {
 	union {
@@ -31,7 +27,9 @@ struct ovx_tx {
 	} h;
 	__u32 hlen;		/* bytes of h in use, outer Ethernet included */
 	__u32 inner_len;
+	__u32 l4_sum;		/* STT: sum over the TCP-like header and payload */
 	__u8 family;
+	__u8 l4_csum;		/* STT: fill in the TCP-like checksum per copy */
 };
 
 _Static_assert(sizeof(struct ovx_tx) <= OVX_TX_SCRATCH, "ovx_tx fits its scratch map");
@@ -137,6 +135,7 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	if (!tlen || (v6 ? !cfg->vtep6.family : !cfg->vtep4.family))
 		return OVX_DROP_NOT_CONFIGURED;
 	tx->family = family;
+	tx->l4_csum = 0;
 	tx->inner_len = skb->len;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -212,6 +211,34 @@ static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_confi
 }
 
 /*
+ * STT's TCP-like checksum: @sum, the ones' complement sum of the TCP-like
+ * header (checksum 0) and the @l4_len - 20 bytes after it, plus the
+ * pseudo-header of @tx's addresses. Summed as 32-bit words in memory order,
+ * which folds to the checksum in network order whatever the host's; the
+ * IPv4 pseudo-header's protocol and length words sum like IPv6's.
+ */
+static __always_inline __sum16 tcp_check(const struct ovx_tx *tx, __u32 l4_len, __u32 sum)
+{
+	__u64 s = sum + (__u64)bpf_htonl(l4_len) + bpf_htonl(IPPROTO_TCP);
+
+	if (tx->family == AF_INET6) {
+		const __u32 *a = (const __u32 *)&tx->h.v6.ip.saddr;
+
+#pragma unroll
+		for (int i = 0; i < 8; i++)	/* saddr, then daddr */
+			s += a[i];
+	} else {
+		s += tx->h.v4.ip.saddr;
+		s += tx->h.v4.ip.daddr;
+	}
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__sum16)~s;
+}
+
+/*
  * Address the encapsulated frame to @dst: the outer destination and the
  * underlay MACs from the kernel's FIB and neighbour table, into @tx->h.
  * @ip_len is the IP length of the largest packet to send (0: the skb's).
@@ -282,11 +309,27 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 	rc = tx_route(skb, cfg, tx, dst, segment, !clone, 0, &fib);
 	if (rc < 0)
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;
-	/* Per copy, only the outer Ethernet and IP headers change. */
-	if (tx->family == AF_INET6)
+	/*
+	 * Per copy, only the outer Ethernet and IP headers change, and STT's
+	 * checksum, whose pseudo-header has the destination.
+	 */
+	if (tx->l4_csum) {
+		const __u32 l4_len = tx->inner_len + OVX_STT_HLEN;
+
+		if (tx->family == AF_INET6) {
+			tx->h.v6.tun.stt.tcp.check = tcp_check(tx, l4_len, tx->l4_sum);
+			err = bpf_skb_store_bytes(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH +
+						  OVX_OUTER_IPV6 + sizeof(struct tcphdr), 0);
+		} else {
+			tx->h.v4.tun.stt.tcp.check = tcp_check(tx, l4_len, tx->l4_sum);
+			err = bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH +
+						  OVX_OUTER_IPV4 + sizeof(struct tcphdr), 0);
+		}
+	} else if (tx->family == AF_INET6) {
 		err = bpf_skb_store_bytes(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6, 0);
-	else
+	} else {
 		err = bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4, 0);
+	}
 	if (err) {
 		count_drop(segment, OVX_DROP_TX_ERROR);
 		return clone ? TC_ACT_UNSPEC : TC_ACT_SHOT;

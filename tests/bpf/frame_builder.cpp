@@ -167,12 +167,27 @@ std::size_t outer_ip_len(int family)
 
 Bytes ip_frame(const Outer &o, std::uint8_t proto, const Bytes &l4)
 {
+	// STT's TCP-like header gets a real checksum (RFC 9293 3.1): the
+	// pseudo-header of the outer addresses, the header, the payload.
+	Bytes seg = l4;
+	if (proto == 6 && seg.size() >= 20) {
+		const std::size_t alen = o.family == AF_INET6 ? 16 : 4;
+		Bytes pseudo(o.src.begin(), o.src.begin() + static_cast<long>(alen));
+		pseudo.insert(pseudo.end(), o.dst.begin(), o.dst.begin() + static_cast<long>(alen));
+		put32(pseudo, static_cast<std::uint32_t>(seg.size()));
+		put32(pseudo, proto);
+		seg[16] = seg[17] = 0;
+		const Bytes all = concat(pseudo, seg);
+		const std::uint16_t c = csum(all.data(), all.size());
+		seg[16] = static_cast<std::uint8_t>(c >> 8);
+		seg[17] = static_cast<std::uint8_t>(c);
+	}
 	if (o.family == AF_INET6)
-		return eth(o.dst_mac, o.src_mac, kEthIp6, ip6(o.src, o.dst, proto, l4));
+		return eth(o.dst_mac, o.src_mac, kEthIp6, ip6(o.src, o.dst, proto, seg));
 	const auto v4 = [](const Ip6Addr &a) {
 		return static_cast<std::uint32_t>(a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
 	};
-	return eth(o.dst_mac, o.src_mac, kEthIp, ip4(v4(o.src), v4(o.dst), proto, l4));
+	return eth(o.dst_mac, o.src_mac, kEthIp, ip4(v4(o.src), v4(o.dst), proto, seg));
 }
 
 Bytes tunnel_frame(const Outer &o, Encap encap, std::uint64_t id, const Bytes &inner)

@@ -41,12 +41,14 @@ encap_wire_check() {
 	vxlan) filter="vxlan"; extra=(udp.dstport udp.checksum) ;;
 	geneve) filter="geneve"; extra=(udp.dstport udp.checksum geneve.proto_type geneve.options geneve.version) ;;
 	nvgre) filter="gre"; extra=(gre.flags_and_version gre.proto) ;;
-	stt) filter="stt"; extra=(stt.dport stt.version stt.pkt_len stt.seg_off) ;;
+	stt) filter="stt"; extra=(stt.dport stt.version stt.pkt_len stt.seg_off stt.checksum.status
+		_ws.expert.message) ;;
 	esac
 	E2E_TSHARK_OPTS=()
 	# STT is a heuristic dissector: tshark tries it only before TCP's own.
+	# Its TCP-like checksum is verified (see wire_check.py).
 	[[ $encap == stt ]] && E2E_TSHARK_OPTS=(-o ip.try_heuristic_first:TRUE
-		-o ipv6.try_heuristic_first:TRUE)
+		-o ipv6.try_heuristic_first:TRUE -o stt.check_checksum:TRUE)
 	lines=$(e2e_tshark "$cap" "$filter" "$idf" eth.src eth.dst icmp.type ip.proto \
 		ipv6.nxt "${extra[@]}")
 	n=$(grep -c . <<<"$lines")
@@ -141,9 +143,8 @@ encap_run() {
 	e2e_ok "$mtu-byte DF pings b1 -> b2: $got/3 replies"
 
 	e2e_step "$encap/IPv$family: iperf3 TCP ${IPERF_SECS}s b1 -> b2"
-	# STT's TSO frames are test_stt_segmentation.sh's (a datapath bug drops
-	# them today): here the VMs send MTU-sized frames, and GRO on their
-	# veths does not merge them again.
+	# STT's TSO frames are test_encap_stt_tso.sh's: here the VMs send
+	# MTU-sized frames, and GRO on their veths does not merge them again.
 	[[ $encap == stt ]] && encap_vm_offloads off b1 b2
 	encap_iperf b1 b2
 	e2e_ok "iperf3 TCP b1 -> b2 over $encap/IPv$family: $E2E_GBPS Gbit/s"
