@@ -93,7 +93,7 @@ struct stt_tx_ctx {
 	struct stt_tx_buf *buf;
 	__u32 hoff;		/* outer Ethernet + IP + TCP-like header */
 	__u32 frame;		/* STT frame: STT header + inner frame */
-	__u32 mss;		/* STT frame bytes per segment */
+	__u32 mss;		/* STT frame bytes per segment but the last */
 	__u32 n;		/* segments */
 	__u32 ifindex;
 	int err;
@@ -172,18 +172,24 @@ static __always_inline int stt_xmit_segments(struct __sk_buff *skb,
 		.frame = sizeof(struct ovx_stthdr) + tx->inner_len,
 	};
 	struct bpf_fib_lookup fib;
-	__u32 zero = 0, rest;
+	__u32 zero = 0, rest, mss;
 
 	if (tx->inner_len > OVX_STT_SEGMENTED_MAX || cfg->underlay_mtu <= iplen + 2 * sizeof(struct tcphdr)) {
 		count_drop(segment, OVX_DROP_MTU_EXCEEDED);
 		return TC_ACT_SHOT;
 	}
-	c.mss = cfg->underlay_mtu - iplen - sizeof(struct tcphdr);
-	c.n = (c.frame + c.mss - 1) / c.mss;
+	mss = cfg->underlay_mtu - iplen - sizeof(struct tcphdr);
+	c.n = (c.frame + mss - 1) / mss;
 	if (c.n > STT_TX_MAX_SEGS) {
 		count_drop(segment, OVX_DROP_MTU_EXCEEDED);
 		return TC_ACT_SHOT;
 	}
+	/*
+	 * Pieces of equal size: bpf_skb_change_tail() refuses to cut an skb
+	 * in front of its transport header (the inner TCP/UDP header, about
+	 * 50 bytes into the STT frame), which a short last piece would.
+	 */
+	c.mss = (c.frame + c.n - 1) / c.n;
 	/* Clones cannot resolve a neighbour: the managed entry has it. */
 	if (tx_route(skb, cfg, tx, dst, segment, 0, cfg->underlay_mtu, &fib) < 0)
 		return TC_ACT_SHOT;
