@@ -95,7 +95,7 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 {
 	const struct ovx_stthdr *stt = (const void *)s->data;
 	const struct ethhdr *inner = (const void *)(s->data + sizeof(*stt));
-	__u32 segment, ifindex, len = rx->stt_len - sizeof(*stt);
+	__u32 segment, ifindex, mtu_len = 0, len = rx->stt_len - sizeof(*stt);
 	struct ovx_seg_stats *st;
 	int reason;
 
@@ -122,6 +122,13 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 		return rx_tc_drop(segment, OVX_DROP_TX_ERROR);
 	}
 	s->owner = 0;
+	/*
+	 * A rebuilt frame may be larger than its VM port takes (VMs of one
+	 * segment with different MTUs): count it here, where the port would
+	 * drop it unseen.
+	 */
+	if (ifindex && bpf_check_mtu(skb, ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+		return rx_tc_drop(segment, OVX_DROP_MTU_EXCEEDED);
 	st = seg_stats(segment);
 	if (st)
 		st->stt_reassembled++;

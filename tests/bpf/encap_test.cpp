@@ -402,6 +402,20 @@ TEST_F(Stt, SegmentsAreReassembledInAnyOrder)
 	EXPECT_EQ(stats(kBlue).rx_bytes, 2 * big.size());
 }
 
+TEST_F(Stt, ARebuiltFrameLargerThanItsPortTakesIsCounted)
+{
+	// vm1 takes 4000-byte frames, vm2 1500: the 1900-byte frame fits only vm1.
+	const Bytes to_vm2 = vm_ping(kVm2, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.3"), 1900);
+	const Bytes stt = stt_frame(kSttContext, to_vm2);
+	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", segment(stt, 0, 1400, 51)).retval,
+		  TC_ACT_STOLEN);
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      segment(stt, 1400, stt.size() - 1400, 51));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_MTU_EXCEEDED), 1u);
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 0u);
+}
+
 TEST_F(Stt, InconsistentSegmentsAreDroppedAndCounted)
 {
 	const Bytes a = segment(big_stt, 0, 1400, 31);

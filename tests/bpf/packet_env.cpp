@@ -61,6 +61,9 @@ void setup_namespace()
 		sh(std::string("ip link add ") + vm + " type veth peer name " + vm + "p");
 	for (const char *dev : {"ul0", "ul0p", "vm1", "vm1p", "vm2", "vm2p", "vm3", "vm3p"})
 		sh(std::string("ip link set ") + dev + " up");
+	// vm1's VM takes jumbo frames (STT carries them), vm2's and vm3's not.
+	sh("ip link set vm1 mtu 4000");
+	sh("ip link set vm1p mtu 4000");
 	sh("ip neigh add 192.168.77.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
 	sh("ip neigh add 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
 	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
