@@ -52,9 +52,12 @@ json segment_json(const SegmentView &s)
 	json flood = json::array();
 	for (const auto &a : s.flood)
 		flood.push_back(format_ip(a));
-	return {{"name", s.name},	  {"tenant", s.tenant},	    {"encap", encap_name(s.encap)},
+	json j = {{"name", s.name},	  {"tenant", s.tenant},	    {"encap", encap_name(s.encap)},
 		{"id", s.id},		  {"learning", s.learning}, {"aging", s.aging_sec},
 		{"inner_mtu", s.inner_mtu}, {"ports", s.ports},	    {"flood", flood}};
+	if (s.encap == OVX_ENCAP_STT)
+		j["segmented_mtu"] = OVX_STT_SEGMENTED_MAX;
+	return j;
 }
 
 json port_json(const PortView &p)
@@ -287,7 +290,10 @@ void print_segment(std::ostream &out, const SegmentView &s)
 	    << id_name(s.encap) << ' ' << s.id << "  learning " << (s.learning ? "on" : "off");
 	if (s.learning)
 		out << " (aging " << s.aging_sec << "s)";
-	out << "  inner mtu " << s.inner_mtu << "\n  ports:";
+	out << "  inner mtu " << s.inner_mtu;
+	if (s.encap == OVX_ENCAP_STT) // larger frames leave in STT segments
+		out << " (" << OVX_STT_SEGMENTED_MAX << " in segments)";
+	out << "\n  ports:";
 	for (const auto &p : s.ports)
 		out << ' ' << p;
 	out << "\n  flood:";
