@@ -26,32 +26,38 @@ for s in json.load(sys.stdin)["segments"]:
 FAILED=()
 RESULTS=()
 
+# iperf_run WHAT: iperf3 TCP b1 -> b2 for SECS; GBPS, then H1 and H2, the
+# hosts' seg_stats after it. No throughput fails WHAT.
+iperf_run() {
+	topo_iperf_server b2 || e2e_fail "iperf3 server on b2 did not start"
+	GBPS=$(topo_iperf_client b1 "$(topo_vm_ip b2)" "$SECS") || GBPS="failed ($GBPS)"
+	H1=$(seg_stats h1) H2=$(seg_stats h2)
+	/usr/bin/python3 -c "import sys; sys.exit(0 if float('$GBPS') > 0 else 1)" 2>/dev/null ||
+		FAILED+=("$1: iperf3 throughput $GBPS Gbit/s, want > 0")
+}
+
 # tso_run FAMILY: iperf3 with TSO frames over STT; records the numbers and
 # the failed checks.
 tso_run() {
-	local family=$1 gbps h1s h2s rx tx segs reas drops1 drops2 unassigned
+	local family=$1 rx tx segs reas drops1 drops2 unassigned
 	e2e_build_topology "ovx ovx" "blue:4294972297:stt:$family"
 	e2e_apply_all
 	e2e_expect_ping b1 "$(topo_vm_ip b2)" 3
 	e2e_info "b1 eth0: $(topo_vm_exec b1 ethtool -k eth0 | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload):' | tr -s ' \n' ' ')"
 	e2e_step "STT/IPv$family: iperf3 TCP ${SECS}s b1 -> b2 with TSO frames"
-	topo_iperf_server b2 || e2e_fail "iperf3 server on b2 did not start"
-	gbps=$(topo_iperf_client b1 "$(topo_vm_ip b2)" "$SECS") || gbps="failed ($gbps)"
-	h1s=$(seg_stats h1) h2s=$(seg_stats h2)
-	read -r _ tx segs _ drops1 <<<"$h1s"
-	read -r rx _ _ reas drops2 <<<"$h2s"
+	iperf_run "IPv$family"
+	read -r _ tx segs _ drops1 <<<"$H1"
+	read -r rx _ _ reas drops2 <<<"$H2"
 	unassigned=$(ovx_stats_json h2 | /usr/bin/python3 -c '
 import json, sys
 d = json.load(sys.stdin).get("unassigned_drops", {})
 print(",".join("%s:%d" % kv for kv in sorted(d.items()) if kv[1]) or "-")')
-	e2e_info "iperf3: $gbps Gbit/s"
+	e2e_info "iperf3: $GBPS Gbit/s"
 	topo_host_exec h1 ip -br link show | grep '^ovxseg' >/dev/null ||
 		FAILED+=("IPv$family: no segmenter (ovxseg*) on h1 while an STT segment exists")
 	e2e_info "h1 (sender):   tx_packets=$tx stt_segments=$segs drops=$drops1"
 	e2e_info "h2 (receiver): rx_packets=$rx stt_reassembled=$reas drops=$drops2 unassigned_drops=$unassigned"
-	RESULTS+=("STT/IPv$family TSO: iperf3 $gbps Gbit/s; h1 tx_packets=$tx stt_segments=$segs drops=$drops1; h2 rx_packets=$rx stt_reassembled=$reas drops=$drops2 unassigned=$unassigned")
-	/usr/bin/python3 -c "import sys; sys.exit(0 if float('$gbps') > 0 else 1)" 2>/dev/null ||
-		FAILED+=("IPv$family: iperf3 throughput $gbps Gbit/s, want > 0")
+	RESULTS+=("STT/IPv$family TSO: iperf3 $GBPS Gbit/s; h1 tx_packets=$tx stt_segments=$segs drops=$drops1; h2 rx_packets=$rx stt_reassembled=$reas drops=$drops2 unassigned=$unassigned")
 	((${segs:-0} > 0)) || FAILED+=("IPv$family: h1 stt_segments=${segs:-?}, want > 0")
 	[[ $drops1 == - && $drops2 == - && $unassigned == - ]] ||
 		FAILED+=("IPv$family: drops on h1 '$drops1', on h2 '$drops2' (unassigned '$unassigned'), want none")
@@ -64,7 +70,7 @@ print(",".join("%s:%d" % kv for kv in sorted(d.items()) if kv[1]) or "-")')
 # ways, then iperf3, whose TSO frames the segmenter cuts to the VMs' MSS
 # (~3950 bytes), each again sent in STT segments.
 jumbo_run() {
-	local family=$1 vm segs0 segs reas0 reas gbps h1s h2s drops1 drops2
+	local family=$1 vm segs0 segs reas0 reas tx drops1 drops2
 	for vm in b1 b2; do
 		topo_vm_exec "$vm" ip link set eth0 mtu 4000
 		topo_host_exec "$(topo_vm_host "$vm")" ip link set "$(topo_vm_port "$vm")" mtu 4000
@@ -85,15 +91,11 @@ jumbo_run() {
 	((segs - segs0 >= 6)) || FAILED+=("IPv$family jumbo: h1 stt_segments +$((segs - segs0)), want >= 6 (3 pings, 3 segments each)")
 	((reas - reas0 >= 3)) || FAILED+=("IPv$family jumbo: h2 stt_reassembled +$((reas - reas0)), want >= 3")
 	e2e_step "STT/IPv$family: iperf3 TCP ${SECS}s b1 -> b2, VM MTU 4000 with TSO"
-	topo_iperf_server b2 || e2e_fail "iperf3 server on b2 did not start"
-	gbps=$(topo_iperf_client b1 "$(topo_vm_ip b2)" "$SECS") || gbps="failed ($gbps)"
-	h1s=$(seg_stats h1) h2s=$(seg_stats h2)
-	read -r _ tx segs _ drops1 <<<"$h1s"
-	read -r _ _ _ reas drops2 <<<"$h2s"
-	e2e_info "iperf3: $gbps Gbit/s; h1 stt_segments=$segs; h2 stt_reassembled=$reas"
-	RESULTS+=("STT/IPv$family VM MTU 4000: iperf3 $gbps Gbit/s; h1 tx_packets=$tx stt_segments=$segs drops=$drops1; h2 stt_reassembled=$reas drops=$drops2")
-	/usr/bin/python3 -c "import sys; sys.exit(0 if float('$gbps') > 0 else 1)" 2>/dev/null ||
-		FAILED+=("IPv$family jumbo: iperf3 throughput $gbps Gbit/s, want > 0")
+	iperf_run "IPv$family jumbo"
+	read -r _ tx segs _ drops1 <<<"$H1"
+	read -r _ _ _ reas drops2 <<<"$H2"
+	e2e_info "iperf3: $GBPS Gbit/s; h1 stt_segments=$segs; h2 stt_reassembled=$reas"
+	RESULTS+=("STT/IPv$family VM MTU 4000: iperf3 $GBPS Gbit/s; h1 tx_packets=$tx stt_segments=$segs drops=$drops1; h2 stt_reassembled=$reas drops=$drops2")
 	[[ $drops1 == - ]] || FAILED+=("IPv$family jumbo: drops on h1 '$drops1', want none")
 	[[ $drops2 == - ]] || FAILED+=("IPv$family jumbo: drops on h2 '$drops2', want none")
 }
