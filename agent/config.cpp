@@ -6,16 +6,19 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include "maps/error.h"
 
@@ -48,13 +51,85 @@ std::uint64_t id_max(ovx_encap encap)
 	}
 }
 
+// A position in the file, 0-based as the parser gives it; none for an
+// empty file.
+struct Mark {
+	int line = -1;
+	int column = -1;
+	bool is_null() const { return line < 0; }
+};
+
+// One document as libyaml's events describe it: every node in document
+// order, a container followed by its subtree, scalars' text in one buffer.
+// A million FDB entries are some six million nodes: a heap object per node,
+// as DOM libraries make them, costs more than parsing the file.
+struct Document {
+	enum class Kind : std::uint8_t { null, scalar, sequence, map, alias };
+	struct Item {
+		Kind kind;
+		std::uint32_t line, column;
+		std::uint32_t next; // the index after this node's subtree
+		// A scalar's text in @text; a container's number of children;
+		// an alias's node.
+		std::uint32_t at, len;
+	};
+	std::vector<Item> items;
+	std::string text;
+};
+
+// The view of one node the Reader needs; a default one is null (no file).
+class Node {
+public:
+	Node() = default;
+	Node(const Document &doc, std::uint32_t i) : doc_(&doc), i_(i)
+	{
+		// An alias is the node its anchor names (YAML 1.2, 3.2.2.2).
+		if (item().kind == Kind::alias)
+			i_ = item().at;
+	}
+
+	bool IsNull() const { return !doc_ || item().kind == Kind::null; }
+	bool IsScalar() const { return doc_ && item().kind == Kind::scalar; }
+	bool IsSequence() const { return doc_ && item().kind == Kind::sequence; }
+	bool IsMap() const { return doc_ && item().kind == Kind::map; }
+	std::string_view Scalar() const
+	{
+		return std::string_view(doc_->text).substr(item().at, item().len);
+	}
+	Mark mark() const
+	{
+		if (!doc_)
+			return {};
+		return {static_cast<int>(item().line), static_cast<int>(item().column)};
+	}
+
+	// A container's children in order; a map's are key, value, key, ...
+	std::vector<Node> children() const
+	{
+		std::vector<Node> out;
+		if (!doc_ || (item().kind != Kind::sequence && item().kind != Kind::map))
+			return out;
+		out.reserve(item().len);
+		for (std::uint32_t c = i_ + 1; c < item().next; c = doc_->items[c].next)
+			out.emplace_back(*doc_, c);
+		return out;
+	}
+
+private:
+	using Kind = Document::Kind;
+	const Document::Item &item() const { return doc_->items[i_]; }
+
+	const Document *doc_ = nullptr;
+	std::uint32_t i_ = 0;
+};
+
 // One node to read, with what an error message needs to point at it.
 struct Value {
-	YAML::Node node;
+	Node node;
 	std::string path; // e.g. "segments[1].ports[0].mac"
-	// yaml-cpp gives a null node the position of the token after it, often
+	// The parser gives a null node the position of the token after it, often
 	// on a later line; a missing value is reported here instead.
-	YAML::Mark null_at;
+	Mark null_at;
 };
 
 // The entries of one YAML map by key.
@@ -66,7 +141,7 @@ struct Claim {
 	int line;
 };
 
-Origin origin_of(const YAML::Mark &mark)
+Origin origin_of(const Mark &mark)
 {
 	// Only an empty document has no position; its start is the best guess.
 	if (mark.is_null())
@@ -74,9 +149,9 @@ Origin origin_of(const YAML::Mark &mark)
 	return {mark.line + 1, mark.column + 1};
 }
 
-YAML::Mark where(const Value &v)
+Mark where(const Value &v)
 {
-	return v.node.IsNull() ? v.null_at : v.node.Mark();
+	return v.node.IsNull() ? v.null_at : v.node.mark();
 }
 
 int line_of(const Value &v)
@@ -89,7 +164,7 @@ std::string quoted(std::string_view text)
 	return "'" + std::string(text) + "'";
 }
 
-std::string describe(const YAML::Node &node)
+std::string describe(const Node &node)
 {
 	if (node.IsScalar())
 		return quoted(node.Scalar());
@@ -143,7 +218,7 @@ class Reader {
 public:
 	explicit Reader(const std::string &file) : file_(file) {}
 
-	Config read(const YAML::Node &root);
+	Config read(const Node &root);
 
 private:
 	[[noreturn]] void fail(const Value &v, const std::string &what) const
@@ -197,12 +272,13 @@ Fields Reader::fields(const Value &map,
 	Fields out;
 	if (map.node.IsNull())
 		return out;
-	for (const auto &entry : map.node) {
-		const Value key{entry.first, map.path, where(map)};
+	const std::vector<Node> nodes = map.node.children();
+	for (std::size_t i = 0; i + 1 < nodes.size(); i += 2) {
+		const Value key{nodes[i], map.path, where(map)};
 		if (!key.node.IsScalar())
 			fail(key, "expected a key name, got " + describe(key.node));
-		const std::string &k = key.node.Scalar();
-		const Value value{entry.second, join(map.path, k), key.node.Mark()};
+		const std::string k(key.node.Scalar());
+		const Value value{nodes[i + 1], join(map.path, k), key.node.mark()};
 		bool known = false;
 		std::string expected;
 		for (const std::string_view a : allowed) {
@@ -212,7 +288,7 @@ Fields Reader::fields(const Value &map,
 		if (!known)
 			fail({key.node, value.path, {}},
 			     "unknown key " + quoted(k) + " (expected one of: " + expected + ")");
-		// yaml-cpp keeps both entries of a repeated key; one would be
+		// The parser keeps both entries of a repeated key; one would be
 		// silently ignored, so neither is taken.
 		const auto [it, fresh] = out.try_emplace(k, value);
 		if (!fresh)
@@ -240,8 +316,10 @@ std::vector<Value> Reader::items(const Value &list) const
 	std::vector<Value> out;
 	if (list.node.IsNull())
 		return out;
-	for (std::size_t i = 0; i < list.node.size(); i++)
-		out.push_back({list.node[i], list.path + "[" + std::to_string(i) + "]", where(list)});
+	const std::vector<Node> nodes = list.node.children();
+	out.reserve(nodes.size());
+	for (std::size_t i = 0; i < nodes.size(); i++)
+		out.push_back({nodes[i], list.path + "[" + std::to_string(i) + "]", where(list)});
 	return out;
 }
 
@@ -251,7 +329,7 @@ std::string Reader::scalar(const Value &v) const
 		fail(v, "missing value");
 	if (!v.node.IsScalar())
 		fail(v, "expected a single value, got " + describe(v.node));
-	return v.node.Scalar();
+	return std::string(v.node.Scalar());
 }
 
 std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo,
@@ -557,9 +635,9 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 	return s;
 }
 
-Config Reader::read(const YAML::Node &root)
+Config Reader::read(const Node &root)
 {
-	const Value top{root, "", root.Mark()};
+	const Value top{root, "", root.mark()};
 	if (!root.IsMap())
 		fail(top, "expected a map with 'underlay' and 'segments' at the top level, got " +
 				  describe(root));
@@ -582,6 +660,128 @@ Config Reader::read(const YAML::Node &root)
 		}
 	}
 	return cfg;
+}
+
+// Where libyaml stopped, with what it was reading then.
+[[noreturn]] void syntax_error(const yaml_parser_t &p, const std::string &text,
+			       const std::string &path)
+{
+	Mark at{static_cast<int>(p.problem_mark.line), static_cast<int>(p.problem_mark.column)};
+	// Undecodable input has only a byte offset.
+	if (p.error == YAML_READER_ERROR) {
+		const std::string_view before = std::string_view(text).substr(
+			0, std::min(p.problem_offset, text.size()));
+		const std::size_t nl = before.rfind('\n');
+		at.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+		at.column = static_cast<int>(nl == std::string_view::npos ? before.size()
+									  : before.size() - nl - 1);
+	}
+	std::string what = p.problem ? p.problem : "cannot parse";
+	if (p.context)
+		what += " (" + std::string(p.context) + " that starts at line " +
+			std::to_string(p.context_mark.line + 1) + ")";
+	throw ConfigError(located(path, origin_of(at), "", "YAML syntax error: " + what));
+}
+
+// The first document of @text. The others are parsed (a syntax error in
+// them is one) but refused: anything after the first would be ignored.
+Document parse_document(const std::string &text, const std::string &path)
+{
+	using Kind = Document::Kind;
+	if (text.size() >= std::numeric_limits<std::uint32_t>::max())
+		throw ConfigError(path + ": too large (at most 4 GiB)");
+	struct Parser {
+		yaml_parser_t p;
+		Parser()
+		{
+			if (!yaml_parser_initialize(&p))
+				throw std::bad_alloc();
+		}
+		~Parser() { yaml_parser_delete(&p); }
+	} parser;
+	yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char *>(text.data()),
+				     text.size());
+	struct Event {
+		yaml_event_t e;
+		~Event() { yaml_event_delete(&e); }
+	};
+
+	Document doc;
+	std::vector<std::uint32_t> open; // containers not ended yet
+	std::unordered_map<std::string, std::uint32_t> anchors;
+	int documents = 0;
+	Mark second; // where the second document's content starts
+	for (;;) {
+		Event ev;
+		if (!yaml_parser_parse(&parser.p, &ev.e))
+			syntax_error(parser.p, text, path);
+		const yaml_event_t &e = ev.e;
+		if (e.type == YAML_STREAM_END_EVENT)
+			break;
+		if (e.type == YAML_DOCUMENT_START_EVENT)
+			documents++;
+		const Mark at{static_cast<int>(e.start_mark.line), static_cast<int>(e.start_mark.column)};
+		if (documents > 1) {
+			if (second.is_null() && e.type != YAML_DOCUMENT_START_EVENT &&
+			    e.type != YAML_DOCUMENT_END_EVENT)
+				second = at;
+			continue;
+		}
+
+		const auto add = [&](Kind kind, const yaml_char_t *anchor, std::uint32_t from,
+				     std::uint32_t len) {
+			const auto i = static_cast<std::uint32_t>(doc.items.size());
+			if (!open.empty())
+				doc.items[open.back()].len++;
+			doc.items.push_back({kind, static_cast<std::uint32_t>(at.line),
+					     static_cast<std::uint32_t>(at.column), i + 1, from, len});
+			if (anchor)
+				anchors[reinterpret_cast<const char *>(anchor)] = i;
+			return i;
+		};
+		switch (e.type) {
+		case YAML_SCALAR_EVENT: {
+			const std::string_view value(reinterpret_cast<const char *>(e.data.scalar.value),
+						     e.data.scalar.length);
+			// YAML 1.2's core schema nulls, only as untagged plain scalars.
+			const bool null = e.data.scalar.plain_implicit &&
+					  (value.empty() || value == "~" || value == "null" ||
+					   value == "Null" || value == "NULL");
+			add(null ? Kind::null : Kind::scalar, e.data.scalar.anchor,
+			    static_cast<std::uint32_t>(doc.text.size()),
+			    static_cast<std::uint32_t>(value.size()));
+			doc.text += value;
+			break;
+		}
+		case YAML_SEQUENCE_START_EVENT:
+			open.push_back(add(Kind::sequence, e.data.sequence_start.anchor, 0, 0));
+			break;
+		case YAML_MAPPING_START_EVENT:
+			open.push_back(add(Kind::map, e.data.mapping_start.anchor, 0, 0));
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			doc.items[open.back()].next = static_cast<std::uint32_t>(doc.items.size());
+			open.pop_back();
+			break;
+		case YAML_ALIAS_EVENT: {
+			const char *name = reinterpret_cast<const char *>(e.data.alias.anchor);
+			const auto it = anchors.find(name);
+			if (it == anchors.end())
+				throw ConfigError(located(path, origin_of(at), "",
+							  "YAML syntax error: unknown anchor " +
+								  quoted(name)));
+			add(Kind::alias, nullptr, it->second, 0);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (documents > 1)
+		throw ConfigError(located(path, origin_of(second), "",
+					  "only one YAML document is allowed per file"));
+	return doc;
 }
 
 } // namespace
@@ -612,17 +812,8 @@ Config load_config(const std::string &path)
 
 Config parse_config(const std::string &text, const std::string &path)
 {
-	std::vector<YAML::Node> docs;
-	try {
-		docs = YAML::LoadAll(text);
-	} catch (const YAML::Exception &e) {
-		throw ConfigError(located(path, origin_of(e.mark), "", "YAML syntax error: " + e.msg));
-	}
-	// Anything after the first document would be silently ignored.
-	if (docs.size() > 1)
-		throw ConfigError(located(path, origin_of(docs[1].Mark()), "",
-					  "only one YAML document is allowed per file"));
-	return Reader(path).read(docs.empty() ? YAML::Node() : docs[0]);
+	const Document doc = parse_document(text, path);
+	return Reader(path).read(doc.items.empty() ? Node() : Node(doc, 0));
 }
 
 std::string format_mac(const Mac &mac)

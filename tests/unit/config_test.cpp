@@ -396,7 +396,8 @@ underlay:
   interface: eth1
   address: [192.168.77.1
 )",
-	 "h.yaml:4:1: YAML syntax error: end of sequence flow not found"},
+	 "h.yaml:4:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow "
+	 "sequence that starts at line 3)"},
 	{"TwoDocuments", R"(
 underlay: {interface: eth1, address: 10.0.0.1}
 ---
