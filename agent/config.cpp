@@ -123,17 +123,37 @@ private:
 	std::uint32_t i_ = 0;
 };
 
+// Where a node sits, e.g. "segments[1].ports[0].mac": spelled out only for
+// a message, for each of a million FDB entries has one. A path points at
+// its parent's, which outlives it.
+struct Path {
+	const Path *parent = nullptr; // none: the document itself
+	std::string_view key;         // a map's entry; empty: a list's item
+	std::size_t index = 0;
+
+	std::string str() const
+	{
+		if (!parent)
+			return "";
+		std::string out = parent->str();
+		if (key.empty())
+			return out + "[" + std::to_string(index) + "]";
+		return out.empty() ? std::string(key) : out + "." + std::string(key);
+	}
+};
+
 // One node to read, with what an error message needs to point at it.
 struct Value {
 	Node node;
-	std::string path; // e.g. "segments[1].ports[0].mac"
+	Path path;
 	// The parser gives a null node the position of the token after it, often
 	// on a later line; a missing value is reported here instead.
 	Mark null_at;
 };
 
-// The entries of one YAML map by key.
-using Fields = std::map<std::string, Value, std::less<>>;
+// The entries of one YAML map, in file order: a few keys each, searched
+// faster in a row than in a tree.
+using Fields = std::vector<std::pair<std::string_view, Value>>;
 
 // Something an earlier part of the file already took, for duplicate errors.
 struct Claim {
@@ -173,11 +193,6 @@ std::string describe(const Node &node)
 	if (node.IsMap())
 		return "a map";
 	return "nothing";
-}
-
-std::string join(const std::string &path, std::string_view key)
-{
-	return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
 std::string located(const std::string &file, Origin at, const std::string &path,
@@ -223,7 +238,7 @@ public:
 private:
 	[[noreturn]] void fail(const Value &v, const std::string &what) const
 	{
-		throw ConfigError(located(file_, origin_of(where(v)), v.path, what));
+		throw ConfigError(located(file_, origin_of(where(v)), v.path.str(), what));
 	}
 
 	Fields fields(const Value &map, std::initializer_list<std::string_view> allowed) const;
@@ -257,8 +272,10 @@ private:
 
 const Value *find(const Fields &fields, std::string_view key)
 {
-	const auto it = fields.find(key);
-	return it == fields.end() ? nullptr : &it->second;
+	for (const auto &[k, v] : fields)
+		if (k == key)
+			return &v;
+	return nullptr;
 }
 
 // A null map is read as an empty one: "limits:" with every entry commented
@@ -277,24 +294,23 @@ Fields Reader::fields(const Value &map,
 		const Value key{nodes[i], map.path, where(map)};
 		if (!key.node.IsScalar())
 			fail(key, "expected a key name, got " + describe(key.node));
-		const std::string k(key.node.Scalar());
-		const Value value{nodes[i + 1], join(map.path, k), key.node.mark()};
-		bool known = false;
-		std::string expected;
-		for (const std::string_view a : allowed) {
-			known = known || a == k;
-			expected += (expected.empty() ? "" : ", ") + std::string(a);
-		}
-		if (!known)
+		// The document's text outlives every Path that names it.
+		const std::string_view k = key.node.Scalar();
+		const Value value{nodes[i + 1], {&map.path, k}, key.node.mark()};
+		if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+			std::string expected;
+			for (const std::string_view a : allowed)
+				expected += (expected.empty() ? "" : ", ") + std::string(a);
 			fail({key.node, value.path, {}},
 			     "unknown key " + quoted(k) + " (expected one of: " + expected + ")");
+		}
 		// The parser keeps both entries of a repeated key; one would be
 		// silently ignored, so neither is taken.
-		const auto [it, fresh] = out.try_emplace(k, value);
-		if (!fresh)
+		if (const Value *first = find(out, k))
 			fail({key.node, value.path, {}},
 			     "duplicate key " + quoted(k) + ", first at line " +
-				     std::to_string(origin_of(it->second.null_at).line));
+				     std::to_string(origin_of(first->null_at).line));
+		out.emplace_back(k, value);
 	}
 	return out;
 }
@@ -303,7 +319,7 @@ const Value &Reader::need(const Value &map, const Fields &fields, std::string_vi
 {
 	const Value *v = find(fields, key);
 	if (!v)
-		fail({map.node, join(map.path, key), map.null_at}, "required key is missing");
+		fail({map.node, {&map.path, key}, map.null_at}, "required key is missing");
 	return *v;
 }
 
@@ -319,7 +335,7 @@ std::vector<Value> Reader::items(const Value &list) const
 	const std::vector<Node> nodes = list.node.children();
 	out.reserve(nodes.size());
 	for (std::size_t i = 0; i < nodes.size(); i++)
-		out.push_back({nodes[i], list.path + "[" + std::to_string(i) + "]", where(list)});
+		out.push_back({nodes[i], {&list.path, {}, i}, where(list)});
 	return out;
 }
 
@@ -578,11 +594,26 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 
 	// A MAC may appear once per segment: two places for one address would
 	// make the FDB entry depend on which was written last.
-	std::map<Mac, Claim> macs;
-	const auto claim_mac = [&](const Value &macv, const Mac &mac, const std::string &by) {
-		if (const auto [it, fresh] = macs.try_emplace(mac, Claim{by, line_of(macv)}); !fresh)
+	// Hashed, and named by the item's path only in the message: a segment
+	// may have a million remotes.
+	struct MacClaim {
+		Path by;
+		int line;
+	};
+	struct MacHash {
+		std::size_t operator()(const Mac &m) const
+		{
+			std::uint64_t x = 0;
+			std::memcpy(&x, m.data(), m.size());
+			return std::hash<std::uint64_t>{}(x);
+		}
+	};
+	std::unordered_map<Mac, MacClaim, MacHash> macs;
+	const auto claim_mac = [&](const Value &macv, const Mac &mac, const Value &by) {
+		if (const auto [it, fresh] = macs.try_emplace(mac, MacClaim{by.path, line_of(macv)});
+		    !fresh)
 			fail(macv, "MAC address " + quoted(format_mac(mac)) + " is already used by " +
-					   it->second.by + " " + line_note(it->second.line));
+					   it->second.by.str() + " " + line_note(it->second.line));
 	};
 
 	if (const Value *pl = find(f, "ports")) {
@@ -615,19 +646,22 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 						  line_note(it->second.line));
 			const Value &macv = need(list[i], pf, "mac");
 			p.mac = unicast_mac(macv);
-			claim_mac(macv, p.mac, list[i].path);
+			claim_mac(macv, p.mac, list[i]);
 			s.ports.push_back(p);
 		}
 	}
 
 	if (const Value *rl = find(f, "remotes")) {
-		for (const Value &rv : items(*rl)) {
+		const std::vector<Value> list = items(*rl);
+		macs.reserve(macs.size() + list.size());
+		s.remotes.reserve(list.size());
+		for (const Value &rv : list) {
 			const Fields rf = fields(rv, {"mac", "vtep"});
 			Remote r;
 			r.origin = origin_of(where(rv));
 			const Value &macv = need(rv, rf, "mac");
 			r.mac = unicast_mac(macv);
-			claim_mac(macv, r.mac, rv.path);
+			claim_mac(macv, r.mac, rv);
 			r.vtep = remote_vtep(need(rv, rf, "vtep"), underlay, family, family_line);
 			s.remotes.push_back(r);
 		}
@@ -637,7 +671,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 
 Config Reader::read(const Node &root)
 {
-	const Value top{root, "", root.mark()};
+	const Value top{root, {}, root.mark()};
 	if (!root.IsMap())
 		fail(top, "expected a map with 'underlay' and 'segments' at the top level, got " +
 				  describe(root));
