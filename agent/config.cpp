@@ -741,6 +741,11 @@ Document parse_document(const std::string &text, const std::string &path)
 	};
 
 	Document doc;
+	// Room for the files people write (a node takes a few bytes of text),
+	// so that a million entries are never copied to grow the arrays; pages
+	// never written are never touched.
+	doc.items.reserve(text.size() / 2 + 1);
+	doc.text.reserve(text.size());
 	std::vector<std::uint32_t> open; // containers not ended yet
 	std::unordered_map<std::string, std::uint32_t> anchors;
 	int documents = 0;
