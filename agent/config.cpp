@@ -12,14 +12,13 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
-#include <limits>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
-#include <yaml.h>
-
+#include "agent/yaml_doc.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -51,93 +50,24 @@ std::uint64_t id_max(ovx_encap encap)
 	}
 }
 
-// A position in the file, 0-based as the parser gives it; none for an
-// empty file.
-struct Mark {
-	int line = -1;
-	int column = -1;
-	bool is_null() const { return line < 0; }
-};
-
-// One document as libyaml's events describe it: every node in document
-// order, a container followed by its subtree, scalars' text in one buffer.
-// A million FDB entries are some six million nodes: a heap object per node,
-// as DOM libraries make them, costs more than parsing the file.
-struct Document {
-	enum class Kind : std::uint8_t { null, scalar, sequence, map, alias };
-	struct Item {
-		Kind kind;
-		std::uint32_t line, column;
-		std::uint32_t next; // the index after this node's subtree
-		// A scalar's text in @text; a container's number of children;
-		// an alias's node.
-		std::uint32_t at, len;
-	};
-	std::vector<Item> items;
-	std::string text;
-};
-
-// The view of one node the Reader needs; a default one is null (no file).
-class Node {
-public:
-	Node() = default;
-	Node(const Document &doc, std::uint32_t i) : doc_(&doc), i_(i)
-	{
-		// An alias is the node its anchor names (YAML 1.2, 3.2.2.2).
-		if (item().kind == Kind::alias)
-			i_ = item().at;
-	}
-
-	bool IsNull() const { return !doc_ || item().kind == Kind::null; }
-	bool IsScalar() const { return doc_ && item().kind == Kind::scalar; }
-	bool IsSequence() const { return doc_ && item().kind == Kind::sequence; }
-	bool IsMap() const { return doc_ && item().kind == Kind::map; }
-	std::string_view Scalar() const
-	{
-		return std::string_view(doc_->text).substr(item().at, item().len);
-	}
-	Mark mark() const
-	{
-		if (!doc_)
-			return {};
-		return {static_cast<int>(item().line), static_cast<int>(item().column)};
-	}
-
-	// A container's children in order; a map's are key, value, key, ...
-	std::vector<Node> children() const
-	{
-		std::vector<Node> out;
-		if (!doc_ || (item().kind != Kind::sequence && item().kind != Kind::map))
-			return out;
-		out.reserve(item().len);
-		for (std::uint32_t c = i_ + 1; c < item().next; c = doc_->items[c].next)
-			out.emplace_back(*doc_, c);
-		return out;
-	}
-
-private:
-	using Kind = Document::Kind;
-	const Document::Item &item() const { return doc_->items[i_]; }
-
-	const Document *doc_ = nullptr;
-	std::uint32_t i_ = 0;
-};
+using yaml::Mark;
+using yaml::Node;
 
 // Where a node sits, e.g. "segments[1].ports[0].mac": spelled out only for
 // a message, for each of a million FDB entries has one. A path points at
 // its parent's, which outlives it.
 struct Path {
 	const Path *parent = nullptr; // none: the document itself
-	std::string_view key;         // a map's entry; empty: a list's item
-	std::size_t index = 0;
+	std::string_view key;         // a map's entry, or
+	std::optional<std::size_t> index; // a list's item
 
 	std::string str() const
 	{
 		if (!parent)
 			return "";
 		std::string out = parent->str();
-		if (key.empty())
-			return out + "[" + std::to_string(index) + "]";
+		if (index)
+			return out + "[" + std::to_string(*index) + "]";
 		return out.empty() ? std::string(key) : out + "." + std::string(key);
 	}
 };
@@ -171,7 +101,7 @@ Origin origin_of(const Mark &mark)
 
 Mark where(const Value &v)
 {
-	return v.node.IsNull() ? v.null_at : v.node.mark();
+	return v.node.is_null() ? v.null_at : v.node.mark();
 }
 
 int line_of(const Value &v)
@@ -186,11 +116,11 @@ std::string quoted(std::string_view text)
 
 std::string describe(const Node &node)
 {
-	if (node.IsScalar())
-		return quoted(node.Scalar());
-	if (node.IsSequence())
+	if (node.is_scalar())
+		return quoted(node.text());
+	if (node.is_list())
 		return "a list";
-	if (node.IsMap())
+	if (node.is_map())
 		return "a map";
 	return "nothing";
 }
@@ -283,20 +213,21 @@ const Value *find(const Fields &fields, std::string_view key)
 Fields Reader::fields(const Value &map,
 			      std::initializer_list<std::string_view> allowed) const
 {
-	if (!map.node.IsNull() && !map.node.IsMap())
+	if (!map.node.is_null() && !map.node.is_map())
 		fail(map, "expected a map, got " + describe(map.node));
 
 	Fields out;
-	if (map.node.IsNull())
+	if (map.node.is_null())
 		return out;
 	const std::vector<Node> nodes = map.node.children();
+	out.reserve(nodes.size() / 2);
 	for (std::size_t i = 0; i + 1 < nodes.size(); i += 2) {
 		const Value key{nodes[i], map.path, where(map)};
-		if (!key.node.IsScalar())
+		if (!key.node.is_scalar())
 			fail(key, "expected a key name, got " + describe(key.node));
 		// The document's text outlives every Path that names it.
-		const std::string_view k = key.node.Scalar();
-		const Value value{nodes[i + 1], {&map.path, k}, key.node.mark()};
+		const std::string_view k = key.node.text();
+		const Value value{nodes[i + 1], {&map.path, k, {}}, key.node.mark()};
 		if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
 			std::string expected;
 			for (const std::string_view a : allowed)
@@ -319,18 +250,18 @@ const Value &Reader::need(const Value &map, const Fields &fields, std::string_vi
 {
 	const Value *v = find(fields, key);
 	if (!v)
-		fail({map.node, {&map.path, key}, map.null_at}, "required key is missing");
+		fail({map.node, {&map.path, key, {}}, map.null_at}, "required key is missing");
 	return *v;
 }
 
 // Optional lists may be left empty ("segments:") as well as missing.
 std::vector<Value> Reader::items(const Value &list) const
 {
-	if (!list.node.IsNull() && !list.node.IsSequence())
+	if (!list.node.is_null() && !list.node.is_list())
 		fail(list, "expected a list, got " + describe(list.node));
 
 	std::vector<Value> out;
-	if (list.node.IsNull())
+	if (list.node.is_null())
 		return out;
 	const std::vector<Node> nodes = list.node.children();
 	out.reserve(nodes.size());
@@ -341,11 +272,11 @@ std::vector<Value> Reader::items(const Value &list) const
 
 std::string Reader::scalar(const Value &v) const
 {
-	if (v.node.IsNull())
+	if (v.node.is_null())
 		fail(v, "missing value");
-	if (!v.node.IsScalar())
+	if (!v.node.is_scalar())
 		fail(v, "expected a single value, got " + describe(v.node));
-	return std::string(v.node.Scalar());
+	return std::string(v.node.text());
 }
 
 std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo,
@@ -480,7 +411,7 @@ IpAddr Reader::remote_vtep(const Value &v, const Underlay &underlay, int &family
 void Reader::underlay_addresses(const Value &v, Underlay &u) const
 {
 	std::vector<Value> list;
-	if (v.node.IsSequence())
+	if (v.node.is_list())
 		list = items(v);
 	else
 		list.push_back(v);
@@ -672,7 +603,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 Config Reader::read(const Node &root)
 {
 	const Value top{root, {}, root.mark()};
-	if (!root.IsMap())
+	if (!root.is_map())
 		fail(top, "expected a map with 'underlay' and 'segments' at the top level, got " +
 				  describe(root));
 	const Fields f = fields(top, {"underlay", "limits", "segments"});
@@ -694,133 +625,6 @@ Config Reader::read(const Node &root)
 		}
 	}
 	return cfg;
-}
-
-// Where libyaml stopped, with what it was reading then.
-[[noreturn]] void syntax_error(const yaml_parser_t &p, const std::string &text,
-			       const std::string &path)
-{
-	Mark at{static_cast<int>(p.problem_mark.line), static_cast<int>(p.problem_mark.column)};
-	// Undecodable input has only a byte offset.
-	if (p.error == YAML_READER_ERROR) {
-		const std::string_view before = std::string_view(text).substr(
-			0, std::min(p.problem_offset, text.size()));
-		const std::size_t nl = before.rfind('\n');
-		at.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-		at.column = static_cast<int>(nl == std::string_view::npos ? before.size()
-									  : before.size() - nl - 1);
-	}
-	std::string what = p.problem ? p.problem : "cannot parse";
-	if (p.context)
-		what += " (" + std::string(p.context) + " that starts at line " +
-			std::to_string(p.context_mark.line + 1) + ")";
-	throw ConfigError(located(path, origin_of(at), "", "YAML syntax error: " + what));
-}
-
-// The first document of @text. The others are parsed (a syntax error in
-// them is one) but refused: anything after the first would be ignored.
-Document parse_document(const std::string &text, const std::string &path)
-{
-	using Kind = Document::Kind;
-	if (text.size() >= std::numeric_limits<std::uint32_t>::max())
-		throw ConfigError(path + ": too large (at most 4 GiB)");
-	struct Parser {
-		yaml_parser_t p;
-		Parser()
-		{
-			if (!yaml_parser_initialize(&p))
-				throw std::bad_alloc();
-		}
-		~Parser() { yaml_parser_delete(&p); }
-	} parser;
-	yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char *>(text.data()),
-				     text.size());
-	struct Event {
-		yaml_event_t e;
-		~Event() { yaml_event_delete(&e); }
-	};
-
-	Document doc;
-	// Room for the files people write (a node takes a few bytes of text),
-	// so that a million entries are never copied to grow the arrays; pages
-	// never written are never touched.
-	doc.items.reserve(text.size() / 2 + 1);
-	doc.text.reserve(text.size());
-	std::vector<std::uint32_t> open; // containers not ended yet
-	std::unordered_map<std::string, std::uint32_t> anchors;
-	int documents = 0;
-	Mark second; // where the second document's content starts
-	for (;;) {
-		Event ev;
-		if (!yaml_parser_parse(&parser.p, &ev.e))
-			syntax_error(parser.p, text, path);
-		const yaml_event_t &e = ev.e;
-		if (e.type == YAML_STREAM_END_EVENT)
-			break;
-		if (e.type == YAML_DOCUMENT_START_EVENT)
-			documents++;
-		const Mark at{static_cast<int>(e.start_mark.line), static_cast<int>(e.start_mark.column)};
-		if (documents > 1) {
-			if (second.is_null() && e.type != YAML_DOCUMENT_START_EVENT &&
-			    e.type != YAML_DOCUMENT_END_EVENT)
-				second = at;
-			continue;
-		}
-
-		const auto add = [&](Kind kind, const yaml_char_t *anchor, std::uint32_t from,
-				     std::uint32_t len) {
-			const auto i = static_cast<std::uint32_t>(doc.items.size());
-			if (!open.empty())
-				doc.items[open.back()].len++;
-			doc.items.push_back({kind, static_cast<std::uint32_t>(at.line),
-					     static_cast<std::uint32_t>(at.column), i + 1, from, len});
-			if (anchor)
-				anchors[reinterpret_cast<const char *>(anchor)] = i;
-			return i;
-		};
-		switch (e.type) {
-		case YAML_SCALAR_EVENT: {
-			const std::string_view value(reinterpret_cast<const char *>(e.data.scalar.value),
-						     e.data.scalar.length);
-			// YAML 1.2's core schema nulls, only as untagged plain scalars.
-			const bool null = e.data.scalar.plain_implicit &&
-					  (value.empty() || value == "~" || value == "null" ||
-					   value == "Null" || value == "NULL");
-			add(null ? Kind::null : Kind::scalar, e.data.scalar.anchor,
-			    static_cast<std::uint32_t>(doc.text.size()),
-			    static_cast<std::uint32_t>(value.size()));
-			doc.text += value;
-			break;
-		}
-		case YAML_SEQUENCE_START_EVENT:
-			open.push_back(add(Kind::sequence, e.data.sequence_start.anchor, 0, 0));
-			break;
-		case YAML_MAPPING_START_EVENT:
-			open.push_back(add(Kind::map, e.data.mapping_start.anchor, 0, 0));
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			doc.items[open.back()].next = static_cast<std::uint32_t>(doc.items.size());
-			open.pop_back();
-			break;
-		case YAML_ALIAS_EVENT: {
-			const char *name = reinterpret_cast<const char *>(e.data.alias.anchor);
-			const auto it = anchors.find(name);
-			if (it == anchors.end())
-				throw ConfigError(located(path, origin_of(at), "",
-							  "YAML syntax error: unknown anchor " +
-								  quoted(name)));
-			add(Kind::alias, nullptr, it->second, 0);
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	if (documents > 1)
-		throw ConfigError(located(path, origin_of(second), "",
-					  "only one YAML document is allowed per file"));
-	return doc;
 }
 
 } // namespace
@@ -851,7 +655,12 @@ Config load_config(const std::string &path)
 
 Config parse_config(const std::string &text, const std::string &path)
 {
-	const Document doc = parse_document(text, path);
+	yaml::Document doc;
+	try {
+		doc = yaml::parse(text);
+	} catch (const yaml::Error &e) {
+		throw ConfigError(located(path, origin_of(e.mark), "", e.what()));
+	}
 	return Reader(path).read(doc.items.empty() ? Node() : Node(doc, 0));
 }
 
