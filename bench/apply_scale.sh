@@ -11,7 +11,9 @@
 # capacity (entries=0 rows: the fixed cost, and the map's memory with nothing
 # in it). After the first run of each size the instance's FDB is checked
 # entry by entry. Writes DIR/apply.csv
-# (entries,capacity,run,apply_s,read_s,rss_kb) and DIR/fdb_memory.csv
+# (entries,capacity,run,apply_s,cpu_s,read_s,rss_kb; cpu_s: user + system
+# time of the command, less disturbed by other load on the machine than its
+# wall time) and DIR/fdb_memory.csv
 # (entries,max_entries,type,flags,bytes_key,bytes_value,bytes_memlock).
 # Needs root; works in a namespace of its own (ovxapply-<pid>, a veth
 # underlay, XDP generic) and removes it, and the instance, whatever happens.
@@ -56,20 +58,20 @@ ip -n "$ns" link set eth1p up
 
 mkdir -p "$out"
 csv=$out/apply.csv mem=$out/fdb_memory.csv
-echo "entries,capacity,run,apply_s,read_s,rss_kb" >"$csv"
+echo "entries,capacity,run,apply_s,cpu_s,read_s,rss_kb" >"$csv"
 echo "entries,max_entries,type,flags,bytes_key,bytes_value,bytes_memlock" >"$mem"
 
 # apply_fresh N CAPACITY FILE RUN: one timed apply to a fresh instance, one
 # CSV row.
 apply_fresh() {
-	local n=$1 capacity=$2 file=$3 run=$4 secs kb read
+	local n=$1 capacity=$2 file=$3 run=$4 secs kb user sys read
 	"$OVX" --netns "$ns" down >/dev/null
-	/usr/bin/time -f "%e %M" -o "$dir/time" "$OVX" --netns "$ns" apply -f "$file" \
+	/usr/bin/time -f "%e %M %U %S" -o "$dir/time" "$OVX" --netns "$ns" apply -f "$file" \
 		>"$dir/out" 2>&1 || { echo "apply_scale: ovx apply of $n entries failed:" >&2; cat "$dir/out" >&2; exit 1; }
-	read -r secs kb <"$dir/time"
+	read -r secs kb user sys <"$dir/time"
 	read=$("$READ" "$file") || { echo "apply_scale: ovx_config_read $file failed" >&2; exit 1; }
 	read=${read%% *}
-	echo "$n,$capacity,$run,$secs,$read,$kb" >>"$csv"
+	echo "$n,$capacity,$run,$secs,$(awk "BEGIN { print $user + $sys }"),$read,$kb" >>"$csv"
 }
 
 # fdb_memory N: the FDB map's figures from bpftool, one CSV row.
