@@ -173,6 +173,7 @@ private:
 
 	Fields fields(const Value &map, std::initializer_list<std::string_view> allowed) const;
 	const Value &need(const Value &map, const Fields &fields, std::string_view key) const;
+	template <typename F> void each(const Value &list, F &&f) const;
 	std::vector<Value> items(const Value &list) const;
 
 	std::string scalar(const Value &v) const;
@@ -254,19 +255,25 @@ const Value &Reader::need(const Value &map, const Fields &fields, std::string_vi
 	return *v;
 }
 
-// Optional lists may be left empty ("segments:") as well as missing.
-std::vector<Value> Reader::items(const Value &list) const
+// Calls @f(item, index) for each item of a list, in order: a million
+// remotes are read without a million Values at once. Optional lists may be
+// left empty ("segments:") as well as missing.
+template <typename F> void Reader::each(const Value &list, F &&f) const
 {
 	if (!list.node.is_null() && !list.node.is_list())
 		fail(list, "expected a list, got " + describe(list.node));
+	std::size_t i = 0;
+	for (const Node &node : list.node.children()) {
+		f(Value{node, {&list.path, {}, i}, where(list)}, i);
+		i++;
+	}
+}
 
+std::vector<Value> Reader::items(const Value &list) const
+{
 	std::vector<Value> out;
-	if (list.node.is_null())
-		return out;
-	const std::vector<Node> nodes = list.node.children();
-	out.reserve(nodes.size());
-	for (std::size_t i = 0; i < nodes.size(); i++)
-		out.push_back({nodes[i], {&list.path, {}, i}, where(list)});
+	out.reserve(list.node.size());
+	each(list, [&](const Value &item, std::size_t) { out.push_back(item); });
 	return out;
 }
 
@@ -583,10 +590,9 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 	}
 
 	if (const Value *rl = find(f, "remotes")) {
-		const std::vector<Value> list = items(*rl);
-		macs.reserve(macs.size() + list.size());
-		s.remotes.reserve(list.size());
-		for (const Value &rv : list) {
+		macs.reserve(macs.size() + rl->node.size());
+		s.remotes.reserve(rl->node.size());
+		each(*rl, [&](const Value &rv, std::size_t) {
 			const Fields rf = fields(rv, {"mac", "vtep"});
 			Remote r;
 			r.origin = origin_of(where(rv));
@@ -595,7 +601,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 			claim_mac(macv, r.mac, rv);
 			r.vtep = remote_vtep(need(rv, rf, "vtep"), underlay, family, family_line);
 			s.remotes.push_back(r);
-		}
+		});
 	}
 	return s;
 }

@@ -55,8 +55,9 @@ Mark Node::mark() const
 std::vector<Node> Node::children() const
 {
 	std::vector<Node> out;
-	if (!is_list() && !is_map())
+	if (!size())
 		return out;
+	out.reserve(size());
 	for (std::uint32_t c = i_ + 1; c < item().next; c = doc_->items[c].next)
 		out.emplace_back(*doc_, c);
 	return out;
@@ -113,6 +114,8 @@ Document parse(const std::string &text)
 		const auto add = [&](Kind kind, const yaml_char_t *anchor, std::uint32_t from,
 				     std::uint32_t len) {
 			const auto i = static_cast<std::uint32_t>(doc.items.size());
+			if (!open.empty())
+				doc.items[open.back()].len++;
 			doc.items.push_back({kind, static_cast<std::uint32_t>(at.line),
 					     static_cast<std::uint32_t>(at.column), i + 1, from, len});
 			if (anchor)

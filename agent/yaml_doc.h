@@ -34,7 +34,8 @@ struct Document {
 		Kind kind;
 		std::uint32_t line, column;
 		std::uint32_t next; // the index after this node's subtree
-		// A scalar's text in @text; an alias's node.
+		// A scalar's text in @text; an alias's node; a container's
+		// number of children (len).
 		std::uint32_t at, len;
 	};
 	std::vector<Item> items;
@@ -60,6 +61,7 @@ public:
 
 	// A list's items or a map's keys and values (key, value, key, ...).
 	std::vector<Node> children() const;
+	std::size_t size() const { return is_list() || is_map() ? item().len : 0; }
 
 private:
 	using Kind = Document::Kind;
