@@ -202,7 +202,9 @@ set output '{os.path.join(out, "apply_scale.png")}'
 set logscale x
 set xlabel 'static FDB entries in the file'
 set ylabel 'seconds (median, bars: min-max)'
-set yrange [0:*]
+set yrange [0:2.5<*]
+set format x '%.0f'
+set rmargin 8
 set grid
 set key top left
 set title 'ovx apply -f FILE to a fresh instance: wall time and its parts'
