@@ -17,7 +17,8 @@
 # (entries,max_entries,type,flags,bytes_key,bytes_value,bytes_memlock).
 # Needs root; works in a namespace of its own (ovxapply-<pid>, a veth
 # underlay, XDP generic) and removes it, and the instance, whatever happens.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "apply_scale: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 here=$(cd "$(dirname "$0")" && pwd)
 build=${OVX_BUILD:-$here/../build}
 OVX=${OVX:-$build/ovx}
