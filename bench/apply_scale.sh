@@ -43,19 +43,8 @@ for tool in "$OVX" "$READ"; do
 	[[ -x $tool ]] || { echo "apply_scale: $tool is not built" >&2; exit 2; }
 done
 
-ns=ovxapply-$$
-dir=$(mktemp -d /tmp/ovxapply.XXXXXX)
-cleanup() {
-	"$OVX" --netns "$ns" down >/dev/null 2>&1 || true
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip -n "$ns" link add eth1 type veth peer name eth1p
-ip -n "$ns" addr add 192.168.77.1/24 dev eth1
-ip -n "$ns" link set eth1 up
-ip -n "$ns" link set eth1p up
+source "$here/scale_env.sh"
+scale_env ovxapply
 
 mkdir -p "$out"
 csv=$out/apply.csv mem=$out/fdb_memory.csv

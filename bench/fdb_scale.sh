@@ -12,21 +12,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 OVX=${OVX:-$root/build/ovx}
 n=${1:-1000000}
-ns=ovxscale-$$
-dir=$(mktemp -d /tmp/ovxscale.XXXXXX)
-cleanup() {
-	"$OVX" --netns "$ns" down >/dev/null 2>&1 || true
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { echo "fdb_scale: needs root" >&2; exit 2; }
-
-ip netns add "$ns"
-ip -n "$ns" link add eth1 type veth peer name eth1p
-ip -n "$ns" addr add 192.168.77.1/24 dev eth1
-ip -n "$ns" link set eth1 up
-ip -n "$ns" link set eth1p up
+source "$root/bench/scale_env.sh"
+scale_env ovxscale
 
 /usr/bin/python3 "$root/bench/fdb_file.py" write "$n" "$dir/a.yaml"
 /usr/bin/python3 "$root/bench/fdb_file.py" write "$n" "$dir/b.yaml" --changed
