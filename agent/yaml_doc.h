@@ -25,7 +25,7 @@ struct Error : std::runtime_error {
 };
 
 // Every node in document order, a container followed by its subtree,
-// scalars' text in one buffer. A million FDB entries are some six million
+// scalars' text in one buffer. A million FDB entries are five million
 // nodes: a heap object per node, as DOM libraries make them, costs more than
 // parsing the file.
 struct Document {
