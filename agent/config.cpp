@@ -532,10 +532,11 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 
 	// A MAC may appear once per segment: two places for one address would
 	// make the FDB entry depend on which was written last.
-	// Hashed, and named by the item's path only in the message: a segment
-	// may have a million remotes.
+	// Hashed, and the claiming item (of the ports or the remotes) named
+	// only in the message: a segment may have a million remotes.
 	struct MacClaim {
-		Path by;
+		const Path *list;
+		std::uint32_t index;
 		int line;
 	};
 	struct MacHash {
@@ -548,10 +549,12 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 	};
 	std::unordered_map<Mac, MacClaim, MacHash> macs;
 	const auto claim_mac = [&](const Value &macv, const Mac &mac, const Value &by) {
-		if (const auto [it, fresh] = macs.try_emplace(mac, MacClaim{by.path, line_of(macv)});
-		    !fresh)
+		const MacClaim claim{by.path.parent, static_cast<std::uint32_t>(*by.path.index),
+				     line_of(macv)};
+		if (const auto [it, fresh] = macs.try_emplace(mac, claim); !fresh)
 			fail(macv, "MAC address " + quoted(format_mac(mac)) + " is already used by " +
-					   it->second.by.str() + " " + line_note(it->second.line));
+					   Path{it->second.list, {}, it->second.index}.str() + " " +
+					   line_note(it->second.line));
 	};
 
 	if (const Value *pl = find(f, "ports")) {
