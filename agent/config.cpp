@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <net/if.h>
 #include <unistd.h>
 
@@ -176,7 +177,7 @@ private:
 	template <typename F> void each(const Value &list, F &&f) const;
 	std::vector<Value> items(const Value &list) const;
 
-	std::string scalar(const Value &v) const;
+	std::string_view scalar(const Value &v) const;
 	std::uint64_t integer(const Value &v, const char *noun, std::uint64_t lo,
 			      std::uint64_t hi) const;
 	bool boolean(const Value &v) const;
@@ -220,15 +221,15 @@ Fields Reader::fields(const Value &map,
 	Fields out;
 	if (map.node.is_null())
 		return out;
-	const std::vector<Node> nodes = map.node.children();
-	out.reserve(nodes.size() / 2);
-	for (std::size_t i = 0; i + 1 < nodes.size(); i += 2) {
-		const Value key{nodes[i], map.path, where(map)};
+	out.reserve(map.node.size() / 2);
+	const auto children = map.node.children();
+	for (auto it = children.begin(); it != children.end(); ++it) {
+		const Value key{*it, map.path, where(map)};
 		if (!key.node.is_scalar())
 			fail(key, "expected a key name, got " + describe(key.node));
 		// The document's text outlives every Path that names it.
 		const std::string_view k = key.node.text();
-		const Value value{nodes[i + 1], {&map.path, k, {}}, key.node.mark()};
+		const Value value{*++it, {&map.path, k, {}}, key.node.mark()};
 		if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
 			std::string expected;
 			for (const std::string_view a : allowed)
@@ -277,19 +278,20 @@ std::vector<Value> Reader::items(const Value &list) const
 	return out;
 }
 
-std::string Reader::scalar(const Value &v) const
+// The text lives as long as the document.
+std::string_view Reader::scalar(const Value &v) const
 {
 	if (v.node.is_null())
 		fail(v, "missing value");
 	if (!v.node.is_scalar())
 		fail(v, "expected a single value, got " + describe(v.node));
-	return std::string(v.node.text());
+	return v.node.text();
 }
 
 std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo,
 			      std::uint64_t hi) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	std::uint64_t n = 0;
 	const char *end = text.data() + text.size();
 	// A negative number is a number out of range, not a typo.
@@ -308,7 +310,7 @@ std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo
 // country code), so they are an error rather than a guess.
 bool Reader::boolean(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	if (text == "true" || text == "True" || text == "TRUE")
 		return true;
 	if (text == "false" || text == "False" || text == "FALSE")
@@ -318,7 +320,7 @@ bool Reader::boolean(const Value &v) const
 
 std::string Reader::name(const Value &v, const char *noun) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	if (text.empty())
 		fail(v, std::string(noun) + " must not be empty");
 	if (text.size() > kNameMax)
@@ -328,14 +330,14 @@ std::string Reader::name(const Value &v, const char *noun) const
 		if (!is_name_char(c))
 			fail(v, std::string(noun) + " " + quoted(text) +
 					" may only contain A-Z, a-z, 0-9, '_', '.' and '-'");
-	return text;
+	return std::string(text);
 }
 
 // The kernel's own rule (dev_valid_name), so that a name accepted here can
 // exist at all.
 std::string Reader::ifname(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	if (text.empty())
 		fail(v, "interface name must not be empty");
 	if (text.size() > kIfNameMax)
@@ -347,14 +349,14 @@ std::string Reader::ifname(const Value &v) const
 	if (!valid)
 		fail(v, "interface name " + quoted(text) +
 				" is not valid (no '/', ':' or white space; not '.' or '..')");
-	return text;
+	return std::string(text);
 }
 
 // A port's or a remote's MAC is where frames are delivered, so it must be
 // one station's address.
 Mac Reader::unicast_mac(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	const std::optional<Mac> mac = parse_mac(text);
 	if (!mac)
 		fail(v, "malformed MAC address " + quoted(text));
@@ -367,8 +369,8 @@ Mac Reader::unicast_mac(const Value &v) const
 
 IpAddr Reader::vtep(const Value &v) const
 {
-	const std::string text = scalar(v);
-	const std::optional<IpAddr> addr = parse_ip(text);
+	const std::string_view text = scalar(v);
+	const std::optional<IpAddr> addr = parse_ip(std::string(text));
 	if (!addr)
 		fail(v, "malformed IP address " + quoted(text));
 	if (addr->family == AF_INET) {
@@ -436,7 +438,7 @@ void Reader::underlay_addresses(const Value &v, Underlay &u) const
 
 XdpMode Reader::xdp_mode(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
 		if (text == xdp_mode_name(m))
 			return m;
@@ -445,7 +447,7 @@ XdpMode Reader::xdp_mode(const Value &v) const
 
 ovx_encap Reader::encap(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	for (const ovx_encap e : {OVX_ENCAP_VXLAN, OVX_ENCAP_NVGRE, OVX_ENCAP_STT, OVX_ENCAP_GENEVE})
 		if (text == encap_name(e))
 			return e;
@@ -644,6 +646,10 @@ Config load_config(const std::string &path)
 	if (fd < 0)
 		throw ConfigError(path + ": cannot read: " + std::strerror(errno));
 	std::string text;
+	// Sized once: a million FDB entries are some 50 MB of text.
+	struct stat st {};
+	if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		text.reserve(static_cast<std::size_t>(st.st_size));
 	char buf[65536];
 	for (;;) {
 		const ssize_t n = ::read(fd, buf, sizeof(buf));
@@ -689,7 +695,7 @@ std::string format_ip(const IpAddr &addr)
 	return buf;
 }
 
-std::optional<Mac> parse_mac(const std::string &text)
+std::optional<Mac> parse_mac(std::string_view text)
 {
 	Mac mac{};
 	if (text.size() != 17)

@@ -52,15 +52,11 @@ Mark Node::mark() const
 	return {static_cast<int>(item().line), static_cast<int>(item().column)};
 }
 
-std::vector<Node> Node::children() const
+Node::Children Node::children() const
 {
-	std::vector<Node> out;
 	if (!size())
-		return out;
-	out.reserve(size());
-	for (std::uint32_t c = i_ + 1; c < item().next; c = doc_->items[c].next)
-		out.emplace_back(*doc_, c);
-	return out;
+		return {doc_, 0, 0};
+	return {doc_, i_ + 1, item().next};
 }
 
 Document parse(const std::string &text)

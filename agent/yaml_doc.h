@@ -59,8 +59,38 @@ public:
 	}
 	Mark mark() const;
 
-	// A list's items or a map's keys and values (key, value, key, ...).
-	std::vector<Node> children() const;
+	// A list's items or a map's keys and values (key, value, key, ...), in
+	// order; walked in place, for a list may have a million.
+	class Children {
+	public:
+		class iterator {
+		public:
+			iterator(const Document *doc, std::uint32_t i) : doc_(doc), i_(i) {}
+			Node operator*() const { return Node(*doc_, i_); }
+			iterator &operator++()
+			{
+				i_ = doc_->items[i_].next;
+				return *this;
+			}
+			bool operator==(const iterator &other) const { return i_ == other.i_; }
+
+		private:
+			const Document *doc_;
+			std::uint32_t i_;
+		};
+		iterator begin() const { return {doc_, first_}; }
+		iterator end() const { return {doc_, end_}; }
+
+	private:
+		friend class Node;
+		Children(const Document *doc, std::uint32_t first, std::uint32_t end)
+			: doc_(doc), first_(first), end_(end)
+		{
+		}
+		const Document *doc_;
+		std::uint32_t first_, end_;
+	};
+	Children children() const;
 	std::size_t size() const { return is_list() || is_map() ? item().len : 0; }
 
 private:
