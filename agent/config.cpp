@@ -3,20 +3,23 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <net/if.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
-#include <yaml-cpp/yaml.h>
-
+#include "agent/yaml_doc.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -48,17 +51,40 @@ std::uint64_t id_max(ovx_encap encap)
 	}
 }
 
-// One node to read, with what an error message needs to point at it.
-struct Value {
-	YAML::Node node;
-	std::string path; // e.g. "segments[1].ports[0].mac"
-	// yaml-cpp gives a null node the position of the token after it, often
-	// on a later line; a missing value is reported here instead.
-	YAML::Mark null_at;
+using yaml::Mark;
+using yaml::Node;
+
+// Where a node sits, e.g. "segments[1].ports[0].mac": spelled out only for
+// a message, for each of a million FDB entries has one. A path points at
+// its parent's, which outlives it.
+struct Path {
+	const Path *parent = nullptr; // none: the document itself
+	std::string_view key;         // a map's entry, or
+	std::optional<std::size_t> index; // a list's item
+
+	std::string str() const
+	{
+		if (!parent)
+			return "";
+		std::string out = parent->str();
+		if (index)
+			return out + "[" + std::to_string(*index) + "]";
+		return out.empty() ? std::string(key) : out + "." + std::string(key);
+	}
 };
 
-// The entries of one YAML map by key.
-using Fields = std::map<std::string, Value, std::less<>>;
+// One node to read, with what an error message needs to point at it.
+struct Value {
+	Node node;
+	Path path;
+	// The parser gives a null node the position of the token after it, often
+	// on a later line; a missing value is reported here instead.
+	Mark null_at;
+};
+
+// The entries of one YAML map, in file order: a few keys each, searched
+// faster in a row than in a tree.
+using Fields = std::vector<std::pair<std::string_view, Value>>;
 
 // Something an earlier part of the file already took, for duplicate errors.
 struct Claim {
@@ -66,7 +92,7 @@ struct Claim {
 	int line;
 };
 
-Origin origin_of(const YAML::Mark &mark)
+Origin origin_of(const Mark &mark)
 {
 	// Only an empty document has no position; its start is the best guess.
 	if (mark.is_null())
@@ -74,9 +100,9 @@ Origin origin_of(const YAML::Mark &mark)
 	return {mark.line + 1, mark.column + 1};
 }
 
-YAML::Mark where(const Value &v)
+Mark where(const Value &v)
 {
-	return v.node.IsNull() ? v.null_at : v.node.Mark();
+	return v.node.is_null() ? v.null_at : v.node.mark();
 }
 
 int line_of(const Value &v)
@@ -89,20 +115,15 @@ std::string quoted(std::string_view text)
 	return "'" + std::string(text) + "'";
 }
 
-std::string describe(const YAML::Node &node)
+std::string describe(const Node &node)
 {
-	if (node.IsScalar())
-		return quoted(node.Scalar());
-	if (node.IsSequence())
+	if (node.is_scalar())
+		return quoted(node.text());
+	if (node.is_list())
 		return "a list";
-	if (node.IsMap())
+	if (node.is_map())
 		return "a map";
 	return "nothing";
-}
-
-std::string join(const std::string &path, std::string_view key)
-{
-	return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
 std::string located(const std::string &file, Origin at, const std::string &path,
@@ -143,19 +164,20 @@ class Reader {
 public:
 	explicit Reader(const std::string &file) : file_(file) {}
 
-	Config read(const YAML::Node &root);
+	Config read(const Node &root);
 
 private:
 	[[noreturn]] void fail(const Value &v, const std::string &what) const
 	{
-		throw ConfigError(located(file_, origin_of(where(v)), v.path, what));
+		throw ConfigError(located(file_, origin_of(where(v)), v.path.str(), what));
 	}
 
 	Fields fields(const Value &map, std::initializer_list<std::string_view> allowed) const;
 	const Value &need(const Value &map, const Fields &fields, std::string_view key) const;
+	template <typename F> void each(const Value &list, F &&f) const;
 	std::vector<Value> items(const Value &list) const;
 
-	std::string scalar(const Value &v) const;
+	std::string_view scalar(const Value &v) const;
 	std::uint64_t integer(const Value &v, const char *noun, std::uint64_t lo,
 			      std::uint64_t hi) const;
 	bool boolean(const Value &v) const;
@@ -182,8 +204,10 @@ private:
 
 const Value *find(const Fields &fields, std::string_view key)
 {
-	const auto it = fields.find(key);
-	return it == fields.end() ? nullptr : &it->second;
+	for (const auto &[k, v] : fields)
+		if (k == key)
+			return &v;
+	return nullptr;
 }
 
 // A null map is read as an empty one: "limits:" with every entry commented
@@ -191,34 +215,35 @@ const Value *find(const Fields &fields, std::string_view key)
 Fields Reader::fields(const Value &map,
 			      std::initializer_list<std::string_view> allowed) const
 {
-	if (!map.node.IsNull() && !map.node.IsMap())
+	if (!map.node.is_null() && !map.node.is_map())
 		fail(map, "expected a map, got " + describe(map.node));
 
 	Fields out;
-	if (map.node.IsNull())
+	if (map.node.is_null())
 		return out;
-	for (const auto &entry : map.node) {
-		const Value key{entry.first, map.path, where(map)};
-		if (!key.node.IsScalar())
+	out.reserve(map.node.size() / 2);
+	const auto children = map.node.children();
+	for (auto it = children.begin(); it != children.end(); ++it) {
+		const Value key{*it, map.path, where(map)};
+		if (!key.node.is_scalar())
 			fail(key, "expected a key name, got " + describe(key.node));
-		const std::string &k = key.node.Scalar();
-		const Value value{entry.second, join(map.path, k), key.node.Mark()};
-		bool known = false;
-		std::string expected;
-		for (const std::string_view a : allowed) {
-			known = known || a == k;
-			expected += (expected.empty() ? "" : ", ") + std::string(a);
-		}
-		if (!known)
+		// The document's text outlives every Path that names it.
+		const std::string_view k = key.node.text();
+		const Value value{*++it, {&map.path, k, {}}, key.node.mark()};
+		if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+			std::string expected;
+			for (const std::string_view a : allowed)
+				expected += (expected.empty() ? "" : ", ") + std::string(a);
 			fail({key.node, value.path, {}},
 			     "unknown key " + quoted(k) + " (expected one of: " + expected + ")");
-		// yaml-cpp keeps both entries of a repeated key; one would be
+		}
+		// The parser keeps both entries of a repeated key; one would be
 		// silently ignored, so neither is taken.
-		const auto [it, fresh] = out.try_emplace(k, value);
-		if (!fresh)
+		if (const Value *first = find(out, k))
 			fail({key.node, value.path, {}},
 			     "duplicate key " + quoted(k) + ", first at line " +
-				     std::to_string(origin_of(it->second.null_at).line));
+				     std::to_string(origin_of(first->null_at).line));
+		out.emplace_back(k, value);
 	}
 	return out;
 }
@@ -227,37 +252,46 @@ const Value &Reader::need(const Value &map, const Fields &fields, std::string_vi
 {
 	const Value *v = find(fields, key);
 	if (!v)
-		fail({map.node, join(map.path, key), map.null_at}, "required key is missing");
+		fail({map.node, {&map.path, key, {}}, map.null_at}, "required key is missing");
 	return *v;
 }
 
-// Optional lists may be left empty ("segments:") as well as missing.
+// Calls @f(item, index) for each item of a list, in order: a million
+// remotes are read without a million Values at once. Optional lists may be
+// left empty ("segments:") as well as missing.
+template <typename F> void Reader::each(const Value &list, F &&f) const
+{
+	if (!list.node.is_null() && !list.node.is_list())
+		fail(list, "expected a list, got " + describe(list.node));
+	std::size_t i = 0;
+	for (const Node &node : list.node.children()) {
+		f(Value{node, {&list.path, {}, i}, where(list)}, i);
+		i++;
+	}
+}
+
 std::vector<Value> Reader::items(const Value &list) const
 {
-	if (!list.node.IsNull() && !list.node.IsSequence())
-		fail(list, "expected a list, got " + describe(list.node));
-
 	std::vector<Value> out;
-	if (list.node.IsNull())
-		return out;
-	for (std::size_t i = 0; i < list.node.size(); i++)
-		out.push_back({list.node[i], list.path + "[" + std::to_string(i) + "]", where(list)});
+	out.reserve(list.node.size());
+	each(list, [&](const Value &item, std::size_t) { out.push_back(item); });
 	return out;
 }
 
-std::string Reader::scalar(const Value &v) const
+// The text lives as long as the document.
+std::string_view Reader::scalar(const Value &v) const
 {
-	if (v.node.IsNull())
+	if (v.node.is_null())
 		fail(v, "missing value");
-	if (!v.node.IsScalar())
+	if (!v.node.is_scalar())
 		fail(v, "expected a single value, got " + describe(v.node));
-	return v.node.Scalar();
+	return v.node.text();
 }
 
 std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo,
 			      std::uint64_t hi) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	std::uint64_t n = 0;
 	const char *end = text.data() + text.size();
 	// A negative number is a number out of range, not a typo.
@@ -276,7 +310,7 @@ std::uint64_t Reader::integer(const Value &v, const char *noun, std::uint64_t lo
 // country code), so they are an error rather than a guess.
 bool Reader::boolean(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	if (text == "true" || text == "True" || text == "TRUE")
 		return true;
 	if (text == "false" || text == "False" || text == "FALSE")
@@ -286,7 +320,7 @@ bool Reader::boolean(const Value &v) const
 
 std::string Reader::name(const Value &v, const char *noun) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	if (text.empty())
 		fail(v, std::string(noun) + " must not be empty");
 	if (text.size() > kNameMax)
@@ -296,14 +330,14 @@ std::string Reader::name(const Value &v, const char *noun) const
 		if (!is_name_char(c))
 			fail(v, std::string(noun) + " " + quoted(text) +
 					" may only contain A-Z, a-z, 0-9, '_', '.' and '-'");
-	return text;
+	return std::string(text);
 }
 
 // The kernel's own rule (dev_valid_name), so that a name accepted here can
 // exist at all.
 std::string Reader::ifname(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	if (text.empty())
 		fail(v, "interface name must not be empty");
 	if (text.size() > kIfNameMax)
@@ -315,14 +349,14 @@ std::string Reader::ifname(const Value &v) const
 	if (!valid)
 		fail(v, "interface name " + quoted(text) +
 				" is not valid (no '/', ':' or white space; not '.' or '..')");
-	return text;
+	return std::string(text);
 }
 
 // A port's or a remote's MAC is where frames are delivered, so it must be
 // one station's address.
 Mac Reader::unicast_mac(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	const std::optional<Mac> mac = parse_mac(text);
 	if (!mac)
 		fail(v, "malformed MAC address " + quoted(text));
@@ -335,8 +369,8 @@ Mac Reader::unicast_mac(const Value &v) const
 
 IpAddr Reader::vtep(const Value &v) const
 {
-	const std::string text = scalar(v);
-	const std::optional<IpAddr> addr = parse_ip(text);
+	const std::string_view text = scalar(v);
+	const std::optional<IpAddr> addr = parse_ip(std::string(text));
 	if (!addr)
 		fail(v, "malformed IP address " + quoted(text));
 	if (addr->family == AF_INET) {
@@ -386,7 +420,7 @@ IpAddr Reader::remote_vtep(const Value &v, const Underlay &underlay, int &family
 void Reader::underlay_addresses(const Value &v, Underlay &u) const
 {
 	std::vector<Value> list;
-	if (v.node.IsSequence())
+	if (v.node.is_list())
 		list = items(v);
 	else
 		list.push_back(v);
@@ -404,7 +438,7 @@ void Reader::underlay_addresses(const Value &v, Underlay &u) const
 
 XdpMode Reader::xdp_mode(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
 		if (text == xdp_mode_name(m))
 			return m;
@@ -413,7 +447,7 @@ XdpMode Reader::xdp_mode(const Value &v) const
 
 ovx_encap Reader::encap(const Value &v) const
 {
-	const std::string text = scalar(v);
+	const std::string_view text = scalar(v);
 	for (const ovx_encap e : {OVX_ENCAP_VXLAN, OVX_ENCAP_NVGRE, OVX_ENCAP_STT, OVX_ENCAP_GENEVE})
 		if (text == encap_name(e))
 			return e;
@@ -500,11 +534,29 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 
 	// A MAC may appear once per segment: two places for one address would
 	// make the FDB entry depend on which was written last.
-	std::map<Mac, Claim> macs;
-	const auto claim_mac = [&](const Value &macv, const Mac &mac, const std::string &by) {
-		if (const auto [it, fresh] = macs.try_emplace(mac, Claim{by, line_of(macv)}); !fresh)
+	// Hashed, and the claiming item (of the ports or the remotes) named
+	// only in the message: a segment may have a million remotes.
+	struct MacClaim {
+		const Path *list;
+		std::uint32_t index;
+		int line;
+	};
+	struct MacHash {
+		std::size_t operator()(const Mac &m) const
+		{
+			std::uint64_t x = 0;
+			std::memcpy(&x, m.data(), m.size());
+			return std::hash<std::uint64_t>{}(x);
+		}
+	};
+	std::unordered_map<Mac, MacClaim, MacHash> macs;
+	const auto claim_mac = [&](const Value &macv, const Mac &mac, const Value &by) {
+		const MacClaim claim{by.path.parent, static_cast<std::uint32_t>(*by.path.index),
+				     line_of(macv)};
+		if (const auto [it, fresh] = macs.try_emplace(mac, claim); !fresh)
 			fail(macv, "MAC address " + quoted(format_mac(mac)) + " is already used by " +
-					   it->second.by + " " + line_note(it->second.line));
+					   Path{it->second.list, {}, it->second.index}.str() + " " +
+					   line_note(it->second.line));
 	};
 
 	if (const Value *pl = find(f, "ports")) {
@@ -537,30 +589,32 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 						  line_note(it->second.line));
 			const Value &macv = need(list[i], pf, "mac");
 			p.mac = unicast_mac(macv);
-			claim_mac(macv, p.mac, list[i].path);
+			claim_mac(macv, p.mac, list[i]);
 			s.ports.push_back(p);
 		}
 	}
 
 	if (const Value *rl = find(f, "remotes")) {
-		for (const Value &rv : items(*rl)) {
+		macs.reserve(macs.size() + rl->node.size());
+		s.remotes.reserve(rl->node.size());
+		each(*rl, [&](const Value &rv, std::size_t) {
 			const Fields rf = fields(rv, {"mac", "vtep"});
 			Remote r;
 			r.origin = origin_of(where(rv));
 			const Value &macv = need(rv, rf, "mac");
 			r.mac = unicast_mac(macv);
-			claim_mac(macv, r.mac, rv.path);
+			claim_mac(macv, r.mac, rv);
 			r.vtep = remote_vtep(need(rv, rf, "vtep"), underlay, family, family_line);
 			s.remotes.push_back(r);
-		}
+		});
 	}
 	return s;
 }
 
-Config Reader::read(const YAML::Node &root)
+Config Reader::read(const Node &root)
 {
-	const Value top{root, "", root.Mark()};
-	if (!root.IsMap())
+	const Value top{root, {}, root.mark()};
+	if (!root.is_map())
 		fail(top, "expected a map with 'underlay' and 'segments' at the top level, got " +
 				  describe(root));
 	const Fields f = fields(top, {"underlay", "limits", "segments"});
@@ -592,6 +646,10 @@ Config load_config(const std::string &path)
 	if (fd < 0)
 		throw ConfigError(path + ": cannot read: " + std::strerror(errno));
 	std::string text;
+	// Sized once: a million FDB entries are some 50 MB of text.
+	struct stat st {};
+	if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		text.reserve(static_cast<std::size_t>(st.st_size));
 	char buf[65536];
 	for (;;) {
 		const ssize_t n = ::read(fd, buf, sizeof(buf));
@@ -612,17 +670,13 @@ Config load_config(const std::string &path)
 
 Config parse_config(const std::string &text, const std::string &path)
 {
-	std::vector<YAML::Node> docs;
+	yaml::Document doc;
 	try {
-		docs = YAML::LoadAll(text);
-	} catch (const YAML::Exception &e) {
-		throw ConfigError(located(path, origin_of(e.mark), "", "YAML syntax error: " + e.msg));
+		doc = yaml::parse(text);
+	} catch (const yaml::Error &e) {
+		throw ConfigError(located(path, origin_of(e.mark), "", e.what()));
 	}
-	// Anything after the first document would be silently ignored.
-	if (docs.size() > 1)
-		throw ConfigError(located(path, origin_of(docs[1].Mark()), "",
-					  "only one YAML document is allowed per file"));
-	return Reader(path).read(docs.empty() ? YAML::Node() : docs[0]);
+	return Reader(path).read(doc.items.empty() ? Node() : Node(doc, 0));
 }
 
 std::string format_mac(const Mac &mac)
@@ -641,7 +695,7 @@ std::string format_ip(const IpAddr &addr)
 	return buf;
 }
 
-std::optional<Mac> parse_mac(const std::string &text)
+std::optional<Mac> parse_mac(std::string_view text)
 {
 	Mac mac{};
 	if (text.size() != 17)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "maps/ovx_abi.h"
@@ -92,7 +93,7 @@ Config parse_config(const std::string &text, const std::string &path);
 
 std::string format_mac(const Mac &mac);
 std::string format_ip(const IpAddr &addr);
-std::optional<Mac> parse_mac(const std::string &text);
+std::optional<Mac> parse_mac(std::string_view text);
 std::optional<IpAddr> parse_ip(const std::string &text);
 const char *encap_name(ovx_encap encap);
 // What the segment id is called in this encapsulation ("VNI", "VSID", ...).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One million static FDB entries through the CLI: `ovx apply` of a file with
 # N remotes (time, peak memory), the same file with 10 entries changed (how
-# many map entries it writes), and `ovx fdb show` streaming them all.
+# many map entries it writes), and `ovx fdb show` streaming them all. The
+# apply times by size, with the read/load split, are bench/apply_scale.sh's.
 #
 #   bench/fdb_scale.sh [N]      # default 1000000; needs root
 #
@@ -11,48 +12,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 OVX=${OVX:-$root/build/ovx}
 n=${1:-1000000}
-ns=ovxscale-$$
-dir=$(mktemp -d /tmp/ovxscale.XXXXXX)
-cleanup() {
-	"$OVX" --netns "$ns" down >/dev/null 2>&1 || true
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { echo "fdb_scale: needs root" >&2; exit 2; }
+source "$root/bench/scale_env.sh"
+scale_env ovxscale
 
-ip netns add "$ns"
-ip -n "$ns" link add eth1 type veth peer name eth1p
-ip -n "$ns" addr add 192.168.77.1/24 dev eth1
-ip -n "$ns" link set eth1 up
-ip -n "$ns" link set eth1p up
-
-# remotes over 8 VTEPs; MACs 02:10:xx:xx:xx:xx from the index.
-write_config() { # FILE CHANGED(0|1)
-	/usr/bin/python3 - "$1" "$n" "$2" <<'PY'
-import sys
-path, n, changed = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
-with open(path, "w") as f:
-    f.write("underlay:\n  interface: eth1\n  address: 192.168.77.1\n  mode: generic\n")
-    f.write("limits:\n  fdb_entries: %d\n" % (n + 1024))
-    f.write("segments:\n  - name: big\n    tenant: t\n    id: 7000\n")
-    f.write("    flood: [%s]\n" % ", ".join("192.168.77.%d" % (2 + v) for v in range(8)))
-    f.write("    remotes:\n")
-    last = n - 3 if changed else n
-    for i in range(last):
-        v = i % 8
-        if changed and i in (0, 1000, 2000, 3000):
-            v = (v + 1) % 8 # 4 entries move
-        f.write("      - {mac: '02:10:%02x:%02x:%02x:%02x', vtep: 192.168.77.%d}\n"
-                % (i >> 24 & 255, i >> 16 & 255, i >> 8 & 255, i & 255, 2 + v))
-    if changed: # 3 gone above, 3 new here
-        for i in range(n + 10, n + 13):
-            f.write("      - {mac: '02:10:%02x:%02x:%02x:%02x', vtep: 192.168.77.2}\n"
-                    % (i >> 24 & 255, i >> 16 & 255, i >> 8 & 255, i & 255))
-PY
-}
-write_config "$dir/a.yaml" 0
-write_config "$dir/b.yaml" 1
+/usr/bin/python3 "$root/bench/fdb_file.py" write "$n" "$dir/a.yaml"
+/usr/bin/python3 "$root/bench/fdb_file.py" write "$n" "$dir/b.yaml" --changed
 
 measure() { # LABEL CMD...: runs CMD, prints wall seconds and peak RSS
 	local label=$1

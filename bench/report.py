@@ -138,3 +138,78 @@ set key outside top center horizontal
 plot '{dat}' using 2:xtic(1) title 'decap -> local port (XDP; floor: empty XDP)', \\
      '' using 3 title 'encap -> remote VTEP (TC; floor: empty TC)'
 """)
+
+# Control plane: bench/apply_scale.sh's applies of N static FDB entries, and
+# of the same file with none (the fixed cost at that FDB capacity).
+applies = defaultdict(list)  # entries -> [row]
+empties = defaultdict(list)  # capacity -> [row]
+for r in rows("apply.csv"):
+    n = int(r["entries"])
+    (applies[n] if n else empties[int(r["capacity"])]).append(r)
+if applies:
+    def secs(group, f):
+        return {k: [f(r) for r in v] for k, v in group.items()}
+
+    def fmt_s(v):
+        return f"{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})" if v else "-"
+
+    apply_s = secs(applies, lambda r: float(r["apply_s"]))
+    cpu_s = secs(applies, lambda r: float(r["cpu_s"]))
+    read_s = secs(applies, lambda r: float(r["read_s"]))
+    rest_s = secs(applies, lambda r: float(r["apply_s"]) - float(r["read_s"]))
+    fixed_s = secs(empties, lambda r: float(r["apply_s"]))
+    runs = max(len(v) for v in applies.values())
+    print(f"\n### Control plane: `ovx apply` of N static FDB entries to a fresh instance "
+          f"(s, median (min-max) of {runs} runs)\n")
+    print("| FDB entries | apply (wall) | apply (CPU, user+sys) | reading the file | the rest "
+          "| same file without entries | peak RSS, MB |")
+    print("|---|---|---|---|---|---|---|")
+    capacity = {}
+    for n in sorted(applies):
+        capacity[n] = int(applies[n][0]["capacity"])
+        rss = [int(r["rss_kb"]) / 1024 for r in applies[n]]
+        print(f"| {n:,} | {fmt_s(apply_s[n])} | {fmt_s(cpu_s[n])} | {fmt_s(read_s[n])} "
+              f"| {fmt_s(rest_s[n])} "
+              f"| {fmt_s(fixed_s.get(capacity[n], []))} | {statistics.median(rss):.0f} |")
+
+    mem = defaultdict(dict)  # max_entries -> {entries: row}
+    for r in rows("fdb_memory.csv"):
+        mem[int(r["max_entries"])][int(r["entries"])] = r
+    if mem:
+        print("\n### Kernel memory of the FDB map (bpftool `bytes_memlock`)\n")
+        print("| FDB entries | map | max_entries | memlock, empty | memlock, full "
+              "| bytes per max entry | bytes per used entry |")
+        print("|---|---|---|---|---|---|---|")
+        for n in sorted(applies):
+            at = mem.get(capacity[n], {})
+            if n not in at:
+                continue
+            m, memlock = at[n], int(at[n]["bytes_memlock"])
+            empty = f"{int(at[0]['bytes_memlock']):,}" if 0 in at else "-"
+            print(f"| {n:,} | {m['type']}, flags {m['flags']}, key {m['bytes_key']} B, "
+                  f"value {m['bytes_value']} B | {capacity[n]:,} | {empty} | {memlock:,} "
+                  f"| {memlock / capacity[n]:.1f} | {memlock / n:.1f} |")
+
+    if shutil.which("gnuplot") and len(applies) > 1:
+        dat = os.path.join(out, "apply_scale.dat")
+        with open(dat, "w") as f:
+            for n in sorted(applies):
+                f.write(f"{n} " + " ".join(
+                    f"{statistics.median(v[n])} {min(v[n])} {max(v[n])}"
+                    for v in (apply_s, read_s, rest_s)) + "\n")
+        gnuplot(f"""set terminal png size 900,500 noenhanced
+set output '{os.path.join(out, "apply_scale.png")}'
+set logscale x
+set xlabel 'static FDB entries in the file'
+set ylabel 'seconds (median, bars: min-max)'
+set yrange [0:2.5<*]
+set format x '%.0f'
+set rmargin 8
+set grid
+set key top left
+set title 'ovx apply -f FILE to a fresh instance: wall time and its parts'
+plot '{dat}' using 1:2:3:4 with yerrorlines title 'apply (wall)', \\
+     '' using 1:5:6:7 with yerrorlines title 'reading the file (libyaml + checks)', \\
+     '' using 1:8:9:10 with yerrorlines title 'the rest: programs, desired state, map writes', \\
+     2 with lines dashtype 2 title 'target for 1M: 2 s'
+""")

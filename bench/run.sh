@@ -2,11 +2,13 @@
 # ovx benchmark: per-packet program cost (BPF_PROG_TEST_RUN, next to an empty
 # program's floor; by FDB size, and by encapsulation and underlay family) and
 # end to end, ovx against the kernel's own vxlan+bridge on the same namespace
-# topology (2 hosts, 1 VM each), alternating, in one run.
+# topology (2 hosts, 1 VM each), alternating, in one run; and the control
+# plane: applying 10k, 100k and 1M FDB entries, and the FDB's kernel memory.
 #
 #   bench/run.sh [--quick] [--no-e2e] [--out DIR]
 #
-# Writes DIR/prog_cost.csv, DIR/e2e.csv, DIR/summary.md (medians, min-max,
+# Writes DIR/prog_cost.csv, DIR/e2e.csv, DIR/apply.csv, DIR/fdb_memory.csv,
+# DIR/summary.md (medians, min-max,
 # ratios) and, with gnuplot, the PNG plots; prints the summary. Needs root;
 # builds nothing (OVX_BUILD, default build/).
 set -euo pipefail
@@ -37,5 +39,8 @@ if ((e2e)); then
 	echo "== end to end: ovx vs kernel vxlan+bridge, alternating =="
 	OVX=$build/ovx bash "$here/e2e_compare.sh" $( ((quick)) && echo --quick) >"$out/e2e.csv"
 fi
+
+echo "== control plane: ovx apply of N FDB entries, FDB map memory =="
+OVX_BUILD=$build bash "$here/apply_scale.sh" $( ((quick)) && echo --quick) --out "$out"
 
 /usr/bin/python3 "$here/report.py" "$out" | tee "$out/summary.md"

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
-	libcli11-dev libyaml-cpp-dev libmnl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev googletest
+	libcli11-dev libyaml-cpp-dev libyaml-dev libmnl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev googletest
 	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
 	gnuplot-nox systemd

@@ -294,6 +294,41 @@ segments:
 	EXPECT_EQ(c.segments[0].id, 7u);
 }
 
+// JSON is YAML: a generated file may be JSON, and reads the same.
+TEST(ConfigTest, JsonIsRead)
+{
+	const Config c = parse_config(
+		R"({"underlay": {"interface": "eth1", "address": "10.0.0.1", "port": 4790},)"
+		"\n"
+		R"( "segments": [{"name": "a", "tenant": "t", "id": 7, "learning": false,)"
+		"\n"
+		R"(  "remotes": [{"mac": "02:00:00:00:00:01", "vtep": "10.0.0.2"}]}]})",
+		"h.json");
+	EXPECT_EQ(c.underlay.vxlan_port, 4790);
+	ASSERT_EQ(c.segments.size(), 1u);
+	EXPECT_EQ(c.segments[0].id, 7u);
+	EXPECT_FALSE(c.segments[0].learning);
+	ASSERT_EQ(c.segments[0].remotes.size(), 1u);
+	EXPECT_EQ(c.segments[0].remotes[0].vtep, v4("10.0.0.2"));
+	EXPECT_EQ(c.segments[0].remotes[0].origin.line, 3);
+	EXPECT_EQ(c.segments[0].remotes[0].origin.column, 15);
+}
+
+// An alias is the anchored node: one flood list for two segments.
+TEST(ConfigTest, AliasesAreTheAnchoredNode)
+{
+	const Config c = parse_config(yaml(R"(
+underlay: {interface: eth1, address: 10.0.0.1}
+segments:
+  - {name: a, tenant: t, id: 1, flood: &vteps [10.0.0.2, 10.0.0.3]}
+  - {name: b, tenant: t, id: 2, flood: *vteps}
+)"),
+				      "h.yaml");
+	ASSERT_EQ(c.segments.size(), 2u);
+	EXPECT_EQ(c.segments[1].flood, (std::vector<IpAddr>{v4("10.0.0.2"), v4("10.0.0.3")}));
+	EXPECT_EQ(c.segments[1].flood, c.segments[0].flood);
+}
+
 TEST(ConfigTest, BoolSpellings)
 {
 	for (const auto &[text, want] : std::initializer_list<std::pair<const char *, bool>>{
@@ -396,13 +431,32 @@ underlay:
   interface: eth1
   address: [192.168.77.1
 )",
-	 "h.yaml:4:1: YAML syntax error: end of sequence flow not found"},
+	 "h.yaml:4:1: YAML syntax error: did not find expected ',' or ']' (while parsing a flow "
+	 "sequence that starts at line 3)"},
 	{"TwoDocuments", R"(
 underlay: {interface: eth1, address: 10.0.0.1}
 ---
 segments: []
 )",
 	 "h.yaml:3:1: only one YAML document is allowed per file"},
+	{"EmptySecondDocument", R"(
+underlay: {interface: eth1, address: 10.0.0.1}
+---
+)",
+	 "h.yaml:3:1: only one YAML document is allowed per file"},
+	{"UnknownAnchor", R"(
+underlay: {interface: eth1, address: 10.0.0.1}
+segments:
+  - {name: b, tenant: t, id: 2, flood: *vteps}
+)",
+	 "h.yaml:3:40: YAML syntax error: unknown anchor 'vteps'"},
+	{"NotUtf8", "underlay: {interface: eth1, address: 10.0.0.1}\nsegments:\n  - {name: \xff}\n",
+	 "h.yaml:3:12: YAML syntax error: invalid leading UTF-8 octet"},
+	{"EmptyKey", R"(
+underlay: {interface: eth1, address: 10.0.0.1, "": 1}
+)",
+	 "h.yaml:1:48: underlay.: unknown key '' (expected one of: interface, address, mode, port, "
+	 "geneve_port)"},
 	{"UnknownTopLevelKey", R"(
 underlay: {interface: eth1, address: 10.0.0.1}
 segment: []

@@ -1,0 +1,164 @@
+// libyaml's event parser into a yaml::Document.
+#include "agent/yaml_doc.h"
+
+#include <algorithm>
+#include <limits>
+#include <new>
+#include <unordered_map>
+
+#include <yaml.h>
+
+namespace ovx::yaml {
+namespace {
+
+Mark mark_of(const yaml_mark_t &m)
+{
+	return {static_cast<int>(m.line), static_cast<int>(m.column)};
+}
+
+// Where libyaml stopped, with what it was reading then.
+[[noreturn]] void syntax_error(const yaml_parser_t &p, const std::string &text)
+{
+	Mark at = mark_of(p.problem_mark);
+	// Undecodable input has only a byte offset.
+	if (p.error == YAML_READER_ERROR) {
+		const std::string_view before =
+			std::string_view(text).substr(0, std::min(p.problem_offset, text.size()));
+		const std::size_t nl = before.rfind('\n');
+		at.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+		at.column = static_cast<int>(nl == std::string_view::npos ? before.size()
+									  : before.size() - nl - 1);
+	}
+	std::string what = p.problem ? p.problem : "cannot parse";
+	if (p.context)
+		what += " (" + std::string(p.context) + " that starts at line " +
+			std::to_string(p.context_mark.line + 1) + ")";
+	throw Error(at, "YAML syntax error: " + what);
+}
+
+} // namespace
+
+Node::Node(const Document &doc, std::uint32_t i) : doc_(&doc), i_(i)
+{
+	// An alias is the node its anchor names (YAML 1.2, 3.2.2.2).
+	if (item().kind == Kind::alias)
+		i_ = item().at;
+}
+
+Mark Node::mark() const
+{
+	if (!doc_)
+		return {};
+	return {static_cast<int>(item().line), static_cast<int>(item().column)};
+}
+
+Node::Children Node::children() const
+{
+	if (!size())
+		return {doc_, 0, 0};
+	return {doc_, i_ + 1, item().next};
+}
+
+Document parse(const std::string &text)
+{
+	using Kind = Document::Kind;
+	if (text.size() >= std::numeric_limits<std::uint32_t>::max())
+		throw Error({}, "too large (at most 4 GiB)");
+	struct Parser {
+		yaml_parser_t p;
+		Parser()
+		{
+			if (!yaml_parser_initialize(&p))
+				throw std::bad_alloc();
+		}
+		~Parser() { yaml_parser_delete(&p); }
+	} parser;
+	yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char *>(text.data()),
+				     text.size());
+	struct Event {
+		yaml_event_t e;
+		~Event() { yaml_event_delete(&e); }
+	};
+
+	Document doc;
+	// Room for the files people write (a node takes a few bytes of text),
+	// so that a million entries are never copied to grow the arrays; pages
+	// never written are never touched.
+	doc.items.reserve(text.size() / 2 + 1);
+	doc.text.reserve(text.size());
+	std::vector<std::uint32_t> open; // containers not ended yet
+	std::unordered_map<std::string, std::uint32_t> anchors;
+	int documents = 0;
+	Mark second; // where the second document's content starts
+	for (;;) {
+		Event ev;
+		if (!yaml_parser_parse(&parser.p, &ev.e))
+			syntax_error(parser.p, text);
+		const yaml_event_t &e = ev.e;
+		if (e.type == YAML_STREAM_END_EVENT)
+			break;
+		if (e.type == YAML_DOCUMENT_START_EVENT)
+			documents++;
+		const Mark at = mark_of(e.start_mark);
+		if (documents > 1) {
+			if (second.is_null() && e.type != YAML_DOCUMENT_START_EVENT &&
+			    e.type != YAML_DOCUMENT_END_EVENT)
+				second = at;
+			continue;
+		}
+
+		const auto add = [&](Kind kind, const yaml_char_t *anchor, std::uint32_t from,
+				     std::uint32_t len) {
+			const auto i = static_cast<std::uint32_t>(doc.items.size());
+			if (!open.empty())
+				doc.items[open.back()].len++;
+			doc.items.push_back({kind, static_cast<std::uint32_t>(at.line),
+					     static_cast<std::uint32_t>(at.column), i + 1, from, len});
+			if (anchor)
+				anchors[reinterpret_cast<const char *>(anchor)] = i;
+			return i;
+		};
+		switch (e.type) {
+		case YAML_SCALAR_EVENT: {
+			const std::string_view value(reinterpret_cast<const char *>(e.data.scalar.value),
+						     e.data.scalar.length);
+			// YAML 1.2's core schema nulls, only as untagged plain scalars.
+			const bool null = e.data.scalar.plain_implicit &&
+					  (value.empty() || value == "~" || value == "null" ||
+					   value == "Null" || value == "NULL");
+			add(null ? Kind::null : Kind::scalar, e.data.scalar.anchor,
+			    static_cast<std::uint32_t>(doc.text.size()),
+			    static_cast<std::uint32_t>(value.size()));
+			doc.text += value;
+			break;
+		}
+		case YAML_SEQUENCE_START_EVENT:
+			open.push_back(add(Kind::list, e.data.sequence_start.anchor, 0, 0));
+			break;
+		case YAML_MAPPING_START_EVENT:
+			open.push_back(add(Kind::map, e.data.mapping_start.anchor, 0, 0));
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			doc.items[open.back()].next = static_cast<std::uint32_t>(doc.items.size());
+			open.pop_back();
+			break;
+		case YAML_ALIAS_EVENT: {
+			const char *name = reinterpret_cast<const char *>(e.data.alias.anchor);
+			const auto it = anchors.find(name);
+			if (it == anchors.end())
+				throw Error(at, "YAML syntax error: unknown anchor '" + std::string(name) +
+							"'");
+			add(Kind::alias, nullptr, it->second, 0);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (documents > 1)
+		throw Error(second, "only one YAML document is allowed per file");
+	return doc;
+}
+
+} // namespace ovx::yaml
