@@ -41,6 +41,7 @@ struct Options {
 	int calls = 100000; // calls per round
 	int rounds = 5;
 	std::vector<std::uint32_t> fdb_sizes = {1000, 100000, 1000000};
+	std::vector<std::uint32_t> segment_counts = {10, 10000};
 };
 
 UniqueFd empty_program(bpf_prog_type type, int verdict)
@@ -135,6 +136,17 @@ void fill_fdb(Dataplane &dp, std::uint32_t n)
 	}
 }
 
+// The environment's desired state with @n segments in all: blue and red, and
+// n - 2 more, each with its VNI and a flood VTEP, and no port.
+std::string segments_config(std::uint32_t n)
+{
+	std::string yaml = packet_config_text();
+	for (std::uint32_t i = 2; i < n; i++)
+		yaml += "  - {name: s" + std::to_string(i) + ", tenant: t" + std::to_string(i % 100) +
+			", id: " + std::to_string(100000 + i) + ", flood: [192.168.77.3]}\n";
+	return yaml;
+}
+
 // One encapsulation over one underlay family, in a dataplane of its own:
 // blue (vm1, vm2, a static remote behind VTEP 2) on a dual-stack underlay.
 struct EncapSetup {
@@ -221,6 +233,7 @@ int main(int argc, char **argv)
 			o.calls = 2000;
 			o.rounds = 3;
 			o.fdb_sizes = {1000, 10000};
+			o.segment_counts = {10, 100};
 		} else {
 			std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
 			return 1;
@@ -232,9 +245,11 @@ int main(int argc, char **argv)
 		UniqueFd tc_floor = empty_program(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);
 		const Bytes any = vm_ping(kVm2, kVm1, 1, 2);
 
-		// One CSV row per (sweep, fdb size, encapsulation, family, case,
-		// round): the report takes medians. The encapsulation sweep's FDB
-		// holds only its configuration's entries (fdb_entries 0).
+		// One CSV row per (sweep, size, encapsulation, family, case, round):
+		// the report takes medians. The size is the FDB's entries in the
+		// "fdb" sweep, the number of segments in the "segments" sweep; the
+		// encapsulation sweep's FDB holds only its configuration's entries
+		// (0).
 		std::printf("sweep,fdb_entries,encap,family,case,round,median_ns\n");
 		auto row = [](const char *sweep, std::uint32_t size, const char *encap,
 			      const char *family, const std::string &name, int round, double ns) {
@@ -257,6 +272,22 @@ int main(int argc, char **argv)
 				floors("fdb", size, round);
 				for (const Case &c : cases())
 					row("fdb", size, "vxlan", "ipv4", c.name, round,
+					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
+						      packet_ifindex(c.ingress), c.frame, c.verdict,
+						      o.calls));
+				std::fflush(stdout);
+			}
+		}
+
+		// The same paths with few and many segments (VNIs, VTEP
+		// memberships), the FDB holding only the configuration's entries.
+		for (std::uint32_t n : o.segment_counts) {
+			Dataplane dp = Dataplane::load_unpinned(4096);
+			apply_config_text(dp, segments_config(n));
+			for (int round = 0; round < o.rounds; round++) {
+				floors("segments", n, round);
+				for (const Case &c : cases())
+					row("segments", n, "vxlan", "ipv4", c.name, round,
 					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
 						      packet_ifindex(c.ingress), c.frame, c.verdict,
 						      o.calls));

@@ -25,11 +25,14 @@ def fmt(values):
 
 
 cost = defaultdict(list)  # (fdb, case) -> [ns], the FDB-size sweep
+by_segments = defaultdict(list)  # (segments, case) -> [ns], the segment-count sweep
 by_encap = defaultdict(list)  # (encap, family, case) -> [ns], the encapsulation sweep
 for r in rows("prog_cost.csv"):
     ns = float(r["median_ns"])
     if r["sweep"] == "fdb":
         cost[(int(r["fdb_entries"]), r["case"])].append(ns)
+    elif r["sweep"] == "segments":  # the size column holds the segment count
+        by_segments[(int(r["fdb_entries"]), r["case"])].append(ns)
     else:
         by_encap[(r["encap"], r["family"], r["case"])].append(ns)
 
@@ -38,17 +41,28 @@ def floor_of(case):
     return "floor_xdp" if case.startswith("xdp") or case == "floor_xdp" else "floor_tc"
 
 
-print("### Per-packet program cost (ns, median of rounds, min-max)\n")
-sizes = sorted({k[0] for k in cost})
-cases = [c for c in dict.fromkeys(k[1] for k in cost)]
-print("| case | " + " | ".join(f"{s:,} FDB" for s in sizes) + " | x floor | largest / smallest FDB |")
-print("|---|" + "---|" * (len(sizes) + 2))
-for c in cases:
-    med = [statistics.median(cost[(s, c)]) for s in sizes]
-    ratio = med[0] / statistics.median(cost[(sizes[0], floor_of(c))])
-    scale = med[-1] / med[0] if med[0] else float("nan")
-    print(f"| {c} | " + " | ".join(fmt(cost[(s, c)]) for s in sizes) +
-          f" | {ratio:.2f} | {scale:.2f} |")
+def sweep_table(title, data, unit):
+    """One row per case, one column per size of the sweep; x floor at the
+    smallest size, and the largest size's cost over the smallest's."""
+    if not data:
+        return
+    print(f"### {title} (ns, median of rounds, min-max)\n")
+    sizes = sorted({k[0] for k in data})
+    cases = [c for c in dict.fromkeys(k[1] for k in data)]
+    print("| case | " + " | ".join(f"{s:,} {unit}" for s in sizes) +
+          f" | x floor | largest / smallest {unit} |")
+    print("|---|" + "---|" * (len(sizes) + 2))
+    for c in cases:
+        med = [statistics.median(data[(s, c)]) for s in sizes]
+        ratio = med[0] / statistics.median(data[(sizes[0], floor_of(c))])
+        scale = med[-1] / med[0] if med[0] else float("nan")
+        print(f"| {c} | " + " | ".join(fmt(data[(s, c)]) for s in sizes) +
+              f" | {ratio:.2f} | {scale:.2f} |")
+    print()
+
+
+sweep_table("Per-packet program cost by FDB size", cost, "FDB")
+sweep_table("Per-packet program cost by number of segments", by_segments, "segments")
 
 # The encapsulation sweep: one row per encapsulation and underlay family.
 ENCAP_PATHS = ("xdp_decap_to_port", "tc_encap_to_vtep")
@@ -57,7 +71,7 @@ families = sorted({k[1] for k in by_encap if k[0] != "-"})
 combos = [(e, f) for e in encaps for f in families if any(k[:2] == (e, f) for k in by_encap)]
 if combos:
     floors = {c: by_encap[("-", "-", c)] for c in ("floor_xdp", "floor_tc")}
-    print("\n### Per-packet cost by encapsulation (ns, median of rounds, min-max; x floor)\n")
+    print("### Per-packet cost by encapsulation (ns, median of rounds, min-max; x floor)\n")
     print(f"Floor in the same run: empty XDP {fmt(floors['floor_xdp'])}, "
           f"empty TC {fmt(floors['floor_tc'])}.\n")
     print("| encap | underlay | decap -> port (XDP) | x floor | encap -> VTEP (TC) | x floor |")
@@ -97,6 +111,8 @@ def gnuplot(script):
 
 
 # Plot: cost per case across FDB sizes.
+sizes = sorted({k[0] for k in cost})
+cases = [c for c in dict.fromkeys(k[1] for k in cost)]
 if shutil.which("gnuplot") and len(sizes) > 1:
     dat = os.path.join(out, "prog_cost.dat")
     with open(dat, "w") as f:
