@@ -48,13 +48,14 @@ static __always_inline int stt_sum(struct __sk_buff *skb, struct stt_tx_buf *buf
 	__u64 padded, at, n;
 	__s64 s = 0;
 
-	barrier_var(len);	/* the bound below must hold in the register used */
-	if (!len || len > STT_SUM_MAX || bpf_skb_load_bytes(skb, off, b, len))
+	if (!len || len > STT_SUM_MAX)
 		return -1;
-	/* Whole 32-bit words for bpf_csum_diff(); zeros add nothing. */
-	b[len] = 0;
-	b[len + 1] = 0;
-	b[len + 2] = 0;
+	/* 1..16384 in a form every verifier follows (6.1 needs the + 1). */
+	len = ((len - 1) & STT_TX_SPAN) + 1;
+	/* Whole 32-bit words for bpf_csum_diff(): the last one's tail is 0. */
+	*(__u32 *)&b[(len - 1) & (STT_TX_SPAN & ~3ull)] = 0;
+	if (bpf_skb_load_bytes(skb, off, b, len))
+		return -1;
 	padded = (len + 3) & ~3ull;
 	for (int i = 0; i < (STT_SUM_MAX + STT_SUM_CHUNK) / STT_SUM_CHUNK; i++) {
 		at = i * STT_SUM_CHUNK;
@@ -63,6 +64,8 @@ static __always_inline int stt_sum(struct __sk_buff *skb, struct stt_tx_buf *buf
 		n = padded - at;
 		if (n > STT_SUM_CHUNK)
 			n = STT_SUM_CHUNK;
+		barrier_var(n);
+		n = ((n - 1) & (STT_SUM_CHUNK - 1)) + 1;	/* 1..512 for 6.1's verifier too */
 		s = bpf_csum_diff(NULL, 0, (__be32 *)(b + at), n, (__wsum)s);
 		if (s < 0)
 			return -1;
@@ -113,9 +116,8 @@ static long stt_tx_one(__u64 k, void *arg)
 	len = c->frame - off;
 	if (len > c->mss)
 		len = c->mss;
-	barrier_var(len);
-	len &= STT_TX_SPAN;
-	if (!len || bpf_skb_change_tail(c->skb, c->hoff + len, 0))
+	len = ((len - 1) & STT_TX_SPAN) + 1;	/* 1..16384, as the verifier sees it */
+	if (bpf_skb_change_tail(c->skb, c->hoff + len, 0))
 		goto fail;
 	if (k) {
 		from = (off - c->mss) & STT_TX_SPAN;
@@ -198,9 +200,8 @@ static __always_inline int stt_xmit_segments(struct __sk_buff *skb,
 	rest = c.frame - c.mss;
 	if (!c.buf || !rest || rest > STT_TX_SPAN)
 		goto fail;
-	barrier_var(rest);	/* keep the bound in the register the helper gets */
-	rest &= STT_TX_SPAN;
-	if (!rest || bpf_skb_load_bytes(skb, c.hoff + c.mss, c.buf->data, rest))
+	rest = ((rest - 1) & STT_TX_SPAN) + 1;	/* 1..16384, as the verifier sees it */
+	if (bpf_skb_load_bytes(skb, c.hoff + c.mss, c.buf->data, rest))
 		goto fail;
 	bpf_loop(c.n, stt_tx_one, &c, 0);
 	if (c.err)
