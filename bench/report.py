@@ -10,6 +10,9 @@ import sys
 from collections import defaultdict
 
 out = sys.argv[1]
+if "--quick" in sys.argv[2:]:
+    print("**--quick: a smoke run of the harness, with tiny counts: these are not "
+          "measurements.**\n")
 
 
 def rows(name):

@@ -41,5 +41,5 @@ if ((e2e)); then
 		bash "$here/e2e_compare.sh" $( ((quick)) && echo --quick) >"$out/e2e.csv" || failed=1
 fi
 
-/usr/bin/python3 "$here/report.py" "$out" | tee "$out/summary.md"
+/usr/bin/python3 "$here/report.py" "$out" $( ((quick)) && echo --quick) | tee "$out/summary.md"
 ((!failed)) || { echo "bench: the end-to-end comparison failed (see above)" >&2; exit 1; }
