@@ -143,23 +143,30 @@ if e2e_metrics:
               f"h1's VM port): {fmt_e2e(ceiling)} frames/s, "
               f"{statistics.median(ceiling) / best:.2f}x the fastest dataplane's median.")
 
-    # The issue's targets: met or missed, and by how much.
-    TARGETS = (  # metric, wanted ratio ovx / kernel, label
-        ("pps_64B_received", 1.5, "64-byte frames/s >= 1.5x kernel"),
-        ("tcp_gbps_1stream", 1.0, "TCP 1 stream >= kernel"),
-        ("tcp_gbps_4stream", 1.0, "TCP 4 streams >= kernel"),
-        ("rtt_p99_us", 1.0, "RTT p99 <= kernel"),
+    # The issue's targets: met or missed, and by how much. The frame rate is
+    # judged twice: as received, and per second of the dataplane core's CPU
+    # (1 / CPU per frame), which does not depend on how much of the shared
+    # core the other processes on the machine left to each run.
+    TARGETS = (  # metric, wanted ratio ovx / kernel, label, judge 1 / the ratio
+        ("pps_64B_received", 1.5, "64-byte frames/s >= 1.5x kernel", False),
+        ("cpu_ns_per_pkt_64B", 1.5, "64-byte frames per dataplane-core second >= 1.5x kernel",
+         True),
+        ("tcp_gbps_1stream", 1.0, "TCP 1 stream >= kernel", False),
+        ("tcp_gbps_4stream", 1.0, "TCP 4 streams >= kernel", False),
+        ("rtt_p99_us", 1.0, "RTT p99 <= kernel", False),
     )
     print("\n| target | native / kernel | generic / kernel |")
     print("|---|---|---|")
-    for m, want, label in TARGETS:
+    for m, want, label, invert in TARGETS:
         cells = []
         for d in ("ovx", "ovx-generic"):
             med, _ = ratios(m, d)
             if med is None:
                 cells.append("-")
                 continue
-            ok = med >= want if E2E_METRICS[m][2] else med <= want
+            higher_better = E2E_METRICS[m][2] != invert
+            med = 1 / med if invert else med
+            ok = med >= want if higher_better else med <= want
             gap = abs(med / want - 1) * 100
             cells.append(f"{med:.2f}: " + ("met" if ok else f"missed by {gap:.0f}%"))
         print(f"| {label} | " + " | ".join(cells) + " |")
