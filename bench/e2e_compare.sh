@@ -10,6 +10,12 @@
 # Exits 1 when any measurement failed or gave nothing (the rows that worked
 # are printed all the same).
 #
+#   e2e_compare.sh [--quick]          the comparison (CSV on stdout)
+#   e2e_compare.sh --profile KIND     where the dataplane core's time goes in
+#                                     KIND's 64-byte run (ovx, ovx-generic or
+#                                     kernel): perf record -C 0 -g, then a table
+#                                     of ns per frame by stage (perf_stages.py)
+#
 # The 64-byte run, on this 2-core machine: the generator runs on the last CPU
 # (taskset), and h1's VM port steers its frames (RPS) to CPU 0, where the
 # whole overlay runs in softirq: h1's dataplane, the underlay bridge, h2's
@@ -21,9 +27,18 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../scripts/lib/ovx.sh"
 
-rounds=3 secs=5 pings=500 pps_args=(--seconds 5)
-# --quick: a smoke run; the generator stops after 20,000 frames.
-[[ ${1:-} == --quick ]] && { rounds=1 secs=1 pings=20 pps_args=(--count 20000 --seconds 3); }
+rounds=3 secs=5 pings=500 pps_args=(--seconds 5) profile=""
+case ${1:-} in
+--quick) rounds=1 secs=1 pings=20 pps_args=(--count 20000 --seconds 3) ;; # 20,000 frames
+--profile)
+	profile=${2:-}
+	[[ $profile =~ ^(ovx|ovx-generic|kernel)$ ]] ||
+		{ echo "usage: $0 --profile ovx|ovx-generic|kernel" >&2; exit 1; }
+	command -v perf >/dev/null || { echo "missing tool: perf (Debian package linux-perf)" >&2; exit 1; }
+	;;
+"") ;;
+*) echo "usage: $0 [--quick | --profile KIND]" >&2; exit 1 ;;
+esac
 export TOPO_QUIET=1
 GEN=${OVX_PPS_GEN:-$(dirname "$OVX")/bench/ovx_pps_gen}
 [[ -x $GEN ]] || topo_die "generator not found at $GEN (build it, or set OVX_PPS_GEN)"
@@ -79,16 +94,28 @@ sunk() { # NS
 		sed -n 's/.*packets \([0-9]\+\).*/\1/p'
 }
 
+# steer_to_dataplane_core: h1's VM port hands what b1 sends to the
+# dataplane core (RPS), so the overlay's work runs there, not on the
+# generator's core.
+steer_to_dataplane_core() {
+	topo_host_exec h1 sh -c "printf '%x' $((1 << dp_cpu)) >/sys/class/net/vm1/queues/rx-0/rps_cpus" ||
+		{ echo "cannot set RPS on h1's vm1" >&2; return 1; }
+}
+
+# generate ARGS...: the generator in VM b1, on its core, 64-byte frames to
+# b2's addresses; ARGS say how many or how long.
+generate() {
+	taskset -c "$gen_cpu" ip netns exec "$(topo_vm_ns b1)" "$GEN" --iface eth0 \
+		--dst-mac "$(topo_vm_mac b2)" --src-ip "$(topo_vm_ip b1)" --dst-ip "$(topo_vm_ip b2)" "$@"
+}
+
 # pps ROUND KIND RX_NS RX_DEV: 64-byte UDP frames from VM b1 to b2's
 # addresses, counted on RX_DEV in RX_NS (which has a sink); prints the rows.
 pps() {
 	local round=$1 kind=$2 rx_ns=$3 rx_dev=$4 out rx0 rx1 c0 c1 sent secs got n
-	topo_host_exec h1 sh -c "printf '%x' $((1 << dp_cpu)) >/sys/class/net/vm1/queues/rx-0/rps_cpus" ||
-		{ echo "pps: $kind: cannot set RPS on h1's vm1" >&2; return 1; }
+	steer_to_dataplane_core || return 1
 	rx0=$(rx_packets "$rx_ns" "$rx_dev") && c0=$(cpu_busy "$dp_cpu") || return 1
-	if ! out=$(taskset -c "$gen_cpu" ip netns exec "$(topo_vm_ns b1)" "$GEN" --iface eth0 \
-		--dst-mac "$(topo_vm_mac b2)" --src-ip "$(topo_vm_ip b1)" --dst-ip "$(topo_vm_ip b2)" \
-		"${pps_args[@]}" 2>&1); then
+	if ! out=$(generate "${pps_args[@]}" 2>&1); then
 		echo "pps: $kind: generator failed: $out" >&2
 		return 1
 	fi
@@ -112,8 +139,10 @@ print(f"{round_},{kind},cpu_ns_per_pkt_64B,{ticks / hz * 1e9 / got:.0f}")
 EOF
 }
 
-measure() { # ROUND KIND
-	local round=$1 kind=$2 gbps
+# topology KIND: the two hosts with KIND's dataplane, one VM on each,
+# configured; VM b1 has learned b2's MAC and b2 b1's.
+topology() {
+	local kind=$1
 	topo_init
 	topo_add_underlay
 	topo_add_tenant blue 5001
@@ -135,8 +164,12 @@ measure() { # ROUND KIND
 		ovx_apply h1 >/dev/null && ovx_apply h2 >/dev/null ||
 			{ echo "$kind: ovx apply failed: $OVX_OUT" >&2; return 1; }
 	fi
-	local rc=0
-	topo_ping_received b1 10.0.0.2 3 >/dev/null
+	(($(topo_ping_received b1 10.0.0.2 3) > 0)) || { echo "$kind: b1 cannot ping b2" >&2; return 1; }
+}
+
+measure() { # ROUND KIND
+	local round=$1 kind=$2 gbps rc=0
+	topology "$kind" || return 1
 	for streams in 1 4; do
 		topo_iperf_server b2 || { rc=1; continue; }
 		if gbps=$(topo_iperf_client b1 10.0.0.2 "$secs" 5201 -P "$streams"); then
@@ -157,7 +190,6 @@ q = lambda p: rtts[min(len(rtts) - 1, int(p * len(rtts)))]
 print(f"'"$round,$kind"',rtt_p50_us,{q(0.50):.0f}")
 print(f"'"$round,$kind"',rtt_p99_us,{q(0.99):.0f}")
 ' || rc=1
-	# After the pings, both VMs' MACs are learned: no frame is flooded.
 	sink "$(topo_vm_ns b2)" eth0 && pps "$round" "$kind" "$(topo_vm_ns b2)" eth0 || rc=1
 	return $rc
 }
@@ -177,6 +209,35 @@ ceiling() {
 	no_bridge_netfilter || return 1
 	sink "$(topo_host_ns h1)" vm1 && pps "$1" generator "$(topo_host_ns h1)" vm1
 }
+
+# profile KIND: KIND's 64-byte run with perf sampling the dataplane core for
+# 3 s in its middle; the frames b2 received in those 3 s turn samples into
+# ns per frame. perf's own sampling costs a little: figures run slightly
+# above the comparison's.
+profile() {
+	local kind=$1 gen rx0 rx1 data
+	topology "$kind" && sink "$(topo_vm_ns b2)" eth0 && steer_to_dataplane_core || return 1
+	generate --seconds 5 >/dev/null &
+	gen=$!
+	TOPO_PIDS+=("$gen")
+	sleep 1
+	data=$TOPO_DIR/perf.data
+	rx0=$(rx_packets "$(topo_vm_ns b2)" eth0)
+	perf record -q -C "$dp_cpu" -g -o "$data" -- sleep 3 >/dev/null 2>&1 ||
+		{ echo "profile: perf record failed" >&2; return 1; }
+	rx1=$(rx_packets "$(topo_vm_ns b2)" eth0)
+	wait "$gen" || { echo "profile: the generator failed" >&2; return 1; }
+	echo "$kind: $(((rx1 - rx0) / 3)) frames/s received while perf recorded"
+	/usr/bin/python3 "$here/perf_stages.py" "$data" $((rx1 - rx0))
+}
+
+if [[ -n $profile ]]; then
+	(
+		trap topo_cleanup EXIT INT TERM
+		profile "$profile"
+	)
+	exit
+fi
 
 echo "round,dataplane,metric,value"
 failed=0
