@@ -107,12 +107,16 @@ def fmt_e2e(v):
 
 
 def ratios(metric, dataplane):
-    """Median of a over median of the kernel, and the per-round ratios."""
+    """dataplane / kernel: the median of the ratios taken within each round
+    (the dataplanes of a round run back to back, in the same machine noise),
+    and those per-round ratios. One round: the ratio of the medians."""
     a, k = e2e.get((metric, dataplane), {}), e2e.get((metric, "kernel"), {})
-    if not a or not k:
-        return None, []
-    return (statistics.median(a.values()) / statistics.median(k.values()),
-            [a[r] / k[r] for r in a if r in k and k[r]])
+    per_round = [a[r] / k[r] for r in a if r in k and k[r]]
+    if per_round:
+        return statistics.median(per_round), per_round
+    if a and k:
+        return statistics.median(a.values()) / statistics.median(k.values()), []
+    return None, []
 
 
 def fmt_ratio(metric, dataplane):
@@ -127,8 +131,8 @@ def fmt_ratio(metric, dataplane):
 e2e_metrics = [m for m in E2E_METRICS if any((m, d) in e2e for d in E2E_DATAPLANES)]
 if e2e_metrics:
     print("\n### End to end, ovx vs the kernel's vxlan+bridge (median, min-max)\n")
-    print("Ratios: of the medians, and in parentheses the range of the same ratio "
-          "taken within each round.\n")
+    print("Ratios: the median of the ratios taken within each round, and their "
+          "range in parentheses.\n")
     print("| metric | ovx (XDP native) | ovx (XDP generic) | kernel | native / kernel | generic / kernel |")
     print("|---|---|---|---|---|---|")
     for m in e2e_metrics:
@@ -220,7 +224,7 @@ plot '{dat}' using 2:xtic(1) title 'decap -> local port (XDP; floor: empty XDP)'
 """)
 
 # Plot: every end-to-end metric as ovx / kernel (1 = the kernel), the bars
-# the ratio of the medians, the error bars the range of the per-round ratios.
+# the median of the per-round ratios, the error bars their range.
 if shutil.which("gnuplot") and e2e_metrics and any(ratios(m, "ovx")[0] for m in e2e_metrics):
     dat = os.path.join(out, "e2e_ratio.dat")
     with open(dat, "w") as f:
@@ -240,7 +244,7 @@ set style data histograms
 set style histogram errorbars gap 2 lw 1
 set style fill solid border -1
 set datafile missing '-'
-set ylabel 'ovx / kernel vxlan+bridge (median; bars: per-round range)'
+set ylabel 'ovx / kernel vxlan+bridge (per-round ratios: median, range)'
 set xtics rotate by -15
 set yrange [0:*]
 set grid ytics
