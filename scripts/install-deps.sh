@@ -11,7 +11,7 @@ packages=(
 	libcli11-dev libyaml-cpp-dev libyaml-dev libmnl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev googletest
 	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
-	gnuplot-nox systemd
+	gnuplot-nox nftables systemd
 	linux-source-6.1 flex bison bc libssl-dev cpio busybox-static qemu-system-x86
 )
 
