@@ -76,6 +76,7 @@ std::uint32_t xdp_flags(XdpMode mode)
 		return XDP_FLAGS_SKB_MODE;
 	case XdpMode::offload: // the host's programs: the NIC gets xdp_offload
 	case XdpMode::native:
+	case XdpMode::tc: // never attached
 		break;
 	}
 	return XDP_FLAGS_DRV_MODE;
@@ -214,9 +215,14 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		offload_remove(nic_dir, static_cast<int>(old_cfg->underlay_ifindex));
 
 	// Attach first: it is what the kernel most often refuses (XDP mode).
-	if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode)))
+	// Mode tc has none: what another mode attached before goes.
+	if (config.underlay.mode == XdpMode::tc) {
+		want.config.flags |= OVX_CFG_TC_ONLY;
+		dp->detach_xdp(resolved.underlay_ifindex);
+	} else if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode))) {
 		result.attached.push_back(std::string("XDP (") + xdp_mode_name(config.underlay.mode) +
 					  ") on " + ul);
+	}
 	if (dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay))
 		result.attached.push_back("TC on " + ul);
 	std::optional<NicOffload> nic;

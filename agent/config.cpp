@@ -439,10 +439,10 @@ void Reader::underlay_addresses(const Value &v, Underlay &u) const
 XdpMode Reader::xdp_mode(const Value &v) const
 {
 	const std::string_view text = scalar(v);
-	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
+	for (const XdpMode m : kXdpModes)
 		if (text == xdp_mode_name(m))
 			return m;
-	fail(v, "unknown XDP mode " + quoted(text) + " (expected native, generic or offload)");
+	fail(v, "unknown mode " + quoted(text) + " (expected native, generic, offload or tc)");
 }
 
 ovx_encap Reader::encap(const Value &v) const
@@ -776,6 +776,8 @@ const char *xdp_mode_name(XdpMode mode)
 		return "generic";
 	case XdpMode::offload:
 		return "offload";
+	case XdpMode::tc:
+		return "tc";
 	}
 	return "unknown";
 }

@@ -29,7 +29,11 @@ struct Origin {
 	int column = 0; // 1-based
 };
 
-enum class XdpMode { native, generic, offload };
+// How the underlay receives: XDP in one of three modes, or TC alone (tc:
+// no XDP program; tc_underlay decapsulates whole skbs, GSO ones included).
+enum class XdpMode { native, generic, offload, tc };
+inline constexpr XdpMode kXdpModes[] = {XdpMode::native, XdpMode::generic, XdpMode::offload,
+					XdpMode::tc};
 
 struct Underlay {
 	std::string interface;

@@ -68,7 +68,7 @@ Config current_config(const Dataplane &dp)
 	c.underlay.address6 = v.vtep6;
 	c.underlay.vxlan_port = v.vxlan_port;
 	c.underlay.geneve_port = v.geneve_port;
-	for (const XdpMode m : {XdpMode::native, XdpMode::generic, XdpMode::offload})
+	for (const XdpMode m : kXdpModes)
 		if (v.xdp_mode == xdp_mode_name(m))
 			c.underlay.mode = m;
 	c.limits.fdb_entries = static_cast<std::uint32_t>(v.fdb_capacity);

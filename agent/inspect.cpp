@@ -55,7 +55,10 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 							       : "off";
 	}
 	const auto att = v.underlay_ifindex ? dp.xdp_attachment(v.underlay_ifindex) : std::nullopt;
-	v.xdp_mode = att ? attach_mode_name(att->mode) : "none";
+	const auto cfg = t.config.lookup(0);
+	v.xdp_mode = cfg && (cfg->flags & OVX_CFG_TC_ONLY) ? xdp_mode_name(XdpMode::tc)
+		     : att					 ? attach_mode_name(att->mode)
+								 : "none";
 	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments

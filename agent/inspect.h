@@ -64,7 +64,7 @@ struct StateView {
 	IpAddr vtep6; // IPv6, family 0 when none
 	std::uint16_t vxlan_port = 0;
 	std::uint16_t geneve_port = 0;
-	std::string xdp_mode; // "native", "generic", "offload", "none"
+	std::string xdp_mode; // "native", "generic", "offload", "tc" (no XDP), "none"
 	std::string trace;    // what the programs emit for `ovx trace`: off, drops, all
 	std::vector<SegmentView> segments;
 	std::vector<PortView> ports;

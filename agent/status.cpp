@@ -40,11 +40,13 @@ StatusView status(const std::string &instance)
 
 	const auto cfg = t.config.lookup(0);
 	const std::uint32_t underlay = cfg ? cfg->underlay_ifindex : 0;
-	if (underlay) {
+	if (underlay && !(cfg->flags & OVX_CFG_TC_ONLY)) { // mode tc: no XDP hook to have
 		const auto att = dp->xdp_attachment(static_cast<int>(underlay));
 		v.hooks.push_back({"xdp", interface_name(underlay), "xdp_underlay", att.has_value(),
 				   att ? attach_mode_name(att->mode) : "none",
 				   att && att->dispatcher});
+	}
+	if (underlay) {
 		v.hooks.push_back({"tc ingress", interface_name(underlay), "tc_underlay",
 				   dp->tc_attached(static_cast<int>(underlay), Program::tc_underlay),
 				   "", false});

@@ -107,6 +107,11 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_addr) == 20, "ovx_addr layout");
 /* `ovx trace` is reading: emit drop events / every forwarding event too. */
 #define OVX_CFG_TRACE_DROPS	(1u << 1)
 #define OVX_CFG_TRACE_ALL	(1u << 2)
+/*
+ * underlay.mode tc: no XDP program on the underlay; tc_underlay takes every
+ * overlay frame whole (control plane only: the programs need no flag).
+ */
+#define OVX_CFG_TC_ONLY		(1u << 4)
 
 /* ovx_config: ARRAY of one, key 0. */
 struct ovx_config {

@@ -348,7 +348,8 @@ TEST(ConfigTest, XdpModes)
 	for (const auto &[text, want] : std::initializer_list<std::pair<const char *, XdpMode>>{
 		     {"native", XdpMode::native},
 		     {"generic", XdpMode::generic},
-		     {"offload", XdpMode::offload}}) {
+		     {"offload", XdpMode::offload},
+		     {"tc", XdpMode::tc}}) {
 		const Config c = parse_config(
 			"underlay: {interface: eth1, address: 10.0.0.1, mode: " + std::string(text) + "}\n",
 			"h.yaml");
@@ -588,8 +589,8 @@ underlay:
   address: 192.168.77.1
   mode: turbo
 )",
-	 "h.yaml:4:9: underlay.mode: unknown XDP mode 'turbo' (expected native, generic or "
-	 "offload)"},
+	 "h.yaml:4:9: underlay.mode: unknown mode 'turbo' (expected native, generic, offload "
+	 "or tc)"},
 	{"PortZero", R"(
 underlay:
   interface: eth1
@@ -1505,6 +1506,7 @@ TEST(NamesTest, EncapAndXdpMode)
 	EXPECT_STREQ(xdp_mode_name(XdpMode::native), "native");
 	EXPECT_STREQ(xdp_mode_name(XdpMode::generic), "generic");
 	EXPECT_STREQ(xdp_mode_name(XdpMode::offload), "offload");
+	EXPECT_STREQ(xdp_mode_name(XdpMode::tc), "tc");
 }
 
 } // namespace
