@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One topology (2 hosts on a veth/bridge underlay, 1 VM each), built per round
-# with ovx hosts (XDP native, then XDP generic) and with kernel-vxlan hosts,
+# with ovx hosts (XDP native, XDP generic, TC only: underlay.mode tc) and with
+# kernel-vxlan hosts,
 # in rotating order, so all see the same machine noise.
 # Prints CSV: round,dataplane,metric,value.
 #   TCP Gbit/s with 1 and 4 streams (iperf3), ping RTT p50/p99 in microseconds,
@@ -12,8 +13,8 @@
 #
 #   e2e_compare.sh [--quick]          the comparison (CSV on stdout)
 #   e2e_compare.sh --profile KIND     where the dataplane core's time goes in
-#                                     KIND's 64-byte run (ovx, ovx-generic or
-#                                     kernel): perf record -C 0 -g, then a table
+#                                     KIND's 64-byte run (ovx, ovx-generic,
+#                                     ovx-tc or kernel): perf record -C 0 -g, then a table
 #                                     of ns per frame by stage (perf_stages.py)
 #
 # The 64-byte run, on this 2-core machine: the generator runs on the last CPU
@@ -32,8 +33,8 @@ case ${1:-} in
 --quick) rounds=1 secs=1 pings=20 pps_args=(--count 20000 --seconds 3) ;; # 20,000 frames
 --profile)
 	profile=${2:-}
-	[[ $profile =~ ^(ovx|ovx-generic|kernel)$ ]] ||
-		{ echo "usage: $0 --profile ovx|ovx-generic|kernel" >&2; exit 1; }
+	[[ $profile =~ ^(ovx|ovx-generic|ovx-tc|kernel)$ ]] ||
+		{ echo "usage: $0 --profile ovx|ovx-generic|ovx-tc|kernel" >&2; exit 1; }
 	command -v perf >/dev/null || { echo "missing tool: perf (Debian package linux-perf)" >&2; exit 1; }
 	;;
 "") ;;
@@ -149,6 +150,7 @@ topology() {
 	if [[ $kind == ovx* ]]; then
 		TOPO_XDP_MODE=native
 		[[ $kind == ovx-generic ]] && TOPO_XDP_MODE=generic
+		[[ $kind == ovx-tc ]] && TOPO_XDP_MODE=tc
 		export TOPO_XDP_MODE
 		topo_add_host h1 192.168.77.1
 		topo_add_host h2 192.168.77.2
@@ -243,11 +245,11 @@ echo "round,dataplane,metric,value"
 failed=0
 for ((r = 0; r < rounds; r++)); do
 	# Rotate which goes first, so none always runs on a warmer machine.
-	case $((r % 3)) in
-	0) order="ovx ovx-generic kernel" ;;
-	1) order="kernel ovx ovx-generic" ;;
-	2) order="ovx-generic kernel ovx" ;;
-	esac
+	kinds=(ovx ovx-generic ovx-tc kernel)
+	order=""
+	for ((i = 0; i < ${#kinds[@]}; i++)); do
+		order+=" ${kinds[(i + r) % ${#kinds[@]}]}"
+	done
 	# A subshell per topology: the library's state and traps start afresh.
 	for kind in $order ceiling; do
 		(

@@ -101,7 +101,10 @@ E2E_METRICS = {  # metric -> (label, label on the plot, higher is better)
     "rtt_p50_us": ("RTT p50, µs", "RTT p50 (down)", False),
     "rtt_p99_us": ("RTT p99, µs", "RTT p99 (down)", False),
 }
-E2E_DATAPLANES = ("ovx", "ovx-generic", "kernel")
+# ovx's dataplanes: CSV name, table heading, short name for the ratios.
+OVX_KINDS = (("ovx", "ovx (XDP native)", "native"), ("ovx-generic", "ovx (XDP generic)", "generic"),
+             ("ovx-tc", "ovx (TC only)", "tc"))
+E2E_DATAPLANES = tuple(k[0] for k in OVX_KINDS) + ("kernel",)
 e2e = defaultdict(dict)  # (metric, dataplane) -> {round: value}
 for r in rows("e2e.csv"):
     e2e[(r["metric"], r["dataplane"])][r["round"]] = float(r["value"])
@@ -147,12 +150,13 @@ if e2e_metrics:
     print("\n### End to end, ovx vs the kernel's vxlan+bridge (median, min-max)\n")
     print("Ratios: the median of the ratios taken within each round, and their "
           "range in parentheses.\n")
-    print("| metric | ovx (XDP native) | ovx (XDP generic) | kernel | native / kernel | generic / kernel |")
-    print("|---|---|---|---|---|---|")
+    print("| metric | " + " | ".join(k[1] for k in OVX_KINDS) + " | kernel | " +
+          " | ".join(f"{k[2]} / kernel" for k in OVX_KINDS) + " |")
+    print("|---|" + "---|" * (2 * len(OVX_KINDS) + 1))
     for m in e2e_metrics:
         cells = [fmt_e2e(vals(m, d)) for d in E2E_DATAPLANES]
-        print(f"| {E2E_METRICS[m][0]} | " + " | ".join(cells) +
-              f" | {fmt_ratio(m, 'ovx')} | {fmt_ratio(m, 'ovx-generic')} |")
+        print(f"| {E2E_METRICS[m][0]} | " + " | ".join(cells) + " | " +
+              " | ".join(fmt_ratio(m, k[0]) for k in OVX_KINDS) + " |")
     ceiling = vals("pps_64B_sent", "generator")
     best = max((statistics.median(vals("pps_64B_received", d))
                 for d in E2E_DATAPLANES if vals("pps_64B_received", d)), default=0)
@@ -173,11 +177,11 @@ if e2e_metrics:
         ("tcp_gbps_4stream", 1.0, "TCP 4 streams >= kernel", False),
         ("rtt_p99_us", 1.0, "RTT p99 <= kernel", False),
     )
-    print("\n| target | native / kernel | generic / kernel |")
-    print("|---|---|---|")
+    print("\n| target | " + " | ".join(f"{k[2]} / kernel" for k in OVX_KINDS) + " |")
+    print("|---|" + "---|" * len(OVX_KINDS))
     for m, want, label, invert in TARGETS:
         cells = []
-        for d in ("ovx", "ovx-generic"):
+        for d, _, _ in OVX_KINDS:
             med, _ = ratios(m, d)
             if med is None:
                 cells.append("-")
@@ -323,7 +327,7 @@ if shutil.which("gnuplot") and e2e_metrics and any(ratios(m, "ovx")[0] for m in 
             if not E2E_METRICS[m][1]:  # sent: the same as received, or the generator's
                 continue
             cols = []
-            for d in ("ovx", "ovx-generic"):
+            for d, _, _ in OVX_KINDS:
                 med, per_round = ratios(m, d)
                 per_round = per_round or ([med] if med else [])
                 cols += [f"{med:.3f} {min(per_round):.3f} {max(per_round):.3f}" if med
@@ -343,5 +347,6 @@ set title 'ovx against the kernel on the same 2-host veth topology (1.0 = the ke
 set key outside top center horizontal
 plot '{dat}' using 2:3:4:xtic(1) title 'ovx, XDP native', \\
      '' using 5:6:7 title 'ovx, XDP generic', \\
+     '' using 8:9:10 title 'ovx, TC only', \\
      1 with lines lw 2 lc rgb 'black' title 'kernel'
 """)
