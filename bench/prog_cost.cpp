@@ -264,19 +264,23 @@ int main(int argc, char **argv)
 			    median_ns("floor_tc", tc_floor.get(), false, packet_ifindex("vm1"), any,
 				      TC_ACT_OK, o.calls));
 		};
-		for (std::uint32_t size : o.fdb_sizes) {
-			Dataplane dp = Dataplane::load_unpinned(std::max<std::uint32_t>(size + 64, 4096));
-			apply_packet_config(dp);
-			fill_fdb(dp, size);
+		// Every path (VXLAN over IPv4) in @dp, the floors beside it.
+		auto sweep_rounds = [&](const char *sweep, std::uint32_t size, const Dataplane &dp) {
 			for (int round = 0; round < o.rounds; round++) {
-				floors("fdb", size, round);
+				floors(sweep, size, round);
 				for (const Case &c : cases())
-					row("fdb", size, "vxlan", "ipv4", c.name, round,
+					row(sweep, size, "vxlan", "ipv4", c.name, round,
 					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
 						      packet_ifindex(c.ingress), c.frame, c.verdict,
 						      o.calls));
 				std::fflush(stdout);
 			}
+		};
+		for (std::uint32_t size : o.fdb_sizes) {
+			Dataplane dp = Dataplane::load_unpinned(std::max<std::uint32_t>(size + 64, 4096));
+			apply_packet_config(dp);
+			fill_fdb(dp, size);
+			sweep_rounds("fdb", size, dp);
 		}
 
 		// The same paths with few and many segments (VNIs, VTEP
@@ -284,15 +288,7 @@ int main(int argc, char **argv)
 		for (std::uint32_t n : o.segment_counts) {
 			Dataplane dp = Dataplane::load_unpinned(4096);
 			apply_config_text(dp, segments_config(n));
-			for (int round = 0; round < o.rounds; round++) {
-				floors("segments", n, round);
-				for (const Case &c : cases())
-					row("segments", n, "vxlan", "ipv4", c.name, round,
-					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
-						      packet_ifindex(c.ingress), c.frame, c.verdict,
-						      o.calls));
-				std::fflush(stdout);
-			}
+			sweep_rounds("segments", n, dp);
 		}
 
 		// Every encapsulation and family in each round, so that the
