@@ -108,6 +108,9 @@ std::vector<Case> cases()
 		 vxlan_frame(from2, 5001, ping_to_vm1), XDP_PASS},
 		{"xdp_drop_unknown_vni", Program::xdp_underlay, true, "ul0",
 		 vxlan_frame(from2, 7777, ping_to_vm1), XDP_DROP},
+		// underlay.mode tc: the same frame decapsulated and redirected by TC.
+		{"tc_decap_to_port", Program::tc_underlay, false, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_vm1), TC_ACT_REDIRECT},
 		{"tc_encap_to_vtep", Program::tc_port, false, "vm1",
 		 vm_ping(kRemoteStatic, kVm1, 1, 3), TC_ACT_REDIRECT},
 		{"tc_local_switch", Program::tc_port, false, "vm1", vm_ping(kVm2, kVm1, 1, 2),
