@@ -8,8 +8,11 @@
 #include <cstring>
 #include <set>
 
+#include "agent/change_log.h"
 #include "agent/desired.h"
+#include "agent/journal.h"
 #include "agent/offload.h"
+#include "agent/trace.h"
 #include "loader/dataplane.h"
 #include "loader/neighbour.h"
 #include "loader/netdev.h"
@@ -134,32 +137,22 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 {
 	ApplyResult result;
 	const Resolved resolved = resolve(config);
+	ChangeLog::recover(instance);
 
+	// Every step below records how to take it back before it is made
+	// (change: hooks, sysctls, links; journal: map entries), so that a
+	// failure anywhere leaves the instance as it was, and a kill leaves a
+	// log the next writer finishes with. Declared in this order, the map
+	// entries are undone before the hooks.
+	ChangeLog change(instance);
 	std::optional<Dataplane> dp = Dataplane::open(instance);
 	if (!dp) {
+		change.undo({Action::Op::destroy});
+		crash_point("before create");
 		dp = Dataplane::create(instance, config.limits.fdb_entries);
+		crash_point("created");
 		result.created = true;
 	}
-	// A dataplane this call created goes again if the call fails, with
-	// what it attached to the underlay before its config map named it.
-	struct Teardown {
-		Dataplane *dp;
-		int underlay;
-		~Teardown()
-		{
-			if (!dp)
-				return;
-			try {
-				dp->detach_tc(underlay);
-				dp->detach_xdp(underlay);
-			} catch (...) {
-			}
-			try {
-				dp->destroy();
-			} catch (...) {
-			}
-		}
-	} teardown{result.created ? &*dp : nullptr, resolved.underlay_ifindex};
 
 	Tables &t = dp->tables();
 	AbiMap<ovx_vtep_key, std::uint32_t> have_vteps;
@@ -173,121 +166,141 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	DesiredState want = build_desired(config, resolved, t);
 	check_capacity(config, want, t);
 
-	const bool wants_segmenter = needs_segmenter(want);
-	const bool had_segmenter =
-		if_nametoindex(segmenter_name(instance).c_str()) != 0;
-	auto remove_new_segmenter = [&] {
-		if (wants_segmenter && !had_segmenter)
-			try {
-				remove_segmenter(instance);
-			} catch (...) {
-			}
-	};
-
+	const int ul_ifindex = resolved.underlay_ifindex;
 	const std::string &ul = config.underlay.interface;
 	const bool same_underlay =
-		old_cfg && static_cast<int>(old_cfg->underlay_ifindex) == resolved.underlay_ifindex;
+		old_cfg && static_cast<int>(old_cfg->underlay_ifindex) == ul_ifindex;
+	const int old_ul = old_cfg ? static_cast<int>(old_cfg->underlay_ifindex) : 0;
+
 	// Forwarding for each family the underlay has an address of; one it
 	// had before and has no more goes back off once this call succeeds.
-	std::vector<int> turned_forwarding_on, turn_forwarding_off;
 	for (const auto &[family, flag] : kForwarding) {
 		const bool owned = same_underlay && (old_cfg->flags & flag);
 		if (!config.underlay.address(family).family) {
 			if (owned)
-				turn_forwarding_off.push_back(family);
+				change.release({Action::Op::forwarding_off, ul_ifindex, family});
 			continue;
 		}
 		if (owned || !ip_forwarding(ul, family))
 			want.config.flags |= flag;
 		if (!ip_forwarding(ul, family)) {
+			change.undo({Action::Op::forwarding_off, ul_ifindex, family});
 			set_ip_forwarding(ul, family, true);
-			turned_forwarding_on.push_back(family);
+			crash_point("forwarding on");
 		}
 	}
-	// A running `ovx trace` keeps its events across an apply.
-	if (old_cfg)
+	// A running `ovx trace` keeps its events across an apply; a killed
+	// one's flags go.
+	if (old_cfg && trace_running(instance))
 		want.config.flags |= old_cfg->flags & (OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL);
+
+	// XDP first: it is what the kernel most often refuses (the mode). A
+	// mode change takes the working program off first (the kernel runs
+	// one mode at a time), so its undo puts it back in the old mode.
+	if (config.underlay.mode == XdpMode::tc) {
+		want.config.flags |= OVX_CFG_TC_ONLY;
+		if (dp->xdp_attachment(ul_ifindex))
+			change.release({Action::Op::detach_xdp, ul_ifindex});
+	} else {
+		const auto cur = dp->xdp_attachment(ul_ifindex);
+		const std::uint32_t flags = xdp_flags(config.underlay.mode);
+		const std::uint32_t mode =
+			flags == XDP_FLAGS_SKB_MODE ? XDP_ATTACHED_SKB : XDP_ATTACHED_DRV;
+		if (!cur || cur->mode != mode) {
+			change.undo({Action::Op::detach_xdp, ul_ifindex});
+			if (cur)
+				change.undo({Action::Op::attach_xdp, ul_ifindex, 0,
+					     cur->mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+									   : XDP_FLAGS_DRV_MODE});
+			dp->attach_xdp(ul_ifindex, flags);
+			crash_point("xdp attached");
+			result.attached.push_back(std::string("XDP (") +
+						  xdp_mode_name(config.underlay.mode) + ") on " + ul);
+		}
+	}
+	if (!dp->tc_attached(ul_ifindex, Program::tc_underlay)) {
+		change.undo({Action::Op::detach_tc, ul_ifindex});
+		dp->attach_tc(ul_ifindex, Program::tc_underlay);
+		crash_point("tc underlay attached");
+		result.attached.push_back("TC on " + ul);
+	}
 
 	// The NIC's program follows the underlay and the mode.
 	const std::string nic_dir = offload_dir(instance);
-	if (old_cfg && old_cfg->underlay_ifindex &&
-	    (!same_underlay || config.underlay.mode != XdpMode::offload))
-		offload_remove(nic_dir, static_cast<int>(old_cfg->underlay_ifindex));
-
-	// Attach first: it is what the kernel most often refuses (XDP mode).
-	// Mode tc has none: what another mode attached before goes.
-	if (config.underlay.mode == XdpMode::tc) {
-		want.config.flags |= OVX_CFG_TC_ONLY;
-		dp->detach_xdp(resolved.underlay_ifindex);
-	} else if (dp->attach_xdp(resolved.underlay_ifindex, xdp_flags(config.underlay.mode))) {
-		result.attached.push_back(std::string("XDP (") + xdp_mode_name(config.underlay.mode) +
-					  ") on " + ul);
-	}
-	if (dp->attach_tc(resolved.underlay_ifindex, Program::tc_underlay))
-		result.attached.push_back("TC on " + ul);
+	if (old_ul && (!same_underlay || config.underlay.mode != XdpMode::offload))
+		change.release({Action::Op::offload_remove, old_ul});
 	std::optional<NicOffload> nic;
-	std::vector<int> attached_now;
-	auto detach_new_ports = [&] {
-		for (int ifindex : attached_now)
-			try {
-				dp->detach_tc(ifindex);
-			} catch (...) {
-			}
-	};
-	try {
-		if (config.underlay.mode == XdpMode::offload)
-			nic.emplace(NicOffload::attach(nic_dir, resolved.underlay_ifindex));
-		if (wants_segmenter)
-			use_segmenter(want, ensure_segmenter(instance));
-		for (const auto &[ifindex, port] : want.ports) {
-			if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
-				continue;
-			dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
-			attached_now.push_back(static_cast<int>(ifindex));
-			result.attached.push_back("TC on " + ifname_of(ifindex));
-		}
-		result.ports_attached = static_cast<int>(attached_now.size());
-		result.maps = reconcile(t, want, monotonic_ns(), observe);
-		if (nic)
-			nic->write(want);
-	} catch (...) {
-		detach_new_ports();
-		for (int family : turned_forwarding_on)
-			set_ip_forwarding(ul, family, false);
-		remove_new_segmenter();
-		throw;
+	if (config.underlay.mode == XdpMode::offload)
+		nic.emplace(NicOffload::attach(nic_dir, ul_ifindex));
+
+	const bool wants_segmenter = needs_segmenter(want);
+	const bool had_segmenter = if_nametoindex(segmenter_name(instance).c_str()) != 0;
+	if (wants_segmenter) {
+		if (!had_segmenter)
+			change.undo({Action::Op::remove_segmenter});
+		use_segmenter(want, ensure_segmenter(instance));
+		crash_point("segmenter");
+	} else if (had_segmenter) {
+		change.release({Action::Op::remove_segmenter});
 	}
-	if (had_segmenter && !wants_segmenter)
-		remove_segmenter(instance);
+	for (const auto &[ifindex, port] : want.ports) {
+		if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
+			continue;
+		change.undo({Action::Op::detach_tc, static_cast<int>(ifindex)});
+		dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
+		crash_point("port attached");
+		result.ports_attached++;
+		result.attached.push_back("TC on " + ifname_of(ifindex));
+	}
+
+	// Managed neighbours: new ones now, old ones once the change stands.
+	const auto want_addrs = vtep_addresses(want.vteps);
+	const auto have_addrs = vtep_addresses(have_vteps);
+	for (const IpAddr &a : want_addrs) {
+		if (!(same_underlay && have_addrs.contains(a)))
+			change.undo({Action::Op::del_neighbour, ul_ifindex, a.family, 0, a.bytes});
+		// Also for one present: a neighbour overwritten behind ovx's
+		// back is written again.
+		add_managed_neighbour(ul_ifindex, a.family, a.bytes);
+	}
+	for (const IpAddr &a : have_addrs)
+		if (old_ul && (!same_underlay || !want_addrs.contains(a)))
+			change.release({Action::Op::del_neighbour, old_ul, a.family, 0, a.bytes});
 
 	// A port's counters go with it; the programs make them on first use.
 	for (std::uint32_t ifindex : have_ports)
 		if (!want.ports.contains(ifindex)) {
-			dp->detach_tc(static_cast<int>(ifindex));
-			t.port_stats.erase(ifindex);
+			change.release({Action::Op::detach_tc, static_cast<int>(ifindex)});
 			result.ports_detached++;
 		}
-	if (old_cfg && old_cfg->underlay_ifindex && !same_underlay)
-		release_underlay(*dp, *old_cfg);
-	for (int family : turn_forwarding_off)
-		set_ip_forwarding(ul, family, false);
+	if (old_ul && !same_underlay) {
+		change.release({Action::Op::detach_tc, old_ul});
+		change.release({Action::Op::detach_xdp, old_ul});
+		for (const auto &[family, flag] : kForwarding)
+			if (old_cfg->flags & flag)
+				change.release({Action::Op::forwarding_off, old_ul, family});
+	}
 
-	const auto want_addrs = vtep_addresses(want.vteps);
-	for (const IpAddr &a : vtep_addresses(have_vteps))
-		if (!want_addrs.contains(a) && old_cfg)
-			del_managed_neighbour(static_cast<int>(old_cfg->underlay_ifindex), a.family,
-					      a.bytes);
-	for (const IpAddr &a : want_addrs)
-		add_managed_neighbour(resolved.underlay_ifindex, a.family, a.bytes);
+	Journal maps;
+	result.maps = reconcile(t, want, monotonic_ns(), maps, observe);
+	crash_point("maps written");
+	if (nic)
+		nic->write(want);
 
+	maps.commit();
 	if (nic)
 		nic->commit();
-	teardown.dp = nullptr;
+	change.commit();
+	for (std::uint32_t ifindex : have_ports)
+		if (!want.ports.contains(ifindex))
+			t.port_stats.erase(ifindex);
 	return result;
 }
 
 bool down(const std::string &instance)
 {
+	ChangeLog::recover(instance);
+	Dataplane::remove_staging(instance);
 	std::optional<Dataplane> dp = Dataplane::open(instance);
 	if (!dp)
 		return false;
@@ -299,10 +312,10 @@ bool down(const std::string &instance)
 		for (const IpAddr &a : vtep_addresses(vteps))
 			del_managed_neighbour(static_cast<int>(cfg->underlay_ifindex), a.family,
 					      a.bytes);
-	}
-	if (cfg && cfg->underlay_ifindex) {
+		crash_point("down: neighbours");
 		offload_remove(offload_dir(instance), static_cast<int>(cfg->underlay_ifindex));
 		release_underlay(*dp, *cfg);
+		crash_point("down: underlay released");
 	}
 	remove_segmenter(instance);
 	dp->destroy();

@@ -24,6 +24,7 @@
 #include "agent/config.h"
 #include "agent/metrics.h"
 #include "agent/migrate.h"
+#include "agent/writer_lock.h"
 #include "maps/error.h"
 #include "maps/unique_fd.h"
 
@@ -233,6 +234,7 @@ void Agent::cycle(Why why)
 		say(spdlog::level::warn, fmt::format("drift: map={} key={}: {}", w.map, w.key, what));
 	};
 	try {
+		const WriterLock writer = WriterLock::take(o_.instance, "ovx agent", true);
 		const ApplyResult r = ovx::apply(*config_, o_.instance, observe);
 		for (const std::string &hook : r.attached) {
 			if (!drift) {
@@ -274,16 +276,24 @@ void Agent::cycle(Why why)
 
 int Agent::run()
 {
-	UniqueFd lock = open_lock(dir_);
-	if (flock(lock.get(), LOCK_EX | LOCK_NB)) {
-		const auto other = agent_state(o_.instance);
-		log_->error("another agent runs for this instance (pid {}); not starting",
-			    other ? other->pid : 0);
-		return kExitSystem;
-	}
-	UniqueFd sig = signal_fd();
+	// The agent's own lock says "an agent owns this instance" for as long
+	// as it lives; it is taken under the writer lock, so that a `down`
+	// (which removes the agent's directory) cannot run between the two.
 	const fs::path file = fs::absolute(o_.file);
 	o_.file = state_.file = file.string();
+	UniqueFd lock;
+	{
+		const WriterLock writer = WriterLock::take(o_.instance, "ovx agent", true);
+		lock = open_lock(dir_);
+		if (flock(lock.get(), LOCK_EX | LOCK_NB)) {
+			const auto other = agent_state(o_.instance);
+			log_->error("another agent runs for this instance (pid {}); not starting",
+				    other ? other->pid : 0);
+			return kExitSystem;
+		}
+		save();
+	}
+	UniqueFd sig = signal_fd();
 	UniqueFd watch = watch_file(file);
 
 	log_->info("agent starting: file={} interval={}s pid={}", o_.file, o_.interval_sec,
@@ -351,8 +361,16 @@ int Agent::run()
 
 std::string agent_run_dir(const std::string &instance)
 {
-	const char *base = std::getenv("OVX_RUN_DIR");
-	return std::string(base && *base ? base : "/run/ovx") + "/" + instance;
+	return run_base_dir() + "/" + instance;
+}
+
+bool agent_running(const std::string &instance)
+{
+	// The lock, not agent.json, says whether the agent lives: kill -9
+	// leaves the file behind, and an agent in its first apply has not
+	// written it yet, but the kernel holds the lock exactly while it runs.
+	UniqueFd lock(::open((agent_run_dir(instance) + "/agent.lock").c_str(), O_RDONLY | O_CLOEXEC));
+	return lock && flock(lock.get(), LOCK_SH | LOCK_NB) != 0;
 }
 
 int run_agent(const AgentOptions &options)
@@ -407,13 +425,7 @@ std::optional<AgentState> agent_state(const std::string &instance)
 	} catch (const nlohmann::json::exception &e) {
 		throw SystemError(dir + "/agent.json: unreadable: " + e.what());
 	}
-	// The lock, not the file, says whether the agent lives: kill -9 leaves
-	// the file behind but the kernel drops the lock with the process.
-	int fd = ::open((dir + "/agent.lock").c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		UniqueFd lock(fd);
-		s.running = flock(lock.get(), LOCK_SH | LOCK_NB) != 0;
-	}
+	s.running = agent_running(instance);
 	return s;
 }
 
@@ -429,12 +441,13 @@ void forget_agent(const std::string &instance)
 
 void refuse_if_agent(const std::string &instance, const std::string &what)
 {
+	if (!agent_running(instance))
+		return;
 	const auto s = agent_state(instance);
-	if (s && s->running)
-		throw ConfigError(what + ": instance '" + instance + "' is managed by an agent (pid " +
-				  std::to_string(s->pid) + ") from " + s->file +
-				  "; edit that file instead (the agent applies it at once), or stop "
-				  "the agent first");
+	throw ConfigError(what + ": instance '" + instance + "' is managed by an agent (pid " +
+			  std::to_string(s ? s->pid : 0) + ") from " + (s ? s->file : "its file") +
+			  "; edit that file instead (the agent applies it at once), or stop "
+			  "the agent first");
 }
 
 } // namespace ovx

@@ -43,6 +43,9 @@ struct AgentState {
 
 std::string agent_run_dir(const std::string &instance);
 
+// Whether an agent owns @instance now (holds its agent.lock).
+bool agent_running(const std::string &instance);
+
 // The agent's state; nullopt when no agent ever ran for @instance.
 std::optional<AgentState> agent_state(const std::string &instance);
 

@@ -10,31 +10,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "agent/journal.h"
 #include "loader/netdev.h"
 
 namespace ovx {
 namespace {
-
-// Every write is journaled with its inverse, replayed backwards on failure.
-class Journal {
-public:
-	~Journal()
-	{
-		if (!committed_)
-			for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
-				try {
-					(*it)();
-				} catch (...) {
-					// Best effort: keep undoing the rest.
-				}
-	}
-	void record(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
-	void commit() { committed_ = true; }
-
-private:
-	std::vector<std::function<void()>> undo_;
-	bool committed_ = false;
-};
 
 // What a map holds, to diff against: hashed rather than ordered, for the
 // FDB may hold a million entries and is read back on every reconcile.
@@ -254,8 +234,16 @@ std::uint64_t monotonic_ns()
 ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns,
 			  const WriteObserver &observe)
 {
-	ReconcileReport report;
 	Journal journal;
+	const ReconcileReport report = reconcile(t, want, now_ns, journal, observe);
+	journal.commit();
+	return report;
+}
+
+ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns,
+			  Journal &journal, const WriteObserver &observe)
+{
+	ReconcileReport report;
 
 	const auto have_config = current(t.config);
 	const auto have_segments = current(t.segments);
@@ -267,6 +255,35 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	const auto have_flood_vteps = current(t.flood_vteps);
 	const auto have_vteps = current(t.vteps);
 
+	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
+	const Notes o(observe, want.names, have_names);
+
+	// FDB entries that go make room first: the FDB is the one map whose
+	// old and new contents together may not fit (a thousand remotes
+	// replaced by a thousand others). A MAC removed a moment early floods
+	// as unknown, which it is about to be anyway.
+	// Static entries are ours; learned ones go with their segment, with a
+	// VTEP that no longer belongs to the segment, or when they age.
+	auto stale_static = [](const ovx_fdb_key &, const ovx_fdb_entry &e) {
+		return (e.flags & OVX_FDB_STATIC) != 0;
+	};
+	auto reclaimable = [&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
+		if (e.flags & OVX_FDB_STATIC)
+			return false;
+		auto seg = want.segments.find(k.segment);
+		if (seg == want.segments.end())
+			return true;
+		if (e.kind == OVX_FDB_VTEP && !want.vteps.contains(ovx_vtep_key{k.segment, e.vtep}))
+			return true;
+		// The datapath refreshes entries while the FDB is read: one seen
+		// after @now_ns is live.
+		return seg->second.aging_sec && e.seen_ns < now_ns &&
+		       now_ns - e.seen_ns > std::uint64_t{seg->second.aging_sec} * 1000000000ull;
+	};
+	report.removed += remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
+	report.learned_reclaimed +=
+		remove_stale(t.fdb, want.fdb, have_fdb, reclaimable, journal, o, MapWrite::Op::reclaim);
+
 	// A segment id that was not active before starts with zeroed counters.
 	for (const auto &[sid, seg] : want.segments) {
 		auto it = have_segments.find(sid);
@@ -274,8 +291,6 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 			t.seg_stats.clear(sid);
 	}
 
-	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
-	const Notes o(observe, want.names, have_names);
 	upsert_all(t.config, want_config, have_config, journal, report, o);
 	upsert_all(t.seg_names, want.names, have_names, journal, report, o);
 	upsert_all(t.vteps, want.vteps, have_vteps, journal, report, o);
@@ -290,24 +305,6 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 				       journal, o);
 	report.removed += remove_stale(t.ports, want.ports, have_ports,
 				       any<std::uint32_t, ovx_port>, journal, o);
-
-	// Static entries are ours; learned ones go with their segment or age.
-	auto stale_static = [](const ovx_fdb_key &, const ovx_fdb_entry &e) {
-		return (e.flags & OVX_FDB_STATIC) != 0;
-	};
-	auto reclaimable = [&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
-		if (e.flags & OVX_FDB_STATIC)
-			return false;
-		auto seg = want.segments.find(k.segment);
-		if (seg == want.segments.end())
-			return true;
-		return seg->second.aging_sec &&
-		       now_ns - e.seen_ns > std::uint64_t{seg->second.aging_sec} * 1000000000ull;
-	};
-	report.removed += remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
-	report.learned_reclaimed +=
-		remove_stale(t.fdb, want.fdb, have_fdb, reclaimable, journal, o, MapWrite::Op::reclaim);
-
 	report.removed += remove_stale(t.flood_vteps, want.flood_vteps, have_flood_vteps,
 				       any<ovx_flood_key, ovx_addr>, journal, o);
 	report.removed += remove_stale(t.flood_ports, want.flood_ports, have_flood_ports,
@@ -318,8 +315,6 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 				       nonzero<std::uint32_t, ovx_segment>, journal, o);
 	report.removed += remove_stale(t.seg_names, want.names, have_names,
 				       nonzero<std::uint32_t, ovx_seg_name>, journal, o);
-
-	journal.commit();
 	return report;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/desired.h"
+#include "agent/journal.h"
 #include "maps/tables.h"
 
 namespace ovx {
@@ -34,14 +35,21 @@ const char *op_name(MapWrite::Op op);
 // Writes only the differences, in an order that never lets the datapath see
 // a half-made segment: members and FDB before the segment record, the record
 // before the ports and VNI that lead to it; removals the other way round.
-// Learned FDB entries are kept unless their segment goes or they have aged
-// past the segment's aging time (measured against @now_ns, CLOCK_MONOTONIC).
+// FDB entries that go are removed first, to make room for those that come.
+// Learned FDB entries are kept unless their segment goes, their VTEP leaves
+// the segment, or they have aged past the segment's aging time (measured
+// against @now_ns, CLOCK_MONOTONIC).
 // On any failure every change made so far is undone, then the error thrown.
 // Large sets of additions and changes go through batch map updates.
 // @observe, when given, hears of every entry written (learned entries
 // reclaimed included), after the write.
 ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns,
 			  const WriteObserver &observe = {});
+
+// The same, with every write recorded in @journal and nothing undone here:
+// the caller commits once the rest of its change (hooks, NIC) has worked too.
+ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns,
+			  Journal &journal, const WriteObserver &observe = {});
 
 std::uint64_t monotonic_ns();
 

@@ -13,23 +13,23 @@
 
 #include "agent/desired.h"
 #include "agent/inspect.h"
+#include "agent/writer_lock.h"
 #include "maps/error.h"
 
 namespace ovx {
 namespace {
 
-constexpr const char *kLockDir = "/run/ovx";
 constexpr std::uint16_t kTraceFlags = OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL;
 
 std::string lock_path(const std::string &instance)
 {
-	return std::string(kLockDir) + "/trace-" + instance + ".lock";
+	return run_base_dir() + "/trace-" + instance + ".lock";
 }
 
 UniqueFd lock_trace(const std::string &instance)
 {
-	if (mkdir(kLockDir, 0700) && errno != EEXIST)
-		throw SystemError(std::string("trace: cannot create ") + kLockDir, errno);
+	if (mkdir(run_base_dir().c_str(), 0700) && errno != EEXIST)
+		throw SystemError("trace: cannot create " + run_base_dir(), errno);
 	const std::string path = lock_path(instance);
 	for (;;) {
 		UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -83,12 +83,20 @@ TraceSession::~TraceSession()
 
 void TraceSession::set_flags(std::uint16_t on, std::uint16_t off)
 {
+	// A read-modify-write of the config entry, which apply rewrites too.
+	const WriterLock writer = WriterLock::take(dp_.instance(), "ovx trace", true);
 	auto &config = dp_.tables().config;
 	auto cfg = config.lookup(0);
 	if (!cfg)
 		throw SystemError("map " + config.name() + ": no entry 0");
 	cfg->flags = static_cast<std::uint16_t>((cfg->flags & ~off) | on);
 	config.update(0, *cfg);
+}
+
+bool trace_running(const std::string &instance)
+{
+	UniqueFd fd(open(lock_path(instance).c_str(), O_RDONLY | O_CLOEXEC));
+	return fd && flock(fd.get(), LOCK_SH | LOCK_NB) != 0;
 }
 
 const char *trace_kind_name(unsigned kind)

@@ -34,6 +34,10 @@ private:
 	UniqueFd lock_;
 };
 
+// Whether a trace session of @instance is alive: apply keeps the trace
+// flags only then (a SIGKILLed session never cleared them).
+bool trace_running(const std::string &instance);
+
 struct TraceEventView {
 	double ts_sec = 0; // CLOCK_MONOTONIC, as the kernel stamped it
 	std::string kind;  // drop, decap, encap, local, flood

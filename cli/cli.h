@@ -18,7 +18,12 @@ struct Globals {
 	std::string netns;
 	std::string instance;
 	bool json = false;
+	bool wait = false; // for the instance's writer lock instead of failing
 };
+
+// Whether a verb changes the instance (maps, pins, hooks): such verbs run
+// under the instance's writer lock (agent/writer_lock.h).
+enum class Access { reads, writes };
 
 // Thrown by a verb to end with a status of its own (the agent's), after
 // it has said why.
@@ -34,6 +39,7 @@ struct Command {
 	std::function<void()> prepare;
 	// Runs in the namespace; @instance is the validated instance name.
 	std::function<void(const Globals &, const std::string &instance)> run;
+	Access access = Access::reads;
 };
 using Commands = std::vector<Command>;
 

@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "agent/writer_lock.h"
 #include "cli/verbs_offload.h"
 #include "loader/netns.h"
 #include "maps/error.h"
@@ -31,6 +33,15 @@ std::string instance_name(const Globals &g)
 		throw ovx::ConfigError("--instance: invalid name '" + name +
 				       "' (1-64 of A-Z a-z 0-9 _ . -)");
 	return name;
+}
+
+// "ovx fdb add", for messages about who holds the writer lock.
+std::string verb_name(const CLI::App &sub)
+{
+	std::string name = sub.get_name();
+	for (const CLI::App *p = sub.get_parent(); p && p->get_parent(); p = p->get_parent())
+		name = p->get_name() + " " + name;
+	return "ovx " + name;
 }
 
 int fail(bool json, int status, const std::string &message)
@@ -78,6 +89,8 @@ int main(int argc, char **argv)
 	app.add_option("--instance", g.instance,
 		       "Instance name: pins under /sys/fs/bpf/ovx/NAME (default: the netns, or "
 		       "'default')");
+	app.add_flag("--wait", g.wait,
+		     "When another ovx changes the instance, wait for it instead of exiting 2");
 	app.footer("Exit status: 0 success, 1 usage or validation error (nothing changed), "
 		   "2 the system refused.\nEvery verb has --help with an example.");
 
@@ -90,7 +103,7 @@ int main(int argc, char **argv)
 	ovx::cli::add_flood_verbs(app, g, commands);
 	ovx::cli::add_agent_verbs(app, g, commands);
 
-	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.netns,
+	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.wait, g.netns,
 							       [&] { return instance_name(g); });
 
 	try {
@@ -126,6 +139,9 @@ int main(int argc, char **argv)
 			throw ovx::SystemError("ovx needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
 		if (!g.netns.empty())
 			ovx::enter_netns(g.netns);
+		std::optional<ovx::WriterLock> writer;
+		if (cmd->access == ovx::cli::Access::writes)
+			writer.emplace(ovx::WriterLock::take(instance, verb_name(*cmd->sub), g.wait));
 		cmd->run(g, instance);
 	} catch (const ovx::ConfigError &e) {
 		return fail(g.json, ovx::kExitInvalid, e.what());

@@ -473,7 +473,8 @@ void print_apply(std::ostream &out, const std::string &path, const ApplyResult &
 	out << "applied " << path << ": ";
 	if (r.created)
 		out << "programs loaded, ";
-	if (!r.maps.changes() && !r.ports_attached && !r.ports_detached && !r.created) {
+	if (!r.maps.changes() && !r.maps.learned_reclaimed && !r.ports_attached &&
+	    !r.ports_detached && !r.created) {
 		out << "no changes\n";
 		return;
 	}
@@ -481,7 +482,8 @@ void print_apply(std::ostream &out, const std::string &path, const ApplyResult &
 	    << " removed map entries; " << r.ports_attached << " ports attached, "
 	    << r.ports_detached << " detached";
 	if (r.maps.learned_reclaimed)
-		out << "; " << r.maps.learned_reclaimed << " aged learned entries reclaimed";
+		out << "; " << r.maps.learned_reclaimed
+		    << " learned entries reclaimed (aged, or behind a VTEP that left)";
 	out << '\n';
 }
 

@@ -171,7 +171,8 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 						 << swap->new_tc_port_id << "), "
 						 << (swap->xdp_replaced ? "XDP link switched, " : "")
 						 << swap->tc_replaced << " TC filter(s) switched\n";
-		       }});
+		       },
+		       Access::writes});
 }
 
 } // namespace ovx::cli

@@ -31,7 +31,8 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 				       std::cout << apply_json(result).dump() << '\n';
 			       else
 				       print_apply(std::cout, args->file, result);
-		       }});
+		       },
+		       Access::writes});
 
 	auto *show = app.add_subcommand("show", "Show what is applied: underlay, segments, FDB");
 	json_flag(show, g);
@@ -59,7 +60,8 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 			       forget_agent(instance);
 			       std::cout << "instance " << instance << ": "
 					 << (was_up ? "down" : "nothing to take down") << '\n';
-		       }});
+		       },
+		       Access::writes});
 }
 
 } // namespace ovx::cli

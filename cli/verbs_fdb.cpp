@@ -28,7 +28,8 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx fdb add",
 					[&](Config &c) { fdb_add(c, a->segment, a->mac, a->vtep); });
-		       }});
+		       },
+		       Access::writes});
 
 	auto d = std::make_shared<Args>();
 	auto *del = group->add_subcommand("del", "Remove a static entry");
@@ -39,7 +40,8 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({del, nullptr, [d](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx fdb del",
 					[&](Config &c) { fdb_del(c, d->segment, d->mac); });
-		       }});
+		       },
+		       Access::writes});
 
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand(

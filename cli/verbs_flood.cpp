@@ -27,7 +27,8 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx flood add",
 					[&](Config &c) { flood_add(c, a->segment, a->vtep); });
-		       }});
+		       },
+		       Access::writes});
 
 	auto d = std::make_shared<Args>();
 	auto *del = group->add_subcommand("del", "Remove a remote VTEP from a segment's flood list");
@@ -38,7 +39,8 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({del, nullptr, [d](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx flood del",
 					[&](Config &c) { flood_del(c, d->segment, d->vtep); });
-		       }});
+		       },
+		       Access::writes});
 
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand("show", "Show flood lists");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/inspect.h"
+#include "agent/writer_lock.h"
 #include "agent/offload.h"
 #include "loader/netns.h"
 #include "loader/offload.h"
@@ -129,7 +130,7 @@ void enter(const std::string &netns)
 } // namespace
 
 std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
-						      const std::string &netns,
+						      const bool &wait, const std::string &netns,
 						      std::function<std::string()> instance)
 {
 	struct Args {
@@ -170,7 +171,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 	detach->add_option("--interface", args->interface, "The NIC")->required();
 	detach->footer("Example: ovx offload detach --interface eth1");
 
-	return [=, &json, &netns]() -> std::optional<int> {
+	return [=, &json, &wait, &netns]() -> std::optional<int> {
 		if (check->parsed()) {
 			const offload::Report r = args->object.empty()
 							  ? offload::check_object("ovx:xdp_offload", offload_object())
@@ -184,6 +185,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		if (attach->parsed()) {
 			const Config config = load_config(args->file);
 			enter(netns);
+			const WriterLock writer = WriterLock::take(instance(), "ovx offload attach", wait);
 			const OffloadAttachResult r = offload_attach(config, args->max_entries, args->relay);
 			if (json)
 				std::cout << attach_json(r).dump(2) << '\n';
@@ -209,6 +211,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		}
 		if (detach->parsed()) {
 			enter(netns);
+			const WriterLock writer = WriterLock::take(instance(), "ovx offload detach", wait);
 			std::cout << args->interface << ": "
 				  << (offload_detach(args->interface) ? "offload program detached"
 								     : "no offload program attached")

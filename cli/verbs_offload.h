@@ -14,7 +14,7 @@ namespace ovx::cli {
 // instance once parsing is done) and returns its exit status, or nullopt
 // when another verb was chosen. It throws ConfigError / SystemError like
 // the others.
-std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json, const bool &wait,
 						      const std::string &netns,
 						      std::function<std::string()> instance);
 

@@ -27,7 +27,8 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx port add", [&](Config &c) {
 				       port_add(c, a->segment, a->interface, a->mac);
 			       });
-		       }});
+		       },
+		       Access::writes});
 
 	auto iface = std::make_shared<std::string>();
 	auto *del = group->add_subcommand("del", "Remove a port (its TC program is detached)");
@@ -37,7 +38,8 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({del, nullptr, [iface](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx port del",
 					[&](Config &c) { port_del(c, *iface); });
-		       }});
+		       },
+		       Access::writes});
 
 	auto *show = group->add_subcommand("show", "Show ports");
 	json_flag(show, g);

@@ -51,7 +51,8 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx segment add", [&](Config &c) {
 				       segment_add(c, spec);
 			       });
-		       }});
+		       },
+		       Access::writes});
 
 	auto name = std::make_shared<std::string>();
 	auto *del = group->add_subcommand("del", "Remove a segment (its ports first)");
@@ -61,7 +62,8 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({del, nullptr, [name](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx segment del",
 					[&](Config &c) { segment_del(c, *name); });
-		       }});
+		       },
+		       Access::writes});
 
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand("show", "Show segments");

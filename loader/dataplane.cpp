@@ -259,6 +259,37 @@ bool uses_map(std::uint32_t prog_id, std::uint32_t map_id)
 	       ids + std::min<__u32>(info.nr_map_ids, 64);
 }
 
+// Whether @prog_id is an ovx program of another instance: it uses a map
+// named ovx_config, but not @our_config.
+bool foreign_ovx_program(std::uint32_t prog_id, std::uint32_t our_config)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	UniqueFd prog(fd);
+	std::uint32_t ids[64] = {};
+	bpf_prog_info info{};
+	info.nr_map_ids = 64;
+	info.map_ids = reinterpret_cast<std::uintptr_t>(ids);
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+		return false;
+	for (std::uint32_t i = 0; i < std::min<__u32>(info.nr_map_ids, 64); i++) {
+		if (ids[i] == our_config)
+			return false;
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+		if (mfd < 0)
+			continue;
+		UniqueFd map(mfd);
+		bpf_map_info minfo{};
+		__u32 mlen = sizeof(minfo);
+		if (!bpf_obj_get_info_by_fd(map.get(), &minfo, &mlen) &&
+		    std::strcmp(minfo.name, "ovx_config") == 0)
+			return true;
+	}
+	return false;
+}
+
 // ovx's program among what libxdp runs on @ifindex: a component of its
 // dispatcher, or (offload, or no dispatcher) the program itself.
 std::optional<XdpAttachment> find_component(int ifindex, std::uint32_t config_map)
@@ -608,10 +639,26 @@ ProgramSwap Dataplane::replace_programs(const std::string &instance,
 	return swap;
 }
 
+std::string Dataplane::staging_dir(const std::string &instance)
+{
+	// Beside ovx/, not in it: no instance name can clash, and bpffs
+	// reserves names with dots.
+	return std::string(kBpffs) + "/ovx-staging/" + instance;
+}
+
+void Dataplane::remove_staging(const std::string &instance)
+{
+	std::error_code ec;
+	fs::remove_all(staging_dir(instance), ec);
+	if (ec)
+		throw SystemError("cannot remove " + staging_dir(instance) + ": " + ec.message());
+	fs::remove(fs::path(staging_dir(instance)).parent_path(), ec); // when empty
+}
+
 Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entries)
 {
 	require_bpffs();
-	const std::string dir = instance_dir(instance);
+	const std::string dir = instance_dir(instance), staging = staging_dir(instance);
 	std::error_code ec;
 	// Pins without the one that marks a whole instance: someone removed
 	// it. Loading over them would fail half-way, and undoing that would
@@ -621,11 +668,14 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 				  program_pin_name(Program::tc_port) +
 				  " (removed by hand?): ovx will not load over it; remove the directory and "
 				  "ovx's XDP and TC programs from its interfaces, then apply again");
-	fs::create_directories(dir, ec);
+	// Pins are made in a staging directory that becomes the instance's in
+	// one rename: a process killed half-way leaves no half instance, only
+	// a staging directory that the next writer (holding the writer lock,
+	// so nobody else is creating) removes.
+	remove_staging(instance);
+	fs::create_directories(staging, ec);
 	if (ec)
-		throw SystemError("cannot create " + dir + ": " + ec.message());
-
-	// Remove half-made pins if anything below throws.
+		throw SystemError("cannot create " + staging + ": " + ec.message());
 	struct Undo {
 		std::string dir;
 		bool armed = true;
@@ -635,18 +685,23 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 			if (armed)
 				fs::remove_all(dir, ignored);
 		}
-	} undo{dir};
+	} undo{staging};
 
 	Dataplane loaded = load_unpinned(fdb_entries);
 	for (std::string_view name : kMapNames)
-		pin_fd(loaded.tables_.fd(name), dir + "/" + std::string(name));
+		pin_fd(loaded.tables_.fd(name), staging + "/" + std::string(name));
 	// The XDP program to attach is loaded by attach_xdp(), for libxdp.
 	loaded.xdp_underlay_.reset();
-	pin_fd(loaded.tc_underlay_.get(), dir + "/" + program_pin_name(Program::tc_underlay));
-	// Pinned last: its presence is what open() takes as "instance exists".
-	pin_fd(loaded.tc_port_.get(), dir + "/" + program_pin_name(Program::tc_port));
-	loaded.instance_ = instance;
+	pin_fd(loaded.tc_underlay_.get(), staging + "/" + program_pin_name(Program::tc_underlay));
+	pin_fd(loaded.tc_port_.get(), staging + "/" + program_pin_name(Program::tc_port));
+	fs::remove(dir, ec); // empty, if there
+	fs::create_directories(fs::path(dir).parent_path(), ec);
+	fs::rename(staging, dir, ec);
+	if (ec)
+		throw SystemError("cannot move " + staging + " to " + dir + ": " + ec.message());
 	undo.armed = false;
+	fs::remove(fs::path(staging).parent_path(), ec); // when empty
+	loaded.instance_ = instance;
 	return loaded;
 }
 
@@ -736,6 +791,13 @@ bool Dataplane::attach_tc(int ifindex, Program program)
 	if (tc_attached(ifindex, program))
 		return false;
 	bpf_tc_hook hook = ingress_hook(ifindex);
+	// Two instances on one interface would take turns replacing each
+	// other's filter: refused, naming the program that is there.
+	if (bpf_tc_opts q = ovx_filter(); !bpf_tc_query(&hook, &q) &&
+	    foreign_ovx_program(q.prog_id, config_map_id(tables_)))
+		throw SystemError("interface " + ifname_of(ifindex) +
+				  " carries another ovx instance's TC program (id " +
+				  std::to_string(q.prog_id) + "); one interface serves one instance");
 	int err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST)
 		throw SystemError("interface " + ifname_of(ifindex) + ": cannot add clsact qdisc",
@@ -754,6 +816,13 @@ void Dataplane::detach_tc(int ifindex)
 {
 	bpf_tc_hook hook = ingress_hook(ifindex);
 	bpf_tc_opts opts = ovx_filter();
+	// Only this instance's filter: another instance's (on the same
+	// interface by mistake) or another tool's stays where it is.
+	bpf_tc_opts q = ovx_filter();
+	if (bpf_tc_query(&hook, &q))
+		return;
+	if (q.prog_id != program_id(Program::tc_underlay) && q.prog_id != program_id(Program::tc_port))
+		return;
 	int err = bpf_tc_detach(&hook, &opts);
 	// Gone already (the interface, or the filter): nothing left to do.
 	if (err && err != -ENOENT && err != -ENODEV && err != -EINVAL)

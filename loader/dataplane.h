@@ -43,8 +43,13 @@ public:
 	static std::optional<Dataplane> open(const std::string &instance);
 
 	// Loads the programs with fresh maps and pins everything. All or
-	// nothing: a failure removes whatever was pinned.
+	// nothing, also when the process is killed: the pins appear at once.
 	static Dataplane create(const std::string &instance, std::uint32_t fdb_entries);
+
+	// Where create() pins before the instance directory exists, and its
+	// removal (what a process killed during create() left).
+	static std::string staging_dir(const std::string &instance);
+	static void remove_staging(const std::string &instance);
 
 	// Loads the programs with fresh maps and pins nothing: for packet tests
 	// and benchmarks, which attach nothing and must leave nothing behind.

@@ -227,6 +227,15 @@ ovx_cleanup_hook() {
 			rc=1
 			rm -rf -- "/run/ovx/$(ovx_instance "$h")"
 		fi
+		if [[ -e /run/ovx/$(ovx_instance "$h").pending ]]; then
+			topo_warn "an unfinished change of $h is left: /run/ovx/$(ovx_instance "$h").pending"
+			OVX_LEFTOVERS=1
+			rc=1
+		fi
+		# The writer lock file outlives every writer by design (a lock
+		# file removed while a waiter holds it open guards nothing); the
+		# run's instance names are its own, so its files go with it.
+		rm -f -- "/run/ovx/$(ovx_instance "$h").lock" "/run/ovx/$(ovx_instance "$h").pending"
 		if [[ -e $dir ]]; then
 			topo_warn "ovx pins left behind in $dir: $(find "$dir" -mindepth 1 2>/dev/null | head -20 | tr '\n' ' ')"
 			OVX_LEFTOVERS=1

@@ -24,14 +24,15 @@ protected:
 		return build_desired(parse_config(yaml, "t.yaml"), r, dp_->tables());
 	}
 
-	void learn(std::uint32_t segment, MacAddr m)
+	void learn(std::uint32_t segment, MacAddr m, std::uint32_t vtep = kVtep2,
+		   std::uint64_t seen_ns = monotonic_ns())
 	{
 		ovx_fdb_entry e{};
 		e.kind = OVX_FDB_VTEP;
 		e.flags = OVX_FDB_LEARNED;
 		e.vtep.family = AF_INET;
-		e.vtep.a[0] = htonl(kVtep2);
-		e.seen_ns = monotonic_ns();
+		e.vtep.a[0] = htonl(vtep);
+		e.seen_ns = seen_ns;
 		put_fdb(segment, m, e);
 	}
 
@@ -100,6 +101,55 @@ TEST_F(Reconcile, AgedLearnedEntriesAreReclaimed)
 	const ReconcileReport r = reconcile(dp_->tables(), desired(blue_only()), later);
 	EXPECT_EQ(r.learned_reclaimed, 1u);
 	EXPECT_FALSE(fdb(kBlue, old));
+}
+
+// The datapath refreshes entries while reconcile reads the FDB: one seen
+// after the caller's clock reading is live, not aged by 2^64 ns.
+TEST_F(Reconcile, EntryRefreshedAfterNowIsKept)
+{
+	const MacAddr live = mac("02:00:00:00:05:05");
+	const std::uint64_t now = monotonic_ns();
+	learn(kBlue, live, kVtep2, now + 1000000000ull);
+	const ReconcileReport r = reconcile(dp_->tables(), desired(packet_config_text()), now);
+	EXPECT_EQ(r.learned_reclaimed, 0u);
+	EXPECT_TRUE(fdb(kBlue, live));
+}
+
+// A VTEP taken out of a segment takes the MACs learned behind it along,
+// whatever their age (aging: 0 keeps them for ever otherwise).
+TEST_F(Reconcile, LearnedEntryBehindAVtepNoLongerInTheSegmentGoes)
+{
+	const MacAddr behind3 = mac("02:00:00:00:05:06"), behind2 = mac("02:00:00:00:05:07");
+	learn(kRed, behind3, kVtep3); // red's only VTEP is .2
+	learn(kRed, behind2, kVtep2);
+	const ReconcileReport r = reconcile(dp_->tables(), desired(packet_config_text()), monotonic_ns());
+	EXPECT_EQ(r.learned_reclaimed, 1u);
+	EXPECT_FALSE(fdb(kRed, behind3));
+	EXPECT_TRUE(fdb(kRed, behind2));
+}
+
+// Static remotes replaced by as many others: the final state fits the FDB
+// (4096 in the fixture), so removals must make room before additions.
+TEST_F(Reconcile, ReplacementThatFitsTheFinalSizeSucceeds)
+{
+	auto with_remotes = [](int first) {
+		std::string yaml = blue_only();
+		for (int i = first; i < first + 2500; i++) {
+			char line[96];
+			std::snprintf(line, sizeof(line),
+				      "      - {mac: \"06:00:00:00:%02x:%02x\", vtep: 192.168.77.2}\n",
+				      i >> 8, i & 0xff);
+			yaml += line;
+		}
+		return yaml;
+	};
+	reconcile(dp_->tables(), desired(with_remotes(0)), monotonic_ns());
+	const ReconcileReport r =
+		reconcile(dp_->tables(), desired(with_remotes(3000)), monotonic_ns());
+	EXPECT_EQ(r.added, 2500u);
+	EXPECT_EQ(r.removed, 2500u);
+	EXPECT_TRUE(fdb(kBlue, mac("06:00:00:00:0b:b8")));
+	EXPECT_FALSE(fdb(kBlue, mac("06:00:00:00:00:00")));
 }
 
 TEST_F(Reconcile, FailurePartWayLeavesTheMapsAsTheyWere)
