@@ -207,11 +207,12 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		const std::uint32_t mode =
 			flags == XDP_FLAGS_SKB_MODE ? XDP_ATTACHED_SKB : XDP_ATTACHED_DRV;
 		if (!cur || cur->mode != mode) {
-			change.undo({Action::Op::detach_xdp, ul_ifindex});
+			// Undone newest first: the new program off, the old one on.
 			if (cur)
 				change.undo({Action::Op::attach_xdp, ul_ifindex, 0,
 					     cur->mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
 									   : XDP_FLAGS_DRV_MODE});
+			change.undo({Action::Op::detach_xdp, ul_ifindex});
 			dp->attach_xdp(ul_ifindex, flags);
 			crash_point("xdp attached");
 			result.attached.push_back(std::string("XDP (") +

@@ -832,12 +832,21 @@ void Dataplane::detach_tc(int ifindex)
 
 void Dataplane::destroy()
 {
-	auto cfg = tables_.config.lookup(0);
-	for (const auto &[ifindex, port] : tables_.ports.dump())
-		detach_tc(static_cast<int>(ifindex));
-	if (cfg && cfg->underlay_ifindex) {
-		detach_tc(static_cast<int>(cfg->underlay_ifindex));
-		detach_xdp(static_cast<int>(cfg->underlay_ifindex));
+	// Every interface of the namespace, not only those the maps name: a
+	// writer killed between attaching a hook and writing the map that
+	// records it leaves a hook no map knows of. Both detaches leave
+	// everyone else's programs alone.
+	struct NameIndexDeleter {
+		void operator()(struct if_nameindex *p) const { if_freenameindex(p); }
+	};
+	std::unique_ptr<struct if_nameindex, NameIndexDeleter> links(if_nameindex());
+	if (!links)
+		throw SystemError("cannot list the interfaces", errno);
+	for (const struct if_nameindex *l = links.get(); l->if_index; l++) {
+		const int ifindex = static_cast<int>(l->if_index);
+		detach_tc(ifindex);
+		if (xdp_attachment(ifindex))
+			detach_xdp(ifindex);
 	}
 	std::error_code ec;
 	fs::remove_all(instance_dir(instance_), ec);
