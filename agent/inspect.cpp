@@ -1,5 +1,7 @@
 #include "agent/inspect.h"
 
+#include "agent/offload.h"
+
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -7,9 +9,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <map>
 
 #include "agent/desired.h"
+#include "agent/offload.h"
 #include "agent/reconcile.h"
 #include "loader/netdev.h"
 #include "maps/error.h"
@@ -54,11 +58,23 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 			  : (cfg->flags & OVX_CFG_TRACE_DROPS) ? "drops"
 							       : "off";
 	}
-	const auto att = v.underlay_ifindex ? dp.xdp_attachment(v.underlay_ifindex) : std::nullopt;
+	const XdpAttachment att = v.underlay_ifindex
+					  ? dp.xdp_attachment(v.underlay_ifindex).value_or(XdpAttachment{})
+					  : XdpAttachment{};
 	const auto cfg = t.config.lookup(0);
-	v.xdp_mode = cfg && (cfg->flags & OVX_CFG_TC_ONLY) ? xdp_mode_name(XdpMode::tc)
-		     : att					 ? attach_mode_name(att->mode)
-								 : "none";
+	// Mode offload runs the host program natively beside the NIC's one,
+	// whose pins say that the mode is offload; export and the imperative
+	// verbs (which re-apply what this says) must not make it native.
+	std::error_code ec;
+	if (cfg && (cfg->flags & OVX_CFG_TC_ONLY))
+		v.xdp_mode = xdp_mode_name(XdpMode::tc);
+	else if (!att.mode)
+		v.xdp_mode = "none";
+	else if (att.mode == XDP_ATTACHED_DRV &&
+		 std::filesystem::exists(offload_dir(dp.instance()), ec))
+		v.xdp_mode = xdp_mode_name(XdpMode::offload);
+	else
+		v.xdp_mode = attach_mode_name(att.mode);
 	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments

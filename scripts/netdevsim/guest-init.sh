@@ -94,10 +94,17 @@ step apply-link $ip2 -d link show "$nic"
 has 'xdpoffload' || { echo "OVX-STEP apply-xdpoffload FAIL"; failed=1; }
 has 'xdpdrv\|prog/xdp id' || { echo "OVX-STEP apply-xdpdrv FAIL"; failed=1; }
 step apply-again ovx apply -f /tmp/apply.yaml
+# An imperative verb re-applies what the instance says it runs: the mode
+# stays offload and the NIC keeps its program; export says offload too.
+step imperative ovx fdb add 02:00:00:00:09:01 --segment blue --vtep 192.0.2.2
+step imperative-link $ip2 -d link show "$nic"
+has 'xdpoffload' || { echo "OVX-STEP imperative-keeps-offload FAIL"; failed=1; }
+step export ovx export
+has 'mode: offload' || { echo "OVX-STEP export-offload FAIL"; failed=1; }
 step nic-stats ovx offload stats --json
 has '"relayed"' || { echo "OVX-STEP nic-stats-read FAIL"; failed=1; }
 step apply-show ovx show
-has 'xdp native' || { echo "OVX-STEP apply-show-native FAIL"; failed=1; }
+has 'xdp offload' || { echo "OVX-STEP apply-show-offload FAIL"; failed=1; }
 step down ovx down
 step down-link $ip2 -d link show "$nic"
 has 'xdp' && { echo "OVX-STEP down-clean FAIL"; failed=1; }
