@@ -307,6 +307,7 @@ int Agent::run()
 	}
 	if (o_.upgrade) {
 		try {
+			const WriterLock writer = WriterLock::take(o_.instance, "ovx agent --upgrade", true);
 			if (auto swap = upgrade_instance(o_.instance, false))
 				log_->info("programs upgraded: xdp {} -> {}, tc_port {} -> {}, {} TC filter(s) switched",
 					   swap->old_xdp_id, swap->new_xdp_id, swap->old_tc_port_id,
