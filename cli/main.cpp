@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/verbs_cluster.h"
 #include "cli/verbs_offload.h"
 #include "loader/netns.h"
 #include "maps/error.h"
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
 
 	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.netns,
 							       [&] { return instance_name(g); });
+	const auto run_cluster = ovx::cli::add_cluster_verbs(app, g.json);
 
 	try {
 		app.parse(argc, argv);
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
 
 	try {
 		if (const auto status = run_offload())
+			return *status;
+		if (const auto status = run_cluster())
 			return *status;
 		const std::string instance = instance_name(g);
 		const ovx::cli::Command *cmd = nullptr;

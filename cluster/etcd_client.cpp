@@ -2,7 +2,6 @@
 #include "cluster/etcd_client.h"
 
 #include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster/log.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 
 namespace ovx::cluster {
@@ -140,6 +140,8 @@ pb::Compare compare_to_pb(const Compare &c)
 {
 	pb::Compare out;
 	out.set_key(c.key);
+	if (c.prefix)
+		out.set_range_end(prefix_end(c.key));
 	switch (c.result) {
 	case Compare::Result::equal:
 		out.set_result(pb::Compare::EQUAL);
@@ -287,7 +289,7 @@ void Client::Impl::fail_over(const std::shared_ptr<Conn> &failed)
 	conn.reset();
 	failovers++;
 	if (targets.size() > 1)
-		spdlog::warn("etcd {}: unavailable, moving to {}", failed->endpoint,
+		log().warn("etcd {}: unavailable, moving to {}", failed->endpoint,
 			     targets[index]);
 }
 
@@ -682,7 +684,7 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 					st->ttl = 0;
 					st->lost = true;
 					st->control.close();
-					spdlog::warn("etcd {}: lease {:x} has expired", c->endpoint,
+					log().warn("etcd {}: lease {:x} has expired", c->endpoint,
 						     lease);
 					if (on_lost)
 						on_lost();
@@ -698,7 +700,7 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 			const grpc::Status s = stream->Finish();
 			if (st->control.stopping())
 				return;
-			spdlog::warn("etcd {}: lease {:x} keepalive stream ended: {}", c->endpoint,
+			log().warn("etcd {}: lease {:x} keepalive stream ended: {}", c->endpoint,
 				     lease, s.error_message());
 			impl->fail_over(c);
 			st->control.pause(kRetryPause);
@@ -792,7 +794,7 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 					continue;
 				WatchBatch b = batch_of(resp);
 				if (resp.canceled() && b.compact_revision == 0) {
-					spdlog::error("etcd {}: watch on {} canceled: {}", c->endpoint,
+					log().error("etcd {}: watch on {} canceled: {}", c->endpoint,
 						      key, resp.cancel_reason());
 					st->running = false;
 					ended = true;
@@ -822,7 +824,7 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 			const grpc::Status s = stream->Finish();
 			if (!st->running || st->control.stopping())
 				break;
-			spdlog::warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
+			log().warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
 				     c->endpoint, key, s.error_message(), next);
 			impl->fail_over(c);
 			st->control.pause(kRetryPause);

@@ -83,6 +83,7 @@ struct Compare {
 	Result result = Result::equal;
 	std::int64_t number = 0; // version or revision
 	std::string value;       // Target::value
+	bool prefix = false;     // every key under @key must satisfy it
 };
 
 struct TxnOp {

@@ -16,10 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// Only the reader's checks of the segment are wanted; a valid underlay lets
-// it get to them. Its address is from TEST-NET-1, never a real VTEP.
-constexpr const char *kPlaceholderUnderlay = "underlay: {interface: ovx-cluster, address: 192.0.2.1}";
-
 // Names in keys follow the file's rule for names (agent/config), so that a
 // key can name only what a file could.
 bool valid_name(std::string_view s)
@@ -70,6 +66,9 @@ std::string reader_reason(const std::string &key, const ConfigError &e)
 		while (!what.empty() && what.front() == ' ')
 			what.erase(0, 1);
 	}
+	// The value is the document's only segment.
+	if (what.rfind("segments[0].", 0) == 0)
+		what.erase(0, std::string_view("segments[0].").size());
 	return what;
 }
 
@@ -79,7 +78,7 @@ Segment read_segment(const std::string &key, const KeyRef &ref, const std::strin
 				 {"name", "tenant", "encap", "id", "learning", "aging"});
 	Config cfg;
 	try {
-		cfg = parse_config("segments: [" + j.dump() + "]\n" + kPlaceholderUnderlay + "\n", key);
+		cfg = parse_without_underlay("segments: [" + j.dump() + "]\n", key);
 	} catch (const ConfigError &e) {
 		throw BadRecord(key, reader_reason(key, e));
 	}
@@ -137,6 +136,17 @@ Binding read_binding(const std::string &key, const KeyRef &ref, const std::strin
 }
 
 } // namespace
+
+Config parse_without_underlay(const std::string &text, const std::string &path)
+{
+	// Only the reader's checks of the segments are wanted; a valid underlay
+	// lets it get to them. Its address is from TEST-NET-1, never a VTEP.
+	// Appended, so that the lines of @text keep their numbers.
+	const bool newline = text.empty() || text.back() == '\n';
+	return parse_config(text + (newline ? "" : "\n") +
+				    "underlay: {interface: ovx-cluster, address: 192.0.2.1}\n",
+			    path);
+}
 
 BadRecord::BadRecord(const std::string &key, const std::string &reason)
 	: std::runtime_error(key + ": " + reason), key_(key), reason_(reason)

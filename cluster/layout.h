@@ -84,6 +84,11 @@ KeyRef parse_key(const std::string &key);
 using Record = std::variant<Segment, VtepRecord, Binding>;
 Record parse_record(const std::string &key, const std::string &value);
 
+// The file reader (agent/config) on @text, a document of the file's shape
+// without its underlay: a placeholder underlay is appended, so that the
+// reader checks segments exactly as it does in a host's file.
+Config parse_without_underlay(const std::string &text, const std::string &path);
+
 std::string encode(const Segment &segment);
 std::string encode(const VtepRecord &vtep);
 std::string encode(const Binding &binding);

@@ -1,9 +1,9 @@
 #include "cluster/view.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <tuple>
+
+#include "cluster/log.h"
 
 namespace ovx::cluster {
 
@@ -53,7 +53,7 @@ void ClusterView::apply_one(const std::string &key, const std::string *value,
 	} catch (const BadRecord &e) {
 		bad_[key] = e.reason();
 		counters_.bad++;
-		spdlog::warn("cluster: ignoring {}", e.what());
+		log().warn("cluster: ignoring {}", e.what());
 	}
 	// A delete, or a value that is not valid (any longer): what the key
 	// held before is gone either way.
@@ -192,7 +192,7 @@ void ClusterView::elect(const MacKey &mk, MacState &st, TimePoint now, bool dete
 				st.frozen = true;
 				st.frozen_at = now;
 				counters_.freezes++;
-				spdlog::warn("cluster: MAC {} of segment {} moved {} times in {} s: "
+				log().warn("cluster: MAC {} of segment {} moved {} times in {} s: "
 					     "frozen on node {}",
 					     format_mac(mk.second), mk.first, st.moves.size(),
 					     options_.freeze_window.count(), *winner);
@@ -224,7 +224,7 @@ void ClusterView::check_duplicate(const MacKey &mk, MacState &st, TimePoint now)
 		std::string nodes;
 		for (const auto &n : bound)
 			nodes += (nodes.empty() ? "" : ", ") + n;
-		spdlog::warn("cluster: MAC {} of segment {} is bound on {} nodes ({}) for over {} ms",
+		log().warn("cluster: MAC {} of segment {} is bound on {} nodes ({}) for over {} ms",
 			     format_mac(mk.second), mk.first, bound.size(), nodes,
 			     options_.duplicate_grace.count());
 	}

@@ -70,6 +70,11 @@ struct BadCase {
 	const char *reason; // a part of it
 };
 
+void PrintTo(const BadCase &c, std::ostream *os)
+{
+	*os << c.key << " = " << c.value;
+}
+
 class ClusterLayoutBad : public testing::TestWithParam<BadCase> {};
 
 TEST_P(ClusterLayoutBad, IsRefusedWithTheKeyNamed)
