@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "agent/writer_lock.h"
+#include "cli/verbs_cluster.h"
 #include "cli/verbs_offload.h"
 #include "loader/netns.h"
 #include "maps/error.h"
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 
 	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.wait, g.netns,
 							       [&] { return instance_name(g); });
+	const auto run_cluster = ovx::cli::add_cluster_verbs(app, g.json);
 
 	try {
 		app.parse(argc, argv);
@@ -123,6 +125,8 @@ int main(int argc, char **argv)
 
 	try {
 		if (const auto status = run_offload())
+			return *status;
+		if (const auto status = run_cluster())
 			return *status;
 		const std::string instance = instance_name(g);
 		const ovx::cli::Command *cmd = nullptr;

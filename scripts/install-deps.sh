@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package ovx needs to build, test, run the demo and benchmark.
-# The last line serves the netdevsim test (scripts/netdevsim/): a kernel built
+# etcd-server and etcd-client serve the cluster tests, which start etcd
+# processes of their own (etcdctl is for people debugging, never for ovx);
+# the golang-*-dev packages carry etcd's API definitions (.proto) for the
+# build. The last line serves the netdevsim test (scripts/netdevsim/): a kernel built
 # from Debian's source package, booted under QEMU with a busybox initramfs.
 # Idempotent and non-interactive: packages already present are left alone.
 set -euo pipefail
@@ -12,6 +15,9 @@ packages=(
 	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
 	gnuplot-nox nftables systemd
+	etcd-server etcd-client libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+	golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
+	openssl
 	linux-source-6.1 flex bison bc libssl-dev cpio busybox-static qemu-system-x86
 )
 
@@ -43,4 +49,9 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # ours does not leave it running.
 if [[ " ${missing[*]} " == *" prometheus "* ]] && [[ -d /run/systemd/system ]]; then
 	systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
+# Likewise etcd's packaged service: ovx's tests and demo run their own
+# members on loopback ports, never a system service.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && [[ -d /run/systemd/system ]]; then
+	systemctl disable --now etcd.service >/dev/null 2>&1 || true
 fi
