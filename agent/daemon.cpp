@@ -23,6 +23,7 @@
 #include "agent/apply.h"
 #include "agent/config.h"
 #include "agent/metrics.h"
+#include "agent/file_watch.h"
 #include "agent/migrate.h"
 #include "agent/writer_lock.h"
 #include "maps/error.h"
@@ -119,38 +120,6 @@ UniqueFd timer_fd(double interval_sec)
 	if (timerfd_settime(timer.get(), 0, &its, nullptr))
 		throw SystemError("cannot arm the reconcile timer", errno);
 	return timer;
-}
-
-// Editors replace files (write a temporary, rename it over): watching the
-// directory for the name sees that, where a watch on the file would lose it.
-UniqueFd watch_file(const fs::path &file)
-{
-	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (fd < 0)
-		throw SystemError("cannot create an inotify instance", errno);
-	UniqueFd in(fd);
-	const std::string dir = file.parent_path().string();
-	if (inotify_add_watch(in.get(), dir.c_str(),
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0)
-		throw SystemError("cannot watch " + dir, errno);
-	return in;
-}
-
-bool file_event(int inotify_fd, const std::string &name)
-{
-	alignas(inotify_event) char buf[4096];
-	bool hit = false;
-	for (;;) {
-		ssize_t n = ::read(inotify_fd, buf, sizeof(buf));
-		if (n <= 0)
-			return hit;
-		for (char *p = buf; p < buf + n;) {
-			auto *ev = reinterpret_cast<inotify_event *>(p);
-			if (ev->len && name == ev->name)
-				hit = true;
-			p += sizeof(inotify_event) + ev->len;
-		}
-	}
 }
 
 void drain(int fd)
@@ -281,17 +250,12 @@ int Agent::run()
 	// (which removes the agent's directory) cannot run between the two.
 	const fs::path file = fs::absolute(o_.file);
 	o_.file = state_.file = file.string();
-	UniqueFd lock;
-	{
-		const WriterLock writer = WriterLock::take(o_.instance, "ovx agent", true);
-		lock = open_lock(dir_);
-		if (flock(lock.get(), LOCK_EX | LOCK_NB)) {
-			const auto other = agent_state(o_.instance);
-			log_->error("another agent runs for this instance (pid {}); not starting",
-				    other ? other->pid : 0);
-			return kExitSystem;
-		}
-		save();
+	UniqueFd lock = own_instance(o_.instance, [this] { save(); });
+	if (!lock) {
+		const auto other = agent_state(o_.instance);
+		log_->error("another agent runs for this instance (pid {}); not starting",
+			    other ? other->pid : 0);
+		return kExitSystem;
 	}
 	UniqueFd sig = signal_fd();
 	UniqueFd watch = watch_file(file);
@@ -359,6 +323,21 @@ int Agent::run()
 }
 
 } // namespace
+
+void write_agent_state(const std::string &instance, const AgentState &s)
+{
+	write_state(agent_run_dir(instance), s);
+}
+
+UniqueFd own_instance(const std::string &instance, const std::function<void()> &announce)
+{
+	const WriterLock writer = WriterLock::take(instance, "ovx agent", true);
+	UniqueFd lock = open_lock(agent_run_dir(instance));
+	if (flock(lock.get(), LOCK_EX | LOCK_NB))
+		return {};
+	announce();
+	return lock;
+}
 
 std::string agent_run_dir(const std::string &instance)
 {

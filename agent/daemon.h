@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "agent/config.h"
+#include "maps/unique_fd.h"
 
 namespace ovx {
 
@@ -43,8 +45,18 @@ struct AgentState {
 
 std::string agent_run_dir(const std::string &instance);
 
+// Makes the calling process @instance's agent for as long as the returned
+// lock is open: taken under the writer lock, so that no `down` (which
+// removes the agent's directory) runs between the check and the claim;
+// @announce then writes the agent's state. An empty fd: another agent
+// owns the instance.
+UniqueFd own_instance(const std::string &instance, const std::function<void()> &announce);
+
 // Whether an agent owns @instance now (holds its agent.lock).
 bool agent_running(const std::string &instance);
+
+// Writes @s as the agent's state (agent.json, replaced atomically).
+void write_agent_state(const std::string &instance, const AgentState &s);
 
 // The agent's state; nullopt when no agent ever ran for @instance.
 std::optional<AgentState> agent_state(const std::string &instance);

@@ -10,6 +10,8 @@
 #include "agent/status.h"
 #include "agent/metrics.h"
 #include "cli/cli.h"
+#include "cluster/agent.h"
+#include "cluster/agent_config.h"
 #include "maps/error.h"
 
 namespace ovx::cli {
@@ -94,9 +96,18 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto o = std::make_shared<AgentOptions>();
 	auto *agent = app.add_subcommand(
 		"agent", "Keep the dataplane equal to a file, in the foreground (for systemd)");
-	agent->add_option("-f,--file", o->file, "YAML desired state; re-applied when it changes "
-						 "and on SIGHUP")
-		->required();
+	auto cluster = std::make_shared<std::string>();
+	auto *file_opt = agent->add_option("-f,--file", o->file,
+					   "YAML desired state; re-applied when it changes and on SIGHUP");
+	auto *cluster_opt = agent->add_option(
+		"--cluster", *cluster,
+		"Cluster mode: this host's file (etcd endpoints, node name, underlay, ports); "
+		"segments, remote MACs and flood lists come from etcd");
+	file_opt->excludes(cluster_opt);
+	agent->callback([file_opt, cluster_opt] {
+		if (!file_opt->count() && !cluster_opt->count())
+			throw CLI::RequiredError("-f,--file or --cluster");
+	});
 	agent->add_option("--interval", o->interval_sec,
 			  "Seconds between reconciles: drift repair, learned-entry reclaim (default 10)");
 	agent->add_option("--log-level", o->log_level, "trace, debug, info (default), warn, error");
@@ -113,13 +124,27 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 		"refused for its instance. SIGTERM stops the agent and leaves the dataplane running;\n"
 		"'ovx down' removes it.");
 	out.push_back({agent,
-		       [o] {
+		       [o, cluster] {
 			       // Bad input fails before the root check, like apply.
+			       if (!cluster->empty()) {
+				       cluster::load_agent_config(*cluster);
+				       if (!o->metrics_listen.empty() || o->upgrade)
+					       throw ConfigError("--cluster: --metrics and --upgrade are "
+								 "file mode's (use metrics serve, upgrade)");
+				       return;
+			       }
 			       o->config = load_config(o->file);
 			       if (!o->metrics_listen.empty())
 				       parse_listen(o->metrics_listen);
 		       },
-		       [o](const Globals &, const std::string &instance) {
+		       [o, cluster](const Globals &, const std::string &instance) {
+			       if (!cluster->empty()) {
+				       const cluster::ClusterAgentOptions co{*cluster, instance,
+									      o->interval_sec, o->log_level};
+				       if (int rc = cluster::run_cluster_agent(co))
+					       throw ExitStatus{rc};
+				       return;
+			       }
 			       AgentOptions opts = *o;
 			       opts.instance = instance;
 			       if (int rc = run_agent(opts))

@@ -126,12 +126,15 @@ ovx_agent_start() {
 	before=$(grep -c -E "$ready" "$log" 2>/dev/null)
 	# Not under `ip netns exec`: that gives the process a /sys of its own,
 	# and pins made there would be invisible to every other ovx call.
-	"$OVX" --netns "$ns" agent -f "$file" "$@" >>"$log" 2>&1 </dev/null &
+	# OVX_AGENT_FLAG=--cluster: FILE is a cluster-mode host file.
+	"$OVX" --netns "$ns" agent "${OVX_AGENT_FLAG:--f}" "$file" "$@" >>"$log" 2>&1 </dev/null &
 	TOPO_BG_PID[agent-$host]=$!
 	TOPO_BG_OUT[agent-$host]=$log
 	TOPO_PIDS+=("$!")
 	for ((i = 0; i < 300; i++)); do
-		(($(grep -c -E "$ready" "$log" 2>/dev/null) > ${before:-0})) && return 0
+		local seen
+		seen=$(grep -c -E "$ready" "$log" 2>/dev/null)
+		((${seen:-0} > ${before:-0})) && return 0
 		kill -0 "${TOPO_BG_PID[agent-$host]}" 2>/dev/null || return 1
 		sleep 0.1
 	done

@@ -1,0 +1,517 @@
+#include "cluster/agent.h"
+
+#include <poll.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "agent/apply.h"
+#include "agent/daemon.h"
+#include "agent/file_watch.h"
+#include "agent/writer_lock.h"
+#include "cluster/agent_config.h"
+#include "cluster/etcd_client.h"
+#include "cluster/layout.h"
+#include "cluster/view.h"
+#include "maps/error.h"
+#include "maps/unique_fd.h"
+
+namespace fs = std::filesystem;
+
+namespace ovx::cluster {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t unix_now()
+{
+	return static_cast<std::uint64_t>(std::time(nullptr));
+}
+
+UniqueFd make_fd(int fd, const char *what)
+{
+	if (fd < 0)
+		throw SystemError(std::string("cannot create ") + what, errno);
+	return UniqueFd(fd);
+}
+
+UniqueFd signal_fd()
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, nullptr))
+		throw SystemError("cannot block signals", errno);
+	return make_fd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK), "a signalfd");
+}
+
+UniqueFd timer_fd(double sec)
+{
+	UniqueFd t = make_fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), "a timerfd");
+	itimerspec its{};
+	its.it_interval.tv_sec = static_cast<time_t>(sec);
+	its.it_interval.tv_nsec = static_cast<long>((sec - static_cast<double>(its.it_interval.tv_sec)) * 1e9);
+	its.it_value = its.it_interval;
+	if (timerfd_settime(t.get(), 0, &its, nullptr))
+		throw SystemError("cannot arm the timer", errno);
+	return t;
+}
+
+void drain(int fd)
+{
+	std::uint64_t buf[16];
+	while (::read(fd, buf, sizeof(buf)) > 0) {
+	}
+}
+
+// Apply latency buckets (seconds), for the convergence histogram.
+constexpr double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+class Agent {
+public:
+	Agent(ClusterAgentOptions o, std::shared_ptr<spdlog::logger> log)
+		: o_(std::move(o)), log_(std::move(log)), wake_(make_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "an eventfd"))
+	{
+		state_.pid = static_cast<int>(getpid());
+		state_.started = unix_now();
+	}
+	int run();
+
+private:
+	void connect();
+	void publish();
+	void resync();
+	void start_watch(std::int64_t from);
+	bool take_batches();
+	void converge(const char *why);
+	void save();
+	void wake()
+	{
+		const std::uint64_t one = 1;
+		[[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof(one));
+	}
+
+	ClusterAgentOptions o_;
+	std::shared_ptr<spdlog::logger> log_;
+	UniqueFd wake_;
+	AgentConfig cfg_;
+	std::unique_ptr<Client> client_;
+	std::unique_ptr<ClusterView> view_;
+	std::unique_ptr<KeepAlive> keepalive_;
+	std::unique_ptr<Watch> watch_;
+	std::int64_t lease_ = 0;
+	std::int64_t previous_lease_ = 0; // this node's, by the last agent
+	std::atomic<bool> lease_lost_{false};
+
+	std::mutex mu_;
+	std::deque<WatchBatch> batches_; // from the watch thread
+	bool compacted_ = false;
+
+	std::int64_t head_ = 0;	    // etcd's revision as last heard
+	Clock::time_point head_at_{}; // when the oldest unapplied event arrived
+	std::map<std::string, std::string> published_; // key -> value of ours
+	AgentState state_;
+	struct {
+		std::uint64_t events = 0, batches = 0, resyncs = 0, etcd_errors = 0, applies = 0,
+			      apply_errors = 0;
+		std::uint64_t latency[std::size(kBuckets) + 1] = {};
+		double latency_sum = 0;
+	} stats_;
+	std::string last_error_;
+	std::vector<std::string> unbound_;
+};
+
+void Agent::connect()
+{
+	client_ = std::make_unique<Client>(cfg_.etcd);
+	ViewOptions vo;
+	vo.local_node = cfg_.node;
+	vo.family = cfg_.host.underlay.address4.family ? AF_INET : AF_INET6;
+	view_ = std::make_unique<ClusterView>(vo);
+	// A lease this node held before a restart and that still lives is
+	// taken over: its keys stay, and no peer sees the node go and come.
+	if (!lease_ && previous_lease_ && client_->time_to_live(previous_lease_) > 0) {
+		lease_ = previous_lease_;
+		log_->info("lease {:x} still lives: taken over", lease_);
+	}
+	if (!lease_) {
+		lease_ = client_->grant(cfg_.lease_ttl).id;
+		log_->info("lease {:x} granted, ttl {}s", lease_, cfg_.lease_ttl);
+	}
+	lease_lost_ = false;
+	keepalive_ = std::make_unique<KeepAlive>(*client_, lease_, [this] {
+		lease_lost_ = true;
+		wake();
+	});
+}
+
+// This node's keys as they must be: its VTEP, one binding per local port
+// whose segment the cluster defines. A binding keeps its sequence number
+// while this node owns the MAC, and takes one above everyone's when it
+// does not (a VM that arrived here: a move).
+void Agent::publish()
+{
+	std::map<std::string, std::string> want;
+	VtepRecord v{cfg_.node, cfg_.host.underlay.address4, cfg_.host.underlay.address6};
+	want[vtep_key(cfg_.node)] = encode(v);
+	for (const LocalPort &p : cfg_.ports) {
+		Binding b{cfg_.node, p.segment, p.mac, view_->next_sequence(p.segment, p.mac), p.interface,
+			  p.ips};
+		want[binding_key(cfg_.node, p.segment, p.mac)] = encode(b);
+	}
+	for (const auto &[key, value] : want) {
+		auto it = published_.find(key);
+		if (it != published_.end() && it->second == value)
+			continue;
+		client_->put(key, value, lease_);
+		published_[key] = value;
+	}
+	for (auto it = published_.begin(); it != published_.end();) {
+		if (want.contains(it->first)) {
+			++it;
+			continue;
+		}
+		client_->del(it->first);
+		it = published_.erase(it);
+	}
+}
+
+void Agent::resync()
+{
+	const RangeResult all = client_->range(std::string(kRoot), {.prefix = true});
+	view_->resync(all.kvs, all.revision, Clock::now());
+	head_ = all.revision;
+	stats_.resyncs++;
+	// What etcd holds of ours is what was published (a restart with the
+	// lease taken over): only differences get written.
+	published_.clear();
+	const std::string mine = node_prefix(cfg_.node);
+	for (const KeyValue &kv : all.kvs)
+		if (kv.key.rfind(mine, 0) == 0 && kv.lease == lease_)
+			published_[kv.key] = kv.value;
+	start_watch(all.revision + 1);
+}
+
+void Agent::start_watch(std::int64_t from)
+{
+	watch_.reset();
+	watch_ = std::make_unique<Watch>(*client_, std::string(kRoot),
+					 Watch::Options{.prefix = true, .start_revision = from, .progress_notify = true},
+					 [this](const WatchBatch &b) {
+						 {
+							 std::lock_guard lock(mu_);
+							 batches_.push_back(b);
+						 }
+						 wake();
+					 });
+}
+
+// Feeds what the watch delivered to the view; true when anything changed.
+bool Agent::take_batches()
+{
+	std::deque<WatchBatch> got;
+	{
+		std::lock_guard lock(mu_);
+		got.swap(batches_);
+	}
+	bool changed = false;
+	const auto now = Clock::now();
+	for (const WatchBatch &b : got) {
+		head_ = std::max(head_, b.revision);
+		if (b.compact_revision) {
+			log_->warn("watch: revision compacted away (now {}): full resync",
+				   b.compact_revision);
+			resync();
+			return true;
+		}
+		if (b.events.empty())
+			continue;
+		stats_.batches++;
+		stats_.events += b.events.size();
+		view_->apply(b, now);
+		changed = true;
+	}
+	return changed;
+}
+
+void Agent::converge(const char *why)
+{
+	const auto start = Clock::now();
+	view_->tick(start);
+	try {
+		// Our own keys first: a VM that arrived takes its MAC over now.
+		publish();
+	} catch (const std::exception &e) {
+		stats_.etcd_errors++;
+		last_error_ = e.what();
+		log_->error("publishing to etcd: {}; forwarding goes on with the last state", e.what());
+	}
+	std::vector<Segment> segments;
+	for (Segment &s : view_->segments())
+		if (std::any_of(cfg_.ports.begin(), cfg_.ports.end(),
+				[&](const LocalPort &p) { return p.segment == s.name; }))
+			segments.push_back(std::move(s));
+	std::vector<std::string> unbound;
+	const Config want = host_config(cfg_, std::move(segments), &unbound);
+	if (unbound != unbound_) {
+		for (const std::string &u : unbound)
+			log_->warn("port {} is not defined in the cluster: not bound", u);
+		unbound_ = unbound;
+	}
+	try {
+		const WriterLock writer = WriterLock::take(o_.instance, "ovx agent --cluster", true);
+		const ApplyResult r = ovx::apply(want, o_.instance);
+		stats_.applies++;
+		if (r.maps.changes() || r.created || !r.attached.empty())
+			log_->info("{}: revision {}: {} added, {} changed, {} removed{}", why,
+				   view_->revision(), r.maps.added, r.maps.changed, r.maps.removed,
+				   r.created ? " (dataplane loaded)" : "");
+		if (last_error_.rfind("apply", 0) == 0)
+			last_error_.clear();
+	} catch (const std::exception &e) {
+		stats_.apply_errors++;
+		last_error_ = std::string("apply: ") + e.what();
+		log_->error("apply failed, retrying: {}", e.what());
+	}
+	const double sec = std::chrono::duration<double>(Clock::now() - start).count();
+	std::size_t i = 0;
+	while (i < std::size(kBuckets) && sec > kBuckets[i])
+		i++;
+	stats_.latency[i]++;
+	stats_.latency_sum += sec;
+	state_.reconciles++;
+	state_.last_reconcile = unix_now();
+	save();
+}
+
+void Agent::save()
+{
+	state_.last_error = last_error_;
+	try {
+		write_agent_state(o_.instance, state_);
+	} catch (const std::exception &e) {
+		log_->warn("agent state: {}", e.what());
+	}
+	nlohmann::json j{{"node", cfg_.node},
+			 {"pid", state_.pid},
+			 {"file", cfg_.path},
+			 {"endpoints", cfg_.etcd.endpoints},
+			 {"endpoint", client_ ? client_->current_endpoint() : ""},
+			 {"lease", lease_},
+			 {"lease_ttl", cfg_.lease_ttl},
+			 {"lease_ttl_left", keepalive_ ? keepalive_->ttl() : 0},
+			 {"revision", view_ ? view_->revision() : 0},
+			 {"head", head_},
+			 {"lag_revisions", view_ ? std::max<std::int64_t>(0, head_ - view_->revision()) : 0},
+			 {"failovers", client_ ? client_->failovers() : 0},
+			 {"events", stats_.events},
+			 {"batches", stats_.batches},
+			 {"resyncs", stats_.resyncs},
+			 {"etcd_errors", stats_.etcd_errors},
+			 {"applies", stats_.applies},
+			 {"apply_errors", stats_.apply_errors},
+			 {"latency_buckets", kBuckets},
+			 {"latency_counts", stats_.latency},
+			 {"latency_sum", stats_.latency_sum},
+			 {"last_error", last_error_},
+			 {"unbound_ports", unbound_},
+			 {"updated", unix_now()}};
+	if (view_) {
+		const ViewCounters &c = view_->counters();
+		j["view"] = {{"events", c.events},	  {"stale", c.stale},
+			     {"bad", c.bad},		  {"moves", c.moves},
+			     {"duplicates", c.duplicates}, {"freezes", c.freezes}};
+		j["nodes"] = nlohmann::json::array();
+		for (const NodeInfo &n : view_->nodes()) {
+			nlohmann::json node{{"name", n.name}, {"bindings", n.bindings}};
+			if (n.vtep) {
+				std::vector<std::string> a;
+				for (const IpAddr *ip : {&n.vtep->address4, &n.vtep->address6})
+					if (ip->family)
+						a.push_back(format_ip(*ip));
+				node["vtep"] = a;
+			}
+			j["nodes"].push_back(node);
+		}
+		j["duplicate_macs"] = nlohmann::json::array();
+		for (const DuplicateMac &d : view_->duplicates())
+			j["duplicate_macs"].push_back({{"segment", d.segment},
+						       {"mac", format_mac(d.mac)},
+						       {"nodes", d.nodes},
+						       {"owner", d.owner},
+						       {"frozen", d.frozen}});
+		j["bad_keys"] = view_->bad_keys();
+	}
+	const std::string path = cluster_state_path(o_.instance), tmp = path + ".tmp";
+	{
+		std::ofstream out(tmp, std::ios::trunc);
+		out << j.dump(2) << '\n';
+	}
+	std::rename(tmp.c_str(), path.c_str());
+}
+
+int Agent::run()
+{
+	try {
+		cfg_ = load_agent_config(o_.file);
+	} catch (const ConfigError &e) {
+		log_->error("{}", e.what());
+		return kExitInvalid;
+	}
+	const fs::path file = fs::absolute(o_.file);
+	state_.file = file.string();
+	if (std::ifstream in(cluster_state_path(o_.instance)); in) {
+		try {
+			const auto j = nlohmann::json::parse(in);
+			if (j.value("node", "") == cfg_.node)
+				previous_lease_ = j.value("lease", std::int64_t{0});
+		} catch (const nlohmann::json::exception &) {
+			// Unreadable: a new lease, as on a first start.
+		}
+	}
+	UniqueFd lock = own_instance(o_.instance, [this] {
+		state_.last_error = last_error_;
+		write_agent_state(o_.instance, state_);
+	});
+	if (!lock) {
+		const auto other = agent_state(o_.instance);
+		log_->error("another agent runs for this instance (pid {}); not starting",
+			    other ? other->pid : 0);
+		return kExitSystem;
+	}
+	lease_ = 0;
+	UniqueFd sig = signal_fd();
+	UniqueFd watch = watch_file(file);
+	UniqueFd timer = timer_fd(o_.interval_sec);
+	log_->info("cluster agent starting: node={} endpoints={} file={} pid={}", cfg_.node,
+		   fmt::join(cfg_.etcd.endpoints, ","), state_.file, state_.pid);
+
+	// etcd down at start: retried every interval, like every later error;
+	// the pinned dataplane forwards on its last state meanwhile.
+	bool connected = false;
+	auto try_connect = [&] {
+		try {
+			connect();
+			resync();
+			connected = true;
+			converge("synced");
+			log_->info("synced at revision {}: {} node(s), lease {:x}", view_->revision(),
+				   view_->nodes().size(), lease_);
+		} catch (const std::exception &e) {
+			stats_.etcd_errors++;
+			last_error_ = e.what();
+			log_->error("etcd: {}; retrying every {}s", e.what(), o_.interval_sec);
+			watch_.reset();
+			keepalive_.reset();
+			save();
+		}
+	};
+	try_connect();
+	const std::string name = file.filename().string();
+	for (;;) {
+		pollfd fds[4] = {{sig.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0},
+				 {watch.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
+		if (poll(fds, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			throw SystemError("poll", errno);
+		}
+		if (fds[0].revents & POLLIN) {
+			signalfd_siginfo si{};
+			while (::read(sig.get(), &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo != SIGHUP) {
+					log_->info("{}: stopping; the dataplane and the lease stay",
+						   strsignal(static_cast<int>(si.ssi_signo)));
+					watch_.reset();
+					keepalive_.reset();
+					save();
+					return kExitOk;
+				}
+		}
+		if ((fds[2].revents & POLLIN) && file_event(watch.get(), name)) {
+			try {
+				AgentConfig next = load_agent_config(o_.file);
+				if (next.node != cfg_.node || next.etcd.endpoints != cfg_.etcd.endpoints)
+					log_->warn("{}: node and endpoints take effect at restart", o_.file);
+				next.node = cfg_.node;
+				next.etcd = cfg_.etcd;
+				cfg_ = std::move(next);
+				log_->info("{} changed: ports re-published", o_.file);
+				if (connected)
+					converge("file changed");
+			} catch (const ConfigError &e) {
+				log_->error("{}; keeping the last good file", e.what());
+			}
+		}
+		if (fds[1].revents & POLLIN) {
+			drain(wake_.get());
+			if (lease_lost_) {
+				log_->warn("lease {:x} lost (expired while etcd was out of reach?): a new one, "
+					   "keys published again", lease_);
+				try {
+					lease_ = client_->grant(cfg_.lease_ttl).id;
+					lease_lost_ = false;
+					keepalive_ = std::make_unique<KeepAlive>(*client_, lease_, [this] {
+						lease_lost_ = true;
+						wake();
+					});
+					published_.clear();
+				} catch (const std::exception &e) {
+					stats_.etcd_errors++;
+					log_->error("lease: {}", e.what());
+				}
+			}
+			if (connected && take_batches())
+				converge("watch");
+		}
+		if (fds[3].revents & POLLIN) {
+			drain(timer.get());
+			if (!connected)
+				try_connect();
+			else
+				converge("timer");
+		}
+	}
+}
+
+} // namespace
+
+std::string cluster_state_path(const std::string &instance)
+{
+	return agent_run_dir(instance) + "/cluster.json";
+}
+
+int run_cluster_agent(const ClusterAgentOptions &options)
+{
+	auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+	auto log = std::make_shared<spdlog::logger>("cluster", sink);
+	log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l [instance=" + options.instance + "] %v");
+	const auto level = spdlog::level::from_str(options.log_level);
+	if (level == spdlog::level::off && options.log_level != "off")
+		throw ConfigError("--log-level: unknown level '" + options.log_level + "'");
+	log->set_level(level);
+	log->flush_on(spdlog::level::trace);
+	spdlog::register_logger(log);
+	if (!(options.interval_sec >= 0.1))
+		throw ConfigError("--interval: at least 0.1 seconds");
+	return Agent(options, log).run();
+}
+
+} // namespace ovx::cluster
