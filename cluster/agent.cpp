@@ -19,6 +19,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <variant>
 
 #include "agent/apply.h"
 #include "agent/daemon.h"
@@ -81,6 +83,18 @@ void drain(int fd)
 	}
 }
 
+// The sequence number of a binding this node published.
+std::optional<std::uint32_t> decoded_seq(const std::string &key, const std::string &value)
+{
+	try {
+		const Record r = parse_record(key, value);
+		if (std::holds_alternative<Binding>(r))
+			return std::get<Binding>(r).seq;
+	} catch (const BadRecord &) {
+	}
+	return std::nullopt;
+}
+
 // Apply latency buckets (seconds), for the convergence histogram.
 constexpr double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
@@ -141,7 +155,7 @@ private:
 void Agent::connect()
 {
 	client_ = std::make_unique<Client>(cfg_.etcd);
-	ViewOptions vo;
+	ViewOptions vo = cfg_.mobility;
 	vo.local_node = cfg_.node;
 	vo.family = cfg_.host.underlay.address4.family ? AF_INET : AF_INET6;
 	view_ = std::make_unique<ClusterView>(vo);
@@ -172,9 +186,17 @@ void Agent::publish()
 	VtepRecord v{cfg_.node, cfg_.host.underlay.address4, cfg_.host.underlay.address6};
 	want[vtep_key(cfg_.node)] = encode(v);
 	for (const LocalPort &p : cfg_.ports) {
-		Binding b{cfg_.node, p.segment, p.mac, view_->next_sequence(p.segment, p.mac), p.interface,
-			  p.ips};
-		want[binding_key(cfg_.node, p.segment, p.mac)] = encode(b);
+		const std::string key = binding_key(cfg_.node, p.segment, p.mac);
+		// The sequence number is taken once, when the MAC arrives here,
+		// as EVPN's is: a node that raised it again each time it saw
+		// another binding would race its peer for ever while both bind
+		// the MAC (make-before-break).
+		std::uint32_t seq = view_->next_sequence(p.segment, p.mac);
+		if (auto it = published_.find(key); it != published_.end())
+			if (auto old = decoded_seq(key, it->second))
+				seq = *old;
+		Binding b{cfg_.node, p.segment, p.mac, seq, p.interface, p.ips};
+		want[key] = encode(b);
 	}
 	for (const auto &[key, value] : want) {
 		auto it = published_.find(key);
@@ -255,14 +277,6 @@ void Agent::converge(const char *why)
 {
 	const auto start = Clock::now();
 	view_->tick(start);
-	try {
-		// Our own keys first: a VM that arrived takes its MAC over now.
-		publish();
-	} catch (const std::exception &e) {
-		stats_.etcd_errors++;
-		last_error_ = e.what();
-		log_->error("publishing to etcd: {}; forwarding goes on with the last state", e.what());
-	}
 	std::vector<Segment> segments;
 	for (Segment &s : view_->segments())
 		if (std::any_of(cfg_.ports.begin(), cfg_.ports.end(),
@@ -289,6 +303,15 @@ void Agent::converge(const char *why)
 		stats_.apply_errors++;
 		last_error_ = std::string("apply: ") + e.what();
 		log_->error("apply failed, retrying: {}", e.what());
+	}
+	// Our own keys after the maps: a VM that arrived here is bound in the
+	// dataplane before any peer is told to send its frames here.
+	try {
+		publish();
+	} catch (const std::exception &e) {
+		stats_.etcd_errors++;
+		last_error_ = e.what();
+		log_->error("publishing to etcd: {}; forwarding goes on with the last state", e.what());
 	}
 	const double sec = std::chrono::duration<double>(Clock::now() - start).count();
 	std::size_t i = 0;

@@ -59,6 +59,23 @@ public:
 		}
 	}
 
+	long number(const yaml::Node &n, const std::string &key, long min, long max) const
+	{
+		const std::string t = scalar(n, key);
+		long v = 0;
+		try {
+			std::size_t used = 0;
+			v = std::stol(t, &used);
+			if (used != t.size())
+				throw std::invalid_argument(t);
+		} catch (const std::exception &) {
+			fail(n, key + ": not a number");
+		}
+		if (v < min || v > max)
+			fail(n, key + ": " + std::to_string(min) + "-" + std::to_string(max));
+		return v;
+	}
+
 	std::vector<std::string> strings(const yaml::Node &n, const std::string &key) const
 	{
 		std::vector<std::string> out;
@@ -133,7 +150,7 @@ AgentConfig parse_agent_config(const std::string &text, const std::string &path)
 			have_cluster = true;
 			r.fields(value, "cluster",
 				 {"endpoints", "node", "lease_ttl", "tls", "user", "password_file",
-				  "timeout_ms"},
+				  "timeout_ms", "mobility"},
 				 [&](const std::string &k, const yaml::Node &, const yaml::Node &v) {
 					 const std::string what = "cluster." + k;
 					 if (k == "endpoints") {
@@ -147,26 +164,10 @@ AgentConfig parse_agent_config(const std::string &text, const std::string &path)
 							     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 							     std::string::npos)
 							 r.fail(v, what + ": 1-64 of A-Z a-z 0-9 _ . -");
-					 } else if (k == "lease_ttl" || k == "timeout_ms") {
-						 const std::string t = r.scalar(v, what);
-						 long n = 0;
-						 try {
-							 std::size_t used = 0;
-							 n = std::stol(t, &used);
-							 if (used != t.size())
-								 throw std::invalid_argument(t);
-						 } catch (const std::exception &) {
-							 r.fail(v, what + ": not a number");
-						 }
-						 if (k == "lease_ttl") {
-							 if (n < 2 || n > 3600)
-								 r.fail(v, what + ": 2-3600 seconds");
-							 cfg.lease_ttl = n;
-						 } else {
-							 if (n < 100 || n > 600000)
-								 r.fail(v, what + ": 100-600000 ms");
-							 cfg.etcd.timeout = std::chrono::milliseconds(n);
-						 }
+					 } else if (k == "lease_ttl") {
+						 cfg.lease_ttl = r.number(v, what, 2, 3600);
+					 } else if (k == "timeout_ms") {
+						 cfg.etcd.timeout = std::chrono::milliseconds(r.number(v, what, 100, 600000));
 					 } else if (k == "tls") {
 						 TlsFiles tls;
 						 r.fields(v, what, {"ca", "cert", "key"},
@@ -180,6 +181,20 @@ AgentConfig parse_agent_config(const std::string &text, const std::string &path)
 						 if (tls.cert.empty() != tls.key.empty())
 							 r.fail(v, what + ": cert and key go together");
 						 cfg.etcd.tls = tls;
+					 } else if (k == "mobility") {
+						 r.fields(v, what,
+							  {"duplicate_grace_ms", "freeze_moves", "freeze_window"},
+							  [&](const std::string &f, const yaml::Node &,
+							      const yaml::Node &fv) {
+								  const long n = r.number(fv, what + "." + f, 0,
+											  f == "duplicate_grace_ms" ? 3600000 : 100000);
+								  if (f == "duplicate_grace_ms")
+									  cfg.mobility.duplicate_grace = std::chrono::milliseconds(n);
+								  else if (f == "freeze_moves")
+									  cfg.mobility.freeze_moves = static_cast<unsigned>(n);
+								  else
+									  cfg.mobility.freeze_window = std::chrono::seconds(n);
+							  });
 					 } else if (k == "user") {
 						 cfg.etcd.user = r.scalar(v, what);
 					 } else if (k == "password_file") {

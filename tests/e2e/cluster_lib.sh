@@ -21,18 +21,21 @@ cluster_write_segments() {
 }
 
 # cluster_host_file HOST [LEASE_TTL] [VM...]: HOST's cluster-mode file
-# (path on stdout); its ports are VM... (default: the VMs on HOST).
+# (path on stdout); its ports are VM... (default: the VMs on HOST; "none":
+# no port).
 cluster_host_file() {
 	local h=$1 ttl=${2:-5} f vm
 	shift 2
 	local vms=("$@")
 	((${#vms[@]})) || vms=($(topo_vms "" "$h"))
+	[[ ${vms[0]:-} == none ]] && vms=()
 	f="$TOPO_DIR/cluster-$h.yaml"
 	{
 		echo "cluster:"
 		echo "  endpoints: [${ETCD_ENDPOINTS//,/, }]"
 		echo "  node: $h"
 		echo "  lease_ttl: $ttl"
+		[[ -n ${CLUSTER_MOBILITY:-} ]] && echo "  mobility: $CLUSTER_MOBILITY"
 		echo "underlay:"
 		echo "  interface: eth1"
 		echo "  address: $(topo_host_addr "$h")"
