@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.wait, g.netns,
 							       [&] { return instance_name(g); });
 	const auto run_cluster = ovx::cli::add_cluster_verbs(app, g.json);
+	ovx::cli::add_cluster_status_verb(app, g, commands);
 
 	try {
 		app.parse(argc, argv);

@@ -315,7 +315,9 @@ std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_
 	fdb_show->add_flag("--json", json_out, "JSON output (errors too)");
 
 	return [=, &json_out]() -> std::optional<int> {
-		if (!group->parsed())
+		// `cluster status` is the instance's (cli/verbs_cluster_status.cpp).
+		if (!apply->parsed() && !add->parsed() && !del->parsed() && !show->parsed() &&
+		    !nodes->parsed() && !fdb_show->parsed())
 			return std::nullopt;
 		// What the cluster library would log (a bad value, a failover) the
 		// verbs report themselves, or fail with.

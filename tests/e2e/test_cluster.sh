@@ -62,7 +62,18 @@ n=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))
 ((n == 3)) || e2e_fail "cluster nodes: $n, want 3: $(cat "$TOPO_DIR/nodes.json")"
 macs=$(cluster_ovx fdb show --segment red-web --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["fdb"]))')
 ((macs == 3)) || e2e_fail "cluster fdb show red-web: $macs MACs, want 3"
-e2e_ok "3 nodes, 3 MACs in red"
+st=$("$OVX" --netns "$(topo_host_ns h1)" cluster status --json) || e2e_fail "cluster status: $st"
+/usr/bin/python3 - "$st" <<'PY' || e2e_fail "cluster status: $st"
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["node"] == "h1" and s["agent_running"], s
+assert sum(e["healthy"] for e in s["etcd"]) == 3, s["etcd"]
+assert sum(e["leader"] for e in s["etcd"]) == 1, s["etcd"]
+assert s["lease_ttl_left"] > 0 and s["lag_revisions"] <= 2, s
+assert len(s["agent"]["nodes"]) == 3, s["agent"]["nodes"]
+PY
+"$OVX" --netns "$(topo_host_ns h1)" cluster status | sed 's/^/    /'
+e2e_ok "3 nodes, 3 MACs in red; cluster status: 3 healthy members, one leader, lease alive, no lag"
 
 e2e_step "an agent restarted (kill -9) takes its lease over; forwarding never stops"
 lease_before=$(/usr/bin/python3 -c 'import json; print(json.load(open("/run/ovx/'"$(ovx_instance h2)"'/cluster.json"))["lease"])')

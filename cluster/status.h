@@ -1,0 +1,26 @@
+// `ovx cluster status`: how this host's cluster agent is doing (its state
+// file) and how the etcd members it uses answer now.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cluster/etcd_client.h"
+
+namespace ovx::cluster {
+
+struct ClusterStatus {
+	nlohmann::json agent;		    // the agent's own report (cluster.json)
+	bool agent_running = false;	    // it holds the instance
+	std::vector<EndpointStatus> etcd;   // each endpoint, asked on its own
+	std::int64_t lease_ttl_left = -1;   // from etcd itself; -1: gone
+	std::int64_t head = 0;		    // the highest revision a member reports
+	std::int64_t lag = 0;		    // head - the agent's last applied revision
+};
+
+// ConfigError when no cluster agent ever ran for @instance.
+ClusterStatus cluster_status(const std::string &instance);
+
+} // namespace ovx::cluster
