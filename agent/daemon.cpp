@@ -344,6 +344,11 @@ std::string agent_run_dir(const std::string &instance)
 	return run_base_dir() + "/" + instance;
 }
 
+std::string cluster_state_path(const std::string &instance)
+{
+	return agent_run_dir(instance) + "/cluster.json";
+}
+
 bool agent_running(const std::string &instance)
 {
 	// The lock, not agent.json, says whether the agent lives: kill -9

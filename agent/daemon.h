@@ -45,6 +45,10 @@ struct AgentState {
 
 std::string agent_run_dir(const std::string &instance);
 
+// Where a cluster-mode agent reports how it is doing (cluster/agent.cpp):
+// read by `ovx cluster status` and the exporter.
+std::string cluster_state_path(const std::string &instance);
+
 // Makes the calling process @instance's agent for as long as the returned
 // lock is open: taken under the writer lock, so that no `down` (which
 // removes the agent's directory) runs between the check and the claim;

@@ -1,5 +1,9 @@
 #include "agent/metrics.h"
 
+#include <ctime>
+
+#include <fstream>
+
 #include <httplib.h>
 
 #include <atomic>
@@ -8,6 +12,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "agent/daemon.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -49,6 +54,10 @@ public:
 		out_ += type;
 		out_ += '\n';
 	}
+
+	// The samples that follow belong to @name, a series of the current
+	// family (a histogram's _bucket, _sum, _count).
+	void series(std::string_view name) { name_ = name; }
 
 	// @labels: already rendered `k="v",...` (without braces), may be empty.
 	void sample(std::string_view labels, unsigned long long value)
@@ -202,6 +211,63 @@ void render_ports(Writer &w, const MetricsSnapshot &snap)
 		w.sample(base[i], ports[i].stats.spoof_drops);
 }
 
+// The cluster agent's counters, from its report: what it applied, how far
+// behind etcd it is, how long applying took, how etcd treated it.
+void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
+{
+	auto num = [&](const char *key) { return c.value(key, std::uint64_t{0}); };
+	w.family("ovx_cluster_watch_events_total", "counter", "etcd watch events applied.");
+	w.sample("", num("events"));
+	w.family("ovx_cluster_sync_lag_revisions", "gauge",
+		 "etcd revisions the agent has heard of but not applied yet.");
+	w.sample("", num("lag_revisions"));
+	w.family("ovx_cluster_sync_age_seconds", "gauge",
+		 "Seconds since the agent last brought the maps in line with the cluster.");
+	w.sample_real("", static_cast<double>(now_unix - std::min(now_unix, num("updated"))));
+	w.family("ovx_cluster_revision", "gauge", "The etcd revision the maps reflect.");
+	w.sample("", num("revision"));
+	w.family("ovx_cluster_apply_seconds", "histogram",
+		 "From a change's arrival (watch event, file, timer) to the maps holding it.");
+	w.series("ovx_cluster_apply_seconds_bucket");
+	const auto buckets = c.value("latency_buckets", std::vector<double>{});
+	const auto counts = c.value("latency_counts", std::vector<std::uint64_t>{});
+	std::uint64_t cumulative = 0;
+	for (std::size_t i = 0; i < counts.size(); i++) {
+		cumulative += counts[i];
+		char le[32];
+		if (i < buckets.size())
+			std::snprintf(le, sizeof(le), "%g", buckets[i]);
+		else
+			std::snprintf(le, sizeof(le), "+Inf");
+		w.sample(label("le", le), cumulative);
+	}
+	w.series("ovx_cluster_apply_seconds_sum");
+	w.sample_real("", c.value("latency_sum", 0.0));
+	w.series("ovx_cluster_apply_seconds_count");
+	w.sample("", cumulative);
+	w.family("ovx_cluster_etcd_errors_total", "counter", "etcd calls that failed.");
+	w.sample("", num("etcd_errors"));
+	w.family("ovx_cluster_etcd_failovers_total", "counter",
+		 "Moves to another etcd endpoint (reconnects).");
+	w.sample("", num("failovers"));
+	w.family("ovx_cluster_resyncs_total", "counter",
+		 "Full reads of the cluster (start, compacted watch).");
+	w.sample("", num("resyncs"));
+	w.family("ovx_cluster_lease_ttl_seconds", "gauge", "Seconds left on this node's lease.");
+	w.sample("", num("lease_ttl_left"));
+	w.family("ovx_cluster_nodes", "gauge", "Nodes this agent sees.");
+	w.sample("", c.value("nodes", nlohmann::json::array()).size());
+	const auto view = c.value("view", nlohmann::json::object());
+	w.family("ovx_cluster_mac_moves_total", "counter", "MACs whose host changed.");
+	w.sample("", view.value("moves", std::uint64_t{0}));
+	w.family("ovx_cluster_duplicate_macs", "gauge",
+		 "MACs bound on two hosts beyond the grace period (frozen ones included).");
+	w.sample("", c.value("duplicate_macs", nlohmann::json::array()).size());
+	w.family("ovx_cluster_bad_records_total", "counter",
+		 "Values in etcd that failed validation: ignored.");
+	w.sample("", view.value("bad", std::uint64_t{0}));
+}
+
 } // namespace
 
 std::string render_metrics(const MetricsSnapshot &snap)
@@ -245,6 +311,8 @@ std::string render_metrics(const MetricsSnapshot &snap)
 	w.family("ovx_map_capacity", "gauge", "Capacity (max_entries) of each BPF map.");
 	for (const auto &m : snap.state.maps)
 		w.sample(label("map", m.map), m.capacity);
+	if (snap.cluster.is_object())
+		render_cluster(w, snap.cluster, static_cast<std::uint64_t>(std::time(nullptr)));
 	return out;
 }
 
@@ -281,6 +349,13 @@ MetricsSnapshot MetricsCollector::collect(const Dataplane &dp)
 	snap.fdb_age_sec = std::chrono::duration<double>(now - census_at_).count();
 	add_fill(snap.state, t, census_);
 	snap.up = true;
+	if (std::ifstream in(cluster_state_path(dp.instance())); in) {
+		try {
+			snap.cluster = nlohmann::json::parse(in);
+		} catch (const nlohmann::json::exception &) {
+			// Being replaced right now: the next scrape reads it.
+		}
+	}
 	return snap;
 }
 

@@ -3,6 +3,8 @@
 // over HTTP. `ovx metrics serve` and `ovx agent --metrics` share all three.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,9 @@ struct MetricsSnapshot {
 	StateView state; // with add_fill() done
 	FdbCensus fdb;
 	double fdb_age_sec = 0;
+	// A cluster-mode agent's report (agent/daemon.h cluster_state_path);
+	// null in file mode.
+	nlohmann::json cluster;
 };
 
 // The text format: HELP and TYPE for every family, labels escaped.

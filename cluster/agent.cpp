@@ -516,11 +516,6 @@ int Agent::run()
 
 } // namespace
 
-std::string cluster_state_path(const std::string &instance)
-{
-	return agent_run_dir(instance) + "/cluster.json";
-}
-
 int run_cluster_agent(const ClusterAgentOptions &options)
 {
 	auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();

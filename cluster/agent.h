@@ -22,7 +22,4 @@ struct ClusterAgentOptions {
 // Returns the exit status: 1 bad file, 2 another agent owns the instance.
 int run_cluster_agent(const ClusterAgentOptions &options);
 
-// Where the agent says how it is doing (`ovx cluster status`).
-std::string cluster_state_path(const std::string &instance);
-
 } // namespace ovx::cluster
