@@ -1,0 +1,142 @@
+// Convergence of the cluster control plane: from the etcd write of a MAC's
+// new binding to each host's FDB map holding it. Two simulated nodes
+// (bench-a, bench-b: VTEP records under this tool's lease) take turns
+// binding one MAC with a rising sequence number; after each write the tool
+// polls every instance's pinned FDB until the MAC points at the new node's
+// VTEP. Prints the percentiles as JSON; bench/cluster_converge.sh runs it.
+#include <CLI/CLI.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "agent/desired.h"
+#include "cluster/etcd_client.h"
+#include "cluster/layout.h"
+#include "loader/dataplane.h"
+#include "loader/netns.h"
+
+using namespace ovx;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Target {
+	std::string instance;
+	Dataplane dp;
+	std::uint32_t sid = 0;
+};
+
+std::uint32_t segment_id(const Dataplane &dp, const std::string &name)
+{
+	for (const auto &[sid, n] : dp.tables().seg_names.dump())
+		if (name == std::string(n.name, strnlen(n.name, OVX_NAME_LEN)))
+			return sid;
+	throw std::runtime_error("instance " + dp.instance() + " has no segment " + name);
+}
+
+double percentile(std::vector<double> v, double p)
+{
+	if (v.empty())
+		return 0;
+	std::sort(v.begin(), v.end());
+	return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"ovx cluster convergence benchmark"};
+	std::vector<std::string> endpoints, instances;
+	std::string segment, netns;
+	int moves = 100;
+	double timeout_sec = 5;
+	app.add_option("--endpoints", endpoints, "etcd endpoints")->required()->delimiter(',');
+	app.add_option("--instances", instances, "ovx instances to watch")->required()->delimiter(',');
+	app.add_option("--segment", segment, "cluster segment of the moving MAC")->required();
+	app.add_option("--moves", moves, "how many moves");
+	app.add_option("--timeout", timeout_sec, "seconds a host may take before a move counts as lost");
+	app.add_option("--netns", netns, "network namespace to reach etcd from");
+	CLI11_PARSE(app, argc, argv);
+	if (!netns.empty())
+		enter_netns(netns);
+
+	std::vector<Target> targets;
+	for (const std::string &i : instances) {
+		auto dp = Dataplane::open(i);
+		if (!dp) {
+			std::cerr << "no instance " << i << '\n';
+			return 2;
+		}
+		const std::uint32_t sid = segment_id(*dp, segment);
+		targets.push_back({i, std::move(*dp), sid});
+	}
+	cluster::ClientOptions options;
+	options.endpoints = endpoints;
+	cluster::Client client(options);
+	const cluster::Lease lease = client.grant(60);
+	cluster::KeepAlive keep(client, lease.id);
+	const IpAddr addr[2] = {*parse_ip("192.168.77.201"), *parse_ip("192.168.77.202")};
+	const std::string node[2] = {"bench-a", "bench-b"};
+	for (int n = 0; n < 2; n++)
+		client.put(cluster::vtep_key(node[n]), cluster::encode(cluster::VtepRecord{node[n], addr[n], {}}),
+			   lease.id);
+	const Mac mac = *parse_mac("0a:00:00:00:be:01");
+	ovx_fdb_key key{};
+	std::memcpy(key.mac, mac.data(), 6);
+	const ovx_addr want[2] = {to_abi(addr[0]), to_abi(addr[1])};
+
+	std::vector<double> all, slowest;
+	int lost = 0;
+	for (int m = 0; m < moves; m++) {
+		const int to = m % 2, from = 1 - to;
+		cluster::Binding b{node[to], segment, mac, static_cast<std::uint32_t>(m + 1), "bench", {}};
+		cluster::Txn txn;
+		txn.success.push_back({cluster::TxnOp::Kind::put, cluster::binding_key(node[to], segment, mac),
+				       cluster::encode(b), lease.id});
+		cluster::TxnOp del;
+		del.kind = cluster::TxnOp::Kind::del;
+		del.key = cluster::binding_key(node[from], segment, mac);
+		txn.success.push_back(del);
+		const auto t0 = Clock::now();
+		client.txn(txn);
+		std::vector<bool> done(targets.size(), false);
+		std::size_t left = targets.size();
+		double worst = 0;
+		while (left) {
+			const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+			if (sec > timeout_sec) {
+				lost++;
+				break;
+			}
+			for (std::size_t i = 0; i < targets.size(); i++) {
+				if (done[i])
+					continue;
+				key.segment = targets[i].sid;
+				const auto e = targets[i].dp.tables().fdb.lookup(key);
+				if (e && e->kind == OVX_FDB_VTEP && same_bytes(e->vtep, want[to])) {
+					done[i] = true;
+					left--;
+					all.push_back(sec * 1000);
+					worst = std::max(worst, sec * 1000);
+				}
+			}
+			std::this_thread::sleep_for(std::chrono::microseconds(100));
+		}
+		slowest.push_back(worst);
+	}
+	client.revoke(lease.id);
+	std::cout << nlohmann::json{{"hosts", targets.size()},
+				    {"moves", moves},
+				    {"lost", lost},
+				    {"per_host_ms", {{"p50", percentile(all, 0.5)}, {"p99", percentile(all, 0.99)}, {"max", percentile(all, 1.0)}}},
+				    {"all_hosts_ms", {{"p50", percentile(slowest, 0.5)}, {"p99", percentile(slowest, 0.99)}, {"max", percentile(slowest, 1.0)}}}}
+			     .dump()
+		  << '\n';
+	return lost ? 1 : 0;
+}

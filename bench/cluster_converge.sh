@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Cluster convergence: N hosts (namespaces), each an ovx instance run by a
+# cluster agent with one VM in segment blue-web, one etcd member on the
+# underlay network; bench/cluster_converge.cpp moves a MAC between two
+# simulated nodes M times and times each host's FDB catching up.
+#   bash bench/cluster_converge.sh [HOSTS] [MOVES]     (default 3 100)
+# Prints the tool's JSON line (per-host and all-hosts p50/p99/max in ms).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+OVX=${OVX:-$root/build/ovx}
+CONVERGE=${CONVERGE:-$root/build/bench/ovx_cluster_converge}
+hosts=${1:-3} moves=${2:-100}
+export TOPO_QUIET=1
+source "$root/tests/e2e/lib.sh"
+source "$root/tests/e2e/cluster_lib.sh"
+e2e_init cluster_converge "convergence with $hosts hosts, $moves moves"
+kinds=$(for ((i = 0; i < hosts; i++)); do printf 'ovx '; done)
+e2e_build_topology "$kinds" "blue:5001" >/dev/null
+etcd_start "$TOPO_UNDERLAY_NS" "$CLUSTER_ETCD_ADDR" 1 || e2e_fail "etcd"
+cluster_write_segments "$TOPO_DIR/cluster.yaml"
+cluster_ovx apply -f "$TOPO_DIR/cluster.yaml" >/dev/null || e2e_fail "cluster apply"
+instances=()
+for h in $(topo_hosts ovx); do
+	f=$(cluster_host_file "$h" 10)
+	# A small dataplane per host: many of them share this machine.
+	sed -i '/^underlay:/i limits: {fdb_entries: 1024}' "$f"
+	cluster_agent_start "$h" "$f" >/dev/null || e2e_fail "agent on $h"
+	instances+=("$(ovx_instance "$h")")
+done
+"$CONVERGE" --netns "$TOPO_UNDERLAY_NS" --endpoints "$ETCD_ENDPOINTS" --segment blue-web \
+	--moves "$moves" --instances "$(IFS=,; echo "${instances[*]}")" | tee "$TOPO_DIR/result.json"
+echo "rss_kb_per_agent=$(for h in $(topo_hosts ovx); do ps -o rss= -p "$(ovx_agent_pid "$h")"; done | awk '{s+=$1} END {printf "%d", s/NR}')"
+e2e_pass
