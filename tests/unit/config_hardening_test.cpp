@@ -77,21 +77,29 @@ std::string load_error_within(const std::string &path, std::chrono::seconds limi
 	return out;
 }
 
-// One segment defines 1,000 remotes, 4,000 more alias them: 680 KB of
-// YAML made 20 million entries this way.
-TEST(ConfigHardeningTest, AliasAmplificationIsRefused)
+// One segment with @remotes remotes, and @sharing more segments aliasing
+// its list.
+std::string sharing_remotes(int remotes, int sharing)
 {
 	std::string text = kUnderlay + "segments:\n  - name: s0\n    tenant: t\n    id: 1\n"
 					"    remotes: &r\n";
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < remotes; i++) {
 		char line[96];
 		std::snprintf(line, sizeof(line), "      - {mac: \"02:00:00:00:%02x:%02x\", vtep: 10.0.1.1}\n",
 			      i >> 8, i & 0xff);
 		text += line;
 	}
-	for (int i = 1; i <= 4000; i++)
+	for (int i = 1; i <= sharing; i++)
 		text += "  - {name: s" + std::to_string(i) + ", tenant: t, id: " +
 			std::to_string(i + 1) + ", remotes: *r}\n";
+	return text;
+}
+
+// One segment defines 1,000 remotes, 4,000 more alias them: 680 KB of
+// YAML made 20 million entries this way.
+TEST(ConfigHardeningTest, AliasAmplificationIsRefused)
+{
+	const std::string text = sharing_remotes(1000, 4000);
 	const auto t0 = std::chrono::steady_clock::now();
 	const std::string error = error_of(text);
 	EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
@@ -123,18 +131,7 @@ TEST(ConfigHardeningTest, AliasIntoItselfIsRefused)
 // and so do a few segments sharing a large list of remotes.
 TEST(ConfigHardeningTest, ModestAliasesAreRead)
 {
-	std::string text = kUnderlay + "segments:\n  - name: s0\n    tenant: t\n    id: 1\n"
-					"    remotes: &r\n";
-	for (int i = 0; i < 2000; i++) {
-		char line[96];
-		std::snprintf(line, sizeof(line), "      - {mac: \"02:00:00:00:%02x:%02x\", vtep: 10.0.1.1}\n",
-			      i >> 8, i & 0xff);
-		text += line;
-	}
-	for (int i = 1; i <= 9; i++)
-		text += "  - {name: s" + std::to_string(i) + ", tenant: t, id: " +
-			std::to_string(i + 1) + ", remotes: *r}\n";
-	const Config c = parse_config(text, "h.yaml");
+	const Config c = parse_config(sharing_remotes(2000, 9), "h.yaml");
 	ASSERT_EQ(c.segments.size(), 10u);
 	EXPECT_EQ(c.segments[9].remotes.size(), 2000u);
 }
