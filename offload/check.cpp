@@ -1073,12 +1073,13 @@ private:
 void check_maps(const std::vector<ParsedMap> &maps,
 		const std::map<std::string, std::pair<std::string, int>> &first_ref, Report &report)
 {
-	for (const auto &[info, internal] : maps) {
+	for (const ParsedMap &m : maps) {
+		const MapInfo &info = m.info;
 		report.maps.push_back(info);
 
 		// Created even when no instruction refers to it (a constant pool
 		// clang left behind), so it is reported on its own as well.
-		if (internal) {
+		if (m.internal) {
 			report.findings.push_back({std::string(rule::global_data), "", -1, info.name,
 						   "global-data map " + info.name +
 							   " would be created on the NIC, which has none"});
