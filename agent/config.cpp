@@ -71,7 +71,13 @@ struct Path {
 		std::string out = parent->str();
 		if (index)
 			return out + "[" + std::to_string(*index) + "]";
-		return out.empty() ? std::string(key) : out + "." + std::string(key);
+		// A key is the file's text: an unknown one may be long or hold
+		// control characters, and then shows cut and escaped.
+		const bool plain = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+			return c >= 0x20 && c < 0x7f;
+		});
+		const std::string k = plain ? std::string(key) : quoted(key);
+		return out.empty() ? k : out + "." + k;
 	}
 };
 

@@ -226,6 +226,16 @@ TEST(ConfigHardeningTest, LongValuesAreCutInMessages)
 	EXPECT_EQ(key.substr(0, 9), "h.yaml:2:");
 }
 
+// An unknown key is named in the path as well as in the message.
+TEST(ConfigHardeningTest, LongKeysAreCutInThePathToo)
+{
+	const std::string key(5000, 'k');
+	const std::string error = error_of("underlay: {? " + key + "\n  : 1}\n");
+	const std::string cut = "'" + std::string(64, 'k') + "...'";
+	EXPECT_EQ(error, "h.yaml:1:14: underlay." + cut + ": unknown key " + cut +
+				 " (expected one of: interface, address, mode, port, geneve_port)");
+}
+
 TEST(ConfigHardeningTest, ControlCharactersAreEscapedInMessages)
 {
 	EXPECT_EQ(error_of("underlay: {interface: eth1, address: \"\\e[2J\\r\"}\n"),
