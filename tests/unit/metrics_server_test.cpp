@@ -111,14 +111,16 @@ TEST_F(ServerTest, FiftySlowClientsDoNotBlockAScrape)
 	}
 	std::this_thread::sleep_for(200ms); // all of them taken in
 	httplib::Client client("127.0.0.1", server_->port());
-	client.set_connection_timeout(3);
-	client.set_read_timeout(3);
+	client.set_connection_timeout(5);
+	client.set_read_timeout(5);
 	const auto t0 = Clock::now();
 	const auto res = client.Get("/metrics");
 	const auto took = Clock::now() - t0;
 	ASSERT_TRUE(res) << httplib::to_string(res.error());
 	EXPECT_EQ(res->status, 200);
-	EXPECT_LT(took, 1s);
+	// Queued slow clients get 0.5 s from their accept; the rest is
+	// headroom for a loaded machine (and ASan). It took over 30 s.
+	EXPECT_LT(took, 2s);
 }
 
 // A client trickling its request head keeps no thread for ever.
