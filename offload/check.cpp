@@ -352,6 +352,11 @@ Parsed parse_isolated(const std::string &name, std::vector<std::uint8_t> &bytes)
 			continue;
 		if (n <= 0)
 			break;
+		// Some 2.6 bytes of JSON per byte of code: more is no answer.
+		if (msg.size() > 4 * kMaxObjectBytes) {
+			::kill(pid, SIGKILL);
+			break;
+		}
 		msg.append(buf, static_cast<std::size_t>(n));
 	}
 	int status = 0;
