@@ -219,6 +219,17 @@ Parsed parse_with_libbpf(const std::string &name, std::vector<std::uint8_t> &byt
 	return out;
 }
 
+// The bytes of @from as elements of type To (a trailing part of one is
+// dropped): instructions as 64-bit words for JSON and back, raw code as
+// instructions.
+template <typename To, typename From> std::vector<To> bytes_as(std::span<const From> from)
+{
+	std::vector<To> out(from.size_bytes() / sizeof(To));
+	if (!out.empty()) // an empty span's data() may be null, undefined for memcpy
+		std::memcpy(out.data(), from.data(), out.size() * sizeof(To));
+	return out;
+}
+
 // The object crosses from the child in JSON: the parent trusts nothing in
 // it (at() and get() check every field).
 using nlohmann::json;
@@ -227,8 +238,7 @@ json to_json(const Parsed &p)
 {
 	json j = {{"programs", json::array()}, {"maps", json::array()}};
 	for (const ParsedProgram &prog : p.programs) {
-		std::vector<std::uint64_t> words(prog.insns.size());
-		std::memcpy(words.data(), prog.insns.data(), words.size() * sizeof(bpf_insn));
+		const auto words = bytes_as<std::uint64_t>(std::span(prog.insns));
 		j["programs"].push_back({{"name", prog.name},
 					 {"section", prog.section},
 					 {"type", prog.type},
@@ -253,8 +263,7 @@ Parsed from_json(const json &j)
 		ParsedProgram prog{jp.at("name").get<std::string>(), jp.at("section").get<std::string>(),
 				   jp.at("type").get<std::uint32_t>(), {}};
 		const auto words = jp.at("insns").get<std::vector<std::uint64_t>>();
-		prog.insns.resize(words.size());
-		std::memcpy(prog.insns.data(), words.data(), words.size() * sizeof(bpf_insn));
+		prog.insns = bytes_as<bpf_insn>(std::span(words));
 		p.programs.push_back(std::move(prog));
 	}
 	for (const json &jm : j.at("maps"))
@@ -1075,6 +1084,8 @@ private:
 	std::set<std::pair<std::string, std::int64_t>> conflicts_;
 };
 
+const std::map<std::uint64_t, Reloc> kNoRelocs;
+
 void check_maps(const std::vector<ParsedMap> &maps,
 		const std::map<std::string, std::pair<std::string, int>> &first_ref, Report &report)
 {
@@ -1137,10 +1148,9 @@ Report check_object(std::string name, std::span<const std::uint8_t> elf)
 		auto fn = view.functions.find(prog.name);
 		if (fn == view.functions.end())
 			throw SystemError(report.object + ": no symbol for program " + prog.name);
-		static const std::map<std::uint64_t, Reloc> none;
 		auto rel = view.relocs.find(fn->second.first);
 		ProgramCheck check(prog.name, prog.insns,
-				   rel != view.relocs.end() ? rel->second : none, fn->second.second,
+				   rel != view.relocs.end() ? rel->second : kNoRelocs, fn->second.second,
 				   report.findings);
 		if (prog.type != BPF_PROG_TYPE_XDP)
 			report.findings.push_back({std::string(rule::verdict), prog.name, -1, "",
@@ -1154,6 +1164,14 @@ Report check_object(std::string name, std::span<const std::uint8_t> elf)
 		return std::tie(a.program, a.insn) < std::tie(b.program, b.insn);
 	});
 	return report;
+}
+
+std::vector<Finding> check_instructions(std::string program, std::span<const std::uint8_t> code)
+{
+	const auto insns = bytes_as<bpf_insn>(code);
+	std::vector<Finding> findings;
+	ProgramCheck(std::move(program), insns, kNoRelocs, 0, findings).run();
+	return findings;
 }
 
 Report check_file(const std::string &path)

@@ -86,6 +86,12 @@ Report check_file(const std::string &path);
 // @name labels the report (an embedded object has no path).
 Report check_object(std::string name, std::span<const std::uint8_t> elf);
 
+// One XDP program's code alone (8-byte instructions; no maps, no
+// relocations): the instruction rules on code from anywhere (tests/fuzz
+// drives the abstract interpreter through this, thousands of programs a
+// second).
+std::vector<Finding> check_instructions(std::string program, std::span<const std::uint8_t> code);
+
 std::string map_type_name(std::uint32_t type);
 
 } // namespace ovx::offload

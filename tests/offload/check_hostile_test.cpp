@@ -116,6 +116,18 @@ TEST(HostileObject, WritingTheFramePointerIsAFinding)
 	EXPECT_NE(opcode_findings(check_object("r10", bytes)).find("writes r10"), std::string::npos);
 }
 
+// Code without an object (the instruction fuzzer's way in): an empty
+// program was a memcpy from a null pointer (UBSan, in the sanitizer tree).
+TEST(HostileObject, CodeAloneIsChecked)
+{
+	EXPECT_TRUE(check_instructions("empty", {}).empty());
+	const std::uint8_t r15[8] = {BPF_ALU64 | BPF_MOV | BPF_K, 0x0f, 0, 0, 1, 0, 0, 0};
+	const auto findings = check_instructions("r15", r15);
+	ASSERT_FALSE(findings.empty());
+	EXPECT_EQ(findings[0].rule, rule::opcode);
+	EXPECT_EQ(findings[0].insn, 0);
+}
+
 // Objects that crashed libbpf 1.1's object parser (found by mutating the
 // rule programs): each is a clean error now.
 TEST(HostileObject, ObjectsThatCrashLibbpfAreAnError)
