@@ -100,6 +100,7 @@ Document parse(const std::string &text)
 	std::uint64_t aliased = 0;
 	std::unordered_map<std::uint32_t, std::uint64_t> anchored_size;
 	int documents = 0;
+	std::size_t later_depth = 0; // in the documents after the first
 	Mark second; // where the second document's content starts
 	for (;;) {
 		Event ev;
@@ -111,10 +112,20 @@ Document parse(const std::string &text)
 		if (e.type == YAML_DOCUMENT_START_EVENT)
 			documents++;
 		const Mark at = mark_of(e.start_mark);
+		const auto too_deep = [&] {
+			return Error(at, "YAML nested deeper than " + std::to_string(kMaxDepth) + " levels");
+		};
 		if (documents > 1) {
 			if (second.is_null() && e.type != YAML_DOCUMENT_START_EVENT &&
 			    e.type != YAML_DOCUMENT_END_EVENT)
 				second = at;
+			// Read for its syntax errors only, but no deeper than the first.
+			if (e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT) {
+				if (++later_depth > kMaxDepth)
+					throw too_deep();
+			} else if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
+				later_depth--;
+			}
 			continue;
 		}
 
@@ -133,8 +144,7 @@ Document parse(const std::string &text)
 		};
 		const auto start = [&](Kind kind, const yaml_char_t *anchor) {
 			if (open.size() == kMaxDepth)
-				throw Error(at, "YAML nested deeper than " + std::to_string(kMaxDepth) +
-							" levels");
+				throw too_deep();
 			open.push_back({add(kind, anchor, 0, 0), aliased});
 		};
 		switch (e.type) {

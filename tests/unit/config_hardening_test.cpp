@@ -143,6 +143,9 @@ TEST(ConfigHardeningTest, DeepNestingIsRefusedQuickly)
 				 std::string(100000, ']') + "\n";
 	const auto t0 = std::chrono::steady_clock::now();
 	EXPECT_EQ(error_of(text), "h.yaml:2:74: YAML nested deeper than 64 levels");
+	// The same in a second document, which is only read to be refused.
+	EXPECT_EQ(error_of(kUnderlay + "---\n" + std::string(100000, '[')),
+		  "h.yaml:3:65: YAML nested deeper than 64 levels");
 	EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
 }
 
