@@ -2,10 +2,7 @@
 #include "agent/config.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <net/if.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +18,7 @@
 
 #include "agent/yaml_doc.h"
 #include "maps/error.h"
+#include "maps/read_file.h"
 
 namespace ovx {
 namespace {
@@ -30,6 +28,9 @@ constexpr std::size_t kIfNameMax = IFNAMSIZ - 1;
 constexpr std::uint64_t kAgingMax = 86400;
 constexpr std::uint64_t kFdbMin = 1024;
 constexpr std::uint64_t kFdbMax = 16777216;
+// A full FDB of static entries (kFdbMax, some 53 bytes of YAML each) fits;
+// anything larger is not a config.
+constexpr std::uint64_t kFileMax = std::uint64_t{1} << 30;
 
 // Segment ids per encapsulation: 24-bit VNIs (RFC 7348, RFC 8926), NVGRE
 // VSIDs without the reserved 0-0xfff and 0xffffff (RFC 7637 3.2), and STT's
@@ -53,6 +54,7 @@ std::uint64_t id_max(ovx_encap encap)
 
 using yaml::Mark;
 using yaml::Node;
+using yaml::quoted;
 
 // Where a node sits, e.g. "segments[1].ports[0].mac": spelled out only for
 // a message, for each of a million FDB entries has one. A path points at
@@ -69,7 +71,13 @@ struct Path {
 		std::string out = parent->str();
 		if (index)
 			return out + "[" + std::to_string(*index) + "]";
-		return out.empty() ? std::string(key) : out + "." + std::string(key);
+		// A key is the file's text: an unknown one may be long or hold
+		// control characters, and then shows cut and escaped.
+		const bool plain = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+			return c >= 0x20 && c < 0x7f;
+		});
+		const std::string k = plain ? std::string(key) : quoted(key);
+		return out.empty() ? k : out + "." + k;
 	}
 };
 
@@ -108,11 +116,6 @@ Mark where(const Value &v)
 int line_of(const Value &v)
 {
 	return origin_of(where(v)).line;
-}
-
-std::string quoted(std::string_view text)
-{
-	return "'" + std::string(text) + "'";
 }
 
 std::string describe(const Node &node)
@@ -373,19 +376,31 @@ IpAddr Reader::vtep(const Value &v) const
 	const std::optional<IpAddr> addr = parse_ip(std::string(text));
 	if (!addr)
 		fail(v, "malformed IP address " + quoted(text));
+	const auto &b = addr->bytes;
 	if (addr->family == AF_INET) {
 		// Overlay frames go to one host each: 0/8 is "this network",
 		// 224/4 multicast and 240/4 reserved, broadcast included.
-		if (addr->bytes[0] == 0 || addr->bytes[0] >= 224)
+		if (b[0] == 0 || b[0] >= 224)
 			fail(v, quoted(text) + " is not a unicast host address");
+		// The programs would hand every frame for it to this host's own
+		// stack: a tenant's frames would reach the host.
+		if (b[0] == 127)
+			fail(v, quoted(text) + " is a loopback address");
 		return *addr;
 	}
-	const auto &b = addr->bytes;
-	const bool unspecified_or_loopback =
-		std::all_of(b.begin(), b.end() - 1, [](std::uint8_t x) { return x == 0; }) &&
-		b[15] <= 1;
-	if (b[0] == 0xff || unspecified_or_loopback)
-		fail(v, quoted(text) + " is not a unicast host address");
+	const auto zero = [](std::uint8_t x) { return x == 0; };
+	const bool first80_zero = std::all_of(b.begin(), b.begin() + 10, zero);
+	if (b[0] == 0xff)
+		fail(v, quoted(text) + " is a multicast address");
+	// ::/96 holds the unspecified and the loopback address and the
+	// deprecated IPv4-compatible ones; ::ffff:0:0/96 is IPv4 written as
+	// IPv6, which the wire never carries.
+	if (first80_zero && b[10] == 0 && b[11] == 0)
+		fail(v, quoted(text) + (b[15] == 1 && std::all_of(b.begin(), b.end() - 1, zero)
+						? " is the loopback address"
+						: " is not a unicast host address"));
+	if (first80_zero && b[10] == 0xff && b[11] == 0xff)
+		fail(v, quoted(text) + " is an IPv4-mapped address; write the IPv4 address");
 	// The programs look routes up without a scope, so link-local is out.
 	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
 		fail(v, quoted(text) + " is link-local; use a global or unique local address");
@@ -642,30 +657,11 @@ Config Reader::read(const Node &root)
 
 Config load_config(const std::string &path)
 {
-	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		throw ConfigError(path + ": cannot read: " + std::strerror(errno));
-	std::string text;
-	// Sized once: a million FDB entries are some 50 MB of text.
-	struct stat st {};
-	if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		text.reserve(static_cast<std::size_t>(st.st_size));
-	char buf[65536];
-	for (;;) {
-		const ssize_t n = ::read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			const int err = errno;
-			::close(fd);
-			throw ConfigError(path + ": cannot read: " + std::strerror(err));
-		}
-		if (n == 0)
-			break;
-		text.append(buf, static_cast<std::size_t>(n));
+	try {
+		return parse_config(read_regular_file(path, kFileMax), path);
+	} catch (const FileError &e) {
+		throw ConfigError(path + ": " + e.what());
 	}
-	::close(fd);
-	return parse_config(text, path);
 }
 
 Config parse_config(const std::string &text, const std::string &path)

@@ -1,16 +1,23 @@
 #include "agent/metrics.h"
 
-#include <ctime>
-
-#include <fstream>
-
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
-#include <thread>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
 #include <string_view>
+#include <thread>
 
 #include "agent/daemon.h"
 #include "maps/error.h"
@@ -359,38 +366,326 @@ MetricsSnapshot MetricsCollector::collect(const Dataplane &dp)
 	return snap;
 }
 
+bool ListenAddr::loopback() const
+{
+	in_addr a4{};
+	in6_addr a6{};
+	if (inet_pton(AF_INET, host.c_str(), &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 ListenAddr parse_listen(const std::string &listen)
 {
 	auto bad = [&](const std::string &why) {
 		return ConfigError("--listen: '" + listen + "': " + why +
-				   " (want ADDR:PORT, e.g. 127.0.0.1:9587 or [::1]:9587)");
+				   " (want ADDR:PORT, e.g. 127.0.0.1:9587 or [::1]:9587, or PORT for "
+				   "127.0.0.1)");
 	};
-	const auto colon = listen.rfind(':');
-	if (colon == std::string::npos || colon == 0)
-		throw bad("no port");
-	ListenAddr a;
-	a.host = listen.substr(0, colon);
-	if (a.host.front() == '[') {
-		if (a.host.back() != ']' || a.host.size() < 3)
-			throw bad("unbalanced brackets");
-		a.host = a.host.substr(1, a.host.size() - 2);
+	ListenAddr a{"127.0.0.1", 0};
+	std::string port = listen;
+	if (const auto colon = listen.rfind(':'); colon != std::string::npos) {
+		port = listen.substr(colon + 1);
+		std::string host = listen.substr(0, colon);
+		int family = AF_INET;
+		if (!host.empty() && host.front() == '[') {
+			if (host.back() != ']' || host.size() < 3)
+				throw bad("unbalanced brackets");
+			host = host.substr(1, host.size() - 2);
+			family = AF_INET6;
+		}
+		// Numeric only: a name would be resolved, perhaps to an address
+		// nobody meant to expose.
+		in6_addr buf{};
+		if (!host.empty() && inet_pton(family, host.c_str(), &buf) != 1)
+			throw bad(family == AF_INET6 ? "not an IPv6 address"
+						     : "not an IPv4 address (IPv6 goes in brackets)");
+		if (!host.empty())
+			a.host = host;
 	}
-	const std::string port = listen.substr(colon + 1);
 	auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
-	if (ec != std::errc() || end != port.data() + port.size() || a.port < 1 || a.port > 65535)
+	if (port.empty() || ec != std::errc() || end != port.data() + port.size() || a.port < 1 ||
+	    a.port > 65535)
 		throw bad("port must be 1-65535");
 	return a;
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One connection a worker serves.
+struct Connection {
+	int fd;
+	Clock::time_point since;
+	std::atomic<bool> answering{false}; // writing a response: not evicted
+	std::atomic<bool> closing{false};   // no further request on it
+};
+
+// The connection this worker thread serves, for the request handlers, and
+// when it was accepted.
+thread_local Connection *t_connection = nullptr;
+thread_local Clock::time_point t_accepted;
+
+// The connections being served and those accepted but still queued.
+class Connections {
+public:
+	// For each accepted connection, before it is queued: if it would wait
+	// for a worker, the oldest connection still sending its request is shut
+	// down (its worker then reads the end of it) to make room. One per new
+	// connection: a flood of slow clients turns over, scrapes get through.
+	void accepted()
+	{
+		std::lock_guard lock(mu_);
+		queued_++;
+		if (live_.size() + queued_ <= MetricsServer::kWorkers)
+			return;
+		Connection *oldest = nullptr;
+		for (Connection *c : live_)
+			if (!c->answering && !c->closing && (!oldest || c->since < oldest->since))
+				oldest = c;
+		if (oldest) {
+			oldest->closing = true;
+			::shutdown(oldest->fd, SHUT_RDWR);
+		}
+	}
+	// Whether connections are waiting for a worker behind this one.
+	bool started(Connection *c)
+	{
+		std::lock_guard lock(mu_);
+		queued_--;
+		live_.push_back(c);
+		return queued_ > 0;
+	}
+	// Before the socket is closed: no shutdown() may reach a reused fd.
+	void finished(Connection *c)
+	{
+		std::lock_guard lock(mu_);
+		std::erase(live_, c);
+	}
+	void shutdown_all()
+	{
+		std::lock_guard lock(mu_);
+		for (Connection *c : live_) {
+			c->closing = true;
+			::shutdown(c->fd, SHUT_RDWR);
+		}
+	}
+
+private:
+	std::mutex mu_;
+	std::vector<Connection *> live_;
+	std::size_t queued_ = 0;
+};
+
+// A connection's socket with deadlines rather than httplib's per-read
+// timeouts (a byte every few seconds kept a worker for ever), and a cap on
+// the request head.
+class DeadlineStream final : public httplib::Stream {
+public:
+	// The first request head is due by @deadline.
+	DeadlineStream(Connection &c, Clock::time_point deadline) : c_(c), deadline_(deadline) {}
+
+	void next_request()
+	{
+		c_.answering = false;
+		head_bytes_ = 0;
+		deadline_ = Clock::now() + MetricsServer::kRequestHeadTime;
+	}
+
+	// A read failed: no further request on this connection.
+	bool failed() const { return failed_; }
+
+	bool is_readable() const override { return pos_ < len_ || wait(POLLIN); }
+	bool is_writable() const override { return wait(POLLOUT); }
+
+	ssize_t read(char *ptr, size_t size) override
+	{
+		if (pos_ == len_) {
+			// A head too large or too slow, or the end: whatever httplib
+			// answers, the connection ends with it.
+			if (head_bytes_ >= MetricsServer::kMaxRequestHead || !wait(POLLIN)) {
+				failed_ = true;
+				return -1;
+			}
+			const std::size_t want =
+				std::min(sizeof(buf_), MetricsServer::kMaxRequestHead - head_bytes_);
+			ssize_t n;
+			do
+				n = ::recv(c_.fd, buf_, want, 0);
+			while (n < 0 && errno == EINTR);
+			if (n <= 0) {
+				failed_ = true;
+				return n;
+			}
+			head_bytes_ += static_cast<std::size_t>(n);
+			pos_ = 0;
+			len_ = static_cast<std::size_t>(n);
+		}
+		const std::size_t n = std::min(size, len_ - pos_);
+		std::memcpy(ptr, buf_ + pos_, n);
+		pos_ += n;
+		return static_cast<ssize_t>(n);
+	}
+
+	ssize_t write(const char *ptr, size_t size) override
+	{
+		if (!c_.answering.exchange(true))
+			deadline_ = Clock::now() + MetricsServer::kResponseTime;
+		if (!wait(POLLOUT))
+			return -1;
+		ssize_t n;
+		do
+			n = ::send(c_.fd, ptr, size, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		return n;
+	}
+
+	void get_remote_ip_and_port(std::string &ip, int &port) const override
+	{
+		address(::getpeername, ip, port);
+	}
+	void get_local_ip_and_port(std::string &ip, int &port) const override
+	{
+		address(::getsockname, ip, port);
+	}
+	socket_t socket() const override { return c_.fd; }
+
+private:
+	bool wait(short events) const
+	{
+		for (;;) {
+			// Past the deadline, what is already there is still taken.
+			const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+				deadline_ - Clock::now());
+			pollfd p{c_.fd, events, 0};
+			const int r = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+			if (r < 0 && errno == EINTR)
+				continue;
+			return r > 0;
+		}
+	}
+
+	template <typename F> void address(F name_of, std::string &ip, int &port) const
+	{
+		sockaddr_storage ss{};
+		socklen_t len = sizeof(ss);
+		char text[INET6_ADDRSTRLEN] = "";
+		port = 0;
+		if (name_of(c_.fd, reinterpret_cast<sockaddr *>(&ss), &len) == 0) {
+			const bool v6 = ss.ss_family == AF_INET6;
+			const auto *in4 = reinterpret_cast<const sockaddr_in *>(&ss);
+			const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&ss);
+			inet_ntop(ss.ss_family, v6 ? static_cast<const void *>(&in6->sin6_addr) : &in4->sin_addr,
+				  text, sizeof(text));
+			port = ntohs(v6 ? in6->sin6_port : in4->sin_port);
+		}
+		ip = text;
+	}
+
+	Connection &c_;
+	Clock::time_point deadline_;
+	std::size_t head_bytes_ = 0;
+	bool failed_ = false;
+	char buf_[4096];
+	std::size_t pos_ = 0, len_ = 0;
+};
+
+// httplib's workers with Connections told of each accepted socket.
+class Workers final : public httplib::TaskQueue {
+public:
+	explicit Workers(Connections &c) : pool_(MetricsServer::kWorkers), connections_(c) {}
+	void enqueue(std::function<void()> fn) override
+	{
+		connections_.accepted();
+		pool_.enqueue([fn = std::move(fn), at = Clock::now()] {
+			t_accepted = at;
+			fn();
+		});
+	}
+	void shutdown() override { pool_.shutdown(); }
+
+private:
+	httplib::ThreadPool pool_;
+	Connections &connections_;
+};
+
+// httplib parses and routes; this serves each socket through a
+// DeadlineStream (process_and_close_socket is httplib's hook for that:
+// its SSL server overrides it too).
+class GuardedServer final : public httplib::Server {
+public:
+	Connections connections;
+
+	// httplib listens with a backlog of 5: a burst of connections beyond
+	// it waits for SYN retransmits (seconds) before the evictions above
+	// can help. listen() again only sets the backlog.
+	void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+
+private:
+	bool process_and_close_socket(socket_t sock) override
+	{
+		Connection c{sock, Clock::now()};
+		// With others waiting, a connection that has not sent its request
+		// within kBusyRequestHeadTime of its accept is dropped: a queue of
+		// slow clients drains at once, a scrape that came with them is served.
+		const bool busy = connections.started(&c);
+		t_connection = &c;
+		DeadlineStream stream(c, t_accepted + (busy ? MetricsServer::kBusyRequestHeadTime
+							    : MetricsServer::kRequestHeadTime));
+		bool ok = true;
+		for (int n = 0; ok && n < MetricsServer::kRequestsPerConnection && !c.closing &&
+				!stream.failed() && svr_sock_ != INVALID_SOCKET;
+		     n++) {
+			if (n > 0) {
+				stream.next_request();
+				if (!stream.is_readable())
+					break; // keep-alive: the next request did not come in time
+			}
+			bool closed = false;
+			ok = process_request(stream, n + 1 == MetricsServer::kRequestsPerConnection, closed,
+					     nullptr) &&
+			     !closed;
+		}
+		t_connection = nullptr;
+		connections.finished(&c);
+		::shutdown(sock, SHUT_RDWR);
+		::close(sock);
+		return ok;
+	}
+};
+
+} // namespace
+
 struct MetricsServer::Impl {
-	httplib::Server server;
+	GuardedServer server;
 	std::atomic<bool> finished{false};
 };
 
 MetricsServer::MetricsServer(MetricsCollector &collector, const ListenAddr &listen)
 	: impl_(std::make_unique<Impl>())
 {
-	auto &srv = impl_->server;
+	GuardedServer &srv = impl_->server;
+	// httplib owns the queue it is handed.
+	srv.new_task_queue = [&srv] { return std::make_unique<Workers>(srv.connections).release(); };
+	// A scrape is a GET without a body: a body is refused before a byte of
+	// it is read (httplib would read, or skip, all of it first).
+	srv.set_payload_max_length(0);
+	srv.set_expect_100_continue_handler(
+		[](const httplib::Request &, httplib::Response &) { return 417; });
+	srv.set_pre_routing_handler([](const httplib::Request &req, httplib::Response &res) {
+		const bool body = req.has_header("Transfer-Encoding") ||
+				  (req.has_header("Content-Length") &&
+				   req.get_header_value("Content-Length") != "0");
+		if (!body)
+			return httplib::Server::HandlerResponse::Unhandled;
+		if (t_connection)
+			t_connection->closing = true; // the body is still on the wire
+		res.status = 413;
+		res.set_header("Connection", "close");
+		res.set_content("ovx exporter: request bodies are refused\n", "text/plain");
+		return httplib::Server::HandlerResponse::Handled;
+	});
 	srv.Get("/metrics", [&collector](const httplib::Request &, httplib::Response &res) {
 		try {
 			res.set_content(collector.scrape(), kMetricsContentType);
@@ -402,11 +697,19 @@ MetricsServer::MetricsServer(MetricsCollector &collector, const ListenAddr &list
 	srv.Get("/", [](const httplib::Request &, httplib::Response &res) {
 		res.set_content("ovx exporter: metrics at /metrics\n", "text/plain");
 	});
-	if (!srv.bind_to_port(listen.host, listen.port))
-		throw SystemError("metrics: cannot listen on " + listen.host + ":" +
-					  std::to_string(listen.port),
-				  errno);
-	port_ = listen.port;
+	const std::string where = (listen.host.find(':') != std::string::npos
+					   ? "[" + listen.host + "]"
+					   : listen.host) +
+				  ":" + std::to_string(listen.port);
+	port_ = listen.port ? (srv.bind_to_port(listen.host, listen.port) ? listen.port : -1)
+			    : srv.bind_to_any_port(listen.host);
+	if (port_ < 0)
+		throw SystemError("metrics: cannot listen on " + where, errno);
+	srv.widen_backlog();
+	if (!listen.loopback())
+		std::cerr << "ovx: warning: metrics on " << where
+			  << " are open to anyone who can reach that address (no authentication); "
+			     "they name tenants, segments and interfaces\n";
 }
 
 MetricsServer::~MetricsServer() = default;
@@ -424,6 +727,8 @@ void MetricsServer::stop()
 	while (!impl_->server.is_running() && !impl_->finished)
 		std::this_thread::sleep_for(std::chrono::milliseconds(1));
 	impl_->server.stop();
+	// Workers waiting on slow clients would hold the join up to a deadline.
+	impl_->server.connections.shutdown_all();
 }
 
 } // namespace ovx

@@ -52,17 +52,37 @@ private:
 	bool have_census_ = false;
 };
 
-// "ADDR:PORT" (IPv6 as "[ADDR]:PORT") -> host and port; ConfigError if bad.
+// Where the exporter listens. The counters name tenants, segments and
+// interfaces and there is no authentication, so the default is loopback.
 struct ListenAddr {
-	std::string host;
+	std::string host; // a numeric address
 	int port = 0;
+	bool loopback() const;
 };
+inline constexpr const char *kDefaultListen = "127.0.0.1:9587";
+// "ADDR:PORT" (IPv6 as "[ADDR]:PORT"; ADDR numeric) or ":PORT" / "PORT" for
+// 127.0.0.1; ConfigError if bad. 0.0.0.0 and :: are taken when written.
 ListenAddr parse_listen(const std::string &listen);
 
-// An HTTP server for GET /metrics on its own threads (cpp-httplib).
+// An HTTP server for GET /metrics on its own threads (cpp-httplib), that
+// holds out against clients other than Prometheus: request bodies are
+// refused unread (413), a request head is at most kMaxRequestHead bytes and
+// must arrive within kRequestHeadTime (kBusyRequestHeadTime of the accept
+// while others wait for a worker), a response within kResponseTime; when
+// every worker is busy, a new connection closes the oldest one still
+// sending its request, so slow clients cannot starve a scrape. A listener
+// beyond loopback is warned about on stderr.
 class MetricsServer {
 public:
+	static constexpr std::size_t kWorkers = 16;
+	static constexpr std::size_t kMaxRequestHead = 16384;
+	static constexpr std::chrono::seconds kRequestHeadTime{5};
+	static constexpr std::chrono::milliseconds kBusyRequestHeadTime{500};
+	static constexpr std::chrono::seconds kResponseTime{30};
+	static constexpr int kRequestsPerConnection = 10;
+
 	// Binds at once: a busy or bad address is a SystemError here, not later.
+	// Port 0 takes any free port (see port()).
 	MetricsServer(MetricsCollector &collector, const ListenAddr &listen);
 	~MetricsServer();
 	MetricsServer(const MetricsServer &) = delete;

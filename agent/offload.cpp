@@ -33,9 +33,8 @@ OffloadDesired offload_desired(const DesiredState &desired, const RelayHops *rel
 			out.vni[key] = segment;
 	}
 	for (const auto &[key, one] : desired.vteps) {
-		const bool offloaded = std::any_of(out.vni.begin(), out.vni.end(), [&](const auto &v) {
-			return v.second == key.segment;
-		});
+		const bool offloaded = std::any_of(out.vni.begin(), out.vni.end(),
+						   [sid = key.segment](const auto &v) { return v.second == sid; });
 		if (offloaded && key.addr.family == AF_INET)
 			out.vteps[key] = one;
 	}

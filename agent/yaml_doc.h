@@ -2,6 +2,7 @@
 // in one array, each node with its position in the file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -101,9 +102,26 @@ private:
 	std::uint32_t i_ = 0;
 };
 
+// What parse() refuses, so that a small file cannot cost what a large one
+// does. A config nests some six levels; libyaml's scanner is quadratic in
+// the depth of flow collections, so depth is cut long before that shows.
+inline constexpr std::size_t kMaxDepth = 64;
+// Aliases may add as many nodes as the document has itself, or this many
+// when that is more: sharing a list between a few segments is fine, a
+// "billion laughs" (each level aliasing the one before ten times) is not.
+inline constexpr std::uint64_t kMaxAliasedNodes = 100000;
+
 // The first document of @text, its root at index 0 (none: no document).
 // Later documents are parsed, so that a syntax error in them is one, but
-// refused: anything after the first would be silently ignored. Throws Error.
+// refused: anything after the first would be silently ignored. Also refused:
+// NUL in any scalar (C APIs would see a shorter name), nesting deeper than
+// kMaxDepth, aliases that expand beyond the limit above or into themselves.
+// Throws Error.
 Document parse(const std::string &text);
+
+// @text in single quotes for a message: at most 64 characters of it (then
+// "..."), control characters as \xNN, so that a value can neither flood a
+// log nor write to the terminal.
+std::string quoted(std::string_view text);
 
 } // namespace ovx::yaml

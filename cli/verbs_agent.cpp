@@ -112,7 +112,9 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 			  "Seconds between reconciles: drift repair, learned-entry reclaim (default 10)");
 	agent->add_option("--log-level", o->log_level, "trace, debug, info (default), warn, error");
 	agent->add_option("--metrics", o->metrics_listen,
-			  "Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9587) at /metrics");
+			  "Serve Prometheus metrics at /metrics on ADDR:PORT, or PORT on 127.0.0.1 "
+			  "(e.g. 9587); 0.0.0.0 or [::] expose them to every network, without "
+			  "authentication (a warning says so)");
 	agent->add_option("--fdb-interval", o->fdb_interval_sec,
 			  "Seconds between the exporter's FDB counts (a full read of the table)")
 		->check(CLI::Range(0.0, 86400.0));

@@ -72,7 +72,7 @@ struct Options {
 	double interval = 1.0;
 	unsigned count = 0;
 	bool drops = false;
-	std::string listen;
+	std::string listen = kDefaultListen;
 	double fdb_interval = 15.0;
 };
 
@@ -108,8 +108,11 @@ void add_observe_verbs(CLI::App &app, Globals &g, Commands &out)
 	CLI::App *metrics = app.add_subcommand("metrics", "Prometheus exporter");
 	metrics->require_subcommand(1);
 	serve_ = metrics->add_subcommand("serve", "Serve /metrics over HTTP until stopped");
-	serve_->add_option("--listen", o->listen, "ADDR:PORT to listen on, e.g. 127.0.0.1:9587")
-		->required();
+	serve_->add_option("--listen", o->listen,
+			   "ADDR:PORT (or PORT) to listen on; loopback unless an address is given. "
+			   "0.0.0.0 or [::] expose the counters to every network, without "
+			   "authentication (a warning says so)")
+		->capture_default_str();
 	serve_->add_option("--fdb-interval", o->fdb_interval,
 			   "Seconds between FDB counts (a full read of the table)")
 		->check(CLI::Range(0.0, 86400.0));
@@ -213,8 +216,9 @@ void metrics_serve(const Options &o, const std::string &instance)
 						     static_cast<long long>(o.fdb_interval * 1000)));
 	MetricsServer server(collector, listen);
 	catch_stop_signals();
-	std::cerr << "ovx metrics: serving instance " << instance << " on http://" << o.listen
-		  << "/metrics\n";
+	const bool v6 = listen.host.find(':') != std::string::npos;
+	std::cerr << "ovx metrics: serving instance " << instance << " on http://"
+		  << (v6 ? "[" + listen.host + "]" : listen.host) << ":" << listen.port << "/metrics\n";
 	std::thread serving([&] { server.run(); });
 	while (sleep_unless_stopped(3600)) {
 	}

@@ -43,6 +43,8 @@ const std::vector<Rule> &rules();
 // The NFP's limits as the checker applies them.
 inline constexpr std::size_t kMaxInstructions = 2800;
 inline constexpr std::uint32_t kMaxElementBytes = 64; // round_up(key, 8) + round_up(value, 8)
+// Far above any program the NFP holds; what is larger is no offload object.
+inline constexpr std::size_t kMaxObjectBytes = std::size_t{64} << 20;
 
 struct Finding {
 	std::string rule;
@@ -77,10 +79,18 @@ struct Report {
 	bool clean() const { return findings.empty(); }
 };
 
-// Throws SystemError when the file cannot be read or is no BPF object.
+// Throws SystemError when the file cannot be read (or is not a regular
+// file) or is no BPF object. libbpf reads the object in a child process, so
+// that a malformed one is an error here, never a crash.
 Report check_file(const std::string &path);
 // @name labels the report (an embedded object has no path).
 Report check_object(std::string name, std::span<const std::uint8_t> elf);
+
+// One XDP program's code alone (8-byte instructions; no maps, no
+// relocations): the instruction rules on code from anywhere (tests/fuzz
+// drives the abstract interpreter through this, thousands of programs a
+// second).
+std::vector<Finding> check_instructions(std::string program, std::span<const std::uint8_t> code);
 
 std::string map_type_name(std::uint32_t type);
 

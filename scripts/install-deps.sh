@@ -3,14 +3,15 @@
 # etcd-server and etcd-client serve the cluster tests, which start etcd
 # processes of their own (etcdctl is for people debugging, never for ovx);
 # the golang-*-dev packages carry etcd's API definitions (.proto) for the
-# build. The last line serves the netdevsim test (scripts/netdevsim/): a kernel built
+# build. libclang-rt-dev holds clang's sanitizer and libFuzzer runtimes
+# (tests/fuzz). The last line serves the netdevsim test (scripts/netdevsim/): a kernel built
 # from Debian's source package, booted under QEMU with a busybox initramfs.
 # Idempotent and non-interactive: packages already present are left alone.
 set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config
-	clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
+	clang libclang-rt-dev llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
 	libcli11-dev libyaml-cpp-dev libyaml-dev libmnl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev googletest
 	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps

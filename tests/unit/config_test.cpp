@@ -557,11 +557,11 @@ underlay:
 	{"IPv6Multicast", R"(
 underlay: {interface: eth1, address: "ff02::1"}
 )",
-	 "h.yaml:1:38: underlay.address: 'ff02::1' is not a unicast host address"},
+	 "h.yaml:1:38: underlay.address: 'ff02::1' is a multicast address"},
 	{"IPv6Loopback", R"(
 underlay: {interface: eth1, address: "::1"}
 )",
-	 "h.yaml:1:38: underlay.address: '::1' is not a unicast host address"},
+	 "h.yaml:1:38: underlay.address: '::1' is the loopback address"},
 	{"IPv6LinkLocal", R"(
 underlay: {interface: eth1, address: "fe80::1"}
 )",
@@ -1423,7 +1423,7 @@ TEST(LoadConfigTest, Directory)
 		load_config("/tmp");
 		FAIL() << "no error";
 	} catch (const ConfigError &e) {
-		EXPECT_STREQ(e.what(), "/tmp: cannot read: Is a directory");
+		EXPECT_STREQ(e.what(), "/tmp: cannot read: not a regular file (a directory)");
 	}
 }
 

@@ -130,7 +130,7 @@ TEST(Metrics, ParseListen)
 	EXPECT_EQ(parse_listen("127.0.0.1:9587").port, 9587);
 	EXPECT_EQ(parse_listen("[::1]:80").host, "::1");
 	EXPECT_EQ(parse_listen("0.0.0.0:65535").port, 65535);
-	for (const char *bad : {"127.0.0.1", ":9587", "1.2.3.4:0", "1.2.3.4:65536", "h:9x", "[::1:80"})
+	for (const char *bad : {"127.0.0.1", "1.2.3.4:0", "1.2.3.4:65536", "h:9x", "[::1:80"})
 		EXPECT_THROW(parse_listen(bad), ConfigError) << bad;
 }
 
