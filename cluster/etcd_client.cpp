@@ -319,13 +319,17 @@ template <typename Rpc> void Client::Impl::call(const char *what, const std::str
 {
 	const auto start = Clock::now();
 	const auto deadline = start + options.timeout;
-	const auto share = std::max<Clock::duration>(options.timeout / targets.size(),
+	// A request that reached a member just as its leader died is dropped
+	// by raft and never answered: a share of the time, not all of it.
+	const auto share = std::max<Clock::duration>(options.timeout / (2 * targets.size()),
 						     std::chrono::seconds(1));
 	std::size_t tried = 0;
 	bool reauthenticated = false;
 	for (;;) {
 		const std::shared_ptr<Conn> c = current();
 		grpc::ClientContext ctx;
+		// A member without a leader answers at once instead of waiting.
+		ctx.AddMetadata("hasleader", "true");
 		grpc::Status s = prepare(*c, ctx, std::min(deadline, Clock::now() + share));
 		if (s.ok())
 			s = rpc(*c, ctx);
@@ -650,6 +654,29 @@ struct StreamControl {
 	}
 };
 
+// Runs @session(conn, ctx) on one endpoint after another until it says it
+// is done (true) or the stream is stopped. A session that ends otherwise
+// (false: the stream broke) moves the client to the next endpoint.
+template <typename Session>
+void stream_loop(Client::Impl &impl, StreamControl &control, bool require_leader,
+		 Session &&session)
+{
+	while (!control.stopping()) {
+		const std::shared_ptr<Conn> c = impl.current();
+		grpc::ClientContext ctx;
+		if (require_leader)
+			ctx.AddMetadata("hasleader", "true");
+		const bool opened = impl.prepare(*c, ctx, Clock::time_point::max()).ok() &&
+				    control.open(&ctx);
+		const bool done = opened && session(*c, ctx);
+		control.close();
+		if (done || control.stopping())
+			return;
+		impl.fail_over(c);
+		control.pause(kRetryPause);
+	}
+}
+
 struct KeepAlive::State {
 	StreamControl control;
 	std::atomic<std::int64_t> ttl{0};
@@ -663,19 +690,8 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 	Client::Impl *impl = client.impl_.get();
 	State *st = state_.get();
 	st->thread = std::thread([impl, st, lease, on_lost = std::move(on_lost)] {
-		while (!st->control.stopping()) {
-			const std::shared_ptr<Conn> c = impl->current();
-			grpc::ClientContext ctx;
-			if (!impl->prepare(*c, ctx, Clock::time_point::max()).ok() ||
-			    !st->control.open(&ctx)) {
-				st->control.close();
-				if (st->control.stopping())
-					return;
-				impl->fail_over(c);
-				st->control.pause(kRetryPause);
-				continue;
-			}
-			auto stream = c->lease->LeaseKeepAlive(&ctx);
+		stream_loop(*impl, st->control, false, [&](Conn &c, grpc::ClientContext &ctx) {
+			auto stream = c.lease->LeaseKeepAlive(&ctx);
 			pb::LeaseKeepAliveRequest req;
 			req.set_id(lease);
 			pb::LeaseKeepAliveResponse resp;
@@ -683,12 +699,12 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 				if (resp.ttl() <= 0) {
 					st->ttl = 0;
 					st->lost = true;
-					st->control.close();
-					log().warn("etcd {}: lease {:x} has expired", c->endpoint,
-						     lease);
+					log().warn("etcd {}: lease {:x} has expired", c.endpoint, lease);
 					if (on_lost)
 						on_lost();
-					return;
+					ctx.TryCancel();
+					stream->Finish();
+					return true;
 				}
 				st->ttl = resp.ttl();
 				const auto every = std::max<std::int64_t>(resp.ttl() * 1000 / 3, 500);
@@ -696,15 +712,12 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 					break;
 			}
 			stream->WritesDone();
-			st->control.close();
 			const grpc::Status s = stream->Finish();
-			if (st->control.stopping())
-				return;
-			log().warn("etcd {}: lease {:x} keepalive stream ended: {}", c->endpoint,
-				     lease, s.error_message());
-			impl->fail_over(c);
-			st->control.pause(kRetryPause);
-		}
+			if (!st->control.stopping())
+				log().warn("etcd {}: lease {:x} keepalive stream ended: {}", c.endpoint,
+					   lease, s.error_message());
+			return false;
+		});
 	});
 }
 
@@ -758,23 +771,10 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 	st->thread = std::thread([impl, st, key = std::move(key), options,
 				  handler = std::move(handler)] {
 		std::int64_t next = options.start_revision;
-		while (!st->control.stopping()) {
-			const std::shared_ptr<Conn> c = impl->current();
-			grpc::ClientContext ctx;
-			// A member cut off from its leader would keep the stream
-			// open and silent; with this it ends it, and the watch
-			// moves on.
-			ctx.AddMetadata("hasleader", "true");
-			if (!impl->prepare(*c, ctx, Clock::time_point::max()).ok() ||
-			    !st->control.open(&ctx)) {
-				st->control.close();
-				if (st->control.stopping())
-					break;
-				impl->fail_over(c);
-				st->control.pause(kRetryPause);
-				continue;
-			}
-			auto stream = c->watch->Watch(&ctx);
+		// A member cut off from its leader would keep the stream open and
+		// silent; "hasleader" makes it end the stream, and the watch moves on.
+		stream_loop(*impl, st->control, true, [&](Conn &c, grpc::ClientContext &ctx) {
+			auto stream = c.watch->Watch(&ctx);
 			pb::WatchRequest req;
 			auto *create = req.mutable_create_request();
 			create->set_key(key);
@@ -794,10 +794,9 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 					continue;
 				WatchBatch b = batch_of(resp);
 				if (resp.canceled() && b.compact_revision == 0) {
-					log().error("etcd {}: watch on {} canceled: {}", c->endpoint,
-						      key, resp.cancel_reason());
+					log().error("etcd {}: watch on {} canceled: {}", c.endpoint, key,
+						    resp.cancel_reason());
 					st->running = false;
-					ended = true;
 					break;
 				}
 				// Resume after the last event delivered; a progress
@@ -806,29 +805,28 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 					next = b.events.back().kv.mod_revision + 1;
 				else if (b.progress && b.revision >= next)
 					next = b.revision + 1;
-				if (b.compact_revision) {
+				if (b.compact_revision)
 					st->running = false;
-					ended = true;
-				}
 				handler(b);
+				if (!st->running)
+					break;
 			}
 			{
 				std::lock_guard lock(st->control.mutex);
 				st->stream = nullptr;
 			}
-			st->control.close();
 			// Finish waits for the server's status unless the stream is
 			// ours to end.
-			if (ended)
+			if (!st->running)
 				ctx.TryCancel();
 			const grpc::Status s = stream->Finish();
-			if (!st->running || st->control.stopping())
-				break;
-			log().warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
-				     c->endpoint, key, s.error_message(), next);
-			impl->fail_over(c);
-			st->control.pause(kRetryPause);
-		}
+			if (!st->running)
+				return true;
+			if (!st->control.stopping())
+				log().warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
+					   c.endpoint, key, s.error_message(), next);
+			return false;
+		});
 		st->running = false;
 	});
 }

@@ -160,35 +160,31 @@ TEST_F(ClusterViewTest, BreakBeforeMakeMoveCountsAsAMove)
 	EXPECT_EQ(view.counters().moves, 1u);
 }
 
-TEST_F(ClusterViewTest, HighestSequenceWinsWhateverTheOrder)
+// Who owns kM1 in a view fed b's and c's VTEPs, then @binds in this order.
+std::optional<std::string> owner_after(
+	std::initializer_list<std::pair<const char *, std::uint32_t>> binds)
 {
-	// A slow host (b) writes its older binding after c wrote the newer one.
-	feed.bind("c", "blue", kM1, 2);
-	feed.bind("b", "blue", kM1, 1);
-	EXPECT_EQ(owner(kM1), "c");
-	ClusterView other(local_a());
-	Feed f2(other);
-	f2.segment("blue", 5001);
-	f2.vtep("b", "10.0.0.2");
-	f2.vtep("c", "10.0.0.3");
-	f2.bind("b", "blue", kM1, 1);
-	f2.bind("c", "blue", kM1, 2);
-	EXPECT_EQ(other.owner("blue", kM1), "c");
+	ClusterView view(local_a());
+	Feed feed(view);
+	feed.segment("blue", 5001);
+	feed.vtep("c", "10.0.0.3");
+	feed.vtep("b", "10.0.0.2");
+	for (const auto &[node, seq] : binds)
+		feed.bind(node, "blue", kM1, seq);
+	return view.owner("blue", kM1);
 }
 
-TEST_F(ClusterViewTest, EqualSequenceNumbersGoToTheLowestVtep)
+TEST(ClusterView, HighestSequenceWinsWhateverTheOrder)
 {
-	feed.bind("c", "blue", kM1, 3);
-	feed.bind("b", "blue", kM1, 3);
-	EXPECT_EQ(owner(kM1), "b");
-	ClusterView other(local_a());
-	Feed f2(other);
-	f2.segment("blue", 5001);
-	f2.vtep("c", "10.0.0.3");
-	f2.vtep("b", "10.0.0.2");
-	f2.bind("b", "blue", kM1, 3);
-	f2.bind("c", "blue", kM1, 3);
-	EXPECT_EQ(other.owner("blue", kM1), "b");
+	// A slow host (b) writes its older binding after c wrote the newer one.
+	EXPECT_EQ(owner_after({{"c", 2}, {"b", 1}}), "c");
+	EXPECT_EQ(owner_after({{"b", 1}, {"c", 2}}), "c");
+}
+
+TEST(ClusterView, EqualSequenceNumbersGoToTheLowestVtep)
+{
+	EXPECT_EQ(owner_after({{"c", 3}, {"b", 3}}), "b");
+	EXPECT_EQ(owner_after({{"b", 3}, {"c", 3}}), "b");
 }
 
 TEST_F(ClusterViewTest, ReplayedOrOlderEventsChangeNothing)
