@@ -790,6 +790,10 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 			}
 			pb::WatchResponse resp;
 			while (!ended && stream->Read(&resp)) {
+				// "From now" is fixed at creation: a resumed stream
+				// must not skip what came after it.
+				if (resp.created() && next == 0)
+					next = resp.header().revision() + 1;
 				if (resp.created() && !resp.canceled() && resp.events_size() == 0)
 					continue;
 				WatchBatch b = batch_of(resp);

@@ -203,10 +203,12 @@ TEST(EtcdClient, ClientWatchAndKeepAliveSurviveTheLeadersDeath)
 	Client c(o);
 	ASSERT_EQ(c.current_endpoint(), etcd.endpoints()[leader]);
 	const Lease lease = c.grant(3);
-	c.put("/f/node", "up", lease.id);
+	const std::int64_t head = c.put("/f/node", "up", lease.id);
 	KeepAlive ka(c, lease.id);
 	Collector got;
-	Watch w(c, "/f/k", {.prefix = true, .start_revision = 0}, got.handler());
+	// From a revision, not "from now": the put below may land before the
+	// server has created the watch.
+	Watch w(c, "/f/k", {.prefix = true, .start_revision = head + 1}, got.handler());
 	c.put("/f/k1", "before");
 	ASSERT_TRUE(got.wait([](auto &e, auto &) { return has_events(1, e); }));
 

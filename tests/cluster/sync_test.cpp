@@ -1,0 +1,109 @@
+// The view kept equal to etcd: a full read, a watch, and a full read again
+// when the watch's start was compacted away during an outage.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "cluster/layout.h"
+#include "cluster/sync.h"
+#include "tests/cluster/etcd_harness.h"
+
+namespace ovx::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using test::EtcdCluster;
+
+const Mac kM1 = *parse_mac("02:00:00:00:00:01");
+const Mac kM2 = *parse_mac("02:00:00:00:00:02");
+const Mac kM3 = *parse_mac("02:00:00:00:00:03");
+
+std::string bind(const std::string &node, std::uint32_t seq)
+{
+	return encode(Binding{node, "blue", {}, seq, {}, {}});
+}
+
+// The remote MACs of the view, as "mac@node".
+std::vector<std::string> remotes(const ClusterSync &sync)
+{
+	return sync.inspect([](const ClusterView &v) {
+		std::vector<std::string> out;
+		for (const auto &r : v.remote_macs())
+			out.push_back(format_mac(r.mac) + "@" + r.node);
+		return out;
+	});
+}
+
+bool eventually(const std::function<bool()> &pred, std::chrono::seconds limit = 15s)
+{
+	const auto until = std::chrono::steady_clock::now() + limit;
+	while (std::chrono::steady_clock::now() < until) {
+		if (pred())
+			return true;
+		std::this_thread::sleep_for(20ms);
+	}
+	return pred();
+}
+
+TEST(ClusterSync, FollowsEtcdAndResyncsWhenTheWatchWasCompacted)
+{
+	EtcdCluster etcd({.members = 3});
+	ClientOptions writer_o = etcd.client_options();
+	writer_o.endpoints.erase(writer_o.endpoints.begin()); // never member 0
+	Client writer(writer_o);
+	writer.put(segment_key("blue"), encode(test::segment("blue", 5001)));
+	writer.put(vtep_key("h1"), encode(VtepRecord{"h1", *parse_ip("10.0.0.1"), {}}));
+	writer.put(vtep_key("h2"), encode(VtepRecord{"h2", *parse_ip("10.0.0.2"), {}}));
+	writer.put(binding_key("h2", "blue", kM1), bind("h2", 0));
+
+	// The sync's client starts on member 0.
+	Client client(etcd.client_options());
+	std::atomic<int> changes{0};
+	ClusterSync sync(client, {.local_node = "h1"}, [&](const ClusterView &) { changes++; });
+	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 1; }));
+	writer.put(binding_key("h2", "blue", kM2), bind("h2", 0));
+	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 2; }));
+	EXPECT_EQ(sync.stats().resyncs, 1u);
+
+	// Member 0 goes silent; meanwhile the cluster changes and compacts the
+	// history the watch would resume from.
+	etcd.pause(0);
+	writer.put(binding_key("h2", "blue", kM3), bind("h2", 0));
+	writer.del(binding_key("h2", "blue", kM1));
+	const std::int64_t head = writer.put("/ovx/v1-unrelated", "x");
+	writer.compact(head);
+	etcd.kill(0);
+	ASSERT_TRUE(eventually([&] { return sync.stats().resyncs == 2; }))
+		<< "resyncs: " << sync.stats().resyncs;
+	EXPECT_EQ(remotes(sync), (std::vector<std::string>{"02:00:00:00:00:02@h2",
+							   "02:00:00:00:00:03@h2"}));
+	// And it follows on from there.
+	writer.del(binding_key("h2", "blue", kM2));
+	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 1; }));
+	EXPECT_GT(changes.load(), 3);
+}
+
+TEST(ClusterSync, ANodesLeaseExpiryTakesItsMacsAndVtepAway)
+{
+	EtcdCluster etcd({});
+	Client c(etcd.client_options());
+	c.put(segment_key("blue"), encode(test::segment("blue", 5001)));
+	const Lease lease = c.grant(2);
+	c.put(vtep_key("h2"), encode(VtepRecord{"h2", *parse_ip("10.0.0.2"), {}}), lease.id);
+	c.put(binding_key("h2", "blue", kM1), bind("h2", 0), lease.id);
+	ClusterSync sync(c, {.local_node = "h1"}, {});
+	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 1; }));
+	EXPECT_EQ(sync.inspect([](const ClusterView &v) { return v.flood_lists().at("blue").size(); }),
+		  1u);
+	// Nobody keeps the lease alive: h2 is dead.
+	const auto t0 = std::chrono::steady_clock::now();
+	ASSERT_TRUE(eventually([&] { return remotes(sync).empty(); }, 10s));
+	std::printf("h2's entries left %lld ms after its last refresh (TTL 2 s)\n",
+		    static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+						   std::chrono::steady_clock::now() - t0)
+						   .count()));
+	EXPECT_TRUE(sync.inspect([](const ClusterView &v) { return v.flood_lists().at("blue").empty(); }));
+}
+
+} // namespace
+} // namespace ovx::cluster
