@@ -301,7 +301,8 @@ grpc::Status Client::Impl::prepare(Conn &c, grpc::ClientContext &ctx, Clock::tim
 	std::lock_guard lock(c.token_mutex);
 	if (c.token.empty()) {
 		grpc::ClientContext auth_ctx;
-		set_deadline(auth_ctx, deadline);
+		// A stream has no deadline; its authentication has.
+		set_deadline(auth_ctx, std::min(deadline, Clock::now() + options.timeout));
 		pb::AuthenticateRequest req;
 		req.set_name(options.user);
 		req.set_password(options.password);
@@ -666,8 +667,10 @@ void stream_loop(Client::Impl &impl, StreamControl &control, bool require_leader
 		grpc::ClientContext ctx;
 		if (require_leader)
 			ctx.AddMetadata("hasleader", "true");
-		const bool opened = impl.prepare(*c, ctx, Clock::time_point::max()).ok() &&
-				    control.open(&ctx);
+		const grpc::Status s = impl.prepare(*c, ctx, Clock::time_point::max());
+		if (!s.ok())
+			log().warn("etcd {}: authentication: {}", c->endpoint, s.error_message());
+		const bool opened = s.ok() && control.open(&ctx);
 		const bool done = opened && session(*c, ctx);
 		control.close();
 		if (done || control.stopping())
