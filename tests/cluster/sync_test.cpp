@@ -18,7 +18,7 @@ const Mac kM1 = *parse_mac("02:00:00:00:00:01");
 const Mac kM2 = *parse_mac("02:00:00:00:00:02");
 const Mac kM3 = *parse_mac("02:00:00:00:00:03");
 
-std::string bind(const std::string &node, std::uint32_t seq)
+std::string binding_value(const std::string &node, std::uint32_t seq)
 {
 	return encode(Binding{node, "blue", {}, seq, {}, {}});
 }
@@ -54,21 +54,21 @@ TEST(ClusterSync, FollowsEtcdAndResyncsWhenTheWatchWasCompacted)
 	writer.put(segment_key("blue"), encode(test::segment("blue", 5001)));
 	writer.put(vtep_key("h1"), encode(VtepRecord{"h1", *parse_ip("10.0.0.1"), {}}));
 	writer.put(vtep_key("h2"), encode(VtepRecord{"h2", *parse_ip("10.0.0.2"), {}}));
-	writer.put(binding_key("h2", "blue", kM1), bind("h2", 0));
+	writer.put(binding_key("h2", "blue", kM1), binding_value("h2", 0));
 
 	// The sync's client starts on member 0.
 	Client client(etcd.client_options());
 	std::atomic<int> changes{0};
 	ClusterSync sync(client, {.local_node = "h1"}, [&](const ClusterView &) { changes++; });
 	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 1; }));
-	writer.put(binding_key("h2", "blue", kM2), bind("h2", 0));
+	writer.put(binding_key("h2", "blue", kM2), binding_value("h2", 0));
 	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 2; }));
 	EXPECT_EQ(sync.stats().resyncs, 1u);
 
 	// Member 0 goes silent; meanwhile the cluster changes and compacts the
 	// history the watch would resume from.
 	etcd.pause(0);
-	writer.put(binding_key("h2", "blue", kM3), bind("h2", 0));
+	writer.put(binding_key("h2", "blue", kM3), binding_value("h2", 0));
 	writer.del(binding_key("h2", "blue", kM1));
 	const std::int64_t head = writer.put("/ovx/v1-unrelated", "x");
 	writer.compact(head);
@@ -90,7 +90,7 @@ TEST(ClusterSync, ANodesLeaseExpiryTakesItsMacsAndVtepAway)
 	c.put(segment_key("blue"), encode(test::segment("blue", 5001)));
 	const Lease lease = c.grant(2);
 	c.put(vtep_key("h2"), encode(VtepRecord{"h2", *parse_ip("10.0.0.2"), {}}), lease.id);
-	c.put(binding_key("h2", "blue", kM1), bind("h2", 0), lease.id);
+	c.put(binding_key("h2", "blue", kM1), binding_value("h2", 0), lease.id);
 	ClusterSync sync(c, {.local_node = "h1"}, {});
 	ASSERT_TRUE(eventually([&] { return remotes(sync).size() == 1; }));
 	EXPECT_EQ(sync.inspect([](const ClusterView &v) { return v.flood_lists().at("blue").size(); }),
@@ -103,6 +103,70 @@ TEST(ClusterSync, ANodesLeaseExpiryTakesItsMacsAndVtepAway)
 						   std::chrono::steady_clock::now() - t0)
 						   .count()));
 	EXPECT_TRUE(sync.inspect([](const ClusterView &v) { return v.flood_lists().at("blue").empty(); }));
+}
+
+} // namespace
+} // namespace ovx::cluster
+
+namespace ovx::cluster {
+namespace {
+
+// The scale: 1,000 hosts x 100 VMs. A new node's first full sync,
+// from etcd to its view's remote MACs and flood lists.
+TEST(ClusterSync, ANewNodeSyncsAHundredThousandBindings)
+{
+	constexpr int kHosts = 1000, kVms = 100;
+	EtcdCluster etcd({});
+	Client c(etcd.client_options());
+	c.put(segment_key("blue"), encode(test::segment("blue", 5001)));
+	// Written as the simulated publishers would, in transactions of
+	// etcd's 128 operations at most.
+	Txn t;
+	const auto flush = [&] {
+		c.txn(t);
+		t.success.clear();
+	};
+	const auto add = [&](const std::string &key, const std::string &value) {
+		t.success.push_back({TxnOp::Kind::put, key, value, 0, false});
+		if (t.success.size() == 128)
+			flush();
+	};
+	for (int h = 0; h < kHosts; h++) {
+		const std::string node = "h" + std::to_string(h);
+		IpAddr vtep = *parse_ip("10.0.0.0");
+		vtep.bytes[2] = static_cast<std::uint8_t>(h >> 8);
+		vtep.bytes[3] = static_cast<std::uint8_t>(h);
+		vtep.bytes[1] = 1;
+		add(vtep_key(node), encode(VtepRecord{node, vtep, {}}));
+		for (int v = 0; v < kVms; v++) {
+			const int n = h * kVms + v;
+			const Mac m{0x02, 0, 0, static_cast<std::uint8_t>(n >> 16),
+				    static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+			add(binding_key(node, "blue", m), binding_value(node, 0));
+		}
+	}
+	if (!t.success.empty())
+		flush();
+
+	const auto t0 = std::chrono::steady_clock::now();
+	std::atomic<bool> synced{false};
+	std::size_t macs = 0, vteps = 0;
+	ClusterSync sync(c, {.local_node = "h0"}, [&](const ClusterView &v) {
+		if (synced)
+			return;
+		macs = v.remote_macs().size();
+		vteps = v.flood_lists().at("blue").size();
+		synced = true;
+	});
+	ASSERT_TRUE(eventually([&] { return synced.load(); }, 60s));
+	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+				std::chrono::steady_clock::now() - t0)
+				.count();
+	std::printf("%d bindings of %d hosts: synced and computed in %lld ms\n", kHosts * kVms, kHosts,
+		    static_cast<long long>(ms));
+	EXPECT_EQ(macs, static_cast<std::size_t>((kHosts - 1) * kVms));
+	EXPECT_EQ(vteps, static_cast<std::size_t>(kHosts - 1));
+	EXPECT_LT(ms, 30000);
 }
 
 } // namespace
