@@ -301,7 +301,8 @@ grpc::Status Client::Impl::prepare(Conn &c, grpc::ClientContext &ctx, Clock::tim
 	std::lock_guard lock(c.token_mutex);
 	if (c.token.empty()) {
 		grpc::ClientContext auth_ctx;
-		set_deadline(auth_ctx, deadline);
+		// A stream has no deadline; its authentication has.
+		set_deadline(auth_ctx, std::min(deadline, Clock::now() + options.timeout));
 		pb::AuthenticateRequest req;
 		req.set_name(options.user);
 		req.set_password(options.password);
@@ -319,13 +320,17 @@ template <typename Rpc> void Client::Impl::call(const char *what, const std::str
 {
 	const auto start = Clock::now();
 	const auto deadline = start + options.timeout;
-	const auto share = std::max<Clock::duration>(options.timeout / targets.size(),
+	// A request that reached a member just as its leader died is dropped
+	// by raft and never answered: a share of the time, not all of it.
+	const auto share = std::max<Clock::duration>(options.timeout / (2 * targets.size()),
 						     std::chrono::seconds(1));
 	std::size_t tried = 0;
 	bool reauthenticated = false;
 	for (;;) {
 		const std::shared_ptr<Conn> c = current();
 		grpc::ClientContext ctx;
+		// A member without a leader answers at once instead of waiting.
+		ctx.AddMetadata("hasleader", "true");
 		grpc::Status s = prepare(*c, ctx, std::min(deadline, Clock::now() + share));
 		if (s.ok())
 			s = rpc(*c, ctx);
@@ -650,6 +655,31 @@ struct StreamControl {
 	}
 };
 
+// Runs @session(conn, ctx) on one endpoint after another until it says it
+// is done (true) or the stream is stopped. A session that ends otherwise
+// (false: the stream broke) moves the client to the next endpoint.
+template <typename Session>
+void stream_loop(Client::Impl &impl, StreamControl &control, bool require_leader,
+		 Session &&session)
+{
+	while (!control.stopping()) {
+		const std::shared_ptr<Conn> c = impl.current();
+		grpc::ClientContext ctx;
+		if (require_leader)
+			ctx.AddMetadata("hasleader", "true");
+		const grpc::Status s = impl.prepare(*c, ctx, Clock::time_point::max());
+		if (!s.ok())
+			log().warn("etcd {}: authentication: {}", c->endpoint, s.error_message());
+		const bool opened = s.ok() && control.open(&ctx);
+		const bool done = opened && session(*c, ctx);
+		control.close();
+		if (done || control.stopping())
+			return;
+		impl.fail_over(c);
+		control.pause(kRetryPause);
+	}
+}
+
 struct KeepAlive::State {
 	StreamControl control;
 	std::atomic<std::int64_t> ttl{0};
@@ -663,19 +693,8 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 	Client::Impl *impl = client.impl_.get();
 	State *st = state_.get();
 	st->thread = std::thread([impl, st, lease, on_lost = std::move(on_lost)] {
-		while (!st->control.stopping()) {
-			const std::shared_ptr<Conn> c = impl->current();
-			grpc::ClientContext ctx;
-			if (!impl->prepare(*c, ctx, Clock::time_point::max()).ok() ||
-			    !st->control.open(&ctx)) {
-				st->control.close();
-				if (st->control.stopping())
-					return;
-				impl->fail_over(c);
-				st->control.pause(kRetryPause);
-				continue;
-			}
-			auto stream = c->lease->LeaseKeepAlive(&ctx);
+		stream_loop(*impl, st->control, false, [&](Conn &c, grpc::ClientContext &ctx) {
+			auto stream = c.lease->LeaseKeepAlive(&ctx);
 			pb::LeaseKeepAliveRequest req;
 			req.set_id(lease);
 			pb::LeaseKeepAliveResponse resp;
@@ -683,12 +702,12 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 				if (resp.ttl() <= 0) {
 					st->ttl = 0;
 					st->lost = true;
-					st->control.close();
-					log().warn("etcd {}: lease {:x} has expired", c->endpoint,
-						     lease);
+					log().warn("etcd {}: lease {:x} has expired", c.endpoint, lease);
 					if (on_lost)
 						on_lost();
-					return;
+					ctx.TryCancel();
+					stream->Finish();
+					return true;
 				}
 				st->ttl = resp.ttl();
 				const auto every = std::max<std::int64_t>(resp.ttl() * 1000 / 3, 500);
@@ -696,15 +715,12 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 					break;
 			}
 			stream->WritesDone();
-			st->control.close();
 			const grpc::Status s = stream->Finish();
-			if (st->control.stopping())
-				return;
-			log().warn("etcd {}: lease {:x} keepalive stream ended: {}", c->endpoint,
-				     lease, s.error_message());
-			impl->fail_over(c);
-			st->control.pause(kRetryPause);
-		}
+			if (!st->control.stopping())
+				log().warn("etcd {}: lease {:x} keepalive stream ended: {}", c.endpoint,
+					   lease, s.error_message());
+			return false;
+		});
 	});
 }
 
@@ -758,23 +774,10 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 	st->thread = std::thread([impl, st, key = std::move(key), options,
 				  handler = std::move(handler)] {
 		std::int64_t next = options.start_revision;
-		while (!st->control.stopping()) {
-			const std::shared_ptr<Conn> c = impl->current();
-			grpc::ClientContext ctx;
-			// A member cut off from its leader would keep the stream
-			// open and silent; with this it ends it, and the watch
-			// moves on.
-			ctx.AddMetadata("hasleader", "true");
-			if (!impl->prepare(*c, ctx, Clock::time_point::max()).ok() ||
-			    !st->control.open(&ctx)) {
-				st->control.close();
-				if (st->control.stopping())
-					break;
-				impl->fail_over(c);
-				st->control.pause(kRetryPause);
-				continue;
-			}
-			auto stream = c->watch->Watch(&ctx);
+		// A member cut off from its leader would keep the stream open and
+		// silent; "hasleader" makes it end the stream, and the watch moves on.
+		stream_loop(*impl, st->control, true, [&](Conn &c, grpc::ClientContext &ctx) {
+			auto stream = c.watch->Watch(&ctx);
 			pb::WatchRequest req;
 			auto *create = req.mutable_create_request();
 			create->set_key(key);
@@ -790,14 +793,17 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 			}
 			pb::WatchResponse resp;
 			while (!ended && stream->Read(&resp)) {
+				// "From now" is fixed at creation: a resumed stream
+				// must not skip what came after it.
+				if (resp.created() && next == 0)
+					next = resp.header().revision() + 1;
 				if (resp.created() && !resp.canceled() && resp.events_size() == 0)
 					continue;
 				WatchBatch b = batch_of(resp);
 				if (resp.canceled() && b.compact_revision == 0) {
-					log().error("etcd {}: watch on {} canceled: {}", c->endpoint,
-						      key, resp.cancel_reason());
+					log().error("etcd {}: watch on {} canceled: {}", c.endpoint, key,
+						    resp.cancel_reason());
 					st->running = false;
-					ended = true;
 					break;
 				}
 				// Resume after the last event delivered; a progress
@@ -806,29 +812,28 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 					next = b.events.back().kv.mod_revision + 1;
 				else if (b.progress && b.revision >= next)
 					next = b.revision + 1;
-				if (b.compact_revision) {
+				if (b.compact_revision)
 					st->running = false;
-					ended = true;
-				}
 				handler(b);
+				if (!st->running)
+					break;
 			}
 			{
 				std::lock_guard lock(st->control.mutex);
 				st->stream = nullptr;
 			}
-			st->control.close();
 			// Finish waits for the server's status unless the stream is
 			// ours to end.
-			if (ended)
+			if (!st->running)
 				ctx.TryCancel();
 			const grpc::Status s = stream->Finish();
-			if (!st->running || st->control.stopping())
-				break;
-			log().warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
-				     c->endpoint, key, s.error_message(), next);
-			impl->fail_over(c);
-			st->control.pause(kRetryPause);
-		}
+			if (!st->running)
+				return true;
+			if (!st->control.stopping())
+				log().warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
+					   c.endpoint, key, s.error_message(), next);
+			return false;
+		});
 		st->running = false;
 	});
 }

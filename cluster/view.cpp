@@ -27,19 +27,14 @@ void ClusterView::apply(const WatchBatch &batch, TimePoint now)
 void ClusterView::apply_one(const std::string &key, const std::string *value,
 			    std::int64_t revision, TimePoint now, bool detect_moves)
 {
-	if (revision <= floor_) {
+	// A watch delivers in revision order (the events of one transaction
+	// share one): anything older than what was applied is a replay, and
+	// no key needs to remember its own revision.
+	if (revision < revision_) {
 		counters_.stale++;
 		return;
 	}
-	auto [seen, fresh] = key_revision_.try_emplace(key, revision);
-	if (!fresh) {
-		if (seen->second >= revision) {
-			counters_.stale++;
-			return;
-		}
-		seen->second = revision;
-	}
-	revision_ = std::max(revision_, revision);
+	revision_ = revision;
 	counters_.events++;
 
 	std::optional<KeyRef> ref;
@@ -263,14 +258,13 @@ void ClusterView::resync(const std::vector<KeyValue> &kvs, std::int64_t revision
 {
 	segments_.clear();
 	nodes_.clear();
-	key_revision_.clear();
 	bad_.clear();
 	shared_.clear();
 	for (auto &[mk, st] : macs_) {
 		st.by_node.clear();
 		st.winner.reset();
 	}
-	floor_ = 0;
+	revision_ = 0;
 	// In the order they were written: where two segments claim one id,
 	// the earlier keeps it, as with events.
 	std::vector<const KeyValue *> order;
@@ -289,7 +283,6 @@ void ClusterView::resync(const std::vector<KeyValue> &kvs, std::int64_t revision
 	}
 	// Events up to the read's revision are in it; replays of older ones
 	// (a delete before the read, say) must not come back.
-	floor_ = revision;
 	revision_ = revision;
 }
 

@@ -73,7 +73,7 @@ struct NodeInfo {
 
 struct ViewCounters {
 	std::uint64_t events = 0;    // applied
-	std::uint64_t stale = 0;     // older than what the key already had: ignored
+	std::uint64_t stale = 0;     // older than what was applied: ignored
 	std::uint64_t bad = 0;       // values or keys that failed validation
 	std::uint64_t moves = 0;     // a MAC's winner changed node
 	std::uint64_t duplicates = 0; // MACs found bound twice beyond the grace
@@ -84,8 +84,8 @@ class ClusterView {
 public:
 	explicit ClusterView(ViewOptions options);
 
-	// One watch event. Events older than the key's last revision are
-	// ignored, so a replay after a reconnect changes nothing.
+	// One watch event, in revision order as a watch delivers them. Events
+	// older than the last applied are ignored, so a replay changes nothing.
 	void apply(const WatchEvent &event, TimePoint now);
 	void apply(const WatchBatch &batch, TimePoint now);
 	// Replaces everything with a full read of the prefix at @revision (after
@@ -158,8 +158,6 @@ private:
 
 	ViewOptions options_;
 	std::int64_t revision_ = 0;
-	std::int64_t floor_ = 0; // the last resync's revision: older events are in it
-	std::map<std::string, std::int64_t> key_revision_; // puts and deletes seen
 	std::map<std::string, Segment> segments_;
 	std::map<std::string, NodeState> nodes_;
 	std::map<MacKey, MacState> macs_;

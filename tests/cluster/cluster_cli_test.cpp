@@ -86,10 +86,7 @@ TEST(ClusterSegments, AddRefusesATakenNameOrId)
 {
 	EtcdCluster etcd({});
 	Client c(etcd.client_options());
-	Segment s;
-	s.name = "a";
-	s.tenant = "t";
-	s.id = 10;
+	Segment s = test::segment("a", 10);
 	add_segment(c, s);
 	EXPECT_THROW(add_segment(c, s), ConfigError);
 	s.name = "b";

@@ -71,6 +71,15 @@ constexpr const char *kClientExt = "extendedKeyUsage=clientAuth";
 
 } // namespace
 
+Segment segment(const std::string &name, std::uint64_t id)
+{
+	Segment s;
+	s.name = name;
+	s.tenant = "acme";
+	s.id = id;
+	return s;
+}
+
 Certs make_certs(const std::string &dir)
 {
 	make_ca(dir, "ca");
@@ -231,6 +240,11 @@ void EtcdCluster::kill(int member)
 		::waitpid(m.pid, nullptr, 0);
 		m.pid = -1;
 	}
+}
+
+void EtcdCluster::pause(int member)
+{
+	::kill(members_.at(member).pid, SIGSTOP);
 }
 
 void EtcdCluster::wait_healthy()

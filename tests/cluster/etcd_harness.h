@@ -8,9 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "agent/config.h"
 #include "cluster/etcd_client.h"
 
 namespace ovx::test {
+
+// Segment @name of tenant acme, VXLAN VNI @id.
+Segment segment(const std::string &name, std::uint64_t id);
 
 // A CA, a server certificate for 127.0.0.1 and client certificates, made
 // with openssl in @dir.
@@ -46,6 +50,8 @@ public:
 
 	// SIGKILL, and waits for it.
 	void kill(int member);
+	// SIGSTOP: the member's connections stay open and silent.
+	void pause(int member);
 	// The member that leads now, waiting for one to be elected.
 	int leader();
 

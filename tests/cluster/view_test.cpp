@@ -81,6 +81,18 @@ ViewOptions local_a()
 	return o;
 }
 
+// Seen from a, with @options: segment blue and nodes b and c.
+struct TwoNodes {
+	explicit TwoNodes(ViewOptions options) : view(std::move(options)), feed(view)
+	{
+		feed.segment("blue", 5001);
+		feed.vtep("c", "10.0.0.3");
+		feed.vtep("b", "10.0.0.2");
+	}
+	ClusterView view;
+	Feed feed;
+};
+
 // A cluster of three nodes a (this one), b and c, and segment blue.
 struct ClusterViewTest : testing::Test {
 	ClusterView view{local_a()};
@@ -160,35 +172,27 @@ TEST_F(ClusterViewTest, BreakBeforeMakeMoveCountsAsAMove)
 	EXPECT_EQ(view.counters().moves, 1u);
 }
 
-TEST_F(ClusterViewTest, HighestSequenceWinsWhateverTheOrder)
+// Who owns kM1 in a view fed b's and c's VTEPs, then @binds in this order.
+std::optional<std::string> owner_after(
+	std::initializer_list<std::pair<const char *, std::uint32_t>> binds)
 {
-	// A slow host (b) writes its older binding after c wrote the newer one.
-	feed.bind("c", "blue", kM1, 2);
-	feed.bind("b", "blue", kM1, 1);
-	EXPECT_EQ(owner(kM1), "c");
-	ClusterView other(local_a());
-	Feed f2(other);
-	f2.segment("blue", 5001);
-	f2.vtep("b", "10.0.0.2");
-	f2.vtep("c", "10.0.0.3");
-	f2.bind("b", "blue", kM1, 1);
-	f2.bind("c", "blue", kM1, 2);
-	EXPECT_EQ(other.owner("blue", kM1), "c");
+	TwoNodes t(local_a());
+	for (const auto &[node, seq] : binds)
+		t.feed.bind(node, "blue", kM1, seq);
+	return t.view.owner("blue", kM1);
 }
 
-TEST_F(ClusterViewTest, EqualSequenceNumbersGoToTheLowestVtep)
+TEST(ClusterView, HighestSequenceWinsWhateverTheOrder)
 {
-	feed.bind("c", "blue", kM1, 3);
-	feed.bind("b", "blue", kM1, 3);
-	EXPECT_EQ(owner(kM1), "b");
-	ClusterView other(local_a());
-	Feed f2(other);
-	f2.segment("blue", 5001);
-	f2.vtep("c", "10.0.0.3");
-	f2.vtep("b", "10.0.0.2");
-	f2.bind("b", "blue", kM1, 3);
-	f2.bind("c", "blue", kM1, 3);
-	EXPECT_EQ(other.owner("blue", kM1), "b");
+	// A slow host (b) writes its older binding after c wrote the newer one.
+	EXPECT_EQ(owner_after({{"c", 2}, {"b", 1}}), "c");
+	EXPECT_EQ(owner_after({{"b", 1}, {"c", 2}}), "c");
+}
+
+TEST(ClusterView, EqualSequenceNumbersGoToTheLowestVtep)
+{
+	EXPECT_EQ(owner_after({{"c", 3}, {"b", 3}}), "b");
+	EXPECT_EQ(owner_after({{"b", 3}, {"c", 3}}), "b");
 }
 
 TEST_F(ClusterViewTest, ReplayedOrOlderEventsChangeNothing)
@@ -224,73 +228,60 @@ TEST_F(ClusterViewTest, BoundOnTwoNodesPastTheGraceIsADuplicate)
 	EXPECT_EQ(owner(kM1), "c");
 }
 
+// kM1 bound on b, c, b, ... @binds times, @every apart, each time with the
+// next sequence number; 3 moves in 60 s freeze it, for @hold.
+struct Flapping : TwoNodes {
+	Flapping(int binds, std::chrono::seconds every, std::chrono::seconds hold = 0s)
+		: TwoNodes(options(hold))
+	{
+		for (int i = 0; i < binds; i++) {
+			feed.bind(i % 2 ? "c" : "b", "blue", kM1, seq++);
+			feed.now += every;
+		}
+	}
+	static ViewOptions options(std::chrono::seconds hold)
+	{
+		ViewOptions o = local_a();
+		o.freeze_moves = 3;
+		o.freeze_window = 60s;
+		o.freeze_hold = hold;
+		return o;
+	}
+	std::uint32_t seq = 0;
+};
+
 TEST(ClusterView, AMacThatMovesTooOftenIsFrozenUntilUnfrozen)
 {
-	ViewOptions o = local_a();
-	o.freeze_moves = 3;
-	o.freeze_window = 60s;
-	ClusterView view(o);
-	Feed feed(view);
-	feed.segment("blue", 5001);
-	feed.vtep("b", "10.0.0.2");
-	feed.vtep("c", "10.0.0.3");
-	std::uint32_t seq = 0;
-	const char *hosts[] = {"b", "c", "b", "c"};
-	for (const char *h : hosts) {
-		feed.bind(h, "blue", kM1, seq++);
-		feed.now += 5s;
-	}
-	EXPECT_EQ(view.counters().moves, 3u);
-	EXPECT_EQ(view.counters().freezes, 1u);
-	EXPECT_EQ(view.owner("blue", kM1), "c");
-	feed.bind("b", "blue", kM1, seq++); // b claims it again: ignored
-	EXPECT_EQ(view.owner("blue", kM1), "c");
-	ASSERT_EQ(view.remote_macs().size(), 1u);
-	EXPECT_TRUE(view.remote_macs()[0].frozen);
-	EXPECT_TRUE(view.duplicates().at(0).frozen);
-	view.unfreeze("blue", kM1, feed.now);
-	EXPECT_EQ(view.owner("blue", kM1), "b");
-	EXPECT_FALSE(view.remote_macs()[0].frozen);
+	Flapping t(4, 5s);
+	EXPECT_EQ(t.view.counters().moves, 3u);
+	EXPECT_EQ(t.view.counters().freezes, 1u);
+	EXPECT_EQ(t.view.owner("blue", kM1), "c");
+	t.feed.bind("b", "blue", kM1, t.seq++); // b claims it again: ignored
+	EXPECT_EQ(t.view.owner("blue", kM1), "c");
+	ASSERT_EQ(t.view.remote_macs().size(), 1u);
+	EXPECT_TRUE(t.view.remote_macs()[0].frozen);
+	EXPECT_TRUE(t.view.duplicates().at(0).frozen);
+	t.view.unfreeze("blue", kM1, t.feed.now);
+	EXPECT_EQ(t.view.owner("blue", kM1), "b");
+	EXPECT_FALSE(t.view.remote_macs()[0].frozen);
 }
 
 TEST(ClusterView, MovesSpreadOverMoreThanTheWindowDoNotFreeze)
 {
-	ViewOptions o = local_a();
-	o.freeze_moves = 3;
-	o.freeze_window = 60s;
-	ClusterView view(o);
-	Feed feed(view);
-	feed.segment("blue", 5001);
-	feed.vtep("b", "10.0.0.2");
-	feed.vtep("c", "10.0.0.3");
-	std::uint32_t seq = 0;
-	for (int i = 0; i < 10; i++) {
-		feed.bind(i % 2 ? "c" : "b", "blue", kM1, seq++);
-		feed.now += 31s;
-	}
-	EXPECT_EQ(view.counters().moves, 9u);
-	EXPECT_EQ(view.counters().freezes, 0u);
+	Flapping t(10, 31s);
+	EXPECT_EQ(t.view.counters().moves, 9u);
+	EXPECT_EQ(t.view.counters().freezes, 0u);
 }
 
 TEST(ClusterView, AFrozenMacThawsAfterTheHoldTime)
 {
-	ViewOptions o = local_a();
-	o.freeze_moves = 2;
-	o.freeze_hold = 300s;
-	ClusterView view(o);
-	Feed feed(view);
-	feed.segment("blue", 5001);
-	feed.vtep("b", "10.0.0.2");
-	feed.vtep("c", "10.0.0.3");
-	feed.bind("b", "blue", kM1, 0);
-	feed.bind("c", "blue", kM1, 1);
-	feed.bind("b", "blue", kM1, 2); // frozen on b
-	feed.bind("c", "blue", kM1, 3);
-	EXPECT_EQ(view.owner("blue", kM1), "b");
-	view.tick(feed.now + 299s);
-	EXPECT_EQ(view.owner("blue", kM1), "b");
-	view.tick(feed.now + 300s);
-	EXPECT_EQ(view.owner("blue", kM1), "c");
+	Flapping t(4, 1s, 300s);
+	t.feed.bind("b", "blue", kM1, t.seq++);
+	EXPECT_EQ(t.view.owner("blue", kM1), "c");
+	t.view.tick(t.feed.now + 290s);
+	EXPECT_EQ(t.view.owner("blue", kM1), "c");
+	t.view.tick(t.feed.now + 300s);
+	EXPECT_EQ(t.view.owner("blue", kM1), "b");
 }
 
 TEST_F(ClusterViewTest, ANodeWhoseLeaseExpiredLeavesFdbAndFloodLists)
