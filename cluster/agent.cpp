@@ -29,6 +29,7 @@
 #include "cluster/agent_config.h"
 #include "cluster/etcd_client.h"
 #include "cluster/layout.h"
+#include "cluster/sync.h"
 #include "cluster/view.h"
 #include "maps/error.h"
 #include "maps/unique_fd.h"
@@ -110,10 +111,7 @@ public:
 
 private:
 	void connect();
-	void publish();
-	void resync();
-	void start_watch(std::int64_t from);
-	bool take_batches();
+	void publish(const ClusterView &view);
 	void converge(const char *why);
 	void save();
 	void wake()
@@ -127,24 +125,17 @@ private:
 	UniqueFd wake_;
 	AgentConfig cfg_;
 	std::unique_ptr<Client> client_;
-	std::unique_ptr<ClusterView> view_;
 	std::unique_ptr<KeepAlive> keepalive_;
-	std::unique_ptr<Watch> watch_;
+	std::unique_ptr<ClusterSync> sync_;
 	std::int64_t lease_ = 0;
 	std::int64_t previous_lease_ = 0; // this node's, by the last agent
 	std::atomic<bool> lease_lost_{false};
+	bool synced_ = false; // the view was read whole once: maps may follow it
 
-	std::mutex mu_;
-	std::deque<WatchBatch> batches_; // from the watch thread
-	bool compacted_ = false;
-
-	std::int64_t head_ = 0;	    // etcd's revision as last heard
-	Clock::time_point head_at_{}; // when the oldest unapplied event arrived
 	std::map<std::string, std::string> published_; // key -> value of ours
 	AgentState state_;
 	struct {
-		std::uint64_t events = 0, batches = 0, resyncs = 0, etcd_errors = 0, applies = 0,
-			      apply_errors = 0;
+		std::uint64_t etcd_errors = 0, applies = 0, apply_errors = 0;
 		std::uint64_t latency[std::size(kBuckets) + 1] = {};
 		double latency_sum = 0;
 	} stats_;
@@ -155,10 +146,6 @@ private:
 void Agent::connect()
 {
 	client_ = std::make_unique<Client>(cfg_.etcd);
-	ViewOptions vo = cfg_.mobility;
-	vo.local_node = cfg_.node;
-	vo.family = cfg_.host.underlay.address4.family ? AF_INET : AF_INET6;
-	view_ = std::make_unique<ClusterView>(vo);
 	// A lease this node held before a restart and that still lives is
 	// taken over: its keys stay, and no peer sees the node go and come.
 	if (!lease_ && previous_lease_ && client_->time_to_live(previous_lease_) > 0) {
@@ -174,13 +161,24 @@ void Agent::connect()
 		lease_lost_ = true;
 		wake();
 	});
+	// What etcd holds of ours already (a restart with the lease taken
+	// over): only differences get written.
+	published_.clear();
+	for (const KeyValue &kv :
+	     client_->range(node_prefix(cfg_.node), {.prefix = true}).kvs)
+		if (kv.lease == lease_)
+			published_[kv.key] = kv.value;
+	ViewOptions vo = cfg_.mobility;
+	vo.local_node = cfg_.node;
+	vo.family = cfg_.host.underlay.address4.family ? AF_INET : AF_INET6;
+	sync_ = std::make_unique<ClusterSync>(*client_, vo, [this](const ClusterView &) { wake(); });
 }
 
 // This node's keys as they must be: its VTEP, one binding per local port
 // whose segment the cluster defines. A binding keeps its sequence number
 // while this node owns the MAC, and takes one above everyone's when it
 // does not (a VM that arrived here: a move).
-void Agent::publish()
+void Agent::publish(const ClusterView &view)
 {
 	std::map<std::string, std::string> want;
 	VtepRecord v{cfg_.node, cfg_.host.underlay.address4, cfg_.host.underlay.address6};
@@ -191,7 +189,7 @@ void Agent::publish()
 		// as EVPN's is: a node that raised it again each time it saw
 		// another binding would race its peer for ever while both bind
 		// the MAC (make-before-break).
-		std::uint32_t seq = view_->next_sequence(p.segment, p.mac);
+		std::uint32_t seq = view.next_sequence(p.segment, p.mac);
 		if (auto it = published_.find(key); it != published_.end())
 			if (auto old = decoded_seq(key, it->second))
 				seq = *old;
@@ -215,73 +213,19 @@ void Agent::publish()
 	}
 }
 
-void Agent::resync()
-{
-	const RangeResult all = client_->range(std::string(kRoot), {.prefix = true});
-	view_->resync(all.kvs, all.revision, Clock::now());
-	head_ = all.revision;
-	stats_.resyncs++;
-	// What etcd holds of ours is what was published (a restart with the
-	// lease taken over): only differences get written.
-	published_.clear();
-	const std::string mine = node_prefix(cfg_.node);
-	for (const KeyValue &kv : all.kvs)
-		if (kv.key.rfind(mine, 0) == 0 && kv.lease == lease_)
-			published_[kv.key] = kv.value;
-	start_watch(all.revision + 1);
-}
-
-void Agent::start_watch(std::int64_t from)
-{
-	watch_.reset();
-	watch_ = std::make_unique<Watch>(*client_, std::string(kRoot),
-					 Watch::Options{.prefix = true, .start_revision = from, .progress_notify = true},
-					 [this](const WatchBatch &b) {
-						 {
-							 std::lock_guard lock(mu_);
-							 batches_.push_back(b);
-						 }
-						 wake();
-					 });
-}
-
-// Feeds what the watch delivered to the view; true when anything changed.
-bool Agent::take_batches()
-{
-	std::deque<WatchBatch> got;
-	{
-		std::lock_guard lock(mu_);
-		got.swap(batches_);
-	}
-	bool changed = false;
-	const auto now = Clock::now();
-	for (const WatchBatch &b : got) {
-		head_ = std::max(head_, b.revision);
-		if (b.compact_revision) {
-			log_->warn("watch: revision compacted away (now {}): full resync",
-				   b.compact_revision);
-			resync();
-			return true;
-		}
-		if (b.events.empty())
-			continue;
-		stats_.batches++;
-		stats_.events += b.events.size();
-		view_->apply(b, now);
-		changed = true;
-	}
-	return changed;
-}
-
 void Agent::converge(const char *why)
 {
 	const auto start = Clock::now();
-	view_->tick(start);
 	std::vector<Segment> segments;
-	for (Segment &s : view_->segments())
-		if (std::any_of(cfg_.ports.begin(), cfg_.ports.end(),
-				[&](const LocalPort &p) { return p.segment == s.name; }))
-			segments.push_back(std::move(s));
+	std::int64_t revision = 0;
+	sync_->inspect([&](const ClusterView &view) {
+		revision = view.revision();
+		for (Segment &s : view.segments())
+			if (std::any_of(cfg_.ports.begin(), cfg_.ports.end(),
+					[&](const LocalPort &p) { return p.segment == s.name; }))
+				segments.push_back(std::move(s));
+		return 0;
+	});
 	std::vector<std::string> unbound;
 	const Config want = host_config(cfg_, std::move(segments), &unbound);
 	if (unbound != unbound_) {
@@ -295,7 +239,7 @@ void Agent::converge(const char *why)
 		stats_.applies++;
 		if (r.maps.changes() || r.created || !r.attached.empty())
 			log_->info("{}: revision {}: {} added, {} changed, {} removed{}", why,
-				   view_->revision(), r.maps.added, r.maps.changed, r.maps.removed,
+				   revision, r.maps.added, r.maps.changed, r.maps.removed,
 				   r.created ? " (dataplane loaded)" : "");
 		if (last_error_.rfind("apply", 0) == 0)
 			last_error_.clear();
@@ -307,7 +251,10 @@ void Agent::converge(const char *why)
 	// Our own keys after the maps: a VM that arrived here is bound in the
 	// dataplane before any peer is told to send its frames here.
 	try {
-		publish();
+		sync_->inspect([&](const ClusterView &view) {
+			publish(view);
+			return 0;
+		});
 	} catch (const std::exception &e) {
 		stats_.etcd_errors++;
 		last_error_ = e.what();
@@ -332,6 +279,7 @@ void Agent::save()
 	} catch (const std::exception &e) {
 		log_->warn("agent state: {}", e.what());
 	}
+	const ClusterSync::Stats ss = sync_ ? sync_->stats() : ClusterSync::Stats{};
 	nlohmann::json j{{"node", cfg_.node},
 			 {"pid", state_.pid},
 			 {"file", cfg_.path},
@@ -340,14 +288,11 @@ void Agent::save()
 			 {"lease", lease_},
 			 {"lease_ttl", cfg_.lease_ttl},
 			 {"lease_ttl_left", keepalive_ ? keepalive_->ttl() : 0},
-			 {"revision", view_ ? view_->revision() : 0},
-			 {"head", head_},
-			 {"lag_revisions", view_ ? std::max<std::int64_t>(0, head_ - view_->revision()) : 0},
 			 {"failovers", client_ ? client_->failovers() : 0},
-			 {"events", stats_.events},
-			 {"batches", stats_.batches},
-			 {"resyncs", stats_.resyncs},
-			 {"etcd_errors", stats_.etcd_errors},
+			 {"head", ss.head},
+			 {"batches", ss.batches},
+			 {"resyncs", ss.resyncs},
+			 {"etcd_errors", stats_.etcd_errors + ss.errors},
 			 {"applies", stats_.applies},
 			 {"apply_errors", stats_.apply_errors},
 			 {"latency_buckets", kBuckets},
@@ -356,32 +301,37 @@ void Agent::save()
 			 {"last_error", last_error_},
 			 {"unbound_ports", unbound_},
 			 {"updated", unix_now()}};
-	if (view_) {
-		const ViewCounters &c = view_->counters();
-		j["view"] = {{"events", c.events},	  {"stale", c.stale},
-			     {"bad", c.bad},		  {"moves", c.moves},
-			     {"duplicates", c.duplicates}, {"freezes", c.freezes}};
-		j["nodes"] = nlohmann::json::array();
-		for (const NodeInfo &n : view_->nodes()) {
-			nlohmann::json node{{"name", n.name}, {"bindings", n.bindings}};
-			if (n.vtep) {
-				std::vector<std::string> a;
-				for (const IpAddr *ip : {&n.vtep->address4, &n.vtep->address6})
-					if (ip->family)
-						a.push_back(format_ip(*ip));
-				node["vtep"] = a;
+	if (sync_)
+		sync_->inspect([&](const ClusterView &view) {
+			const ViewCounters &c = view.counters();
+			j["revision"] = view.revision();
+			j["lag_revisions"] = std::max<std::int64_t>(0, ss.head - view.revision());
+			j["events"] = c.events;
+			j["view"] = {{"events", c.events},	     {"stale", c.stale},
+				     {"bad", c.bad},		     {"moves", c.moves},
+				     {"duplicates", c.duplicates}, {"freezes", c.freezes}};
+			j["nodes"] = nlohmann::json::array();
+			for (const NodeInfo &n : view.nodes()) {
+				nlohmann::json node{{"name", n.name}, {"bindings", n.bindings}};
+				if (n.vtep) {
+					std::vector<std::string> a;
+					for (const IpAddr *ip : {&n.vtep->address4, &n.vtep->address6})
+						if (ip->family)
+							a.push_back(format_ip(*ip));
+					node["vtep"] = a;
+				}
+				j["nodes"].push_back(node);
 			}
-			j["nodes"].push_back(node);
-		}
-		j["duplicate_macs"] = nlohmann::json::array();
-		for (const DuplicateMac &d : view_->duplicates())
-			j["duplicate_macs"].push_back({{"segment", d.segment},
-						       {"mac", format_mac(d.mac)},
-						       {"nodes", d.nodes},
-						       {"owner", d.owner},
-						       {"frozen", d.frozen}});
-		j["bad_keys"] = view_->bad_keys();
-	}
+			j["duplicate_macs"] = nlohmann::json::array();
+			for (const DuplicateMac &d : view.duplicates())
+				j["duplicate_macs"].push_back({{"segment", d.segment},
+							       {"mac", format_mac(d.mac)},
+							       {"nodes", d.nodes},
+							       {"owner", d.owner},
+							       {"frozen", d.frozen}});
+			j["bad_keys"] = view.bad_keys();
+			return 0;
+		});
 	const std::string path = cluster_state_path(o_.instance), tmp = path + ".tmp";
 	{
 		std::ofstream out(tmp, std::ios::trunc);
@@ -432,16 +382,12 @@ int Agent::run()
 	auto try_connect = [&] {
 		try {
 			connect();
-			resync();
 			connected = true;
-			converge("synced");
-			log_->info("synced at revision {}: {} node(s), lease {:x}", view_->revision(),
-				   view_->nodes().size(), lease_);
 		} catch (const std::exception &e) {
 			stats_.etcd_errors++;
 			last_error_ = e.what();
 			log_->error("etcd: {}; retrying every {}s", e.what(), o_.interval_sec);
-			watch_.reset();
+			sync_.reset();
 			keepalive_.reset();
 			save();
 		}
@@ -462,9 +408,9 @@ int Agent::run()
 				if (si.ssi_signo != SIGHUP) {
 					log_->info("{}: stopping; the dataplane and the lease stay",
 						   strsignal(static_cast<int>(si.ssi_signo)));
-					watch_.reset();
-					keepalive_.reset();
 					save();
+					sync_.reset();
+					keepalive_.reset();
 					return kExitOk;
 				}
 		}
@@ -477,7 +423,7 @@ int Agent::run()
 				next.etcd = cfg_.etcd;
 				cfg_ = std::move(next);
 				log_->info("{} changed: ports re-published", o_.file);
-				if (connected)
+				if (synced_)
 					converge("file changed");
 			} catch (const ConfigError &e) {
 				log_->error("{}; keeping the last good file", e.what());
@@ -501,15 +447,28 @@ int Agent::run()
 					log_->error("lease: {}", e.what());
 				}
 			}
-			if (connected && take_batches())
+			// Until the view was read whole once, applying it would
+			// take every remote MAC away: nothing is applied before.
+			if (connected && !synced_ && sync_->stats().resyncs) {
+				synced_ = true;
+				converge("synced");
+				sync_->inspect([&](const ClusterView &view) {
+					log_->info("synced at revision {}: {} node(s), lease {:x}",
+						   view.revision(), view.nodes().size(), lease_);
+					return 0;
+				});
+			} else if (synced_) {
 				converge("watch");
+			}
 		}
 		if (fds[3].revents & POLLIN) {
 			drain(timer.get());
 			if (!connected)
 				try_connect();
-			else
+			else if (synced_)
 				converge("timer");
+			else
+				save();
 		}
 	}
 }

@@ -58,6 +58,7 @@ bool ClusterSync::resync()
 		pending_.clear();
 		view_.resync(r.kvs, r.revision, std::chrono::steady_clock::now());
 		stats_.resyncs++;
+		stats_.head = std::max(stats_.head, r.revision);
 		if (on_change_)
 			on_change_(view_);
 	}
@@ -102,6 +103,7 @@ void ClusterSync::run()
 			}
 			view_.apply(b, now);
 			stats_.batches++;
+			stats_.head = std::max(stats_.head, b.revision);
 			changed = changed || !b.events.empty();
 		}
 		view_.tick(now);

@@ -31,6 +31,7 @@ public:
 		std::uint64_t resyncs = 0;  // full reads, the first included
 		std::uint64_t batches = 0;  // watch responses applied
 		std::uint64_t errors = 0;   // failed reads (retried)
+		std::int64_t head = 0;      // etcd's revision as last heard (progress included)
 	};
 	Stats stats() const;
 
