@@ -6,8 +6,11 @@
  * over IPv4 or IPv6) are ovx's to judge: accepted only when addressed to
  * this VTEP, from a VTEP of the segment the id maps to, and well formed;
  * then the source MAC is learned, the outer headers stripped, and the
- * delivery decision (one local port, or flood) is left in XDP metadata for
- * tc_underlay, which owns skb-level delivery. STT frames that arrive in
+ * delivery decision (one local port, or flood) is left in a trailer behind
+ * the inner frame for tc_underlay, which owns skb-level delivery. The inner
+ * frame leaves XDP with an Ethernet header the host's stack drops
+ * (OVX_HIDDEN_*): without tc_underlay to restore it, no tenant frame reaches
+ * the host. STT frames that arrive in
  * several segments pass untouched: tc_underlay reassembles them. Everything
  * that is not overlay traffic passes untouched to the host.
  */
@@ -15,6 +18,8 @@
 #include <bpf/bpf_helpers.h>
 #include "ovx_common.h"
 #include "ovx_rx.h"
+
+static const __u8 hidden_dst[ETH_ALEN] = OVX_HIDDEN_DST;
 
 static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int reason,
 				const struct ovx_trace_info *ti)
@@ -30,8 +35,8 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	const struct ovx_config *cfg = get_config();
-	__u32 segment, ifindex;
-	struct ovx_xdp_meta *meta;
+	__u32 segment, ifindex, frame_len;
+	struct ovx_rx_trailer *t;
 	struct ovx_rx rx = {};
 	struct ovx_trace_info ti = {
 		.ifindex = ctx->ingress_ifindex,
@@ -44,6 +49,10 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 
 	if (!cfg)
 		return XDP_PASS;
+	inner = data;
+	/* Only this program makes frames of the hidden type: none from the wire. */
+	if ((void *)(inner + 1) <= end && inner->h_proto == bpf_htons(OVX_HIDDEN_PROTO))
+		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
 	switch (rx_parse(data, end, end - data, cfg, &rx)) {
 	case RX_PASS:
 	case RX_STT_SEGMENT:
@@ -54,6 +63,17 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	}
 	ti.encap = rx.encap;
 
+	/*
+	 * Room for the trailer behind the inner frame, link padding cut off.
+	 * A buffer without that much tailroom passes whole, for tc_underlay
+	 * to decapsulate (as in mode tc): nothing is counted here for it.
+	 */
+	/* XDP buffers are a page at most: the mask only bounds it for the verifier. */
+	frame_len = (rx.inner_off + rx.inner_len) & 0x7fff;
+	if (bpf_xdp_adjust_tail(ctx, (int)(frame_len + sizeof(*t)) - (int)(end - data)))
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
 	inner = data + (rx.inner_off & 0x1ff);
 	if ((void *)(inner + 1) > end)
 		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
@@ -64,20 +84,24 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		return drop(cfg, segment, reason, &ti);
 	trace(cfg, OVX_TRACE_DECAP, 0, segment, &ti);
 
-	/* STT frames may carry link padding after the frame: trim it. */
-	if (data + rx.inner_off + rx.inner_len < end &&
-	    bpf_xdp_adjust_tail(ctx, -(int)(end - (data + rx.inner_off + rx.inner_len))))
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	inner = data + (rx.inner_off & 0x1ff);
+	t = data + frame_len;
+	if ((void *)(inner + 1) > end || (void *)(t + 1) > end)
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	if (bpf_xdp_adjust_head(ctx, rx.inner_off) ||
-	    bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+	__builtin_memcpy(t->eth, inner, ETH_HLEN);
+	t->pad = 0;
+	t->segment = segment;
+	t->ifindex = ifindex;
+	t->cookie[0] = cfg->cookie[0];
+	t->cookie[1] = cfg->cookie[1];
+	/* Only tc_underlay may see this frame as what it is: fail closed. */
+	__builtin_memcpy(inner->h_dest, hidden_dst, ETH_ALEN);
+	__builtin_memset(inner->h_source, 0, ETH_ALEN);
+	inner->h_proto = bpf_htons(OVX_HIDDEN_PROTO);
+	if (bpf_xdp_adjust_head(ctx, rx.inner_off))
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > (void *)(long)ctx->data)
-		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	meta->magic = OVX_META_MAGIC;
-	meta->segment = segment;
-	meta->ifindex = ifindex;
-	meta->pad = 0;
 	return XDP_PASS;
 }
 

@@ -1,6 +1,7 @@
-// tc_underlay: frames without ovx's XDP metadata are the host's, untouched.
-// (Delivery of decapsulated frames needs XDP metadata, which
-// BPF_PROG_TEST_RUN cannot hand to a TC program: the e2e tests cover it.)
+// tc_underlay: delivers what xdp_underlay decapsulated (the hidden header
+// and trailer, struct ovx_rx_trailer), refuses such frames without this
+// instance's cookie, and leaves the host's traffic untouched.
+#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
 #include "tests/bpf/fixture.h"
@@ -10,6 +11,8 @@ namespace {
 
 using TcUnderlay = DatapathTest;
 
+const Bytes kToVm1 = vm_ping(kVm1, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1"));
+
 TEST_F(TcUnderlay, HostTrafficPasses)
 {
 	const Bytes frame = vm_ping(kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep);
@@ -17,6 +20,47 @@ TEST_F(TcUnderlay, HostTrafficPasses)
 	EXPECT_EQ(r.retval, TC_ACT_OK);
 	EXPECT_EQ(hex(r.out), hex(frame));
 	EXPECT_TRUE(captured("vm1").empty());
+}
+
+TEST_F(TcUnderlay, DeliversWhatXdpDecapsulatedWithItsHeaderBack)
+{
+	const auto vm1 = static_cast<std::uint32_t>(ifindex("vm1"));
+	const auto r = run_tc(Program::tc_underlay, "ul0", decapsulated(kToVm1, kBlue, vm1));
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(kToVm1));
+}
+
+TEST_F(TcUnderlay, FloodsWhatXdpDecapsulatedForFlooding)
+{
+	const Bytes arp = eth(kBroadcast, kRemoteStatic, kEthArp,
+			      arp_request(kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1")));
+	const auto r = run_tc(Program::tc_underlay, "ul0", decapsulated(arp, kBlue, 0));
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(arp));
+	const auto copies = captured("vm1");
+	ASSERT_EQ(copies.size(), 1u); // vm1 a clone, vm2 the frame itself
+	EXPECT_EQ(hex(copies[0]), hex(arp));
+	EXPECT_TRUE(captured("vm3").empty());
+}
+
+TEST_F(TcUnderlay, AHiddenFrameWithoutOurCookieIsRefused)
+{
+	// What an underlay attacker would send while no XDP program drops it:
+	// the hidden header and a trailer naming red's port, with a guess.
+	const std::uint32_t guess[2] = {kCookie[0], kCookie[1] ^ 1};
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      decapsulated(kToVm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")),
+					   guess));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(0).drops[OVX_DROP_MALFORMED], 1u);
+	EXPECT_TRUE(captured("vm3").empty());
+}
+
+TEST_F(TcUnderlay, XdpDropsHiddenFramesFromTheWire)
+{
+	const auto r = run_xdp(decapsulated(kToVm1, kRed, static_cast<std::uint32_t>(ifindex("vm3"))));
+	EXPECT_EQ(r.retval, XDP_DROP);
+	EXPECT_EQ(stats(0).drops[OVX_DROP_MALFORMED], 1u);
 }
 
 } // namespace
