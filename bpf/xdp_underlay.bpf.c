@@ -6,11 +6,10 @@
  * over IPv4 or IPv6) are ovx's to judge: accepted only when addressed to
  * this VTEP, from a VTEP of the segment the id maps to, and well formed;
  * then the source MAC is learned, the outer headers stripped, and the
- * delivery decision (one local port, or flood) is left in a trailer behind
- * the inner frame for tc_underlay, which owns skb-level delivery. The inner
- * frame leaves XDP with an Ethernet header the host's stack drops
- * (OVX_HIDDEN_*): without tc_underlay to restore it, no tenant frame reaches
- * the host. STT frames that arrive in
+ * delivery decision (one local port, or flood) is left in a shim in front
+ * of the inner frame for tc_underlay, which owns skb-level delivery. The
+ * shim is a frame the host's stack drops (struct ovx_rx_shim): without
+ * tc_underlay to take it off, no tenant frame reaches the host. STT frames that arrive in
  * several segments pass untouched: tc_underlay reassembles them. Everything
  * that is not overlay traffic passes untouched to the host.
  */
@@ -36,7 +35,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	const struct ovx_config *cfg = get_config();
 	__u32 segment, ifindex, frame_len;
-	struct ovx_rx_trailer *t;
+	struct ovx_rx_shim *shim;
 	struct ovx_rx rx = {};
 	struct ovx_trace_info ti = {
 		.ifindex = ctx->ingress_ifindex,
@@ -44,14 +43,14 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		.outer_dst = &rx.dst,
 		.len = end - data,
 	};
-	struct ethhdr *inner;
+	struct ethhdr *eth = data, *inner;
 	int reason;
 
 	if (!cfg)
 		return XDP_PASS;
-	inner = data;
-	/* Only this program makes frames of the hidden type: none from the wire. */
-	if ((void *)(inner + 1) <= end && inner->h_proto == bpf_htons(OVX_HIDDEN_PROTO))
+	/* Only this program makes frames of the hidden shape: none from the wire. */
+	if ((void *)(eth + 1) <= end && eth->h_proto == bpf_htons(ETH_P_IP) &&
+	    mac_eq(eth->h_dest, hidden_dst))
 		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
 	switch (rx_parse(data, end, end - data, cfg, &rx)) {
 	case RX_PASS:
@@ -63,17 +62,6 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	}
 	ti.encap = rx.encap;
 
-	/*
-	 * Room for the trailer behind the inner frame, link padding cut off.
-	 * A buffer without that much tailroom passes whole, for tc_underlay
-	 * to decapsulate (as in mode tc): nothing is counted here for it.
-	 */
-	/* XDP buffers are a page at most: the mask only bounds it for the verifier. */
-	frame_len = (rx.inner_off + rx.inner_len) & 0x7fff;
-	if (bpf_xdp_adjust_tail(ctx, (int)(frame_len + sizeof(*t)) - (int)(end - data)))
-		return XDP_PASS;
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
 	inner = data + (rx.inner_off & 0x1ff);
 	if ((void *)(inner + 1) > end)
 		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
@@ -84,24 +72,30 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		return drop(cfg, segment, reason, &ti);
 	trace(cfg, OVX_TRACE_DECAP, 0, segment, &ti);
 
+	/* Link padding after the IP packet is no part of the inner frame. */
+	frame_len = rx.inner_off + rx.inner_len;
+	if (frame_len < (__u32)(end - data) &&
+	    bpf_xdp_adjust_tail(ctx, -(int)((__u32)(end - data) - frame_len)))
+		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
+	/* Outer headers off, the shim on: only tc_underlay may deliver it. */
+	if (bpf_xdp_adjust_head(ctx, (int)rx.inner_off - (int)(ETH_HLEN + sizeof(*shim))))
+		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	inner = data + (rx.inner_off & 0x1ff);
-	t = data + frame_len;
-	if ((void *)(inner + 1) > end || (void *)(t + 1) > end)
+	eth = data;
+	shim = (void *)(eth + 1);
+	if ((void *)(shim + 1) > end)
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	__builtin_memcpy(t->eth, inner, ETH_HLEN);
-	t->pad = 0;
-	t->segment = segment;
-	t->ifindex = ifindex;
-	t->cookie[0] = cfg->cookie[0];
-	t->cookie[1] = cfg->cookie[1];
-	/* Only tc_underlay may see this frame as what it is: fail closed. */
-	__builtin_memcpy(inner->h_dest, hidden_dst, ETH_ALEN);
-	__builtin_memset(inner->h_source, 0, ETH_ALEN);
-	inner->h_proto = bpf_htons(OVX_HIDDEN_PROTO);
-	if (bpf_xdp_adjust_head(ctx, rx.inner_off))
-		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
+	__builtin_memcpy(eth->h_dest, hidden_dst, ETH_ALEN);
+	__builtin_memset(eth->h_source, 0, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	__builtin_memset(shim, 0, sizeof(*shim));
+	shim->ver_ihl = 0x45;
+	shim->protocol = OVX_HIDDEN_IPPROTO;
+	shim->cookie[0] = cfg->cookie[0];
+	shim->cookie[1] = cfg->cookie[1];
+	shim->segment = segment;
+	shim->ifindex = ifindex;
 	return XDP_PASS;
 }
 

@@ -132,8 +132,8 @@ struct ovx_config {
 	struct ovx_addr vtep6;
 	/*
 	 * 64 random bits, never all 0, chosen when the instance is made and
-	 * kept: xdp_underlay puts them in its trailer, and tc_underlay delivers
-	 * only frames that carry them (struct ovx_rx_trailer).
+	 * kept: xdp_underlay puts them in its shim, and tc_underlay delivers
+	 * only frames that carry them (struct ovx_rx_shim).
 	 */
 	__u32 cookie[2];
 	/*
@@ -305,34 +305,43 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_trace_event) == 80, "ovx_trace_event layout"
 #define OVX_TRACE_RING_BYTES	(1u << 20)
 
 /*
- * XDP -> TC hand-off on the underlay. xdp_underlay decapsulates, appends this
- * trailer to the inner frame and overwrites the inner frame's Ethernet
- * header with OVX_HIDDEN_*, which no part of the host's stack takes: should
- * tc_underlay be missing, the kernel drops the frame instead of delivering
- * a tenant's packet to the host (docs/ARCHITECTURE.md, "Failing closed").
- * tc_underlay checks the cookie, puts the header back, cuts the trailer off
- * and delivers. (A trailer, not XDP metadata: some kernels refuse
- * bpf_xdp_adjust_meta, and TC cannot cut bytes off the front of a frame
- * that is not IP.)
+ * XDP -> TC hand-off on the underlay. xdp_underlay strips the outer headers
+ * down to this shim in front of the inner frame, under an Ethernet header to
+ * OVX_HIDDEN_DST: an IPv4 header the host's stack drops before anything
+ * else sees it (header checksum wrong, addresses 0.0.0.0, protocol 253),
+ * then the cookie and the decision. Should tc_underlay be missing, the
+ * kernel drops the frame instead of delivering a tenant's packet to the
+ * host (docs/ARCHITECTURE.md, "Failing closed"). tc_underlay checks the
+ * cookie, cuts the shim and puts the inner Ethernet header in front. IPv4
+ * because TC can cut bytes out of IP frames only (bpf_skb_adjust_room), and
+ * a shim because some kernels refuse bpf_xdp_adjust_meta.
  */
-struct ovx_rx_trailer {
-	__u8 eth[14];		/* the inner frame's own Ethernet header */
-	__u16 pad;
+struct ovx_rx_shim {
+	/* An IPv4 header that is never valid: all constant, checksum 0. */
+	__u8 ver_ihl;		/* 0x45 */
+	__u8 tos;
+	__be16 tot_len;		/* 0 */
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;		/* 0 */
+	__u8 protocol;		/* OVX_HIDDEN_IPPROTO */
+	__u16 check;		/* 0: wrong for these constants */
+	__be32 saddr;		/* 0.0.0.0 */
+	__be32 daddr;		/* 0.0.0.0 */
+	__u32 cookie[2];	/* ovx_config.cookie */
 	__u32 segment;
 	__u32 ifindex;		/* local port, or 0 to flood the segment */
-	__u32 cookie[2];	/* ovx_config.cookie */
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_rx_trailer) == 32, "ovx_rx_trailer layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_rx_shim) == 36, "ovx_rx_shim layout");
 
 /*
- * The header a decapsulated frame wears between XDP and TC: to the IEEE MAC
- * Control group address (01:80:c2:00:00:01, which bridges never forward;
- * Linux's drops it whatever group_fwd_mask says), from the zero address
- * (which bridges drop as a source), with the local experimental ethertype
- * 0x88b5, for which no protocol handler exists. xdp_underlay drops such
- * frames arriving from the wire: only its own reach tc_underlay.
+ * The shim's Ethernet destination: the IEEE MAC Control group address, which
+ * bridges never forward (Linux's drops it whatever group_fwd_mask says);
+ * its source is the zero address, which bridges drop as well. xdp_underlay
+ * drops IPv4 frames to this address arriving from the wire: only its own
+ * reach tc_underlay.
  */
 #define OVX_HIDDEN_DST		{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x01 }
-#define OVX_HIDDEN_PROTO	0x88b5
+#define OVX_HIDDEN_IPPROTO	253	/* RFC 3692: for experimentation */
 
 #endif /* OVX_ABI_H */

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -169,17 +170,17 @@ Underlay DatapathTest::to_vtep(std::uint32_t dst, std::uint16_t sport) const
 Bytes DatapathTest::decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
 				 const std::uint32_t (&cookie)[2])
 {
-	Bytes out = eth(mac("01:80:c2:00:00:01"), mac("00:00:00:00:00:00"), OVX_HIDDEN_PROTO, {});
-	out.insert(out.end(), inner.begin() + 14, inner.end());
-	ovx_rx_trailer t{};
-	std::memcpy(t.eth, inner.data(), sizeof(t.eth));
-	t.segment = segment;
-	t.ifindex = ifindex;
-	t.cookie[0] = cookie[0];
-	t.cookie[1] = cookie[1];
-	const auto *p = reinterpret_cast<const std::uint8_t *>(&t);
-	out.insert(out.end(), p, p + sizeof(t));
-	return out;
+	ovx_rx_shim shim{};
+	shim.ver_ihl = 0x45;
+	shim.protocol = OVX_HIDDEN_IPPROTO;
+	shim.cookie[0] = cookie[0];
+	shim.cookie[1] = cookie[1];
+	shim.segment = segment;
+	shim.ifindex = ifindex;
+	Bytes payload(sizeof(shim) + inner.size());
+	std::memcpy(payload.data(), &shim, sizeof(shim));
+	std::copy(inner.begin(), inner.end(), payload.begin() + sizeof(shim));
+	return eth(mac("01:80:c2:00:00:01"), mac("00:00:00:00:00:00"), kEthIp, payload);
 }
 
 } // namespace ovx::test

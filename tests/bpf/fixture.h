@@ -51,9 +51,9 @@ protected:
 
 	static int ifindex(const std::string &name);
 	Underlay to_vtep(std::uint32_t dst, std::uint16_t sport) const;
-	// What xdp_underlay leaves for tc_underlay: @inner with its Ethernet
-	// header hidden from the host's stack, and the trailer with the header,
-	// the decision (segment, local port or 0 to flood) and the cookie.
+	// What xdp_underlay leaves for tc_underlay: @inner behind the shim the
+	// host's stack drops (struct ovx_rx_shim), with the cookie and the
+	// decision (segment, local port or 0 to flood).
 	static Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
 				  const std::uint32_t (&cookie)[2] = kCookie);
 
