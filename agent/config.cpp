@@ -504,7 +504,7 @@ Limits Reader::read_limits(const Value &v) const
 Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 {
 	const Fields f = fields(v, {"name", "tenant", "encap", "id", "learning", "aging",
-				    "flood", "ports", "remotes"});
+				    "learn_limit", "flood", "ports", "remotes"});
 	Segment s;
 	s.origin = origin_of(where(v));
 
@@ -529,6 +529,8 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 		s.learning = boolean(*l);
 	if (const Value *a = find(f, "aging"))
 		s.aging_sec = static_cast<std::uint32_t>(integer(*a, "aging time", 0, kAgingMax));
+	if (const Value *l = find(f, "learn_limit"))
+		s.learn_limit = static_cast<std::uint32_t>(integer(*l, "learning limit", 1, kFdbMax));
 
 	int family = 0, family_line = 0;
 	if (const Value *fl = find(f, "flood")) {

@@ -68,6 +68,8 @@ struct Segment {
 	std::uint64_t id = 0; // VNI (VXLAN, Geneve), VSID (NVGRE) or context ID (STT)
 	bool learning = true;
 	std::uint32_t aging_sec = 300;
+	// Learned FDB entries the segment may hold; unset: a quarter of the FDB.
+	std::optional<std::uint32_t> learn_limit;
 	std::vector<IpAddr> flood;
 	std::vector<Port> ports;
 	std::vector<Remote> remotes;

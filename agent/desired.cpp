@@ -2,7 +2,9 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "maps/error.h"
 
@@ -152,6 +154,8 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 		seg.inner_mtu = static_cast<std::uint16_t>(
 			inner_mtu(resolved.underlay_mtu, s.encap, family));
 		seg.aging_sec = s.aging_sec;
+		seg.learn_max = s.learn_limit ? *s.learn_limit
+					      : default_learn_limit(config.limits.fdb_entries);
 		d.segments[sid] = seg;
 
 		ovx_seg_name name{};
@@ -174,18 +178,37 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 			e.ifindex = ifindex;
 			d.fdb[fdb_key(sid, port.mac)] = e;
 		}
+		// Segment 0 holds the VTEPs that may take an STT reassembly slot
+		// before their frame's first segment names its segment.
+		auto member = [&](const IpAddr &vtep) {
+			d.vteps[ovx_vtep_key{sid, to_abi(vtep)}] = 1;
+			if (s.encap == OVX_ENCAP_STT)
+				d.vteps[ovx_vtep_key{0, to_abi(vtep)}] = 1;
+		};
 		for (std::uint32_t f = 0; f < s.flood.size(); f++) {
 			d.flood_vteps[ovx_flood_key{sid, f}] = to_abi(s.flood[f]);
-			d.vteps[ovx_vtep_key{sid, to_abi(s.flood[f])}] = 1;
+			member(s.flood[f]);
 		}
 		for (const Remote &r : s.remotes) {
 			ovx_fdb_entry e = static_entry(OVX_FDB_VTEP);
 			e.vtep = to_abi(r.vtep);
 			d.fdb[fdb_key(sid, r.mac)] = e;
-			d.vteps[ovx_vtep_key{sid, to_abi(r.vtep)}] = 1;
+			member(r.vtep);
 		}
 	}
+	d.config.learn_max = fdb_learn_max(config.limits.fdb_entries, d.fdb.size());
 	return d;
+}
+
+std::uint32_t default_learn_limit(std::uint32_t fdb_entries)
+{
+	return std::max<std::uint32_t>(fdb_entries / 4, 1);
+}
+
+std::uint32_t fdb_learn_max(std::uint32_t fdb_entries, std::size_t statics)
+{
+	const std::size_t keep = statics + fdb_entries / 16;
+	return keep >= fdb_entries ? 0 : static_cast<std::uint32_t>(fdb_entries - keep);
 }
 
 DesiredState build_desired(const Config &config, const Resolved &resolved, const Tables &tables)
@@ -197,7 +220,26 @@ DesiredState build_desired(const Config &config, const Resolved &resolved, const
 	for (auto &[sid, seg] : tables.segments.dump())
 		if (seg.flags & OVX_SEG_ACTIVE)
 			in_use[sid] = true;
-	return build_desired(config, resolved, vni, in_use);
+	// Learning limits follow the FDB as made, whatever the file says now.
+	Config sized = config;
+	sized.limits.fdb_entries = tables.fdb.max_entries();
+	DesiredState d = build_desired(sized, resolved, vni, in_use);
+	set_cookie(d.config, tables.config.lookup(0));
+	return d;
+}
+
+void set_cookie(ovx_config &c, const std::optional<ovx_config> &current)
+{
+	if (current && (current->cookie[0] | current->cookie[1])) {
+		c.cookie[0] = current->cookie[0];
+		c.cookie[1] = current->cookie[1];
+		return;
+	}
+	std::random_device rd;
+	do {
+		c.cookie[0] = rd();
+		c.cookie[1] = rd();
+	} while (!(c.cookie[0] | c.cookie[1]));
 }
 
 } // namespace ovx

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "agent/config.h"
@@ -40,8 +41,22 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 			   const AbiMap<ovx_vni_key, std::uint32_t> &current_vni,
 			   const std::map<std::uint32_t, bool> &in_use);
 
-// The same, with the current assignment read from @tables' maps.
+// The same, with the current assignment read from @tables' maps, learning
+// limits from the FDB's real size, and the instance's receive cookie kept
+// (or chosen, on a fresh instance).
 DesiredState build_desired(const Config &config, const Resolved &resolved, const Tables &tables);
+
+// Learning limits. A segment without `learn_limit` may hold a quarter of
+// the FDB in learned entries; all segments together leave room for the
+// @statics static entries and a sixteenth of the FDB more, so that static
+// entries added by the next apply (a port, a remote) find room however
+// much was learned meanwhile.
+std::uint32_t default_learn_limit(std::uint32_t fdb_entries);
+std::uint32_t fdb_learn_max(std::uint32_t fdb_entries, std::size_t statics);
+
+// @c's receive cookie (struct ovx_rx_trailer): @current's, or 64 new random
+// bits, never all 0.
+void set_cookie(ovx_config &c, const std::optional<ovx_config> &current);
 
 ovx_addr to_abi(const IpAddr &addr);
 IpAddr from_abi(const ovx_addr &addr);

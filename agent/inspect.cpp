@@ -36,7 +36,7 @@ const char *drop_reason_name(unsigned reason)
 		"spoofed_src",	     "unsupported_flags", "no_route",	  "mtu_exceeded",
 		"no_port",	     "split_horizon",	"fragment",	  "not_configured",
 		"tx_error",	     "hairpin",		"unsupported_proto", "critical_option",
-		"reassembly",	     "map_full",
+		"reassembly",	     "map_full",	"vlan_tags",
 	};
 	return reason < OVX_DROP_MAX ? names[reason] : "unknown";
 }

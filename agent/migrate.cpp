@@ -4,17 +4,65 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
+#include <type_traits>
 #include <string_view>
 #include <vector>
 
+#include "agent/desired.h"
 #include "maps/error.h"
 
 namespace ovx {
 namespace {
 
-// ABI v1 (ovx up to git 954cadd). Every other map has the v2 layout.
+// The layouts of ABI v2 (ovx up to git 85c3d77) that v3 changed: the config
+// gained the receive cookie and the FDB's learning limit, the segment
+// its learning limit, the counters learn_refused and the vlan_tags reason;
+// ovx_learned is new.
+struct ovx_config_v2 {
+	__u32 abi_version;
+	__u32 underlay_ifindex;
+	__u32 underlay_mtu;
+	__be16 vxlan_port;
+	__be16 geneve_port;
+	__u16 flags;
+	__u16 encaps;
+	struct ovx_addr vtep4;
+	struct ovx_addr vtep6;
+};
+static_assert(sizeof(ovx_config_v2) == 60, "v2 ovx_config layout");
+
+struct ovx_segment_v2 {
+	__u64 id;
+	__u8 encap;
+	__u8 flags;
+	__u16 n_ports;
+	__u16 n_vteps;
+	__u16 inner_mtu;
+	__u32 aging_sec;
+	__u32 gso_ifindex;
+};
+static_assert(sizeof(ovx_segment_v2) == 24, "v2 ovx_segment layout");
+
+// v2's drop reasons are v3's first 18, in the same order.
+constexpr unsigned kV2Drops = 18;
+struct ovx_seg_stats_v2 {
+	__u64 rx_packets, rx_bytes, tx_packets, tx_bytes;
+	__u64 local_packets, local_bytes, flood_copies, learned;
+	__u64 stt_segments, stt_reassembled;
+	__u64 drops[kV2Drops];
+};
+static_assert(sizeof(ovx_seg_stats_v2) == 8 * (10 + kV2Drops), "v2 ovx_seg_stats layout");
+static_assert(kV2Drops <= OVX_DROP_MAX);
+
+const std::set<std::string_view> kV2Replaced = {"ovx_config", "ovx_segments", "ovx_seg_stats",
+						"ovx_learned"};
+
+// ABI v1 (ovx up to git 954cadd): config and counters of their own; every
+// other map has the v2 layout.
 struct ovx_config_v1 {
 	__u32 abi_version;
 	__u32 underlay_ifindex;
@@ -33,7 +81,6 @@ struct ovx_seg_stats_v1 {
 	__u64 drops[kV1Drops];
 };
 static_assert(sizeof(ovx_seg_stats_v1) == 8 * (8 + kV1Drops), "v1 ovx_seg_stats layout");
-static_assert(kV1Drops <= OVX_DROP_MAX);
 
 // Maps v2 changed (config, seg_stats) or added (port_stats, trace): made
 // new; the rest are shared with the running programs as they are.
@@ -41,10 +88,36 @@ const std::set<std::string_view> kV1Replaced = {"ovx_config", "ovx_seg_stats",
 						"ovx_port_stats", "ovx_trace",
 						"ovx_stt_slots", "ovx_tx_scratch"};
 
+// What v3 adds to a config: a fresh cookie, and the FDB's learning limit for
+// the static entries it holds (the next apply sets it from the file).
+void complete_config(ovx_config &c, const Tables &t)
+{
+	std::size_t statics = 0;
+	t.fdb.for_each([&](const ovx_fdb_key &, const ovx_fdb_entry &e) {
+		statics += (e.flags & OVX_FDB_STATIC) != 0;
+	});
+	c.abi_version = OVX_ABI_VERSION;
+	set_cookie(c, std::nullopt);
+	c.learn_max = fdb_learn_max(t.fdb.max_entries(), statics);
+}
+
+ovx_config config_from_v2(const ovx_config_v2 &old)
+{
+	ovx_config c{};
+	c.underlay_ifindex = old.underlay_ifindex;
+	c.underlay_mtu = old.underlay_mtu;
+	c.vxlan_port = old.vxlan_port;
+	c.geneve_port = old.geneve_port;
+	c.flags = old.flags;
+	c.encaps = old.encaps;
+	c.vtep4 = old.vtep4;
+	c.vtep6 = old.vtep6;
+	return c;
+}
+
 ovx_config config_from_v1(const ovx_config_v1 &old)
 {
 	ovx_config c{};
-	c.abi_version = OVX_ABI_VERSION;
 	c.underlay_ifindex = old.underlay_ifindex;
 	c.underlay_mtu = old.underlay_mtu;
 	c.vxlan_port = old.vxlan_port;
@@ -55,7 +128,7 @@ ovx_config config_from_v1(const ovx_config_v1 &old)
 	return c;
 }
 
-ovx_seg_stats stats_from_v1(const ovx_seg_stats_v1 &old)
+template <typename Old> ovx_seg_stats stats_from(const Old &old)
 {
 	ovx_seg_stats s{};
 	s.rx_packets = old.rx_packets;
@@ -66,39 +139,107 @@ ovx_seg_stats stats_from_v1(const ovx_seg_stats_v1 &old)
 	s.local_bytes = old.local_bytes;
 	s.flood_copies = old.flood_copies;
 	s.learned = old.learned;
+	if constexpr (requires { old.stt_segments; }) {
+		s.stt_segments = old.stt_segments;
+		s.stt_reassembled = old.stt_reassembled;
+	}
 	std::memcpy(s.drops, old.drops, sizeof(old.drops));
 	return s;
 }
 
-// Fills the fresh v2 maps from the pinned v1 ones. Counters the old
-// programs add between this copy and the switch are lost: a few packets'
-// worth, never an FDB entry (the FDB is shared, not copied).
-void fill_from_v1(const std::string &instance, Tables &t)
+template <typename Old> void copy_config(const std::string &instance, Tables &t, const char *name)
 {
-	RawMap old_config(Dataplane::pinned_fd(instance, "ovx_config"), "ovx_config (v1)");
+	RawMap old_config(Dataplane::pinned_fd(instance, "ovx_config"), name);
 	check_map_sizes(old_config.name(), old_config.key_size(), old_config.value_size(), 4,
-			sizeof(ovx_config_v1));
-	ovx_config_v1 c{};
+			sizeof(Old));
+	Old old{};
 	const std::uint32_t zero = 0;
-	if (old_config.lookup(&zero, &c))
-		t.config.update(0, config_from_v1(c));
+	if (!old_config.lookup(&zero, &old))
+		return;
+	ovx_config c = [&] {
+		if constexpr (std::is_same_v<Old, ovx_config_v1>)
+			return config_from_v1(old);
+		else
+			return config_from_v2(old);
+	}();
+	complete_config(c, t);
+	t.config.update(0, c);
+}
 
-	PerCpuArray<ovx_seg_stats_v1> old_stats(Dataplane::pinned_fd(instance, "ovx_seg_stats"),
-						"ovx_seg_stats (v1)");
+template <typename Old> void copy_stats(const std::string &instance, Tables &t, const char *name)
+{
+	PerCpuArray<Old> old_stats(Dataplane::pinned_fd(instance, "ovx_seg_stats"), name);
 	for (std::uint32_t sid = 0; sid < old_stats.max_entries(); sid++) {
 		const auto per_cpu = old_stats.lookup(sid);
 		std::vector<ovx_seg_stats> converted;
 		bool any = false;
 		for (const auto &v : per_cpu) {
-			converted.push_back(stats_from_v1(v));
-			any = any || v.rx_packets || v.tx_packets || v.local_packets ||
-			      v.flood_copies || v.learned;
-			for (unsigned r = 0; r < kV1Drops; r++)
-				any = any || v.drops[r];
+			converted.push_back(stats_from(v));
+			any = any || !std::all_of(reinterpret_cast<const __u64 *>(&v),
+						  reinterpret_cast<const __u64 *>(&v + 1),
+						  [](__u64 x) { return x == 0; });
 		}
 		if (any)
 			t.seg_stats.update(sid, converted);
 	}
+}
+
+// What v1 and v2 share and v3 changed: segments (the learning limit, the
+// FDB's default), the learned-entry counts (from the FDB as it is: entries
+// the old programs learn until the switch stay uncounted, which only lets a
+// segment learn a few more) and the VTEPs that may start an STT reassembly.
+void convert_v2_common(const std::string &instance, Tables &t)
+{
+	const std::uint32_t limit = default_learn_limit(t.fdb.max_entries());
+	Map<std::uint32_t, ovx_segment_v2> old_segments(
+		Dataplane::pinned_fd(instance, "ovx_segments"), "ovx_segments (v2)");
+	std::set<std::uint32_t> stt;
+	for (const auto &[sid, old] : old_segments.dump()) {
+		if (!(old.flags & OVX_SEG_ACTIVE))
+			continue;
+		ovx_segment seg{};
+		seg.id = old.id;
+		seg.encap = old.encap;
+		seg.flags = old.flags;
+		seg.n_ports = old.n_ports;
+		seg.n_vteps = old.n_vteps;
+		seg.inner_mtu = old.inner_mtu;
+		seg.aging_sec = old.aging_sec;
+		seg.gso_ifindex = old.gso_ifindex;
+		seg.learn_max = limit;
+		t.segments.update(sid, seg);
+		if (old.encap == OVX_ENCAP_STT)
+			stt.insert(sid);
+	}
+	std::map<std::uint32_t, std::uint64_t> learned;
+	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
+		if (e.flags & OVX_FDB_LEARNED)
+			learned[k.segment]++;
+	});
+	for (const auto &[sid, n] : learned) {
+		t.learned.add(sid, n);
+		t.learned.add(0, n);
+	}
+	for (const auto &[k, one] : t.vteps.dump())
+		if (stt.contains(k.segment))
+			t.vteps.update(ovx_vtep_key{0, k.addr}, 1);
+}
+
+void fill_from_v2(const std::string &instance, Tables &t)
+{
+	copy_config<ovx_config_v2>(instance, t, "ovx_config (v2)");
+	copy_stats<ovx_seg_stats_v2>(instance, t, "ovx_seg_stats (v2)");
+	convert_v2_common(instance, t);
+}
+
+// Fills the fresh maps from the pinned v1 ones. Counters the old programs
+// add between this copy and the switch are lost: a few packets' worth,
+// never an FDB entry (the FDB is shared, not copied).
+void fill_from_v1(const std::string &instance, Tables &t)
+{
+	copy_config<ovx_config_v1>(instance, t, "ovx_config (v1)");
+	copy_stats<ovx_seg_stats_v1>(instance, t, "ovx_seg_stats (v1)");
+	convert_v2_common(instance, t);
 }
 
 } // namespace
@@ -116,17 +257,24 @@ std::optional<ProgramSwap> upgrade_instance(const std::string &instance, bool mi
 		throw ConfigError("instance '" + instance + "' was pinned by a newer ovx (" + have +
 				  ", this one speaks v" + std::to_string(OVX_ABI_VERSION) +
 				  "): use that ovx, or 'ovx down' and apply again");
-	if (*abi != 1)
+	if (*abi != 1 && *abi != 2)
 		throw ConfigError("instance '" + instance + "' has " + have +
-				  " pins, and ovx migrates from v1 only: 'ovx down' with the old "
-				  "binary, then apply again");
+				  " pins, and ovx migrates from v1 and v2 only: 'ovx down' with the "
+				  "old binary, then apply again");
 	if (!migrate)
 		throw ConfigError("instance '" + instance + "' has " + have +
 				  " pins: 'ovx upgrade --migrate' carries them over to v" +
 				  std::to_string(OVX_ABI_VERSION) +
 				  " (FDB, learned entries, ports, segments and counters kept)");
+	if (*abi == 2)
+		return Dataplane::replace_programs(
+			instance, [](std::string_view name) { return !kV2Replaced.contains(name); },
+			[&](Tables &t) { fill_from_v2(instance, t); });
 	return Dataplane::replace_programs(
-		instance, [](std::string_view name) { return !kV1Replaced.contains(name); },
+		instance,
+		[](std::string_view name) {
+			return !kV1Replaced.contains(name) && !kV2Replaced.contains(name);
+		},
 		[&](Tables &t) { fill_from_v1(instance, t); });
 }
 

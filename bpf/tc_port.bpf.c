@@ -24,6 +24,13 @@ static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int
 	return TC_ACT_SHOT;
 }
 
+static __always_inline int vtep_member(__u32 segment, const struct ovx_addr *vtep)
+{
+	struct ovx_vtep_key key = { .segment = segment, .addr = *vtep };
+
+	return bpf_map_lookup_elem(&ovx_vteps, &key) != NULL;
+}
+
 /* The underlay family a flood goes out on: a segment's VTEPs share one. */
 static __always_inline __u8 flood_family(__u32 segment)
 {
@@ -206,6 +213,12 @@ int ovx_tc_port(struct __sk_buff *skb)
 			return bpf_redirect(e->ifindex, 0);
 		}
 		if (e) {
+			/*
+			 * Only to a VTEP of the segment: an entry learned before
+			 * its VTEP left the segment must not reach that host.
+			 */
+			if (!vtep_member(segment, &e->vtep))
+				return drop(cfg, segment, OVX_DROP_UNKNOWN_VTEP, &ti);
 			if (!from_segmenter && needs_cut(skb, cfg, seg, e->vtep.family))
 				return stt_cut(skb, cfg, seg, segment, ifindex, ps, st, &ti);
 			/* e stays valid (RCU) while the program runs: no copy. */

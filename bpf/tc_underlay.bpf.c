@@ -2,7 +2,8 @@
 /*
  * TC ingress on the underlay interface: delivers the inner frames that
  * xdp_underlay decapsulated, to one local port or, for BUM frames, to every
- * local port of the segment. Never back to the underlay: split horizon.
+ * local port of the segment, after taking off the shim XDP put in front
+ * of them. Never back to the underlay: split horizon.
  * Overlay frames XDP passed on (STT segments, GRO-merged STT frames) are
  * finished here; everything else is the host's own traffic and passes.
  */
@@ -12,18 +13,45 @@
 #include "ovx_common.h"
 #include "ovx_rx_tc.h"
 
+static const __u8 hidden_dst[ETH_ALEN] = OVX_HIDDEN_DST;
+
+/* What xdp_underlay hands on: its shim in front of the inner frame. */
+struct decapsulated {
+	struct ethhdr eth;
+	struct ovx_rx_shim shim;
+	struct ethhdr inner;
+} __attribute__((packed));
+
+/*
+ * A frame xdp_underlay decapsulated: the shim carries this instance's cookie
+ * and the delivery decision. Without the cookie it is no frame of ours
+ * (forged on the wire while no XDP program drops such frames).
+ */
+static __always_inline int deliver_decapsulated(struct __sk_buff *skb,
+						const struct ovx_config *cfg,
+						const struct decapsulated *d)
+{
+	if (d->shim.protocol != OVX_HIDDEN_IPPROTO || !(cfg->cookie[0] | cfg->cookie[1]) ||
+	    d->shim.cookie[0] != cfg->cookie[0] || d->shim.cookie[1] != cfg->cookie[1])
+		return rx_tc_drop(0, OVX_DROP_MALFORMED);
+	/* The shim and the inner header go; the inner header takes the outer's place. */
+	if (bpf_skb_adjust_room(skb, -(int)(sizeof(d->shim) + ETH_HLEN), BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_store_bytes(skb, 0, &d->inner, ETH_HLEN, 0))
+		return rx_tc_drop(d->shim.segment, OVX_DROP_TX_ERROR);
+	return rx_tc_deliver(skb, d->shim.segment, d->shim.ifindex);
+}
+
 SEC("tc")
 int ovx_tc_underlay(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	struct ovx_xdp_meta *meta = (void *)(long)skb->data_meta;
-	const struct ovx_config *cfg;
+	const struct ovx_config *cfg = get_config();
+	struct decapsulated d;
 
-	if ((void *)(meta + 1) <= data && meta->magic == OVX_META_MAGIC)
-		return rx_tc_deliver(skb, meta->segment, meta->ifindex);
-	cfg = get_config();
 	if (!cfg)
 		return TC_ACT_OK;
+	if (skb->protocol == bpf_htons(ETH_P_IP) &&
+	    !bpf_skb_load_bytes(skb, 0, &d, sizeof(d)) && mac_eq(d.eth.h_dest, hidden_dst))
+		return deliver_decapsulated(skb, cfg, &d);
 	return rx_tc(skb, cfg);
 }
 

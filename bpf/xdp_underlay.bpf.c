@@ -6,8 +6,10 @@
  * over IPv4 or IPv6) are ovx's to judge: accepted only when addressed to
  * this VTEP, from a VTEP of the segment the id maps to, and well formed;
  * then the source MAC is learned, the outer headers stripped, and the
- * delivery decision (one local port, or flood) is left in XDP metadata for
- * tc_underlay, which owns skb-level delivery. STT frames that arrive in
+ * delivery decision (one local port, or flood) is left in a shim in front
+ * of the inner frame for tc_underlay, which owns skb-level delivery. The
+ * shim is a frame the host's stack drops (struct ovx_rx_shim): without
+ * tc_underlay to take it off, no tenant frame reaches the host. STT frames that arrive in
  * several segments pass untouched: tc_underlay reassembles them. Everything
  * that is not overlay traffic passes untouched to the host.
  */
@@ -15,6 +17,8 @@
 #include <bpf/bpf_helpers.h>
 #include "ovx_common.h"
 #include "ovx_rx.h"
+
+static const __u8 hidden_dst[ETH_ALEN] = OVX_HIDDEN_DST;
 
 static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int reason,
 				const struct ovx_trace_info *ti)
@@ -30,8 +34,8 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	const struct ovx_config *cfg = get_config();
-	__u32 segment, ifindex;
-	struct ovx_xdp_meta *meta;
+	__u32 segment, ifindex, frame_len;
+	struct ovx_rx_shim *shim;
 	struct ovx_rx rx = {};
 	struct ovx_trace_info ti = {
 		.ifindex = ctx->ingress_ifindex,
@@ -39,11 +43,15 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		.outer_dst = &rx.dst,
 		.len = end - data,
 	};
-	struct ethhdr *inner;
+	struct ethhdr *eth = data, *inner;
 	int reason;
 
 	if (!cfg)
 		return XDP_PASS;
+	/* Only this program makes frames of the hidden shape: none from the wire. */
+	if ((void *)(eth + 1) <= end && eth->h_proto == bpf_htons(ETH_P_IP) &&
+	    mac_eq(eth->h_dest, hidden_dst))
+		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
 	switch (rx_parse(data, end, end - data, cfg, &rx)) {
 	case RX_PASS:
 	case RX_STT_SEGMENT:
@@ -64,20 +72,30 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		return drop(cfg, segment, reason, &ti);
 	trace(cfg, OVX_TRACE_DECAP, 0, segment, &ti);
 
-	/* STT frames may carry link padding after the frame: trim it. */
-	if (data + rx.inner_off + rx.inner_len < end &&
-	    bpf_xdp_adjust_tail(ctx, -(int)(end - (data + rx.inner_off + rx.inner_len))))
+	/* Link padding after the IP packet is no part of the inner frame. */
+	frame_len = rx.inner_off + rx.inner_len;
+	if (frame_len < (__u32)(end - data) &&
+	    bpf_xdp_adjust_tail(ctx, -(int)((__u32)(end - data) - frame_len)))
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	if (bpf_xdp_adjust_head(ctx, rx.inner_off) ||
-	    bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+	/* Outer headers off, the shim on: only tc_underlay may deliver it. */
+	if (bpf_xdp_adjust_head(ctx, (int)rx.inner_off - (int)(ETH_HLEN + sizeof(*shim))))
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	meta = (void *)(long)ctx->data_meta;
-	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	shim = (void *)(eth + 1);
+	if ((void *)(shim + 1) > end)
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
-	meta->magic = OVX_META_MAGIC;
-	meta->segment = segment;
-	meta->ifindex = ifindex;
-	meta->pad = 0;
+	__builtin_memcpy(eth->h_dest, hidden_dst, ETH_ALEN);
+	__builtin_memset(eth->h_source, 0, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	__builtin_memset(shim, 0, sizeof(*shim));
+	shim->ver_ihl = 0x45;
+	shim->protocol = OVX_HIDDEN_IPPROTO;
+	shim->cookie[0] = cfg->cookie[0];
+	shim->cookie[1] = cfg->cookie[1];
+	shim->segment = segment;
+	shim->ifindex = ifindex;
 	return XDP_PASS;
 }
 

@@ -122,6 +122,7 @@ constexpr SegField kSegFields[] = {
 	{"local_bytes", &ovx_seg_stats::local_bytes},
 	{"flood_copies", &ovx_seg_stats::flood_copies},
 	{"learned", &ovx_seg_stats::learned},
+	{"learn_refused", &ovx_seg_stats::learn_refused},
 	{"stt_segments", &ovx_seg_stats::stt_segments},
 	{"stt_reassembled", &ovx_seg_stats::stt_reassembled},
 };

@@ -3,8 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 
 #include "maps/error.h"
@@ -192,6 +195,53 @@ std::size_t possible_cpus()
 	if (n <= 0)
 		throw SystemError("cannot count possible CPUs", -n);
 	return static_cast<std::size_t>(n);
+}
+
+CounterArray::CounterArray(UniqueFd fd, std::string name)
+	: raw_(std::move(fd), std::move(name)), mem_(nullptr, Unmap{0})
+{
+	if (raw_.type() != BPF_MAP_TYPE_ARRAY || raw_.value_size() != sizeof(std::uint64_t))
+		throw SystemError("map " + raw_.name() + ": not an array of 64-bit counters", EINVAL);
+	const long page = sysconf(_SC_PAGESIZE);
+	const std::size_t len =
+		(std::size_t{raw_.max_entries()} * sizeof(std::uint64_t) + page - 1) / page * page;
+	void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, raw_.fd(), 0);
+	if (p == MAP_FAILED)
+		throw SystemError("map " + raw_.name() + ": cannot map it (made without "
+				  "BPF_F_MMAPABLE?)", errno);
+	mem_ = std::unique_ptr<void, Unmap>(p, Unmap{len});
+}
+
+void CounterArray::Unmap::operator()(void *p) const
+{
+	munmap(p, len);
+}
+
+std::uint64_t *CounterArray::at(std::uint32_t index) const
+{
+	if (index >= raw_.max_entries())
+		throw SystemError("map " + raw_.name() + ": index " + std::to_string(index) +
+					  " out of range",
+				  ERANGE);
+	return static_cast<std::uint64_t *>(mem_.get()) + index;
+}
+
+std::uint64_t CounterArray::get(std::uint32_t index) const
+{
+	return std::atomic_ref<std::uint64_t>(*at(index)).load();
+}
+
+void CounterArray::release(std::uint32_t index, std::uint64_t n)
+{
+	std::atomic_ref<std::uint64_t> c(*at(index));
+	std::uint64_t cur = c.load();
+	while (!c.compare_exchange_weak(cur, cur > n ? cur - n : 0))
+		;
+}
+
+void CounterArray::add(std::uint32_t index, std::uint64_t n)
+{
+	std::atomic_ref<std::uint64_t>(*at(index)).fetch_add(n);
 }
 
 } // namespace ovx

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -137,6 +138,34 @@ public:
 private:
 	void check_sizes(std::size_t key, std::size_t value) const;
 	RawMap raw_;
+};
+
+// An ARRAY of 64-bit counters made with BPF_F_MMAPABLE, which the programs
+// change with atomic adds: mapped into this process, so that the control
+// plane changes them with atomic operations too (a map update would write
+// over the programs' adds in between).
+class CounterArray {
+public:
+	CounterArray(UniqueFd fd, std::string name);
+
+	const std::string &name() const { return raw_.name(); }
+	int fd() const { return raw_.fd(); }
+	std::uint32_t max_entries() const { return raw_.max_entries(); }
+	std::uint64_t get(std::uint32_t index) const;
+	// Takes @n off counter @index, stopping at zero.
+	void release(std::uint32_t index, std::uint64_t n);
+	// Adds @n (a migration counting what older programs did not).
+	void add(std::uint32_t index, std::uint64_t n);
+
+private:
+	std::uint64_t *at(std::uint32_t index) const;
+
+	struct Unmap {
+		std::size_t len;
+		void operator()(void *p) const;
+	};
+	RawMap raw_;
+	std::unique_ptr<void, Unmap> mem_;
 };
 
 // Per-CPU hash or array: one value per possible CPU, summed by the

@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define OVX_ABI_VERSION 2
+#define OVX_ABI_VERSION 3
 
 #ifdef __cplusplus
 #define OVX_STATIC_ASSERT static_assert
@@ -32,6 +32,8 @@
 #define OVX_FDB_DEFAULT		1048576
 #define OVX_NAME_LEN		32
 #define OVX_VNI_MAX		0xffffffu
+/* A VM's own 802.1Q / 802.1ad tags carried inside the encapsulated frame. */
+#define OVX_MAX_VLAN_TAGS	2
 
 /* A learned entry is rewritten at most this often while it stays put. */
 #define OVX_LEARN_REFRESH_NS	1000000000ull
@@ -61,6 +63,8 @@ enum ovx_encap {
 #define OVX_STT_HLEN		38	/* TCP-like 20 + STT frame header 18 */
 #define OVX_STT_MAX_FRAME	65535	/* STT header + inner frame, one "segment" of TSO */
 #define OVX_STT_TIMEOUT_MS	250	/* an incomplete STT frame's lifetime */
+#define OVX_STT_SLOTS		64	/* frames reassembled at once (ovx_stt_slots) */
+#define OVX_STT_SLOTS_PER_SOURCE 8	/* a sender hashes to one group of these */
 /*
  * The largest inner frame ovx sends as several STT segments, and rebuilds
  * from segments that arrive apart: BPF can grow an skb to about 16 KB.
@@ -76,7 +80,7 @@ enum ovx_drop_reason {
 	OVX_DROP_MALFORMED = 0,		/* truncated or inconsistent headers */
 	OVX_DROP_UNKNOWN_VNI,		/* no segment for (encap, VNI) */
 	OVX_DROP_NOT_OUR_VTEP,		/* overlay frame for another address */
-	OVX_DROP_UNKNOWN_VTEP,		/* sender is not a VTEP of the segment */
+	OVX_DROP_UNKNOWN_VTEP,		/* VTEP (sender, or FDB destination) not of the segment */
 	OVX_DROP_SPOOFED_SRC,		/* VM sent with a MAC not its own */
 	OVX_DROP_UNSUPPORTED_FLAGS,	/* encap header flags we do not accept */
 	OVX_DROP_NO_ROUTE,		/* no route or neighbour to the VTEP */
@@ -91,6 +95,7 @@ enum ovx_drop_reason {
 	OVX_DROP_CRITICAL_OPTION,	/* Geneve option we must understand but do not */
 	OVX_DROP_REASSEMBLY,		/* STT frame incomplete, timed out or inconsistent */
 	OVX_DROP_MAP_FULL,		/* a table the datapath writes is full */
+	OVX_DROP_VLAN_TAGS,		/* VM frame with more than OVX_MAX_VLAN_TAGS tags */
 	OVX_DROP_MAX,
 };
 
@@ -125,8 +130,19 @@ struct ovx_config {
 	/* This host's VTEP addresses, one per family; family 0 = none. */
 	struct ovx_addr vtep4;
 	struct ovx_addr vtep6;
+	/*
+	 * 64 random bits, never all 0, chosen when the instance is made and
+	 * kept: xdp_underlay puts them in its shim, and tc_underlay delivers
+	 * only frames that carry them (struct ovx_rx_shim).
+	 */
+	__u32 cookie[2];
+	/*
+	 * Learned FDB entries of all segments together may not exceed this:
+	 * the rest of the FDB stays free for static entries (ports, remotes).
+	 */
+	__u32 learn_max;
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_config) == 60, "ovx_config layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_config) == 72, "ovx_config layout");
 
 /* ovx_vni: HASH (encap, id) -> segment id. */
 struct ovx_vni_key {
@@ -153,8 +169,11 @@ struct ovx_segment {
 	 * before they are encapsulated (loader/segmenter.h); 0 = none.
 	 */
 	__u32 gso_ifindex;
+	/* Learned FDB entries this segment may hold (ovx_learned counts them). */
+	__u32 learn_max;
+	__u32 pad;
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_segment) == 24, "ovx_segment layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_segment) == 32, "ovx_segment layout");
 
 /* ovx_seg_names: ARRAY indexed by segment id; control plane only. */
 struct ovx_seg_name {
@@ -209,7 +228,10 @@ struct ovx_flood_key {
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_flood_key) == 8, "ovx_flood_key layout");
 
-/* ovx_vteps: HASH (segment, VTEP) -> 1: who may send into a segment. */
+/*
+ * ovx_vteps: HASH (segment, VTEP) -> 1: who may send into a segment. Segment
+ * 0: the VTEPs of any STT segment, who may start an STT reassembly.
+ */
 struct ovx_vtep_key {
 	__u32 segment;
 	struct ovx_addr addr;
@@ -226,12 +248,21 @@ struct ovx_seg_stats {
 	__u64 local_bytes;
 	__u64 flood_copies;	/* BUM copies sent, local and remote */
 	__u64 learned;		/* new or moved learned FDB entries */
+	__u64 learn_refused;	/* sources not learned: segment or FDB learning limit */
 	__u64 stt_segments;	/* STT: extra packets large frames became when sent */
 	__u64 stt_reassembled;	/* STT frames rebuilt from several segments */
 	__u64 drops[OVX_DROP_MAX];
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (10 + OVX_DROP_MAX),
+OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (11 + OVX_DROP_MAX),
 		  "ovx_seg_stats layout");
+
+/*
+ * ovx_learned: ARRAY (BPF_F_MMAPABLE) indexed by segment id -> __u64, the
+ * learned FDB entries the segment holds; index 0: all segments together.
+ * The programs add with atomic adds when they learn a new entry; the
+ * control plane maps the array and subtracts atomically for every learned
+ * entry it deletes (maps/map.h, CounterArray), so the counts stay exact.
+ */
 
 /*
  * ovx_port_stats: PERCPU_HASH ifindex -> counters of one local port; the
@@ -274,17 +305,43 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_trace_event) == 80, "ovx_trace_event layout"
 #define OVX_TRACE_RING_BYTES	(1u << 20)
 
 /*
- * XDP -> TC hand-off on the underlay: the XDP program decapsulates and puts
- * this in front of the inner frame (XDP metadata); the TC program delivers.
+ * XDP -> TC hand-off on the underlay. xdp_underlay strips the outer headers
+ * down to this shim in front of the inner frame, under an Ethernet header to
+ * OVX_HIDDEN_DST: an IPv4 header the host's stack drops before anything
+ * else sees it (header checksum wrong, addresses 0.0.0.0, protocol 253),
+ * then the cookie and the decision. Should tc_underlay be missing, the
+ * kernel drops the frame instead of delivering a tenant's packet to the
+ * host (docs/ARCHITECTURE.md, "Failing closed"). tc_underlay checks the
+ * cookie, cuts the shim and puts the inner Ethernet header in front. IPv4
+ * because TC can cut bytes out of IP frames only (bpf_skb_adjust_room), and
+ * a shim because some kernels refuse bpf_xdp_adjust_meta.
  */
-#define OVX_META_MAGIC		0x6f767831u	/* "ovx1" */
-
-struct ovx_xdp_meta {
-	__u32 magic;
+struct ovx_rx_shim {
+	/* An IPv4 header that is never valid: all constant, checksum 0. */
+	__u8 ver_ihl;		/* 0x45 */
+	__u8 tos;
+	__be16 tot_len;		/* 0 */
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;		/* 0 */
+	__u8 protocol;		/* OVX_HIDDEN_IPPROTO */
+	__u16 check;		/* 0: wrong for these constants */
+	__be32 saddr;		/* 0.0.0.0 */
+	__be32 daddr;		/* 0.0.0.0 */
+	__u32 cookie[2];	/* ovx_config.cookie */
 	__u32 segment;
 	__u32 ifindex;		/* local port, or 0 to flood the segment */
-	__u32 pad;
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_xdp_meta) == 16, "ovx_xdp_meta layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_rx_shim) == 36, "ovx_rx_shim layout");
+
+/*
+ * The shim's Ethernet destination: the IEEE MAC Control group address, which
+ * bridges never forward (Linux's drops it whatever group_fwd_mask says);
+ * its source is the zero address, which bridges drop as well. xdp_underlay
+ * drops IPv4 frames to this address arriving from the wire: only its own
+ * reach tc_underlay.
+ */
+#define OVX_HIDDEN_DST		{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x01 }
+#define OVX_HIDDEN_IPPROTO	253	/* RFC 3692: for experimentation */
 
 #endif /* OVX_ABI_H */

@@ -19,6 +19,7 @@ inline ovx_seg_stats sum_per_cpu(const std::vector<ovx_seg_stats> &per_cpu)
 		total.local_bytes += s.local_bytes;
 		total.flood_copies += s.flood_copies;
 		total.learned += s.learned;
+		total.learn_refused += s.learn_refused;
 		total.stt_segments += s.stt_segments;
 		total.stt_reassembled += s.stt_reassembled;
 		for (unsigned r = 0; r < OVX_DROP_MAX; r++)

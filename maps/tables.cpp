@@ -20,6 +20,7 @@ Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 		.trace = {map("ovx_trace"), "ovx_trace"},
 		.stt_slots = {map("ovx_stt_slots"), "ovx_stt_slots"},
 		.tx_scratch = {map("ovx_tx_scratch"), "ovx_tx_scratch"},
+		.learned = {map("ovx_learned"), "ovx_learned"},
 	};
 }
 
@@ -33,6 +34,7 @@ int Tables::fd(std::string_view name) const
 		{"ovx_vteps", vteps.fd()},	       {"ovx_seg_stats", seg_stats.fd()},
 		{"ovx_port_stats", port_stats.fd()},   {"ovx_trace", trace.fd()},
 		{"ovx_stt_slots", stt_slots.fd()},     {"ovx_tx_scratch", tx_scratch.fd()},
+		{"ovx_learned", learned.fd()},
 	};
 	for (const auto &[n, fd] : fds)
 		if (n == name)

@@ -11,11 +11,11 @@
 namespace ovx {
 
 // Every map the programs declare (bpf/include/ovx_maps.h), by name.
-inline constexpr std::array<std::string_view, 14> kMapNames = {
+inline constexpr std::array<std::string_view, 15> kMapNames = {
 	"ovx_config",	   "ovx_vni",	      "ovx_segments", "ovx_seg_names",
 	"ovx_ports",	   "ovx_fdb",	      "ovx_flood_ports", "ovx_flood_vteps",
 	"ovx_vteps",	   "ovx_seg_stats",   "ovx_port_stats", "ovx_trace",
-	"ovx_stt_slots",   "ovx_tx_scratch",
+	"ovx_stt_slots",   "ovx_tx_scratch",  "ovx_learned",
 };
 
 struct Tables {
@@ -33,6 +33,9 @@ struct Tables {
 	RawMap trace;     // ring buffer of ovx_trace_event
 	RawMap stt_slots; // STT reassembly, datapath-private
 	RawMap tx_scratch; // tc_port's outer headers, datapath-private
+	// Learned FDB entries per segment (0: all): reconcile releases one for
+	// every learned entry it deletes or replaces with a static one.
+	CounterArray learned;
 
 	// @open returns an owned fd for a map name from kMapNames.
 	static Tables open(const std::function<UniqueFd(std::string_view)> &open);

@@ -10,6 +10,9 @@
 #include <bpf/bpf_endian.h>
 #include "ovx_maps.h"
 
+#ifndef EEXIST
+#define EEXIST 17
+#endif
 #ifndef AF_INET
 #define AF_INET 2
 #endif
@@ -171,12 +174,53 @@ fdb_lookup(__u32 segment, const struct ovx_segment *seg, const __u8 *mac)
 }
 
 /*
+ * Room for one more learned entry in @segment: its own limit and the FDB's
+ * (static entries keep the rest), taken with atomic adds and given back if
+ * either is used up, so that the counts are exact on every CPU at once.
+ */
+static __always_inline int learn_reserve(__u32 segment, const struct ovx_segment *seg)
+{
+	const struct ovx_config *cfg = get_config();
+	__u32 zero = 0;
+	__u64 *mine = bpf_map_lookup_elem(&ovx_learned, &segment);
+	__u64 *all = bpf_map_lookup_elem(&ovx_learned, &zero);
+
+	if (!cfg || !mine || !all)
+		return 0;
+	if (__sync_fetch_and_add(mine, 1) >= seg->learn_max) {
+		__sync_fetch_and_add(mine, -1);
+		return 0;
+	}
+	if (__sync_fetch_and_add(all, 1) >= cfg->learn_max) {
+		__sync_fetch_and_add(all, -1);
+		__sync_fetch_and_add(mine, -1);
+		return 0;
+	}
+	return 1;
+}
+
+static __always_inline void learn_release(__u32 segment)
+{
+	__u32 zero = 0;
+	__u64 *mine = bpf_map_lookup_elem(&ovx_learned, &segment);
+	__u64 *all = bpf_map_lookup_elem(&ovx_learned, &zero);
+
+	if (mine)
+		__sync_fetch_and_add(mine, -1);
+	if (all)
+		__sync_fetch_and_add(all, -1);
+}
+
+/*
  * Learn that (segment, mac) sits behind @vtep. Static entries are never
  * overridden; an entry that has not moved is rewritten at most once per
  * OVX_LEARN_REFRESH_NS so that a busy flow does not bounce the cache line.
+ * A new entry needs room under the learning limits (learn_reserve); one
+ * that finds none is counted (learn_refused) and the frame delivered all
+ * the same.
  */
-static __always_inline void fdb_learn(__u32 segment, const __u8 *mac,
-				      const struct ovx_addr *vtep,
+static __always_inline void fdb_learn(__u32 segment, const struct ovx_segment *seg,
+				      const __u8 *mac, const struct ovx_addr *vtep,
 				      struct ovx_seg_stats *st)
 {
 	struct ovx_fdb_key key = { .segment = segment };
@@ -185,25 +229,39 @@ static __always_inline void fdb_learn(__u32 segment, const __u8 *mac,
 		.flags = OVX_FDB_LEARNED,
 	};
 	__u64 now = bpf_ktime_get_coarse_ns();
+	long err;
 	int moved;
 
 	mac_copy(key.mac, mac);
+	fresh.vtep = *vtep;
+	fresh.seen_ns = now;
 	e = bpf_map_lookup_elem(&ovx_fdb, &key);
 	if (e) {
 		if (e->flags & OVX_FDB_STATIC)
 			return;
 		moved = e->kind != OVX_FDB_VTEP || !addr_eq(&e->vtep, vtep);
-		if (!moved && now - e->seen_ns < OVX_LEARN_REFRESH_NS)
-			return;
 		if (!moved) {
-			e->seen_ns = now;
+			if (now - e->seen_ns >= OVX_LEARN_REFRESH_NS)
+				e->seen_ns = now;
 			return;
 		}
+		/* In place: an entry the control plane deleted meanwhile stays deleted. */
+		if (bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_EXIST) == 0)
+			st->learned++;
+		return;
 	}
-	fresh.vtep = *vtep;
-	fresh.seen_ns = now;
-	if (bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_ANY) == 0 )
+	if (!learn_reserve(segment, seg)) {
+		st->learn_refused++;
+		return;
+	}
+	err = bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_NOEXIST);
+	if (err == 0) {
 		st->learned++;
+		return;
+	}
+	learn_release(segment);
+	if (err != -EEXIST)	/* not another CPU learning it first: the FDB is full */
+		st->learn_refused++;
 }
 
 #endif /* OVX_COMMON_H */

@@ -82,6 +82,14 @@ struct {
 } ovx_seg_stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OVX_MAX_SEGMENTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} ovx_learned SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, OVX_MAX_PORTS);
 	__type(key, __u32);
@@ -97,7 +105,6 @@ struct {
  * STT reassembly: a few slots, each holding one frame being put together
  * from its segments. Datapath-private: the control plane only pins it.
  */
-#define OVX_STT_SLOTS		64
 #define OVX_STT_CHUNK		8192		/* bytes copied per helper call */
 
 /*
@@ -108,7 +115,7 @@ struct ovx_stt_slot {
 	__u64 owner;		/* frame id << 32 | length << 16 | sender hash; 0 = free */
 	__u64 started_ns;
 	__u32 received;		/* bytes copied in so far */
-	__u32 pad;
+	__u32 segment;		/* known from the first segment on; 0 before */
 	/* Any offset below 64 KiB plus one (masked) chunk fits. */
 	__u8 data[65536 + 2 * OVX_STT_CHUNK];
 };

@@ -49,6 +49,7 @@ ovx_offload_classify(void *data, void *end, const struct ovx_offload_config *cfg
 {
 	struct ethhdr *eth = data, *inner;
 	struct ovx_offload_vxlanhdr *vxh;
+	__u32 l4_end, udp_end;
 	struct udphdr *udp;
 	struct iphdr *ip;
 
@@ -60,14 +61,23 @@ ovx_offload_classify(void *data, void *end, const struct ovx_offload_config *cfg
 
 	vxh = (void *)(udp + 1);
 	inner = (void *)(vxh + 1);
+	/* Lengths from the headers, as the host's rx_parse() takes them. */
+	l4_end = ETH_HLEN + bpf_ntohs(ip->tot_len);
+	udp_end = ETH_HLEN + sizeof(*ip) + bpf_ntohs(udp->len);
 	if (ip->daddr != cfg->vtep4)
 		*reason = OVX_DROP_NOT_OUR_VTEP;
 	else if (ip->frag_off & bpf_htons(0x3fff))	/* MF or an offset */
 		*reason = OVX_DROP_FRAGMENT;
+	else if (ip->version != 4 || bpf_ntohs(ip->tot_len) < sizeof(*ip) ||
+		 l4_end > (__u32)(end - data) || bpf_ntohs(udp->len) < sizeof(*udp) ||
+		 udp_end > l4_end)
+		*reason = OVX_DROP_MALFORMED;
 	else if ((void *)(inner + 1) > end)
 		*reason = OVX_DROP_MALFORMED;
 	else if (!(vxh->flags & bpf_htonl(OVX_OFFLOAD_VXLAN_FLAG_I)))
 		*reason = OVX_DROP_UNSUPPORTED_FLAGS;
+	else if (udp_end < (__u32)((void *)(inner + 1) - data))
+		*reason = OVX_DROP_MALFORMED;
 	else {
 		out->eth = eth;
 		out->ip = ip;

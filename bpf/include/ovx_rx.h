@@ -65,8 +65,11 @@ static __always_inline int geneve_check_options(void *opts, __u32 optlen, void *
 	__u32 off = 0;
 
 	for (int i = 0; i < GENEVE_MAX_OPTS; i++) {
-		if (off >= optlen)
+		if (off == optlen)
 			return -1;
+		/* An option running past the option area would hide what follows. */
+		if (off + sizeof(*opt) > optlen)
+			return OVX_DROP_MALFORMED;
 		opt = opts + (off & 0xff);
 		if ((void *)(opt + 1) > end)
 			return OVX_DROP_MALFORMED;
@@ -89,7 +92,7 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 	struct ethhdr *eth = data;
 	__u32 l4_end;		/* offset where the IP payload ends */
 	void *l4, *tun;
-	int ours, frag;
+	int ours, frag, bad;
 	__u8 proto;
 
 	if ((void *)(eth + 1) > end)
@@ -106,6 +109,7 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		proto = ip->protocol;
 		l4 = (void *)ip + ihl;
 		l4_end = ETH_HLEN + bpf_ntohs(ip->tot_len);
+		bad = ip->version != 4 || bpf_ntohs(ip->tot_len) < ihl;
 		ours = cfg->vtep4.family && ip->daddr == cfg->vtep4.a[0];
 		frag = ip->frag_off & bpf_htons(0x3fff);	/* MF or an offset */
 		rx->src.family = AF_INET;
@@ -124,6 +128,7 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		proto = ip6->nexthdr;
 		l4 = ip6 + 1;
 		l4_end = ETH_HLEN + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		bad = ip6->version != 6;
 		ours = cfg->vtep6.family && addr6_eq(&ip6->daddr, cfg->vtep6.a);
 		frag = 0;
 		rx->src.family = AF_INET6;
@@ -174,6 +179,17 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		return rx_drop(rx, OVX_DROP_NOT_OUR_VTEP);
 	if (frag)
 		return rx_drop(rx, OVX_DROP_FRAGMENT);
+	/* The IP header's length, not the frame's (link padding), bounds the rest. */
+	if (bad || l4_end > total || (__u32)(l4 - data) > l4_end)
+		return rx_drop(rx, OVX_DROP_MALFORMED);
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+		__u32 ulen = bpf_ntohs(udp->len);
+
+		if ((void *)(udp + 1) > end || ulen < sizeof(*udp) || (__u32)(l4 - data) + ulen > l4_end)
+			return rx_drop(rx, OVX_DROP_MALFORMED);
+		l4_end = (__u32)(l4 - data) + ulen;
+	}
 
 	switch (rx->encap) {
 	case OVX_ENCAP_VXLAN: {
@@ -231,7 +247,7 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		void *payload = tun + doff;
 
 		rx->stt_payload_off = payload - data;
-		if (doff < sizeof(*tcp) || rx->stt_payload_off > l4_end || l4_end > total)
+		if (doff < sizeof(*tcp) || rx->stt_payload_off > l4_end)
 			return rx_drop(rx, OVX_DROP_MALFORMED);
 		rx->stt_len = STT_SEQ_LEN(seq);
 		rx->stt_off = STT_SEQ_OFF(seq);
@@ -249,13 +265,39 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 			return rx_drop(rx, OVX_DROP_UNSUPPORTED_FLAGS);
 		rx->id = bpf_be64_to_cpu(stt->context_id);
 		tun = stt + 1;
-		total = l4_end;	/* the frame's own length, not link padding */
 		break;
 	}
 	}
 	rx->inner_off = tun - data;
-	rx->inner_len = total - rx->inner_off;
+	if (rx->inner_off + ETH_HLEN > l4_end)
+		return rx_drop(rx, OVX_DROP_MALFORMED);
+	rx->inner_len = l4_end - rx->inner_off;
 	return RX_DECAP;
+}
+
+/*
+ * The active segment of (rx->encap, rx->id) into *segment (0 when none), and
+ * whether rx->src is one of its VTEPs: -1, or the drop reason.
+ */
+static __always_inline int rx_member(const struct ovx_rx *rx, __u32 *segment,
+				     const struct ovx_segment **seg)
+{
+	struct ovx_vni_key vkey = { .id = rx->id, .encap = rx->encap };
+	struct ovx_vtep_key tkey = { .addr = rx->src };
+	__u32 *sid;
+
+	*segment = 0;
+	sid = bpf_map_lookup_elem(&ovx_vni, &vkey);
+	if (!sid)
+		return OVX_DROP_UNKNOWN_VNI;
+	tkey.segment = *sid;
+	*seg = bpf_map_lookup_elem(&ovx_segments, &tkey.segment);
+	if (!*seg || !((*seg)->flags & OVX_SEG_ACTIVE))
+		return OVX_DROP_UNKNOWN_VNI;
+	*segment = tkey.segment;
+	if (!bpf_map_lookup_elem(&ovx_vteps, &tkey))
+		return OVX_DROP_UNKNOWN_VTEP;
+	return -1;
 }
 
 /*
@@ -267,31 +309,23 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 static __always_inline int rx_accept(const struct ovx_rx *rx, const __u8 *dst,
 				     const __u8 *src, __u32 *segment, __u32 *ifindex)
 {
-	struct ovx_vni_key vkey = { .id = rx->id, .encap = rx->encap };
-	struct ovx_vtep_key tkey = { .addr = rx->src };
 	const struct ovx_fdb_entry *e;
-	const struct ovx_segment *seg;
+	const struct ovx_segment *seg = NULL;
 	struct ovx_seg_stats *st;
-	__u32 *sid;
+	int reason;
 
-	*segment = 0;
 	*ifindex = 0;
-	sid = bpf_map_lookup_elem(&ovx_vni, &vkey);
-	if (!sid)
+	reason = rx_member(rx, segment, &seg);
+	if (reason >= 0)
+		return reason;
+	st = seg_stats(*segment);
+	if (!st || !seg)
 		return OVX_DROP_UNKNOWN_VNI;
-	tkey.segment = *sid;
-	seg = bpf_map_lookup_elem(&ovx_segments, &tkey.segment);
-	st = seg_stats(tkey.segment);
-	if (!seg || !st || !(seg->flags & OVX_SEG_ACTIVE))
-		return OVX_DROP_UNKNOWN_VNI;
-	*segment = tkey.segment;
-	if (!bpf_map_lookup_elem(&ovx_vteps, &tkey))
-		return OVX_DROP_UNKNOWN_VTEP;
 
 	if ((seg->flags & OVX_SEG_LEARNING) && !mac_is_multicast(src))
-		fdb_learn(tkey.segment, src, &tkey.addr, st);
+		fdb_learn(*segment, seg, src, &rx->src, st);
 	if (!mac_is_multicast(dst)) {
-		e = fdb_lookup(tkey.segment, seg, dst);
+		e = fdb_lookup(*segment, seg, dst);
 		/* Split horizon: what came from the overlay never goes back. */
 		if (e && e->kind != OVX_FDB_PORT)
 			return OVX_DROP_SPLIT_HORIZON;

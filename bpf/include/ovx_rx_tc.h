@@ -99,10 +99,7 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	struct ovx_seg_stats *st;
 	int reason;
 
-	if (stt->version) {
-		s->owner = 0;
-		return rx_tc_drop(0, OVX_DROP_UNSUPPORTED_FLAGS);
-	}
+	/* The first segment's STT header; stt_admit() checked its version. */
 	rx->id = bpf_be64_to_cpu(stt->context_id);
 	rx->inner_len = len;
 	reason = rx_accept(rx, inner->h_dest, inner->h_source, &segment, &ifindex);
@@ -136,38 +133,83 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 }
 
 /*
+ * May this segment take a slot or join its frame? The first segment carries
+ * the STT header: its sender must be a VTEP of the context id's segment,
+ * which the slot then records. Later segments carry no context id: their
+ * sender must be a VTEP of some STT segment here (ovx_vteps entries of
+ * segment 0), and their frame's first segment settles the rest.
+ * Returns -1, or the drop reason with *segment set as far as known.
+ */
+static __always_inline int stt_admit(struct __sk_buff *skb, struct ovx_rx *rx, __u32 *segment)
+{
+	struct ovx_vtep_key any = { .segment = 0, .addr = rx->src };
+	const struct ovx_segment *seg;
+	struct ovx_stthdr stt;
+
+	*segment = 0;
+	if (rx->stt_off)
+		return bpf_map_lookup_elem(&ovx_vteps, &any) ? -1 : OVX_DROP_UNKNOWN_VTEP;
+	if (rx->stt_payload_len < sizeof(stt) ||
+	    bpf_skb_load_bytes(skb, rx->stt_payload_off, &stt, sizeof(stt)))
+		return OVX_DROP_MALFORMED;
+	if (stt.version)
+		return OVX_DROP_UNSUPPORTED_FLAGS;
+	rx->id = bpf_be64_to_cpu(stt.context_id);
+	return rx_member(rx, segment, &seg);
+}
+
+/*
  * One segment of a larger STT frame: copy it into the frame's slot, and
- * deliver the frame with its last byte. Slots are found by hashing the
- * frame key; a slot whose frame outlived OVX_STT_TIMEOUT_MS is taken over
- * and that frame counted as incomplete. Segments of one frame come on one
- * CPU (one flow, one queue); should two CPUs start the same frame at once,
- * it times out and is counted like any incomplete frame.
+ * deliver the frame with its last byte. A sender hashes to one group of
+ * OVX_STT_SLOTS_PER_SOURCE slots, so that no sender can hold more than
+ * those, and the frame key picks the slot in the group. A slot whose frame
+ * outlived OVX_STT_TIMEOUT_MS is taken over and that frame counted as
+ * incomplete, in its segment. Segments of one frame come on one CPU (one
+ * flow, one queue); should two CPUs start the same frame at once, it times
+ * out and is counted like any incomplete frame.
  */
 static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *rx)
 {
 	const __u64 mine = stt_owner(rx);
-	__u32 idx = (__u32)(mine ^ (mine >> 32)) % OVX_STT_SLOTS, done, n, off, got;
+	__u32 idx, done, n, off, got, segment, known;
 	__u64 now = bpf_ktime_get_ns(), cur;
 	struct ovx_stt_slot *s;
+	int reason;
 
+	reason = stt_admit(skb, rx, &segment);
+	if (reason >= 0)
+		return rx_tc_drop(segment, reason);
+	idx = (stt_sender_hash(rx) >> 29) * OVX_STT_SLOTS_PER_SOURCE +
+	      (__u32)(mine >> 32) % OVX_STT_SLOTS_PER_SOURCE;
 	s = bpf_map_lookup_elem(&ovx_stt_slots, &idx);
 	if (!s)
-		return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
+		return rx_tc_drop(segment, OVX_DROP_REASSEMBLY);
 
 	cur = s->owner;
+	known = s->segment;
 	if (cur != mine) {
 		if (stt_inconsistent(cur, mine)) {
 			__sync_val_compare_and_swap(&s->owner, cur, 0);
-			return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
+			return rx_tc_drop(segment ? segment : known, OVX_DROP_REASSEMBLY);
 		}
 		if (cur && now - s->started_ns <= OVX_STT_TIMEOUT_MS * 1000000ull)
-			return rx_tc_drop(0, OVX_DROP_MAP_FULL);
+			return rx_tc_drop(segment, OVX_DROP_MAP_FULL);
 		if (__sync_val_compare_and_swap(&s->owner, cur, mine) != cur)
-			return rx_tc_drop(0, OVX_DROP_MAP_FULL);
+			return rx_tc_drop(segment, OVX_DROP_MAP_FULL);
 		if (cur)	/* the frame that timed out */
-			count_drop(0, OVX_DROP_REASSEMBLY);
+			count_drop(known, OVX_DROP_REASSEMBLY);
 		s->started_ns = now;
 		s->received = 0;
+		s->segment = segment;
+		known = segment;
+	} else if (segment) {
+		if (known && known != segment) {
+			/* The first segment names another segment than an earlier one did. */
+			__sync_val_compare_and_swap(&s->owner, mine, 0);
+			return rx_tc_drop(segment, OVX_DROP_REASSEMBLY);
+		}
+		s->segment = segment;
+		known = segment;
 	}
 
 	for (int i = 0; i < 65536 / OVX_STT_CHUNK + 1; i++) {
@@ -186,7 +228,7 @@ static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *
 		off = (rx->stt_off + done) & 0xffff;
 		if (bpf_skb_load_bytes(skb, rx->stt_payload_off + done, s->data + off, n)) {
 			__sync_val_compare_and_swap(&s->owner, mine, 0);
-			return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
+			return rx_tc_drop(known, OVX_DROP_REASSEMBLY);
 		}
 	}
 
@@ -194,7 +236,7 @@ static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *
 	if (s->owner != mine || got > rx->stt_len) {
 		/* Taken over meanwhile, or more bytes than the frame has. */
 		__sync_val_compare_and_swap(&s->owner, mine, 0);
-		return rx_tc_drop(0, OVX_DROP_REASSEMBLY);
+		return rx_tc_drop(known, OVX_DROP_REASSEMBLY);
 	}
 	if (got < rx->stt_len)
 		return TC_ACT_STOLEN;	/* kept in the slot, not dropped */

@@ -126,40 +126,70 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
 	const __u32 tlen = tun_hlen(seg->encap);
 	const __u32 hash = bpf_get_hash_recalc(skb);
-	const __be16 inner_proto = skb->protocol;
 	union ovx_tunhdr *tun;
-	struct ethhdr inner;
+	__be16 inner_proto;
+	__u32 tags = 0, l2;
 	__u64 flags = 0;
+	/* The inner Ethernet header, the VM's VLAN tags in it: MACs, tags, type. */
+	__u8 inner[ETH_HLEN + 4 * OVX_MAX_VLAN_TAGS] = {};
 	int ret;
 
 	if (!tlen || (v6 ? !cfg->vtep6.family : !cfg->vtep4.family))
 		return OVX_DROP_NOT_CONFIGURED;
+	if (bpf_skb_load_bytes(skb, 0, inner, ETH_HLEN))
+		return OVX_DROP_MALFORMED;
+	/*
+	 * The VM's outer tag, which the kernel keeps beside the frame (and the
+	 * underlay device would put on the *outer* frame), goes inside; popping
+	 * it brings the next one there, if any.
+	 */
+	for (int i = 0; i < OVX_MAX_VLAN_TAGS; i++) {
+		if (!skb->vlan_present)
+			break;
+		*(__be16 *)&inner[2 * ETH_ALEN + 4 * i] = (__be16)skb->vlan_proto;
+		*(__be16 *)&inner[2 * ETH_ALEN + 4 * i + 2] = bpf_htons(skb->vlan_tci);
+		if (bpf_skb_vlan_pop(skb))
+			return OVX_DROP_TX_ERROR;
+		tags++;
+	}
+	if (skb->vlan_present)
+		return OVX_DROP_VLAN_TAGS;
+	inner_proto = skb->protocol;
+	*(__be16 *)&inner[2 * ETH_ALEN + 4 * (tags & 3)] = inner_proto;
+	l2 = ETH_HLEN + 4 * tags;
+
 	tx->family = family;
 	tx->l4_csum = 0;
-	tx->inner_len = skb->len;
+	tx->inner_len = skb->len + 4 * tags;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
 		return OVX_DROP_MTU_EXCEEDED;
 
 	if (seg->encap != OVX_ENCAP_STT) {
 		flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-			BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN) |
+			BPF_F_ADJ_ROOM_ENCAP_L2(l2) |
 			(v6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) |
 			(seg->encap == OVX_ENCAP_NVGRE ? BPF_F_ADJ_ROOM_ENCAP_L4_GRE :
 							 BPF_F_ADJ_ROOM_ENCAP_L4_UDP);
 	}
 
 	__builtin_memset(&tx->h, 0, sizeof(tx->h));
-	if (bpf_skb_load_bytes(skb, 0, &inner, sizeof(inner)))
-		return OVX_DROP_MALFORMED;
-
+	/*
+	 * Room for the outer headers and the tags: adjust_room opens it
+	 * behind the frame's first 14 bytes, change_head in front of them;
+	 * either way the inner header is written whole at tx->hlen.
+	 */
 	if (inner_proto == bpf_htons(ETH_P_IP) || inner_proto == bpf_htons(ETH_P_IPV6))
-		ret = bpf_skb_adjust_room(skb, tx->hlen, BPF_ADJ_ROOM_MAC, flags);
+		ret = bpf_skb_adjust_room(skb, tx->hlen + l2 - ETH_HLEN, BPF_ADJ_ROOM_MAC, flags);
 	else
-		ret = bpf_skb_change_head(skb, tx->hlen, 0);
+		ret = bpf_skb_change_head(skb, tx->hlen + l2 - ETH_HLEN, 0);
 	if (ret)
 		return OVX_DROP_TX_ERROR;
-	if (bpf_skb_store_bytes(skb, tx->hlen & 0x7f, &inner, sizeof(inner), 0))
+	if (tags)
+		ret = bpf_skb_store_bytes(skb, tx->hlen & 0x7f, inner, ETH_HLEN + 4 * (tags & 3), 0);
+	else
+		ret = bpf_skb_store_bytes(skb, tx->hlen & 0x7f, inner, ETH_HLEN, 0);
+	if (ret)
 		return OVX_DROP_TX_ERROR;
 
 	if (v6) {

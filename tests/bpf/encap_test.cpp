@@ -168,8 +168,8 @@ TEST_P(EveryEncap, XdpDecapsulatesToTheLocalPort)
 {
 	const auto r = run_xdp(from_vtep_frame(2, blue_id(encap_), ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_EQ(hex(r.meta), hex(meta(kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
-	EXPECT_EQ(hex(r.out), hex(ping_to_vm1));
+	EXPECT_EQ(hex(r.out),
+		  hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
 	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
 	EXPECT_EQ(stats(kBlue).rx_bytes, ping_to_vm1.size());
 }
@@ -187,7 +187,8 @@ TEST_P(EveryEncap, SameMacInAnotherTenantStaysThere)
 {
 	const auto r = run_xdp(from_vtep_frame(2, 6001, ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_EQ(hex(r.meta), hex(meta(kRed, static_cast<std::uint32_t>(ifindex("vm3")))));
+	EXPECT_EQ(hex(r.out),
+		  hex(decapsulated(ping_to_vm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")))));
 }
 
 TEST_P(EveryEncap, LearnsTheSenderBehindItsVtep)
@@ -268,7 +269,7 @@ TEST_F(Geneve, OptionsAreSkipped)
 	const Bytes opts{0x01, 0x02, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0x7f, 0x00};
 	const auto r = run_xdp(geneve_from_vtep2(opts, 0, ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_EQ(hex(r.out), hex(ping_to_vm1));
+	EXPECT_EQ(hex(r.out), hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
 }
 
 TEST_F(Geneve, UnknownCriticalOptionIsDropped)
@@ -299,13 +300,29 @@ TEST_F(Geneve, OptionsRunningPastTheFrameAreMalformed)
 	EXPECT_EQ(drops(0, OVX_DROP_MALFORMED), 1u);
 }
 
+TEST_F(Geneve, AnOptionLongerThanTheOptionAreaIsMalformed)
+{
+	configure(Encap::geneve, AF_INET);
+	// One word of options whose option claims two words of data: what it
+	// covers past the area (here the inner frame's first 8 bytes) could
+	// hide a critical option.
+	EXPECT_EQ(run_xdp(geneve_from_vtep2({0x01, 0x02, 0x01, 0x02}, 0, ping_to_vm1)).retval,
+		  XDP_DROP);
+	// Two options, the second running one word past the area.
+	EXPECT_EQ(run_xdp(geneve_from_vtep2({0x01, 0x02, 0x01, 0x00, 0x01, 0x02, 0x01, 0x01}, 0,
+					    ping_to_vm1))
+			  .retval,
+		  XDP_DROP);
+	EXPECT_EQ(drops(0, OVX_DROP_MALFORMED), 2u);
+	EXPECT_EQ(stats(kBlue).rx_packets, 0u);
+}
+
 TEST_F(Geneve, GenevePortIsTheHostsWhileNoSegmentUsesGeneve)
 {
 	configure(Encap::vxlan, AF_INET);
 	const Bytes frame = geneve_from_vtep2({}, 0, ping_to_vm1);
 	const auto r = run_xdp(frame);
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_TRUE(r.meta.empty());
 	EXPECT_EQ(hex(r.out), hex(frame));
 }
 
@@ -331,6 +348,26 @@ TEST_F(Nvgre, GreWithOtherFlagsOrPayloadIsNotOurs)
 	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_FLAGS), 3u);
 	EXPECT_EQ(run_xdp(nvgre_from_vtep2(0x2000, kEthIp, ping_to_vm1)).retval, XDP_DROP);
 	EXPECT_EQ(drops(0, OVX_DROP_UNSUPPORTED_PROTO), 1u);
+}
+
+TEST_F(Nvgre, TruncatedFramesAreMalformed)
+{
+	configure(Encap::nvgre, AF_INET6);
+	const Bytes whole = nvgre_from_vtep2(0x2000, kEthTeb, ping_to_vm1);
+	const std::size_t gre = 14 + 40;
+	for (const std::size_t inner : {0, 1, 13}) {
+		// The IPv6 payload length says GRE + @inner bytes; the frame holds more.
+		Bytes f = whole;
+		const std::size_t plen = 8 + inner;
+		f[14 + 4] = static_cast<std::uint8_t>(plen >> 8);
+		f[14 + 5] = static_cast<std::uint8_t>(plen);
+		EXPECT_EQ(run_xdp(f).retval, XDP_DROP) << inner;
+		// And cut there for real.
+		f.resize(gre + plen);
+		EXPECT_EQ(run_xdp(f).retval, XDP_DROP) << inner;
+	}
+	EXPECT_EQ(drops(0, OVX_DROP_MALFORMED), 6u);
+	EXPECT_EQ(stats(kBlue).rx_packets, 0u);
 }
 
 TEST_F(Nvgre, FlowIdFollowsTheInnerFlow)
@@ -381,7 +418,6 @@ TEST_F(Stt, XdpLeavesSegmentsOfLargerFramesToTc)
 	const Bytes first = segment(big_stt, 0, 1400, 7);
 	const auto r = run_xdp(first);
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_TRUE(r.meta.empty());
 	EXPECT_EQ(hex(r.out), hex(first));
 }
 
@@ -426,11 +462,12 @@ TEST_F(Stt, InconsistentSegmentsAreDroppedAndCounted)
 	const auto r = run_tc(Program::tc_underlay, "ul0",
 			      segment(shorter, 1400, shorter.size() - 1400, 31));
 	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_REASSEMBLY), 1u) << "the frame's segment is known";
 	// A segment reaching past its frame's end is refused outright.
 	Bytes past = segment(big_stt, 1400, big_stt.size() - 1400, 32);
 	past[14 + 20 + 6] = 0xff; // offset 0xff.. beyond the length
 	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", past).retval, TC_ACT_SHOT);
-	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 2u);
+	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 1u);
 }
 
 TEST_F(Stt, AnIncompleteFrameTimesOutAndIsCounted)
@@ -439,9 +476,55 @@ TEST_F(Stt, AnIncompleteFrameTimesOutAndIsCounted)
 	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", a).retval, TC_ACT_STOLEN);
 	std::this_thread::sleep_for(std::chrono::milliseconds(OVX_STT_TIMEOUT_MS + 50));
 	// Another frame that lands in the same slot takes it over.
-	for (std::uint32_t id = 1000; drops(0, OVX_DROP_REASSEMBLY) == 0 && id < 5000; id++)
+	for (std::uint32_t id = 1000; drops(kBlue, OVX_DROP_REASSEMBLY) == 0 && id < 5000; id++)
 		run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id));
-	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 1u);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_REASSEMBLY), 1u) << "counted in the frame's own segment";
+	EXPECT_EQ(drops(0, OVX_DROP_REASSEMBLY), 0u);
+}
+
+TEST_F(Stt, ANonMemberTakesNoSlot)
+{
+	// VTEP .9 belongs to no segment: its first segments name blue's
+	// context id, its later ones none. Neither may hold a slot.
+	for (std::uint32_t id = 0; id < 2 * OVX_STT_SLOTS; id++) {
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id, 9)).retval,
+			  TC_ACT_SHOT);
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0",
+				 segment(big_stt, 1400, big_stt.size() - 1400, id + 1000, 9))
+				  .retval,
+			  TC_ACT_SHOT);
+	}
+	EXPECT_EQ(drops(kBlue, OVX_DROP_UNKNOWN_VTEP), 2u * OVX_STT_SLOTS);
+	EXPECT_EQ(drops(0, OVX_DROP_UNKNOWN_VTEP), 2u * OVX_STT_SLOTS);
+	// Every frame of a member still gets through.
+	for (std::uint32_t id = 0; id < 2 * OVX_STT_SLOTS; id++) {
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id)).retval,
+			  TC_ACT_STOLEN);
+		const auto r = run_tc(Program::tc_underlay, "ul0",
+				      segment(big_stt, 1400, big_stt.size() - 1400, id));
+		EXPECT_EQ(r.retval, TC_ACT_REDIRECT) << id;
+	}
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 2u * OVX_STT_SLOTS);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_MAP_FULL), 0u);
+}
+
+TEST_F(Stt, AMemberHoldsAtMostItsShareOfSlots)
+{
+	// VTEP .3 starts many frames and completes none; .2 (another slot
+	// group) is not hurt, and .3's refusals count in its segment.
+	for (std::uint32_t id = 0; id < 2 * OVX_STT_SLOTS; id++)
+		run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id, 3));
+	EXPECT_EQ(drops(kBlue, OVX_DROP_MAP_FULL), 2u * OVX_STT_SLOTS - OVX_STT_SLOTS_PER_SOURCE);
+	EXPECT_EQ(drops(0, OVX_DROP_MAP_FULL), 0u);
+	for (std::uint32_t id = 0; id < 2 * OVX_STT_SLOTS; id++) {
+		run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, id));
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0",
+				 segment(big_stt, 1400, big_stt.size() - 1400, id))
+				  .retval,
+			  TC_ACT_REDIRECT)
+			<< id;
+	}
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 2u * OVX_STT_SLOTS);
 }
 
 // A VM's TSO frames and the segmenter (loader/segmenter.h).

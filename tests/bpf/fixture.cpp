@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -36,6 +37,8 @@ void DatapathTest::SetUp()
 		sll.sll_protocol = htons(ETH_P_ALL);
 		sll.sll_ifindex = ifindex(peer);
 		ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr *>(&sll), sizeof(sll)), 0);
+		const int on = 1;
+		ASSERT_EQ(setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &on, sizeof(on)), 0);
 		captures_[std::string(peer, std::strlen(peer) - 1)] = UniqueFd(fd);
 	}
 }
@@ -55,7 +58,6 @@ RunResult DatapathTest::run_xdp(const Bytes &frame)
 	EXPECT_EQ(err, 0) << std::strerror(errno);
 	r.retval = static_cast<int>(opts.retval);
 	r.out.resize(opts.data_size_out);
-	r.meta.assign(r.out.begin(), r.out.begin() + ctx.data);
 	r.out.erase(r.out.begin(), r.out.begin() + ctx.data);
 	return r;
 }
@@ -113,7 +115,14 @@ std::vector<Bytes> DatapathTest::captured(const std::string &ifname)
 	// Clones are sent synchronously; a short wait covers the veth hop.
 	while (poll(&p, 1, 50) > 0) {
 		Bytes buf(9000);
-		ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+		alignas(cmsghdr) char control[CMSG_SPACE(sizeof(tpacket_auxdata))];
+		iovec iov{buf.data(), buf.size()};
+		msghdr msg{};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		ssize_t n = recvmsg(fd, &msg, 0);
 		if (n <= 0)
 			break;
 		buf.resize(static_cast<std::size_t>(n));
@@ -121,9 +130,32 @@ std::vector<Bytes> DatapathTest::captured(const std::string &ifname)
 		// to 33:33:..): ovx never sends to IPv6 multicast MACs.
 		if (n >= 2 && buf[0] == 0x33 && buf[1] == 0x33)
 			continue;
+		// A VLAN tag the kernel carried beside the frame was on the wire:
+		// put it back where it was, after the MACs (as libpcap does).
+		for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
+				continue;
+			tpacket_auxdata aux;
+			std::memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+			if (!(aux.tp_status & TP_STATUS_VLAN_VALID) || buf.size() < 12)
+				continue;
+			const std::uint16_t tpid =
+				aux.tp_status & TP_STATUS_VLAN_TPID_VALID ? aux.tp_vlan_tpid : 0x8100;
+			const std::uint8_t tag[4] = {
+				static_cast<std::uint8_t>(tpid >> 8), static_cast<std::uint8_t>(tpid),
+				static_cast<std::uint8_t>(aux.tp_vlan_tci >> 8),
+				static_cast<std::uint8_t>(aux.tp_vlan_tci)};
+			buf.insert(buf.begin() + 12, tag, tag + 4);
+		}
 		frames.push_back(std::move(buf));
 	}
 	return frames;
+}
+
+void DatapathTest::send_from_peer(const std::string &ifname, const Bytes &frame)
+{
+	const ssize_t n = send(captures_.at(ifname).get(), frame.data(), frame.size(), 0);
+	ASSERT_EQ(n, static_cast<ssize_t>(frame.size())) << std::strerror(errno);
 }
 
 Underlay DatapathTest::to_vtep(std::uint32_t dst, std::uint16_t sport) const
@@ -135,11 +167,20 @@ Underlay DatapathTest::to_vtep(std::uint32_t dst, std::uint16_t sport) const
 			.sport = sport};
 }
 
-Bytes DatapathTest::meta(std::uint32_t segment, std::uint32_t ifindex)
+Bytes DatapathTest::decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
+				 const std::uint32_t (&cookie)[2])
 {
-	ovx_xdp_meta m{OVX_META_MAGIC, segment, ifindex, 0};
-	const auto *p = reinterpret_cast<const std::uint8_t *>(&m);
-	return Bytes(p, p + sizeof(m));
+	ovx_rx_shim shim{};
+	shim.ver_ihl = 0x45;
+	shim.protocol = OVX_HIDDEN_IPPROTO;
+	shim.cookie[0] = cookie[0];
+	shim.cookie[1] = cookie[1];
+	shim.segment = segment;
+	shim.ifindex = ifindex;
+	Bytes payload(sizeof(shim) + inner.size());
+	std::memcpy(payload.data(), &shim, sizeof(shim));
+	std::copy(inner.begin(), inner.end(), payload.begin() + sizeof(shim));
+	return eth(mac("01:80:c2:00:00:01"), mac("00:00:00:00:00:00"), kEthIp, payload);
 }
 
 } // namespace ovx::test

@@ -20,7 +20,6 @@ namespace ovx::test {
 struct RunResult {
 	int retval = -1;
 	Bytes out;  // the packet as the program left it
-	Bytes meta; // XDP metadata in front of it, if any
 	std::uint32_t mark = 0; // skb->mark as the program left it
 };
 
@@ -43,12 +42,20 @@ protected:
 	std::optional<ovx_fdb_entry> fdb(std::uint32_t segment, MacAddr m);
 	void put_fdb(std::uint32_t segment, MacAddr m, const ovx_fdb_entry &e);
 
-	// Frames that arrived on the peer of @ifname since the last call.
+	// Frames that arrived on the peer of @ifname since the last call, as
+	// they were on the wire (VLAN tags the kernel kept aside put back).
 	std::vector<Bytes> captured(const std::string &ifname);
+	// Sends @frame from the peer of @ifname, so that it arrives on @ifname
+	// through the kernel's receive path (hooks attached there run for real).
+	void send_from_peer(const std::string &ifname, const Bytes &frame);
 
 	static int ifindex(const std::string &name);
 	Underlay to_vtep(std::uint32_t dst, std::uint16_t sport) const;
-	static Bytes meta(std::uint32_t segment, std::uint32_t ifindex);
+	// What xdp_underlay leaves for tc_underlay: @inner behind the shim the
+	// host's stack drops (struct ovx_rx_shim), with the cookie and the
+	// decision (segment, local port or 0 to flood).
+	static Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
+				  const std::uint32_t (&cookie)[2] = kCookie);
 
 	std::optional<Dataplane> dp_;
 	std::map<std::string, UniqueFd> captures_;

@@ -128,10 +128,13 @@ void apply_config_text(Dataplane &dp, const std::string &yaml,
 		       const std::optional<Segmenter> &segmenter)
 {
 	Config config = parse_config(yaml, "packet_env.yaml");
+	config.limits.fdb_entries = dp.tables().fdb.max_entries(); // as `ovx apply` makes it
 	Resolved r{.underlay_ifindex = packet_ifindex("ul0"), .underlay_mtu = 1500, .port_ifindex = {}};
 	for (const char *vm : {"vm1", "vm2", "vm3"})
 		r.port_ifindex[vm] = packet_ifindex(vm);
 	DesiredState want = build_desired(config, r, {}, {});
+	want.config.cookie[0] = kCookie[0];
+	want.config.cookie[1] = kCookie[1];
 	if (segmenter)
 		use_segmenter(want, *segmenter);
 	reconcile(dp.tables(), want, monotonic_ns());

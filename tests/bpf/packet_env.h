@@ -32,6 +32,8 @@ inline const MacAddr kVm3 = kVm1;
 inline const MacAddr kRemoteStatic = mac("02:00:00:00:02:01"); // blue, behind .2
 inline const MacAddr kBroadcast = mac("ff:ff:ff:ff:ff:ff");
 inline constexpr std::uint32_t kBlue = 1, kRed = 2;
+// The receive cookie of the environment's instance (ovx_config.cookie).
+inline constexpr std::uint32_t kCookie[2] = {0x6f767833, 0x0c00c1e5};
 
 
 // Moves the process into a new network namespace (gone when it exits) and

@@ -1,8 +1,10 @@
 // tc_port: the VTEP's send side, frame by frame.
+#include <arpa/inet.h>
 #include <linux/pkt_cls.h>
 
 #include <set>
 
+#include "agent/reconcile.h"
 #include "tests/bpf/fixture.h"
 
 namespace ovx::test {
@@ -91,6 +93,24 @@ TEST_F(TcPort, UnknownUnicastStaysInsideTheTenant)
 	EXPECT_EQ(stats(kBlue).flood_copies, 0u);
 }
 
+TEST_F(TcPort, NothingGoesToAVtepThatIsNotOfTheSegment)
+{
+	// A fresh learned entry behind .9, which left blue (or never was in it).
+	const MacAddr behind = mac("02:00:00:00:09:01");
+	ovx_fdb_entry e{};
+	e.kind = OVX_FDB_VTEP;
+	e.flags = OVX_FDB_LEARNED;
+	e.vtep.family = AF_INET;
+	e.vtep.a[0] = htonl(ipv4("192.168.77.9"));
+	e.seen_ns = monotonic_ns() - 1000000000ull; // the datapath's coarse clock lags
+	put_fdb(kBlue, behind, e);
+	const auto r = run_tc(Program::tc_port, "vm1", vm_ping(behind, kVm1, 1, 2));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(kBlue).drops[OVX_DROP_UNKNOWN_VTEP], 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 0u);
+	EXPECT_TRUE(captured("ul0").empty());
+}
+
 TEST_F(TcPort, SpoofedSourceIsDropped)
 {
 	const auto r = run_tc(Program::tc_port, "vm2", kPingRemote); // vm1's MAC, from vm2
@@ -122,6 +142,81 @@ TEST_F(TcPort, InterfaceThatIsNoPortIsDropped)
 	const auto r = run_tc(Program::tc_port, "ul0", kPingVm2);
 	EXPECT_EQ(r.retval, TC_ACT_SHOT);
 	EXPECT_EQ(stats(0).drops[OVX_DROP_NO_PORT], 1u);
+}
+
+// The real receive path of a VM port: frames sent from the VM's side, tc_port
+// attached to vm1's ingress. The kernel takes a VM's outer VLAN tag out of
+// the frame before TC runs (BPF_PROG_TEST_RUN does not), and a device puts
+// such a tag on whatever frame it sends: the case to test.
+class TcPortLive : public DatapathTest {
+protected:
+	void SetUp() override
+	{
+		DatapathTest::SetUp();
+		vm1_ = ifindex("vm1");
+		dp_->attach_tc(vm1_, Program::tc_port);
+		ASSERT_TRUE(dp_->tc_attached(vm1_, Program::tc_port));
+	}
+	void TearDown() override { dp_->detach_tc(vm1_); }
+
+	// @frame with a tag (@tpid, @tci) in front of its ethertype.
+	static Bytes with_tag(const Bytes &frame, std::uint16_t tpid, std::uint16_t tci)
+	{
+		Bytes out = frame;
+		const std::uint8_t tag[4] = {static_cast<std::uint8_t>(tpid >> 8),
+					     static_cast<std::uint8_t>(tpid),
+					     static_cast<std::uint8_t>(tci >> 8),
+					     static_cast<std::uint8_t>(tci)};
+		out.insert(out.begin() + 12, tag, tag + 4);
+		return out;
+	}
+
+	int vm1_ = 0;
+};
+
+TEST_F(TcPortLive, VlanTagStaysInsideTheEncapsulation)
+{
+	const Bytes tagged = with_tag(kPingRemote, 0x8100, 0xa064); // priority 5, VLAN 100
+	send_from_peer("vm1", tagged);
+	const auto wire = captured("ul0");
+	ASSERT_EQ(wire.size(), 1u);
+	EXPECT_EQ(hex(wire[0]), hex(vxlan_frame(to_vtep(kVtep2, udp_sport(wire[0])), 5001, tagged)));
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+	EXPECT_EQ(stats(kBlue).tx_bytes, tagged.size());
+}
+
+TEST_F(TcPortLive, StackedTagsStayInsideInOrder)
+{
+	const Bytes qinq = with_tag(with_tag(kPingRemote, 0x8100, 0x0064), 0x88a8, 0xa00a);
+	send_from_peer("vm1", qinq);
+	const auto wire = captured("ul0");
+	ASSERT_EQ(wire.size(), 1u);
+	EXPECT_EQ(hex(wire[0]), hex(vxlan_frame(to_vtep(kVtep2, udp_sport(wire[0])), 5001, qinq)));
+}
+
+TEST_F(TcPortLive, FloodCopiesKeepTheTagInside)
+{
+	const Bytes arp = with_tag(eth(kBroadcast, kVm1, kEthArp,
+				       arp_request(kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.9"))),
+				   0x8100, 0xa064);
+	send_from_peer("vm1", arp);
+	const auto local = captured("vm2");
+	ASSERT_EQ(local.size(), 1u);
+	EXPECT_EQ(hex(local[0]), hex(arp));
+	const auto wire = captured("ul0");
+	ASSERT_EQ(wire.size(), 2u);
+	const std::uint16_t sport = udp_sport(wire[0]);
+	EXPECT_EQ(hex(wire[0]), hex(vxlan_frame(to_vtep(kVtep2, sport), 5001, arp)));
+	EXPECT_EQ(hex(wire[1]), hex(vxlan_frame(to_vtep(kVtep3, sport), 5001, arp)));
+}
+
+TEST_F(TcPortLive, MoreTagsThanCarriedAreDroppedAndCounted)
+{
+	const Bytes three = with_tag(with_tag(with_tag(kPingRemote, 0x8100, 1), 0x8100, 2), 0x88a8, 3);
+	send_from_peer("vm1", three);
+	EXPECT_TRUE(captured("ul0").empty());
+	EXPECT_EQ(stats(kBlue).drops[OVX_DROP_VLAN_TAGS], 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 0u);
 }
 
 } // namespace

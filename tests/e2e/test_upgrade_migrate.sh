@@ -1,32 +1,39 @@
 #!/usr/bin/env bash
-# Migration of an instance pinned by ovx with map ABI v1 (git 954cadd) to
-# this ovx's ABI, under 1 ms ping + paced iperf3: the new binary refuses the
-# old pins with a message that says what to do, `ovx upgrade --migrate`
-# carries FDB (static and learned), ports, segments and counters over and
-# swaps the programs, and no ping is lost.
-#   OVX_V1: an ovx binary of ABI v1 to use; default: built from git 954cadd
-#   into <build>/ovx-abi1 (kept for the next run).
+# Migration of an instance pinned by an older ovx (map ABI v2, git 85c3d77,
+# the previous version; MIGRATE_FROM=1: ABI v1, git 954cadd) to this ovx's
+# ABI, under 1 ms ping + paced iperf3: the new binary refuses the old pins
+# with a message that says what to do, `ovx upgrade --migrate` carries FDB
+# (static and learned), ports, segments and counters over and swaps the
+# programs, and no ping is lost.
+#   OVX_OLD: an ovx binary of that ABI to use; default: built from its
+#   commit into <build>/ovx-abi<N> (kept for the next run).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-V1_COMMIT=954cadd
+FROM=${MIGRATE_FROM:-2}
+case $FROM in
+1) OLD_COMMIT=954cadd ;;
+2) OLD_COMMIT=85c3d77 ;;
+*) echo "MIGRATE_FROM: 1 or 2, not '$FROM'" >&2; exit 1 ;;
+esac
 RATE=${HITLESS_RATE:-200M}
 
-e2e_init test_upgrade_migrate "ABI v1 pins -> v2 with ovx upgrade --migrate under traffic"
 NEW=$OVX
+NEW_ABI=$("$NEW" --version | sed -n 's/.*ABI v\([0-9]*\).*/\1/p')
+e2e_init test_upgrade_migrate "ABI v$FROM pins -> v$NEW_ABI with ovx upgrade --migrate under traffic"
 
-e2e_step "the ABI v1 binary (git $V1_COMMIT)"
-OLD=${OVX_V1:-$(dirname "$NEW")/ovx-abi1/build/ovx}
+e2e_step "the ABI v$FROM binary (git $OLD_COMMIT)"
+OLD=${OVX_OLD:-$(dirname "$NEW")/ovx-abi$FROM/build/ovx}
 if [[ ! -x $OLD ]]; then
-	src=$(dirname "$NEW")/ovx-abi1
+	src=$(dirname "$NEW")/ovx-abi$FROM
 	rm -rf "$src" && mkdir -p "$src" || e2e_fail "cannot create $src"
-	git -C "$OVX_REPO_ROOT" archive "$V1_COMMIT" | tar -x -C "$src" ||
-		e2e_fail "cannot extract git $V1_COMMIT (needs the repository's history)"
+	git -C "$OVX_REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$src" ||
+		e2e_fail "cannot extract git $OLD_COMMIT (needs the repository's history)"
 	(cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
 		nice -n 10 cmake --build "$src/build" --target ovx -j2 >"$src/build.log" 2>&1) ||
-		e2e_fail "building ovx $V1_COMMIT failed: $(tail -20 "$src/build.log")"
+		e2e_fail "building ovx $OLD_COMMIT failed: $(tail -20 "$src/build.log")"
 fi
-"$OLD" --version | grep 'ABI v1' >/dev/null || e2e_fail "$OLD is not ABI v1: $("$OLD" --version)"
+"$OLD" --version | grep "ABI v$FROM" >/dev/null || e2e_fail "$OLD is not ABI v$FROM: $("$OLD" --version)"
 e2e_ok "$OLD: $("$OLD" --version)"
 
 e2e_build_topology "ovx ovx ovx" "blue:5001"
@@ -46,17 +53,17 @@ for e in json.load(sys.stdin)["fdb"]:
           "learned" if e["learned"] else "static")' | sort
 }
 before=$(fdb_set h1)
-grep ' learned$' <<<"$before" >/dev/null || e2e_fail "h1's v1 FDB has no learned entries: $before"
-grep ' vtep .* static$' <<<"$before" >/dev/null || e2e_fail "h1's v1 FDB has no static remote: $before"
-ovx_run h1 stats --json || e2e_fail "v1 stats: $OVX_OUT"
+grep ' learned$' <<<"$before" >/dev/null || e2e_fail "h1's old FDB has no learned entries: $before"
+grep ' vtep .* static$' <<<"$before" >/dev/null || e2e_fail "h1's old FDB has no static remote: $before"
+ovx_run h1 stats --json || e2e_fail "old stats: $OVX_OUT"
 rx_before=$(ovx_json_seg_field rx_packets "$BLUE" <<<"$OVX_OUT")
-e2e_ok "h1 (v1): $(wc -l <<<"$before") FDB entries, rx_packets $rx_before"
+e2e_ok "h1 (v$FROM): $(wc -l <<<"$before") FDB entries, rx_packets $rx_before"
 OVX=$NEW
 
-e2e_step "this ovx refuses the v1 pins and says what to do"
+e2e_step "this ovx refuses the v$FROM pins and says what to do"
 ovx_run h1 show
-((OVX_RC == 2)) || e2e_fail "show on v1 pins: exit $OVX_RC, want 2: $OVX_OUT"
-[[ $OVX_OUT == *"ABI v1"*"upgrade --migrate"* ]] || e2e_fail "message does not point at upgrade --migrate: $OVX_OUT"
+((OVX_RC == 2)) || e2e_fail "show on v$FROM pins: exit $OVX_RC, want 2: $OVX_OUT"
+[[ $OVX_OUT == *"ABI v$FROM"*"upgrade --migrate"* ]] || e2e_fail "message does not point at upgrade --migrate: $OVX_OUT"
 e2e_ok "$OVX_OUT"
 ovx_run h1 upgrade
 ((OVX_RC == 1)) || e2e_fail "upgrade without --migrate: exit $OVX_RC, want 1: $OVX_OUT"
@@ -76,11 +83,11 @@ wait "$(topo_bg_pid ping-b1)"
 wait "$(topo_bg_pid iperf-b2)"
 e2e_expect_no_ping_loss "$(topo_bg_out ping-b1)" "$count"
 e2e_expect_no_stall "$(topo_bg_out iperf-b2)" "$RATE"
-echo "    RESULT: upgrade --migrate v1 -> v2 on 3 hosts under traffic: $E2E_PING_RESULT; $E2E_IPERF_RESULT"
+echo "    RESULT: upgrade --migrate v$FROM -> v$NEW_ABI on 3 hosts under traffic: $E2E_PING_RESULT; $E2E_IPERF_RESULT"
 
-e2e_step "after: ABI v2 pins, the same FDB, counters kept, a second upgrade is a plain one"
+e2e_step "after: ABI v$NEW_ABI pins, the same FDB, counters kept, a second upgrade is a plain one"
 ovx_run h1 status --json || e2e_fail "status: $OVX_OUT"
-[[ $(ovx_json_get abi_pinned <<<"$OVX_OUT") == 2 && $(ovx_json_get healthy <<<"$OVX_OUT") == true ]] ||
+[[ $(ovx_json_get abi_pinned <<<"$OVX_OUT") == "$NEW_ABI" && $(ovx_json_get healthy <<<"$OVX_OUT") == true ]] ||
 	e2e_fail "status after migration: $OVX_OUT"
 after=$(fdb_set h1)
 missing=$(comm -23 <(echo "$before") <(echo "$after"))

@@ -358,6 +358,19 @@ TEST(ConfigTest, XdpModes)
 	}
 }
 
+TEST(ConfigTest, LearnLimitIsPerSegmentAndOptional)
+{
+	const Config c = parse_config(yaml(R"(
+underlay: {interface: eth1, address: 10.0.0.1}
+segments:
+  - {name: a, tenant: t, id: 1, learn_limit: 500}
+  - {name: b, tenant: t, id: 2}
+)"),
+				      "h.yaml");
+	EXPECT_EQ(c.segments[0].learn_limit, 500u);
+	EXPECT_FALSE(c.segments[1].learn_limit);
+}
+
 TEST(ConfigTest, RangeBoundsAreInclusive)
 {
 	const Config c = parse_config(yaml(R"(
@@ -697,7 +710,7 @@ segments:
     vni: 5001
 )",
 	 "h.yaml:7:5: segments[0].vni: unknown key 'vni' (expected one of: name, tenant, encap, "
-	 "id, learning, aging, flood, ports, remotes)"},
+	 "id, learning, aging, learn_limit, flood, ports, remotes)"},
 	{"NameWithSpace", R"(
 underlay:
   interface: eth1
@@ -930,6 +943,18 @@ segments:
     aging: 86401
 )",
 	 "h.yaml:8:12: segments[0].aging: aging time '86401' is out of range (expected 0..86400)"},
+	{"LearnLimitZero", R"(
+underlay:
+  interface: eth1
+  address: 192.168.77.1
+segments:
+  - name: blue-web
+    tenant: blue
+    id: 5001
+    learn_limit: 0
+)",
+	 "h.yaml:8:18: segments[0].learn_limit: learning limit '0' is out of range (expected "
+	 "1..16777216)"},
 	{"AgingNegative", R"(
 underlay:
   interface: eth1

@@ -79,6 +79,19 @@ TEST(Desired, SegmentsGetFreshIdsAndTheirMembers)
 	EXPECT_EQ(d.vteps.size(), 3u); // the static remote's VTEP is in blue's flood list too
 }
 
+TEST(Desired, LearningLimitsLeaveRoomForStaticEntries)
+{
+	Config c = two_segments();
+	c.limits.fdb_entries = 1024;
+	c.segments[1].learn_limit = 10;
+	const DesiredState d = build_desired(c, resolved(), {}, {});
+	EXPECT_EQ(d.segments.at(1).learn_max, 256u) << "a quarter of the FDB by default";
+	EXPECT_EQ(d.segments.at(2).learn_max, 10u);
+	// All segments together: the FDB less its static entries and 1/16 of it.
+	EXPECT_EQ(d.config.learn_max, 1024u - d.fdb.size() - 64);
+	EXPECT_EQ(fdb_learn_max(1024, 1000), 0u);
+}
+
 TEST(Desired, SameMacInTwoSegmentsIsTwoEntries)
 {
 	const DesiredState d = build_desired(two_segments(), resolved(), {}, {});
