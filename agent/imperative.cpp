@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "agent/desired.h"
 #include "agent/inspect.h"
 #include "maps/error.h"
 
@@ -85,6 +86,9 @@ Config current_config(const Dataplane &dp)
 		s.id = sv.id;
 		s.learning = sv.learning;
 		s.aging_sec = sv.aging_sec;
+		// Only a limit the file set: the default follows limits.fdb_entries.
+		if (sv.learn_max != default_learn_limit(c.limits.fdb_entries))
+			s.learn_limit = sv.learn_max;
 		s.flood = sv.flood;
 		for (const std::string &ifname : sv.ports)
 			s.ports.push_back(Port{ifname, port_mac[ifname], {}});
@@ -126,6 +130,8 @@ std::string to_yaml(const Config &c)
 		out << YAML::Key << "id" << YAML::Value << s.id;
 		out << YAML::Key << "learning" << YAML::Value << (s.learning ? "true" : "false");
 		out << YAML::Key << "aging" << YAML::Value << s.aging_sec;
+		if (s.learn_limit)
+			out << YAML::Key << "learn_limit" << YAML::Value << *s.learn_limit;
 		out << YAML::Key << "flood" << YAML::Value << YAML::Flow << YAML::BeginSeq;
 		for (const IpAddr &a : s.flood)
 			out << format_ip(a);

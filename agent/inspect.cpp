@@ -90,6 +90,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		s.id = seg.id;
 		s.learning = seg.flags & OVX_SEG_LEARNING;
 		s.aging_sec = seg.aging_sec;
+		s.learn_max = seg.learn_max;
 		s.inner_mtu = seg.inner_mtu;
 		s.ports.resize(seg.n_ports);
 		s.flood.resize(seg.n_vteps);

@@ -22,6 +22,7 @@ struct SegmentView {
 	std::uint64_t id = 0;
 	bool learning = false;
 	std::uint32_t aging_sec = 0;
+	std::uint32_t learn_max = 0; // the segment's learning limit
 	std::uint32_t inner_mtu = 0;
 	std::vector<std::string> ports;
 	std::vector<IpAddr> flood;

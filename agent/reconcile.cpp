@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <functional>
+#include <map>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -280,6 +281,14 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 		return seg->second.aging_sec && e.seen_ns < now_ns &&
 		       now_ns - e.seen_ns > std::uint64_t{seg->second.aging_sec} * 1000000000ull;
 	};
+	// The datapath counts learned entries per segment (and in all, index
+	// 0) to bound learning; every one that goes here, reclaimed or
+	// replaced by a static entry, is given back once the writes stand.
+	std::map<std::uint32_t, std::uint64_t> learned_gone;
+	for (const auto &[k, e] : have_fdb)
+		if (!(e.flags & OVX_FDB_STATIC) && (e.flags & OVX_FDB_LEARNED) &&
+		    (want.fdb.contains(k) || reclaimable(k, e)))
+			learned_gone[k.segment]++;
 	report.removed += remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
 	report.learned_reclaimed +=
 		remove_stale(t.fdb, want.fdb, have_fdb, reclaimable, journal, o, MapWrite::Op::reclaim);
@@ -315,6 +324,20 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 				       nonzero<std::uint32_t, ovx_segment>, journal, o);
 	report.removed += remove_stale(t.seg_names, want.names, have_names,
 				       nonzero<std::uint32_t, ovx_seg_name>, journal, o);
+
+	std::uint64_t total = 0;
+	for (const auto &[segment, n] : learned_gone) {
+		t.learned.release(segment, n);
+		total += n;
+	}
+	if (total) {
+		t.learned.release(0, total);
+		journal.record([&t, learned_gone, total] {
+			for (const auto &[segment, n] : learned_gone)
+				t.learned.add(segment, n);
+			t.learned.add(0, total);
+		});
+	}
 	return report;
 }
 

@@ -152,6 +152,21 @@ TEST_F(Reconcile, ReplacementThatFitsTheFinalSizeSucceeds)
 	EXPECT_FALSE(fdb(kBlue, mac("06:00:00:00:00:00")));
 }
 
+// The datapath's learned counts (the learning limit) get back what
+// reconcile reclaims, and only once the writes stand.
+TEST_F(Reconcile, ReclaimedEntriesGiveBackTheirLearnedCount)
+{
+	CounterArray &learned = dp_->tables().learned;
+	const std::uint64_t total = learned.get(0), red = learned.get(kRed);
+	learn(kRed, mac("02:00:00:00:05:08"), kVtep3); // behind a VTEP red does not have
+	learned.add(kRed, 1);
+	learned.add(0, 1);
+	const ReconcileReport r = reconcile(dp_->tables(), desired(packet_config_text()), monotonic_ns());
+	EXPECT_EQ(r.learned_reclaimed, 1u);
+	EXPECT_EQ(learned.get(kRed), red);
+	EXPECT_EQ(learned.get(0), total);
+}
+
 TEST_F(Reconcile, FailurePartWayLeavesTheMapsAsTheyWere)
 {
 	learn(kBlue, mac("02:00:00:00:05:04"));

@@ -61,6 +61,18 @@ TEST(ToYaml, ReadsBackEqual)
 	EXPECT_EQ(fingerprint(parse_config(text, "export")), fingerprint(c)) << text;
 }
 
+// A segment's own learning limit survives export and the imperative verbs
+// (which re-apply what export writes).
+TEST(ToYaml, LearnLimitReadsBack)
+{
+	Config c = sample();
+	c.segments.at(0).learn_limit = 77;
+	const Config back = parse_config(to_yaml(c), "export");
+	ASSERT_TRUE(back.segments.at(0).learn_limit);
+	EXPECT_EQ(*back.segments.at(0).learn_limit, 77u);
+	EXPECT_FALSE(back.segments.at(1).learn_limit);
+}
+
 TEST(ToYaml, EmptySegmentsReadBack)
 {
 	Config c = sample();
