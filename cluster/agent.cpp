@@ -25,6 +25,7 @@
 #include "agent/apply.h"
 #include "agent/daemon.h"
 #include "agent/file_watch.h"
+#include "agent/loop_fds.h"
 #include "agent/writer_lock.h"
 #include "cluster/agent_config.h"
 #include "cluster/etcd_client.h"
@@ -51,37 +52,6 @@ UniqueFd make_fd(int fd, const char *what)
 	if (fd < 0)
 		throw SystemError(std::string("cannot create ") + what, errno);
 	return UniqueFd(fd);
-}
-
-UniqueFd signal_fd()
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (pthread_sigmask(SIG_BLOCK, &set, nullptr))
-		throw SystemError("cannot block signals", errno);
-	return make_fd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK), "a signalfd");
-}
-
-UniqueFd timer_fd(double sec)
-{
-	UniqueFd t = make_fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), "a timerfd");
-	itimerspec its{};
-	its.it_interval.tv_sec = static_cast<time_t>(sec);
-	its.it_interval.tv_nsec = static_cast<long>((sec - static_cast<double>(its.it_interval.tv_sec)) * 1e9);
-	its.it_value = its.it_interval;
-	if (timerfd_settime(t.get(), 0, &its, nullptr))
-		throw SystemError("cannot arm the timer", errno);
-	return t;
-}
-
-void drain(int fd)
-{
-	std::uint64_t buf[16];
-	while (::read(fd, buf, sizeof(buf)) > 0) {
-	}
 }
 
 // The sequence number of a binding this node published.
