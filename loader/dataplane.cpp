@@ -240,44 +240,40 @@ std::uint32_t config_map_id(const Tables &tables)
 	return info.id;
 }
 
+// The maps program @prog_id uses (none when it is gone).
+std::vector<std::uint32_t> map_ids_of(std::uint32_t prog_id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return {};
+	UniqueFd prog(fd);
+	std::vector<std::uint32_t> ids(64);
+	bpf_prog_info info{};
+	info.nr_map_ids = static_cast<__u32>(ids.size());
+	info.map_ids = reinterpret_cast<std::uintptr_t>(ids.data());
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+		return {};
+	ids.resize(std::min<std::size_t>(info.nr_map_ids, ids.size()));
+	return ids;
+}
+
 // An instance's XDP program is the one that uses its config map: programs
 // come and go (upgrades, repairs), the maps stay.
 bool uses_map(std::uint32_t prog_id, std::uint32_t map_id)
 {
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-	if (fd < 0)
-		return false;
-	UniqueFd prog(fd);
-	std::uint32_t ids[64] = {};
-	bpf_prog_info info{};
-	info.nr_map_ids = 64;
-	info.map_ids = reinterpret_cast<std::uintptr_t>(ids);
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
-		return false;
-	return std::find(ids, ids + std::min<__u32>(info.nr_map_ids, 64), map_id) !=
-	       ids + std::min<__u32>(info.nr_map_ids, 64);
+	const auto ids = map_ids_of(prog_id);
+	return std::find(ids.begin(), ids.end(), map_id) != ids.end();
 }
 
 // Whether @prog_id is an ovx program of another instance: it uses a map
 // named ovx_config, but not @our_config.
 bool foreign_ovx_program(std::uint32_t prog_id, std::uint32_t our_config)
 {
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-	if (fd < 0)
-		return false;
-	UniqueFd prog(fd);
-	std::uint32_t ids[64] = {};
-	bpf_prog_info info{};
-	info.nr_map_ids = 64;
-	info.map_ids = reinterpret_cast<std::uintptr_t>(ids);
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
-		return false;
-	for (std::uint32_t i = 0; i < std::min<__u32>(info.nr_map_ids, 64); i++) {
-		if (ids[i] == our_config)
+	for (const std::uint32_t id : map_ids_of(prog_id)) {
+		if (id == our_config)
 			return false;
-		int mfd = bpf_map_get_fd_by_id(ids[i]);
+		int mfd = bpf_map_get_fd_by_id(id);
 		if (mfd < 0)
 			continue;
 		UniqueFd map(mfd);
