@@ -36,6 +36,11 @@ fi
 "$OLD" --version | grep "ABI v$FROM" >/dev/null || e2e_fail "$OLD is not ABI v$FROM: $("$OLD" --version)"
 e2e_ok "$OLD: $("$OLD" --version)"
 
+# The ABI v2 and v1 programs hand frames from XDP to TC in XDP metadata,
+# which this kernel (6.18) refuses to XDP programs (bpf_xdp_adjust_meta):
+# their XDP program does not load here. Their mode tc (no XDP) does, so the
+# old instance runs in it; what migrates (maps, TC programs) is the same.
+export TOPO_XDP_MODE=${TOPO_XDP_MODE:-tc}
 e2e_build_topology "ovx ovx ovx" "blue:5001"
 BLUE=$(topo_tenant_segment blue)
 # One static remote besides the port; b2 and b3 are learned from traffic.
