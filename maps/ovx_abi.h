@@ -63,8 +63,8 @@ enum ovx_encap {
 #define OVX_STT_HLEN		38	/* TCP-like 20 + STT frame header 18 */
 #define OVX_STT_MAX_FRAME	65535	/* STT header + inner frame, one "segment" of TSO */
 #define OVX_STT_TIMEOUT_MS	250	/* an incomplete STT frame's lifetime */
-#define OVX_STT_SLOTS		64	/* frames reassembled at once (ovx_stt_slots) */
-#define OVX_STT_SLOTS_PER_SOURCE 8	/* a sender hashes to one group of these */
+#define OVX_STT_SLOTS		128	/* frames reassembled at once (ovx_stt_slots) */
+#define OVX_STT_SLOTS_PER_SOURCE 16	/* a sender hashes to one of 8 groups of these */
 /*
  * The largest inner frame ovx sends as several STT segments, and rebuilds
  * from segments that arrive apart: BPF can grow an skb to about 16 KB.

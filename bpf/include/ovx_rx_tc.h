@@ -179,6 +179,7 @@ static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *
 	reason = stt_admit(skb, rx, &segment);
 	if (reason >= 0)
 		return rx_tc_drop(segment, reason);
+	_Static_assert(OVX_STT_SLOTS / OVX_STT_SLOTS_PER_SOURCE == 8, "8 sender groups");
 	idx = (stt_sender_hash(rx) >> 29) * OVX_STT_SLOTS_PER_SOURCE +
 	      (__u32)(mine >> 32) % OVX_STT_SLOTS_PER_SOURCE;
 	s = bpf_map_lookup_elem(&ovx_stt_slots, &idx);
