@@ -222,17 +222,31 @@ void render_ports(Writer &w, const MetricsSnapshot &snap)
 // behind etcd it is, how long applying took, how etcd treated it.
 void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
 {
-	auto num = [&](const char *key) { return c.value(key, std::uint64_t{0}); };
-	w.family("ovx_cluster_watch_events_total", "counter", "etcd watch events applied.");
-	w.sample("", num("events"));
-	w.family("ovx_cluster_sync_lag_revisions", "gauge",
-		 "etcd revisions the agent has heard of but not applied yet.");
-	w.sample("", num("lag_revisions"));
+	// The report's plain numbers, one family each.
+	struct Plain {
+		const char *name, *type, *help, *key;
+	};
+	static constexpr Plain kPlain[] = {
+		{"ovx_cluster_watch_events_total", "counter", "etcd watch events applied.", "events"},
+		{"ovx_cluster_sync_lag_revisions", "gauge",
+		 "etcd revisions the agent has heard of but not applied yet.", "lag_revisions"},
+		{"ovx_cluster_revision", "gauge", "The etcd revision the maps reflect.", "revision"},
+		{"ovx_cluster_etcd_errors_total", "counter", "etcd calls that failed.", "etcd_errors"},
+		{"ovx_cluster_etcd_failovers_total", "counter",
+		 "Moves to another etcd endpoint (reconnects).", "failovers"},
+		{"ovx_cluster_resyncs_total", "counter",
+		 "Full reads of the cluster (start, compacted watch).", "resyncs"},
+		{"ovx_cluster_lease_ttl_seconds", "gauge", "Seconds left on this node's lease.",
+		 "lease_ttl_left"},
+	};
+	for (const Plain &p : kPlain) {
+		w.family(p.name, p.type, p.help);
+		w.sample("", c.value(p.key, std::uint64_t{0}));
+	}
 	w.family("ovx_cluster_sync_age_seconds", "gauge",
 		 "Seconds since the agent last brought the maps in line with the cluster.");
-	w.sample_real("", static_cast<double>(now_unix - std::min(now_unix, num("updated"))));
-	w.family("ovx_cluster_revision", "gauge", "The etcd revision the maps reflect.");
-	w.sample("", num("revision"));
+	const std::uint64_t updated = c.value("updated", std::uint64_t{0});
+	w.sample_real("", static_cast<double>(now_unix - std::min(now_unix, updated)));
 	w.family("ovx_cluster_apply_seconds", "histogram",
 		 "From a change's arrival (watch event, file, timer) to the maps holding it.");
 	w.series("ovx_cluster_apply_seconds_bucket");
@@ -252,16 +266,6 @@ void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
 	w.sample_real("", c.value("latency_sum", 0.0));
 	w.series("ovx_cluster_apply_seconds_count");
 	w.sample("", cumulative);
-	w.family("ovx_cluster_etcd_errors_total", "counter", "etcd calls that failed.");
-	w.sample("", num("etcd_errors"));
-	w.family("ovx_cluster_etcd_failovers_total", "counter",
-		 "Moves to another etcd endpoint (reconnects).");
-	w.sample("", num("failovers"));
-	w.family("ovx_cluster_resyncs_total", "counter",
-		 "Full reads of the cluster (start, compacted watch).");
-	w.sample("", num("resyncs"));
-	w.family("ovx_cluster_lease_ttl_seconds", "gauge", "Seconds left on this node's lease.");
-	w.sample("", num("lease_ttl_left"));
 	w.family("ovx_cluster_nodes", "gauge", "Nodes this agent sees.");
 	w.sample("", c.value("nodes", nlohmann::json::array()).size());
 	const auto view = c.value("view", nlohmann::json::object());
