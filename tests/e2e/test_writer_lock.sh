@@ -94,8 +94,8 @@ ovx_run h1 --wait fdb add --segment "$SEG" 06:00:00:00:01:01 --vtep 192.168.77.2
 ovx_run h1 show --json >/dev/null || e2e_fail "show with an agent running: $OVX_OUT"
 e2e_ok "down and fdb add refused (exit 1, the agent named); show works"
 ovx_agent_stop h1
-# A second agent started while the first is in its first apply: the first
-# holds the writer lock, the second waits, then finds the first alive.
+# Two agents started with a down between them: whichever takes the writer
+# lock first applies; the other waits, then finds it alive and exits 2.
 ovx_down h1 || e2e_fail "down: exit $OVX_RC: $OVX_OUT"
 "$OVX" --netns "$NS" agent -f "$CONF" >"$TOPO_DIR/ag1.log" 2>&1 &
 ag1=$!
@@ -104,15 +104,18 @@ dn=$!
 "$OVX" --netns "$NS" agent -f "$CONF" >"$TOPO_DIR/ag2.log" 2>&1 &
 ag2=$!
 wait $dn; dn_rc=$?
-for _ in $(seq 1 100); do kill -0 $ag2 2>/dev/null || break; sleep 0.1; done
-if kill -0 $ag2 2>/dev/null; then
+alive() { kill -0 "$1" 2>/dev/null; }
+for _ in $(seq 1 100); do { alive $ag1 && alive $ag2; } || break; sleep 0.1; done
+if alive $ag1 && alive $ag2; then
 	kill $ag1 $ag2; wait $ag1 $ag2
-	e2e_fail "two agents run for one instance: $(cat "$TOPO_DIR"/ag2.log)"
+	e2e_fail "two agents run for one instance: $(cat "$TOPO_DIR"/ag1.log "$TOPO_DIR"/ag2.log)"
 fi
-wait $ag2; ag2_rc=$?
-kill $ag1; wait $ag1
+if alive $ag1; then winner=$ag1 loser=$ag2 loser_log=ag2.log; else winner=$ag2 loser=$ag1 loser_log=ag1.log; fi
+wait $loser; loser_rc=$?
+alive $winner || e2e_fail "no agent left running: $(cat "$TOPO_DIR"/ag1.log "$TOPO_DIR"/ag2.log)"
+kill $winner; wait $winner
 _ovx_mark_applied h1
-((ag2_rc == 2)) || e2e_fail "second agent: exit $ag2_rc, want 2: $(cat "$TOPO_DIR/ag2.log")"
+((loser_rc == 2)) || e2e_fail "second agent: exit $loser_rc, want 2: $(cat "$TOPO_DIR/$loser_log")"
 # down either ran before the first agent (nothing to take down) or was
 # refused after it; never in between.
 if ((dn_rc == 0)); then
