@@ -228,6 +228,28 @@ DesiredState build_desired(const Config &config, const Resolved &resolved, const
 	return d;
 }
 
+namespace {
+
+template <typename K, typename V>
+bool same_entries(const AbiMap<K, V> &a, const AbiMap<K, V> &b)
+{
+	return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto &x, const auto &y) {
+		return same_bytes(x.first, y.first) && same_bytes(x.second, y.second);
+	});
+}
+
+} // namespace
+
+bool fdb_delta_only(const DesiredState &a, const DesiredState &b)
+{
+	ovx_config ca = a.config, cb = b.config;
+	ca.learn_max = cb.learn_max = 0;
+	return same_bytes(ca, cb) && same_entries(a.segments, b.segments) &&
+	       same_entries(a.names, b.names) && same_entries(a.vni, b.vni) &&
+	       same_entries(a.ports, b.ports) && same_entries(a.flood_ports, b.flood_ports) &&
+	       same_entries(a.flood_vteps, b.flood_vteps) && same_entries(a.vteps, b.vteps);
+}
+
 void set_cookie(ovx_config &c, const std::optional<ovx_config> &current)
 {
 	if (current && (current->cookie[0] | current->cookie[1])) {

@@ -20,6 +20,8 @@ struct Resolved {
 	int underlay_ifindex = 0;
 	std::uint32_t underlay_mtu = 0;
 	std::map<std::string, int> port_ifindex; // interface name -> ifindex
+
+	bool operator==(const Resolved &) const = default;
 };
 
 struct DesiredState {
@@ -45,6 +47,10 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 // limits from the FDB's real size, and the instance's receive cookie kept
 // (or chosen, on a fresh instance).
 DesiredState build_desired(const Config &config, const Resolved &resolved, const Tables &tables);
+
+// Whether @a and @b differ at most in static FDB entries and the learning
+// bound that follows their number (reconcile_fdb()'s precondition).
+bool fdb_delta_only(const DesiredState &a, const DesiredState &b);
 
 // Learning limits. A segment without `learn_limit` may hold a quarter of
 // the FDB in learned entries; all segments together leave room for the

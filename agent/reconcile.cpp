@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string_view>
@@ -207,6 +208,26 @@ template <typename K, typename V> bool any(const K &, const V &)
 	return true;
 }
 
+// The datapath counts learned entries per segment (and in all, index 0) to
+// bound learning; @gone (segment -> entries) gives them back.
+void release_learned(Tables &t, const std::map<std::uint32_t, std::uint64_t> &gone,
+		     Journal &journal)
+{
+	std::uint64_t total = 0;
+	for (const auto &[segment, n] : gone) {
+		t.learned.release(segment, n);
+		total += n;
+	}
+	if (!total)
+		return;
+	t.learned.release(0, total);
+	journal.record([&t, gone, total] {
+		for (const auto &[segment, n] : gone)
+			t.learned.add(segment, n);
+		t.learned.add(0, total);
+	});
+}
+
 } // namespace
 
 const char *op_name(MapWrite::Op op)
@@ -289,9 +310,39 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 		if (!(e.flags & OVX_FDB_STATIC) && (e.flags & OVX_FDB_LEARNED) &&
 		    (want.fdb.contains(k) || reclaimable(k, e)))
 			learned_gone[k.segment]++;
-	report.removed += remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
-	report.learned_reclaimed +=
+	const std::size_t stale = remove_stale(t.fdb, want.fdb, have_fdb, stale_static, journal, o);
+	const std::size_t reclaimed =
 		remove_stale(t.fdb, want.fdb, have_fdb, reclaimable, journal, o, MapWrite::Op::reclaim);
+	report.removed += stale;
+	report.learned_reclaimed += reclaimed;
+	// Learning leaves room for static entries, but not for any number of
+	// them: when the new ones do not fit, the least recently seen learned
+	// entries make way (a learned MAC is learned again from its next
+	// frame; a static one the operator asked for is not).
+	std::size_t adds = 0;
+	for (const auto &[k, e] : want.fdb)
+		adds += !have_fdb.contains(k);
+	const std::size_t present = have_fdb.size() - stale - reclaimed;
+	if (present + adds > t.fdb.max_entries()) {
+		std::vector<std::pair<std::uint64_t, ovx_fdb_key>> learned;
+		for (const auto &[k, e] : have_fdb)
+			if (!(e.flags & OVX_FDB_STATIC) && !want.fdb.contains(k) && !reclaimable(k, e))
+				learned.emplace_back(e.seen_ns, k);
+		const std::size_t n =
+			std::min(learned.size(), present + adds - t.fdb.max_entries());
+		std::partial_sort(learned.begin(), learned.begin() + static_cast<std::ptrdiff_t>(n),
+				  learned.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+		std::unordered_set<ovx_fdb_key, BytesHash, BytesEqual> evict;
+		for (std::size_t i = 0; i < n; i++) {
+			evict.insert(learned[i].second);
+			if (have_fdb.at(learned[i].second).flags & OVX_FDB_LEARNED)
+				learned_gone[learned[i].second.segment]++;
+		}
+		report.learned_reclaimed += remove_stale(
+			t.fdb, want.fdb, have_fdb,
+			[&](const ovx_fdb_key &k, const ovx_fdb_entry &) { return evict.contains(k); },
+			journal, o, MapWrite::Op::reclaim);
+	}
 
 	// A segment id that was not active before starts with zeroed counters.
 	for (const auto &[sid, seg] : want.segments) {
@@ -325,19 +376,65 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	report.removed += remove_stale(t.seg_names, want.names, have_names,
 				       nonzero<std::uint32_t, ovx_seg_name>, journal, o);
 
-	std::uint64_t total = 0;
-	for (const auto &[segment, n] : learned_gone) {
-		t.learned.release(segment, n);
-		total += n;
+	release_learned(t, learned_gone, journal);
+	return report;
+}
+
+
+ReconcileReport reconcile_fdb(Tables &t, const DesiredState &before, const DesiredState &after,
+			      Journal &journal, const WriteObserver &observe)
+{
+	ReconcileReport report;
+	const HaveMap<std::uint32_t, ovx_seg_name> no_names;
+	const Notes note(observe, after.names, no_names);
+	std::vector<ovx_fdb_key> gone, added, changed;
+
+	// Removals first, as in reconcile(): they make room. Only our own
+	// (static) entries go; a learned one in their place is the datapath's.
+	for (const auto &[k, e] : before.fdb) {
+		if (after.fdb.contains(k))
+			continue;
+		const auto cur = t.fdb.lookup(k);
+		if (!cur || !(cur->flags & OVX_FDB_STATIC))
+			continue;
+		journal.record([&t, k, old = *cur] { t.fdb.update(k, old); });
+		t.fdb.erase(k);
+		gone.push_back(k);
 	}
-	if (total) {
-		t.learned.release(0, total);
-		journal.record([&t, learned_gone, total] {
-			for (const auto &[segment, n] : learned_gone)
-				t.learned.add(segment, n);
-			t.learned.add(0, total);
-		});
+	std::map<std::uint32_t, std::uint64_t> learned_gone;
+	for (const auto &[k, e] : after.fdb) {
+		if (auto it = before.fdb.find(k); it != before.fdb.end() && same_bytes(it->second, e))
+			continue;
+		const auto cur = t.fdb.lookup(k);
+		if (cur && same_bytes(*cur, e))
+			continue;
+		if (cur && !(cur->flags & OVX_FDB_STATIC) && (cur->flags & OVX_FDB_LEARNED))
+			learned_gone[k.segment]++;
+		if (cur)
+			journal.record([&t, k, old = *cur] { t.fdb.update(k, old); });
+		else
+			journal.record([&t, k] { t.fdb.erase(k); });
+		t.fdb.update(k, e);
+		(cur ? changed : added).push_back(k);
 	}
+	if (after.config.learn_max != before.config.learn_max) {
+		const auto cfg = t.config.lookup(0);
+		if (cfg) {
+			ovx_config next = *cfg;
+			next.learn_max = after.config.learn_max;
+			journal.record([&t, old = *cfg] { t.config.update(0, old); });
+			t.config.update(0, next);
+			note(t.config, MapWrite::Op::change, std::vector<std::uint32_t>{0});
+			report.changed++;
+		}
+	}
+	report.removed += gone.size();
+	report.added += added.size();
+	report.changed += changed.size();
+	note(t.fdb, MapWrite::Op::remove, gone);
+	note(t.fdb, MapWrite::Op::add, added);
+	note(t.fdb, MapWrite::Op::change, changed);
+	release_learned(t, learned_gone, journal);
 	return report;
 }
 

@@ -167,6 +167,112 @@ TEST_F(Reconcile, ReclaimedEntriesGiveBackTheirLearnedCount)
 	EXPECT_EQ(learned.get(0), total);
 }
 
+// blue_only() with remotes 06:00:00:00:00:<i> for @first <= i < @last, each
+// behind @vtep.
+std::string with_remotes(int first, int last, const char *vtep = "192.168.77.2")
+{
+	std::string yaml = blue_only();
+	for (int i = first; i < last; i++) {
+		char line[96];
+		std::snprintf(line, sizeof(line), "      - {mac: \"06:00:00:00:%02x:%02x\", vtep: %s}\n",
+			      i >> 8, i & 0xff, vtep);
+		yaml += line;
+	}
+	return yaml;
+}
+
+// The cluster agent's delta: remotes bound, moved and gone, written key by
+// key, leave the maps exactly where a whole reconcile would.
+TEST_F(Reconcile, FdbDeltaLeavesWhatAWholeReconcileWould)
+{
+	const DesiredState before = desired(with_remotes(0, 10));
+	reconcile(dp_->tables(), before, monotonic_ns());
+	// 0-4 kept, 5-9 gone, 10-14 new; and 0 moves to another VTEP.
+	std::string yaml = with_remotes(1, 5) + with_remotes(10, 15).substr(blue_only().size());
+	yaml += "      - {mac: \"06:00:00:00:00:00\", vtep: 192.168.77.3}\n";
+	const DesiredState after = desired(yaml);
+	ASSERT_TRUE(fdb_delta_only(before, after));
+	Journal journal;
+	const ReconcileReport d = reconcile_fdb(dp_->tables(), before, after, journal);
+	journal.commit();
+	EXPECT_EQ(d.added, 5u);
+	EXPECT_EQ(d.removed, 5u);
+	EXPECT_EQ(d.changed, 1u); // the moved MAC; learn_max counts the same statics
+	const ReconcileReport whole = reconcile(dp_->tables(), after, monotonic_ns());
+	EXPECT_FALSE(whole.changes()) << whole.added << " added, " << whole.changed
+				      << " changed, " << whole.removed << " removed after the delta";
+}
+
+// A static entry that replaces a learned one gives its learned count back;
+// a learned entry where a static one went stays (it is the datapath's).
+TEST_F(Reconcile, FdbDeltaReplacingALearnedEntryGivesItsCountBack)
+{
+	const DesiredState before = desired(with_remotes(0, 2));
+	reconcile(dp_->tables(), before, monotonic_ns());
+	CounterArray &learned = dp_->tables().learned;
+	const std::uint64_t total = learned.get(0), blue = learned.get(kBlue);
+	learn(kBlue, mac("06:00:00:00:00:05"));
+	learned.add(kBlue, 1);
+	learned.add(0, 1);
+	Journal journal;
+	reconcile_fdb(dp_->tables(), before, desired(with_remotes(0, 6)), journal);
+	journal.commit();
+	EXPECT_EQ(learned.get(kBlue), blue);
+	EXPECT_EQ(learned.get(0), total);
+	EXPECT_TRUE(fdb(kBlue, mac("06:00:00:00:00:05"))->flags & OVX_FDB_STATIC);
+}
+
+TEST_F(Reconcile, FdbDeltaFailingPartWayIsUndone)
+{
+	const DesiredState before = desired(blue_only());
+	learn(kBlue, mac("02:00:00:00:05:09"));
+	const std::string snap = snapshot();
+	// More than the FDB holds (4096 in the fixture).
+	const DesiredState after = desired(with_remotes(0, 4200));
+	{
+		Journal journal;
+		EXPECT_THROW(reconcile_fdb(dp_->tables(), before, after, journal), SystemError);
+	}
+	EXPECT_EQ(snapshot(), snap);
+}
+
+TEST_F(Reconcile, FdbDeltaOnlyWhenNothingButStaticEntriesDiffer)
+{
+	const DesiredState base = desired(with_remotes(0, 2));
+	EXPECT_TRUE(fdb_delta_only(base, desired(with_remotes(0, 3))));
+	EXPECT_FALSE(fdb_delta_only(base, desired(packet_config_text()))) << "a segment more";
+	std::string yaml = with_remotes(0, 2);
+	const auto flood = yaml.find("192.168.77.2", yaml.find("flood"));
+	ASSERT_NE(flood, std::string::npos);
+	yaml.replace(flood, 12, "192.168.77.9");
+	EXPECT_FALSE(fdb_delta_only(base, desired(yaml))) << "a flood list changed";
+}
+
+// Static entries that do not fit beside what was learned push out the
+// least recently seen learned entries, never fail the apply for them.
+TEST_F(Reconcile, StaticEntriesThatDoNotFitEvictTheOldestLearned)
+{
+	const std::uint32_t cap = dp_->tables().fdb.max_entries();
+	const std::size_t statics = dp_->tables().fdb.dump().size();
+	const std::uint64_t now = monotonic_ns();
+	// The FDB full of learned entries, the first 100 the oldest.
+	for (std::uint32_t i = 0; i < cap - statics; i++) {
+		MacAddr m = mac("0e:00:00:00:00:00");
+		m.b[3] = static_cast<std::uint8_t>(i >> 16);
+		m.b[4] = static_cast<std::uint8_t>(i >> 8);
+		m.b[5] = static_cast<std::uint8_t>(i);
+		learn(kBlue, m, kVtep2, now - (i < 100 ? 10'000'000'000ull : 1'000'000ull));
+	}
+	const ReconcileReport r = reconcile(dp_->tables(), desired(with_remotes(0, 100)), now);
+	EXPECT_EQ(r.added, 100u);
+	// As many as the new ones need, less what red's removal freed.
+	EXPECT_GT(r.learned_reclaimed, 90u);
+	EXPECT_LE(r.learned_reclaimed, 100u);
+	EXPECT_TRUE(fdb(kBlue, mac("06:00:00:00:00:63")));
+	EXPECT_FALSE(fdb(kBlue, mac("0e:00:00:00:00:00"))) << "the oldest learned entry must go";
+	EXPECT_TRUE(fdb(kBlue, mac("0e:00:00:00:00:64"))) << "a newer learned entry must stay";
+}
+
 TEST_F(Reconcile, FailurePartWayLeavesTheMapsAsTheyWere)
 {
 	learn(kBlue, mac("02:00:00:00:05:04"));
