@@ -133,7 +133,8 @@ void use_segmenter(DesiredState &want, const Segmenter &sg)
 	want.ports[static_cast<std::uint32_t>(sg.return_ifindex)] = ovx_port{};
 }
 
-ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe)
+ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe,
+		  Applied *applied)
 {
 	ApplyResult result;
 	const Resolved resolved = resolve(config);
@@ -295,6 +296,47 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	for (std::uint32_t ifindex : have_ports)
 		if (!want.ports.contains(ifindex))
 			t.port_stats.erase(ifindex);
+	if (applied)
+		*applied = Applied{config.underlay.mode, resolved, std::move(want)};
+	return result;
+}
+
+std::optional<ApplyResult> apply_fdb(const Config &config, const std::string &instance,
+				     Applied &last, const WriteObserver &observe)
+{
+	// The NIC's own maps are written whole, by apply().
+	if (config.underlay.mode == XdpMode::offload)
+		return std::nullopt;
+	const Resolved resolved = resolve(config);
+	if (resolved != last.resolved)
+		return std::nullopt;
+	std::optional<Dataplane> dp = Dataplane::open(instance);
+	if (!dp)
+		return std::nullopt;
+	Tables &t = dp->tables();
+	std::map<std::uint32_t, bool> in_use;
+	for (const auto &[sid, seg] : last.desired.segments)
+		if (seg.flags & OVX_SEG_ACTIVE)
+			in_use[sid] = true;
+	Config sized = config;
+	sized.limits.fdb_entries = t.fdb.max_entries();
+	DesiredState want = build_desired(sized, resolved, last.desired.vni, in_use);
+	if (needs_segmenter(want))
+		return std::nullopt;
+	// What apply() adds to the config entry beyond the file (the cookie;
+	// mode, forwarding and trace flags) is the last apply's.
+	want.config.flags = last.desired.config.flags;
+	want.config.cookie[0] = last.desired.config.cookie[0];
+	want.config.cookie[1] = last.desired.config.cookie[1];
+	if (config.underlay.mode != last.mode || !fdb_delta_only(last.desired, want))
+		return std::nullopt;
+	check_capacity(config, want, t);
+
+	ApplyResult result;
+	Journal maps;
+	result.maps = reconcile_fdb(t, last.desired, want, maps, observe);
+	maps.commit();
+	last.desired = std::move(want);
 	return result;
 }
 

@@ -1,6 +1,7 @@
 // `ovx apply` and `ovx down`: the desired state onto the dataplane and back.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,13 +33,30 @@ bool needs_segmenter(const DesiredState &want);
 // of segment 0 (see loader/segmenter.h).
 void use_segmenter(DesiredState &want, const Segmenter &sg);
 
+// What an apply() wrote: the base apply_fdb() writes its delta against.
+struct Applied {
+	XdpMode mode;
+	Resolved resolved;
+	DesiredState desired;
+};
+
 // Loads and attaches the programs when needed, then makes the maps match
 // @config. Bad input (a missing interface) throws ConfigError before anything
 // changes; a refusal by the kernel throws SystemError after undoing what this
 // call did.
 // @observe hears of every map entry written.
+// @applied, when given, receives what was written once it stands.
 ApplyResult apply(const Config &config, const std::string &instance,
-		  const WriteObserver &observe = {});
+		  const WriteObserver &observe = {}, Applied *applied = nullptr);
+
+// @config as a delta against @last when it differs from it only in static
+// FDB entries (a remote MAC bound, moved or gone): no hook touched, no map
+// read whole, all or nothing; @last then holds the new state. nullopt, with
+// nothing written, when it changes more (a segment, a port, a flood list,
+// an interface, the segmenter, the NIC program): apply() is the way then.
+// The caller holds the writer lock, as for apply().
+std::optional<ApplyResult> apply_fdb(const Config &config, const std::string &instance,
+				     Applied &last, const WriteObserver &observe = {});
 
 // Detaches everything and removes the instance's pins; false if none existed.
 bool down(const std::string &instance);

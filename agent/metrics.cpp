@@ -238,6 +238,10 @@ void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
 		 "Full reads of the cluster (start, compacted watch).", "resyncs"},
 		{"ovx_cluster_lease_ttl_seconds", "gauge", "Seconds left on this node's lease.",
 		 "lease_ttl_left"},
+		{"ovx_cluster_applies_total", "counter",
+		 "Times the agent brought the maps in line with the cluster.", "applies"},
+		{"ovx_cluster_delta_applies_total", "counter",
+		 "Of those, the ones written as an FDB delta (no map read whole).", "deltas"},
 	};
 	for (const Plain &p : kPlain) {
 		w.family(p.name, p.type, p.help);

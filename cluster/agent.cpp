@@ -106,11 +106,15 @@ private:
 	AgentState state_;
 	struct {
 		std::uint64_t etcd_errors = 0, applies = 0, apply_errors = 0;
+		std::uint64_t deltas = 0; // applies written as an FDB delta
 		std::uint64_t latency[std::size(kBuckets) + 1] = {};
 		double latency_sum = 0;
 	} stats_;
 	std::string last_error_;
 	std::vector<std::string> unbound_;
+	// What the last whole apply wrote: a watch event that only binds,
+	// moves or unbinds remote MACs is written as a delta against it.
+	std::optional<Applied> applied_;
 };
 
 void Agent::connect()
@@ -205,7 +209,25 @@ void Agent::converge(const char *why)
 	}
 	try {
 		const WriterLock writer = WriterLock::take(o_.instance, "ovx agent --cluster", true);
-		const ApplyResult r = ovx::apply(want, o_.instance);
+		// The timer's pass is whole: it repairs drift and reclaims
+		// learned entries, which a delta never reads.
+		std::optional<ApplyResult> delta;
+		if (applied_ && std::strcmp(why, "timer") != 0) {
+			try {
+				delta = apply_fdb(want, o_.instance, *applied_);
+			} catch (const std::exception &e) {
+				// Undone already; the whole apply can do more (make
+				// room by evicting learned entries, repair drift).
+				log_->warn("{}: delta refused ({}): applying whole", why, e.what());
+				applied_.reset();
+			}
+		}
+		if (delta)
+			stats_.deltas++;
+		Applied whole;
+		const ApplyResult r = delta ? *delta : ovx::apply(want, o_.instance, {}, &whole);
+		if (!delta)
+			applied_ = std::move(whole);
 		stats_.applies++;
 		if (r.maps.changes() || r.created || !r.attached.empty())
 			log_->info("{}: revision {}: {} added, {} changed, {} removed{}", why,
@@ -215,6 +237,7 @@ void Agent::converge(const char *why)
 			last_error_.clear();
 	} catch (const std::exception &e) {
 		stats_.apply_errors++;
+		applied_.reset();
 		last_error_ = std::string("apply: ") + e.what();
 		log_->error("apply failed, retrying: {}", e.what());
 	}
@@ -264,6 +287,7 @@ void Agent::save()
 			 {"resyncs", ss.resyncs},
 			 {"etcd_errors", stats_.etcd_errors + ss.errors},
 			 {"applies", stats_.applies},
+			 {"deltas", stats_.deltas},
 			 {"apply_errors", stats_.apply_errors},
 			 {"latency_buckets", kBuckets},
 			 {"latency_counts", stats_.latency},

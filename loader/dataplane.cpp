@@ -189,18 +189,6 @@ enum xdp_attach_mode libxdp_mode(std::uint32_t xdp_flags)
 	}
 }
 
-std::uint32_t attached_mode(enum xdp_attach_mode mode)
-{
-	switch (mode) {
-	case XDP_MODE_HW:
-		return XDP_ATTACHED_HW;
-	case XDP_MODE_SKB:
-		return XDP_ATTACHED_SKB;
-	default:
-		return XDP_ATTACHED_DRV;
-	}
-}
-
 std::uint32_t xdp_flags_of(std::uint32_t attach_mode)
 {
 	switch (attach_mode) {
@@ -286,26 +274,50 @@ bool foreign_ovx_program(std::uint32_t prog_id, std::uint32_t our_config)
 	return false;
 }
 
-// ovx's program among what libxdp runs on @ifindex: a component of its
-// dispatcher, or (offload, or no dispatcher) the program itself.
+// The programs libxdp's dispatcher @dispatcher runs, from the kernel's own
+// record: the freplace links that target it (none: @dispatcher is not one).
+// Not libxdp's reader: 1.3.1 (Debian 12) leaks a program fd on every
+// xdp_multiprog__get_from_ifindex(), and this runs on every apply, agent
+// tick and scrape.
+std::vector<std::uint32_t> dispatcher_components(std::uint32_t dispatcher)
+{
+	std::vector<std::uint32_t> out;
+	__u32 id = 0;
+	while (!bpf_link_get_next_id(id, &id)) {
+		const int fd = bpf_link_get_fd_by_id(id);
+		if (fd < 0)
+			continue; // gone meanwhile
+		UniqueFd link(fd);
+		bpf_link_info info{};
+		__u32 len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(link.get(), &info, &len) &&
+		    info.type == BPF_LINK_TYPE_TRACING && info.tracing.target_obj_id == dispatcher)
+			out.push_back(info.prog_id);
+	}
+	return out;
+}
+
+// ovx's program among what runs on @ifindex's XDP hook: a component of
+// libxdp's dispatcher, or (offload, or no dispatcher) the program itself.
 std::optional<XdpAttachment> find_component(int ifindex, std::uint32_t config_map)
 {
-	MultiprogPtr mp = multiprog(ifindex);
-	if (!mp)
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	if (bpf_xdp_query(ifindex, 0, &q))
 		return std::nullopt;
-	const std::uint32_t mode = attached_mode(xdp_multiprog__attach_mode(mp.get()));
-	for (xdp_program *p = xdp_multiprog__next_prog(nullptr, mp.get()); p;
-	     p = xdp_multiprog__next_prog(p, mp.get()))
-		if (uses_map(xdp_program__id(p), config_map))
-			return XdpAttachment{ifindex, mode, xdp_program__id(p), true};
-	if (xdp_program *hw = xdp_multiprog__hw_prog(mp.get());
-	    hw && uses_map(xdp_program__id(hw), config_map))
-		return XdpAttachment{ifindex, XDP_ATTACHED_HW, xdp_program__id(hw), false};
-	if (xdp_multiprog__is_legacy(mp.get())) {
-		xdp_program *main = xdp_multiprog__main_prog(mp.get());
-		if (main && uses_map(xdp_program__id(main), config_map))
-			return XdpAttachment{ifindex, mode, xdp_program__id(main), false};
+	const std::pair<std::uint32_t, std::uint32_t> hooks[] = {{q.drv_prog_id, XDP_ATTACHED_DRV},
+								 {q.skb_prog_id, XDP_ATTACHED_SKB}};
+	for (const auto &[id, mode] : hooks) {
+		if (!id)
+			continue;
+		const auto components = dispatcher_components(id);
+		for (const std::uint32_t c : components)
+			if (uses_map(c, config_map))
+				return XdpAttachment{ifindex, mode, c, true};
+		if (components.empty() && uses_map(id, config_map))
+			return XdpAttachment{ifindex, mode, id, false};
 	}
+	if (q.hw_prog_id && uses_map(q.hw_prog_id, config_map))
+		return XdpAttachment{ifindex, XDP_ATTACHED_HW, q.hw_prog_id, false};
 	return std::nullopt;
 }
 

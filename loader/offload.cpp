@@ -192,11 +192,14 @@ std::unique_ptr<xdp_multiprog, XdpMultiprogCloser> xdp_state(int ifindex)
 
 } // namespace
 
+// libbpf's query, not libxdp's: libxdp 1.3.1 leaks a program fd per query,
+// and the status verbs and the exporter ask on every call.
 std::uint32_t hw_attached_program(int ifindex)
 {
-	auto mp = xdp_state(ifindex);
-	const xdp_program *hw = mp ? xdp_multiprog__hw_prog(mp.get()) : nullptr;
-	return hw ? xdp_program__id(hw) : 0;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	if (int err = bpf_xdp_query(ifindex, 0, &q))
+		throw SystemError("cannot query XDP on " + interface_label(ifindex), -err);
+	return q.hw_prog_id;
 }
 
 bool detach_hw_program(int ifindex)

@@ -126,6 +126,22 @@ kill -HUP "$(ovx_agent_pid h1)"
 ovx_agent_wait_log h1 "SIGHUP: re-reading" 5 || e2e_fail "SIGHUP not handled"
 e2e_ok "SIGHUP handled"
 
+e2e_step "open files stay flat over agent ticks and scrapes"
+# Each tick and scrape asks what runs on the XDP hook; libxdp 1.3.1's
+# reader leaks a program fd per question (a default unit's 1,024 files
+# gone within hours).
+nfds() { ls "/proc/$(ovx_agent_pid "$1")/fd" | wc -l; }
+fd1=$(nfds h1) fd2=$(nfds h2)
+ip netns exec "$(topo_host_ns h2)" /usr/bin/python3 -c '
+import urllib.request
+for _ in range(20):
+    urllib.request.urlopen("http://127.0.0.1:9587/metrics", timeout=5).read()' ||
+	e2e_fail "scrapes of h2's agent failed"
+sleep 5 # 10 ticks of h1's agent
+(($(nfds h1) <= fd1 + 2)) || e2e_fail "h1's agent: $fd1 open files, then $(nfds h1) after 10 ticks"
+(($(nfds h2) <= fd2 + 2)) || e2e_fail "h2's agent: $fd2 open files, then $(nfds h2) after 20 scrapes"
+e2e_ok "h1: $fd1 -> $(nfds h1) open files over 10 ticks; h2: $fd2 -> $(nfds h2) over 20 scrapes"
+
 e2e_step "SIGTERM: the agent ends with 0, the dataplane stays"
 ovx_agent_stop h1 TERM
 rc=$?
