@@ -23,12 +23,21 @@ NEW_ABI=$("$NEW" --version | sed -n 's/.*ABI v\([0-9]*\).*/\1/p')
 e2e_init test_upgrade_migrate "ABI v$FROM pins -> v$NEW_ABI with ovx upgrade --migrate under traffic"
 
 e2e_step "the ABI v$FROM binary (git $OLD_COMMIT)"
-OLD=${OVX_OLD:-$(dirname "$NEW")/ovx-abi$FROM/build/ovx}
+# The ABI v2 and v1 programs hand frames from XDP to TC in XDP metadata,
+# which this kernel (6.18) refuses to XDP programs (bpf_xdp_adjust_meta), and
+# their loader loads the XDP program even in mode tc, where it is never
+# attached. The old tree is built with that one call replaced by a head
+# adjustment the kernel always refuses (XDP_DROP if it ever ran), so the old instance runs in mode tc; what
+# migrates (maps, pins, TC programs) is untouched.
+OLD=${OVX_OLD:-$(dirname "$NEW")/ovx-abi$FROM-nometa/build/ovx}
 if [[ ! -x $OLD ]]; then
-	src=$(dirname "$NEW")/ovx-abi$FROM
+	src=$(dirname "$NEW")/ovx-abi$FROM-nometa
 	rm -rf "$src" && mkdir -p "$src" || e2e_fail "cannot create $src"
 	git -C "$OVX_REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$src" ||
 		e2e_fail "cannot extract git $OLD_COMMIT (needs the repository's history)"
+	grep -q 'bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))' "$src/bpf/xdp_underlay.bpf.c" ||
+		e2e_fail "git $OLD_COMMIT: the adjust_meta call to replace is not where expected"
+	sed -i 's/bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))/bpf_xdp_adjust_head(ctx, 0x7fffffff)/' "$src/bpf/xdp_underlay.bpf.c"
 	(cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
 		nice -n 10 cmake --build "$src/build" --target ovx -j2 >"$src/build.log" 2>&1) ||
 		e2e_fail "building ovx $OLD_COMMIT failed: $(tail -20 "$src/build.log")"
@@ -36,10 +45,6 @@ fi
 "$OLD" --version | grep "ABI v$FROM" >/dev/null || e2e_fail "$OLD is not ABI v$FROM: $("$OLD" --version)"
 e2e_ok "$OLD: $("$OLD" --version)"
 
-# The ABI v2 and v1 programs hand frames from XDP to TC in XDP metadata,
-# which this kernel (6.18) refuses to XDP programs (bpf_xdp_adjust_meta):
-# their XDP program does not load here. Their mode tc (no XDP) does, so the
-# old instance runs in it; what migrates (maps, TC programs) is the same.
 export TOPO_XDP_MODE=${TOPO_XDP_MODE:-tc}
 e2e_build_topology "ovx ovx ovx" "blue:5001"
 BLUE=$(topo_tenant_segment blue)
