@@ -83,3 +83,79 @@ cluster_wait() {
 	e2e_fail "timed out waiting: $what
 $(for h in $(topo_hosts ovx); do echo "$h: $(cat "/run/ovx/$(ovx_instance "$h")/cluster.json" 2>/dev/null | tr -d '\n ' | head -c 1500)"; done)"
 }
+
+# A VM that moves between hosts and keeps its MAC and IP (the mobility test
+# and the demo). cluster_vm_movable VM: the VM's address moves onto a
+# bridge inside it (its MAC the VM's), so that it can have a NIC on two
+# hosts at once while it moves; NIC 0 is its eth0 on its host's port.
+cluster_vm_movable() {
+	MOVE_VM=$1
+	MOVE_NS=$(topo_vm_ns "$1") MOVE_MAC=$(topo_vm_mac "$1") MOVE_IP=$(topo_vm_ip "$1")
+	MOVE_SEG=$(topo_tenant_segment "$(topo_vm_tenant "$1")") MOVE_MTU=$(topo_vm_mtu "$1")
+	ip -n "$MOVE_NS" link add xbr address "$MOVE_MAC" mtu "$MOVE_MTU" type bridge stp_state 0 forward_delay 0
+	ip -n "$MOVE_NS" addr del "$MOVE_IP/24" dev eth0
+	ip -n "$MOVE_NS" link set eth0 address 02:ff:00:00:00:01 master xbr
+	ip -n "$MOVE_NS" link set xbr up
+	ip -n "$MOVE_NS" addr add "$MOVE_IP/24" dev xbr
+	NIC_HOST[0]=$(topo_vm_host "$1") NIC_PORT[0]=$(topo_vm_port "$1") NIC_VM[0]=eth0
+}
+
+# cluster_vm_host_file HOST [PORT]: HOST's file (path on stdout), with the
+# moving VM's NIC on PORT when given.
+cluster_vm_host_file() {
+	local h=$1 f vm
+	local others=()
+	for vm in $(topo_vms "" "$h"); do [[ $vm != "$MOVE_VM" ]] && others+=("$vm"); done
+	((${#others[@]})) || others=(none)
+	f=$(cluster_host_file "$h" 3 "${others[@]}")
+	if [[ -n ${2:-} ]]; then
+		sed -i '/^ports:/,$ { /^  \[\]$/d }' "$f"
+		echo "  - {interface: $2, segment: $MOVE_SEG, mac: \"$MOVE_MAC\", ips: [$MOVE_IP]}" >>"$f"
+	fi
+	echo "$f"
+}
+
+# cluster_vm_vtep_on HOST: the VTEP HOST's FDB sends the moving VM's MAC to
+# ("local": a port of HOST).
+cluster_vm_vtep_on() {
+	"$OVX" --netns "$(topo_host_ns "$1")" fdb show --segment "$MOVE_SEG" --json | /usr/bin/python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["fdb"]:
+    if e["mac"] == sys.argv[1]:
+        print(e.get("vtep") or "local")' "$MOVE_MAC"
+}
+
+# cluster_vm_plug N HOST: the VM's NIC N, a veth from its bridge to a new
+# port vmxN on HOST.
+cluster_vm_plug() {
+	local n=$1 h=$2 port="vmx$1"
+	ip link add "xn$n" netns "$MOVE_NS" mtu "$MOVE_MTU" type veth peer name "$port" \
+		netns "$(topo_host_ns "$h")" mtu "$MOVE_MTU"
+	ip -n "$MOVE_NS" link set "xn$n" master xbr up
+	ip -n "$(topo_host_ns "$h")" link set "$port" up
+	NIC_HOST[$n]=$h NIC_PORT[$n]=$port NIC_VM[$n]=xn$n
+}
+cluster_vm_unplug() { ip -n "$MOVE_NS" link del "${NIC_VM[$1]}"; }
+
+# cluster_vm_move N FROM TO MODE OBSERVER: NIC N-1 on FROM, NIC N on TO;
+# MODE mbb (make-before-break: plug on TO, wait until OBSERVER's host sends
+# there, then let go on FROM) or bbm (unplug, 50 ms, plug).
+cluster_vm_move() {
+	local n=$1 from=$2 to=$3 mode=$4 observer=$5
+	_moved_to() { [[ $(cluster_vm_vtep_on "$observer") == "$(topo_host_addr "$to")" ]]; }
+	if [[ $mode == mbb ]]; then
+		cluster_vm_plug "$n" "$to"
+		cluster_vm_host_file "$to" "vmx$n" >/dev/null
+		cluster_wait "$observer sends $MOVE_VM to $to" _moved_to
+		cluster_vm_host_file "$from" >/dev/null
+		sleep 0.3
+		cluster_vm_unplug $((n - 1))
+	else
+		cluster_vm_unplug $((n - 1))
+		cluster_vm_host_file "$from" >/dev/null
+		sleep 0.05
+		cluster_vm_plug "$n" "$to"
+		cluster_vm_host_file "$to" "vmx$n" >/dev/null
+		cluster_wait "$observer sends $MOVE_VM to $to" _moved_to
+	fi
+}
