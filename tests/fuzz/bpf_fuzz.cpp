@@ -48,6 +48,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/config.h"
+#include "agent/inspect.h"
 #include "maps/stats.h"
 #include "tests/bpf/packet_env.h"
 
@@ -284,6 +286,8 @@ public:
 
 	~Harness()
 	{
+		for (auto &[what, n] : notes_)
+			std::fprintf(stderr, "%8llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
 		if (short_inner_)
 			std::fprintf(stderr, "bpf_fuzz: %llu frames met the known short-inner-frame defect\n",
 				     static_cast<unsigned long long>(short_inner_));
@@ -478,6 +482,12 @@ private:
 				f);
 		feature(xdp ? 1 : 2, w ? w->encap + 1u : 0, static_cast<std::uint32_t>(xdp_rc + 1),
 			static_cast<std::uint32_t>(tc_rc + 1) * 64 + static_cast<std::uint32_t>(reason + 1));
+		if (outcomes_)
+			note(std::string(xdp ? "receive, XDP+TC, " : "receive, TC only, ") +
+			     (w ? encap_name(static_cast<ovx_encap>(w->encap)) : "not overlay") + ": " +
+			     (drops ? std::string(rx ? "rx and drop " : "drop ") + drop_reason_name(reason)
+			      : rx ? "delivered"
+			      : tc_rc == TC_ACT_STOLEN ? "held for reassembly" : "the host's"));
 
 		if (xdp_rc == XDP_DROP) {
 			if (drops != 1 || rx)
@@ -592,6 +602,11 @@ private:
 		feature(4, segment, static_cast<std::uint32_t>(r.retval + 1),
 			static_cast<std::uint32_t>(s.reason + 1) * 8 + (s.local ? 1 : 0) + (s.tx ? 2 : 0) +
 				(s.flood ? 4 : 0));
+		if (outcomes_)
+			note("send, " + std::string(encap_name(static_cast<ovx_encap>(seg.encap))) + ": " +
+			     (s.drops ? std::string("drop ") + drop_reason_name(s.reason)
+			      : s.tx ? (s.flood ? "flooded" : "encapsulated")
+			      : s.local ? (s.flood ? "flooded locally" : "to a local port") : "nowhere"));
 		if (s.rx || s.learned)
 			violate("the send side counted a receive or learned", f);
 		if (s.drops > 1)
@@ -641,6 +656,11 @@ private:
 	std::map<std::uint32_t, std::set<std::uint32_t>> stt_first_;
 	bool held_ = false;
 	std::uint64_t short_inner_ = 0;
+	// OVX_BPF_FUZZ_OUTCOMES=1: what the frames met, counted, printed at exit
+	// (run over a corpus with -runs=0 to see what it reaches).
+	const bool outcomes_ = std::getenv("OVX_BPF_FUZZ_OUTCOMES") != nullptr;
+	std::map<std::string, std::uint64_t> notes_;
+	void note(const std::string &what) { notes_[what]++; }
 };
 
 Harness *g_harness;
