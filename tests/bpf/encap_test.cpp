@@ -470,6 +470,22 @@ TEST_F(Stt, ARebuiltFrameLargerThanItsPortTakesIsCounted)
 	EXPECT_EQ(stats(kBlue).stt_reassembled, 0u);
 }
 
+// The same frame is counted once: as a drop, not also as received. Disabled
+// until ovx_rx_tc.h is fixed (another change owns it): stt_deliver() counts
+// rx (rx_accept) before its MTU check drops the frame, the class of double
+// count tests/fuzz/bpf_fuzz.cpp found (see DISABLED_TcDeliversAnArpRequestWithoutXdp).
+TEST_F(Stt, DISABLED_ARebuiltFrameLargerThanItsPortTakesIsCountedOnce)
+{
+	const Bytes to_vm2 = vm_ping(kVm2, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.3"), 1900);
+	const Bytes stt = stt_frame(kSttContext, to_vm2);
+	run_tc(Program::tc_underlay, "ul0", segment(stt, 0, 1400, 52));
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      segment(stt, 1400, stt.size() - 1400, 52));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_MTU_EXCEEDED), 1u);
+	EXPECT_EQ(stats(kBlue).rx_packets, 0u);
+}
+
 TEST_F(Stt, InconsistentSegmentsAreDroppedAndCounted)
 {
 	const Bytes a = segment(big_stt, 0, 1400, 31);
