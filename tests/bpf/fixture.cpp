@@ -45,45 +45,13 @@ void DatapathTest::SetUp()
 
 RunResult DatapathTest::run_xdp(const Bytes &frame)
 {
-	RunResult r;
-	r.out.resize(frame.size() + 256);
-	xdp_md ctx{};
-	ctx.data_end = static_cast<__u32>(frame.size());
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
-		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
-		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &ctx,
-		    .ctx_out = &ctx, .ctx_size_in = sizeof(ctx), .ctx_size_out = sizeof(ctx),
-		    .repeat = 1);
-	int err = bpf_prog_test_run_opts(dp_->program_fd(Program::xdp_underlay), &opts);
-	EXPECT_EQ(err, 0) << std::strerror(errno);
-	r.retval = static_cast<int>(opts.retval);
-	r.out.resize(opts.data_size_out);
-	r.out.erase(r.out.begin(), r.out.begin() + ctx.data);
-	return r;
+	return test_run_xdp(*dp_, frame);
 }
 
 RunResult DatapathTest::run_tc(Program program, const std::string &ingress, const Bytes &frame,
 			       const SkbMeta &meta)
 {
-	RunResult r;
-	// Room for what a program may build: a whole reassembled STT frame.
-	r.out.resize(frame.size() + 65536);
-	__sk_buff skb{}, skb_out{};
-	skb.ifindex = static_cast<__u32>(ifindex(ingress));
-	skb.mark = meta.mark;
-	skb.gso_size = meta.gso_size;
-	skb.gso_segs = meta.gso_segs;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
-		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
-		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &skb,
-		    .ctx_out = &skb_out, .ctx_size_in = sizeof(skb),
-		    .ctx_size_out = sizeof(skb_out), .repeat = 1);
-	int err = bpf_prog_test_run_opts(dp_->program_fd(program), &opts);
-	EXPECT_EQ(err, 0) << std::strerror(errno);
-	r.retval = static_cast<int>(opts.retval);
-	r.out.resize(opts.data_size_out);
-	r.mark = skb_out.mark;
-	return r;
+	return test_run_tc(*dp_, program, ifindex(ingress), frame, meta);
 }
 
 ovx_seg_stats DatapathTest::stats(std::uint32_t segment)

@@ -17,19 +17,6 @@
 
 namespace ovx::test {
 
-struct RunResult {
-	int retval = -1;
-	Bytes out;  // the packet as the program left it
-	std::uint32_t mark = 0; // skb->mark as the program left it
-};
-
-// skb fields a TC run starts with, beyond the frame and its interface.
-struct SkbMeta {
-	std::uint32_t mark = 0;
-	std::uint32_t gso_size = 0; // a GSO (TSO) frame when set
-	std::uint32_t gso_segs = 0;
-};
-
 class DatapathTest : public ::testing::Test {
 protected:
 	void SetUp() override;

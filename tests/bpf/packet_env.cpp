@@ -14,6 +14,10 @@
 #include "agent/config.h"
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "maps/error.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
 
 namespace ovx::test {
 namespace {
@@ -89,6 +93,49 @@ int packet_ifindex(const std::string &name)
 	return i;
 }
 
+RunResult test_run_xdp(const Dataplane &dp, const Bytes &frame)
+{
+	RunResult r;
+	r.out.resize(frame.size() + 256);
+	xdp_md ctx{};
+	ctx.data_end = static_cast<__u32>(frame.size());
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
+		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &ctx,
+		    .ctx_out = &ctx, .ctx_size_in = sizeof(ctx), .ctx_size_out = sizeof(ctx),
+		    .repeat = 1);
+	if (bpf_prog_test_run_opts(dp.program_fd(Program::xdp_underlay), &opts))
+		throw SystemError("BPF_PROG_TEST_RUN of xdp_underlay", errno);
+	r.retval = static_cast<int>(opts.retval);
+	r.out.resize(opts.data_size_out);
+	r.out.erase(r.out.begin(), r.out.begin() + ctx.data);
+	return r;
+}
+
+RunResult test_run_tc(const Dataplane &dp, Program program, int ingress_ifindex,
+		      const Bytes &frame, const SkbMeta &meta)
+{
+	RunResult r;
+	// Room for what a program may build: a whole reassembled STT frame.
+	r.out.resize(frame.size() + 65536);
+	__sk_buff skb{}, skb_out{};
+	skb.ifindex = static_cast<__u32>(ingress_ifindex);
+	skb.mark = meta.mark;
+	skb.gso_size = meta.gso_size;
+	skb.gso_segs = meta.gso_segs;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+		    .data_out = r.out.data(), .data_size_in = static_cast<__u32>(frame.size()),
+		    .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &skb,
+		    .ctx_out = &skb_out, .ctx_size_in = sizeof(skb),
+		    .ctx_size_out = sizeof(skb_out), .repeat = 1);
+	if (bpf_prog_test_run_opts(dp.program_fd(program), &opts))
+		throw SystemError("BPF_PROG_TEST_RUN of a TC program", errno);
+	r.retval = static_cast<int>(opts.retval);
+	r.out.resize(opts.data_size_out);
+	r.mark = skb_out.mark;
+	return r;
+}
+
 void apply_packet_config(Dataplane &dp)
 {
 	apply_config_text(dp, kConfig);
@@ -130,8 +177,9 @@ void apply_config_text(Dataplane &dp, const std::string &yaml,
 	Config config = parse_config(yaml, "packet_env.yaml");
 	config.limits.fdb_entries = dp.tables().fdb.max_entries(); // as `ovx apply` makes it
 	Resolved r{.underlay_ifindex = packet_ifindex("ul0"), .underlay_mtu = 1500, .port_ifindex = {}};
-	for (const char *vm : {"vm1", "vm2", "vm3"})
-		r.port_ifindex[vm] = packet_ifindex(vm);
+	for (const Segment &s : config.segments)
+		for (const Port &p : s.ports)
+			r.port_ifindex[p.interface] = packet_ifindex(p.interface);
 	DesiredState want = build_desired(config, r, {}, {});
 	want.config.cookie[0] = kCookie[0];
 	want.config.cookie[1] = kCookie[1];

@@ -36,6 +36,26 @@ inline constexpr std::uint32_t kBlue = 1, kRed = 2;
 inline constexpr std::uint32_t kCookie[2] = {0x6f767833, 0x0c00c1e5};
 
 
+struct RunResult {
+	int retval = -1;
+	Bytes out;  // the packet as the program left it
+	std::uint32_t mark = 0; // skb->mark as the program left it
+};
+
+// skb fields a TC run starts with, beyond the frame and its interface.
+struct SkbMeta {
+	std::uint32_t mark = 0;
+	std::uint32_t gso_size = 0; // a GSO (TSO) frame when set
+	std::uint32_t gso_segs = 0;
+};
+
+// One BPF_PROG_TEST_RUN of @dp's XDP program (the frame as it left,
+// from its new start), or of a TC program with @frame arriving on
+// @ingress_ifindex. Throws SystemError when the kernel refuses the run.
+RunResult test_run_xdp(const Dataplane &dp, const Bytes &frame);
+RunResult test_run_tc(const Dataplane &dp, Program program, int ingress_ifindex,
+		      const Bytes &frame, const SkbMeta &meta = {});
+
 // Moves the process into a new network namespace (gone when it exits) and
 // creates the interfaces there; needs root. Throws on failure.
 void setup_namespace();
