@@ -22,8 +22,10 @@ struct Globals {
 };
 
 // Whether a verb changes the instance (maps, pins, hooks): such verbs run
-// under the instance's writer lock (agent/writer_lock.h).
-enum class Access { reads, writes };
+// under the instance's writer lock (agent/writer_lock.h). Edits change the
+// desired state, which an agent owns: they are refused while one runs
+// (exit 1), before the lock is asked for, however busy the agent is.
+enum class Access { reads, writes, edits };
 
 // Thrown by a verb to end with a status of its own (the agent's), after
 // it has said why.

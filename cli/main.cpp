@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "agent/daemon.h"
 #include "agent/writer_lock.h"
 #include "cli/verbs_cluster.h"
 #include "cli/verbs_offload.h"
@@ -145,7 +146,9 @@ int main(int argc, char **argv)
 		if (!g.netns.empty())
 			ovx::enter_netns(g.netns);
 		std::optional<ovx::WriterLock> writer;
-		if (cmd->access == ovx::cli::Access::writes)
+		if (cmd->access == ovx::cli::Access::edits)
+			ovx::refuse_if_agent(instance, verb_name(*cmd->sub));
+		if (cmd->access != ovx::cli::Access::reads)
 			writer.emplace(ovx::WriterLock::take(instance, verb_name(*cmd->sub), g.wait));
 		cmd->run(g, instance);
 	} catch (const ovx::ConfigError &e) {

@@ -32,7 +32,7 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 			       else
 				       print_apply(std::cout, args->file, result);
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto *show = app.add_subcommand("show", "Show what is applied: underlay, segments, FDB");
 	json_flag(show, g);
@@ -61,7 +61,7 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 			       std::cout << "instance " << instance << ": "
 					 << (was_up ? "down" : "nothing to take down") << '\n';
 		       },
-		       Access::writes});
+		       Access::edits});
 }
 
 } // namespace ovx::cli

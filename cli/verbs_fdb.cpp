@@ -29,7 +29,7 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx fdb add",
 					[&](Config &c) { fdb_add(c, a->segment, a->mac, a->vtep); });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto d = std::make_shared<Args>();
 	auto *del = group->add_subcommand("del", "Remove a static entry");
@@ -41,7 +41,7 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx fdb del",
 					[&](Config &c) { fdb_del(c, d->segment, d->mac); });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand(

@@ -28,7 +28,7 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx flood add",
 					[&](Config &c) { flood_add(c, a->segment, a->vtep); });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto d = std::make_shared<Args>();
 	auto *del = group->add_subcommand("del", "Remove a remote VTEP from a segment's flood list");
@@ -40,7 +40,7 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx flood del",
 					[&](Config &c) { flood_del(c, d->segment, d->vtep); });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand("show", "Show flood lists");

@@ -28,7 +28,7 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 				       port_add(c, a->segment, a->interface, a->mac);
 			       });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto iface = std::make_shared<std::string>();
 	auto *del = group->add_subcommand("del", "Remove a port (its TC program is detached)");
@@ -39,7 +39,7 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx port del",
 					[&](Config &c) { port_del(c, *iface); });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto *show = group->add_subcommand("show", "Show ports");
 	json_flag(show, g);

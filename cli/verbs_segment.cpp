@@ -52,7 +52,7 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 				       segment_add(c, spec);
 			       });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto name = std::make_shared<std::string>();
 	auto *del = group->add_subcommand("del", "Remove a segment (its ports first)");
@@ -63,7 +63,7 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 			       run_edit(g, instance, "ovx segment del",
 					[&](Config &c) { segment_del(c, *name); });
 		       },
-		       Access::writes});
+		       Access::edits});
 
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand("show", "Show segments");
