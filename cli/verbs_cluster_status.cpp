@@ -34,8 +34,10 @@ void print_status(const cluster::ClusterStatus &s, const std::string &instance)
 		  << ", lease " << std::hex << a.value("lease", 0ll) << std::dec << ": "
 		  << (s.lease_ttl_left >= 0 ? std::to_string(s.lease_ttl_left) + " s" : "?")
 		  << " left of " << a.value("lease_ttl", 0) << '\n'
-		  << "  revision applied " << a.value("revision", 0ll) << ", etcd at " << s.head
-		  << ": " << s.lag << " behind\n"
+		  << "  revision applied " << a.value("revision", 0ll) << ", etcd at "
+		  << (s.etcd_reachable ? std::to_string(s.head) + ": " + std::to_string(s.lag) + " behind"
+				       : std::string("?"))
+		  << '\n'
 		  << "  events " << a.value("events", 0) << ", resyncs " << a.value("resyncs", 0)
 		  << ", etcd errors " << a.value("etcd_errors", 0) << ", failovers "
 		  << a.value("failovers", 0) << ", ignored keys " << s.ignored_keys << '\n';
