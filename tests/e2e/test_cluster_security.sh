@@ -145,6 +145,7 @@ msg=$(grep -E "error" "$(ovx_agent_log h3)" | tail -1)
 grep -q "permission denied" <<<"$msg" && grep -q "/ovx/v1/nodes/h2/" <<<"$msg" ||
 	e2e_fail "the agent's message does not say permission denied on h2's keys: $msg"
 e2e_info "$msg"
+ovx_xdp_attached h3 && e2e_fail "the refused agent loaded a dataplane on h3"
 cluster_flood_is h1 "$BLUE" "$A2" || e2e_fail "h1's blue flood list changed: $(cluster_flood h1 "$BLUE")"
 n=$(as ovx-admin cluster_ovx nodes --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["nodes"]))')
 ((n == 2)) || e2e_fail "nodes: $n, want 2 (h1, h2)"
@@ -152,7 +153,7 @@ cluster_agent_start h3 "$(CLUSTER_TLS="{ca: $PKI/ca.crt, cert: $PKI/h3.crt, key:
 	e2e_fail "agent on h3: $(tail -5 "$(ovx_agent_log h3)")"
 cluster_wait "h1's blue floods to h2 and h3" cluster_flood_is h1 "$BLUE" "$A2 $A3"
 e2e_expect_ping b3 "$(topo_vm_ip b1)" 3
-e2e_ok "exit 2 before touching etcd or the maps; h3 as itself joins"
+e2e_ok "exit 2 before writing to etcd or loading a dataplane; h3 as itself joins"
 
 e2e_step "bad data in etcd: ignored, logged with the key, counted; nothing else changes"
 declare -A before
