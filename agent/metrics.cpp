@@ -281,6 +281,15 @@ void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
 	w.family("ovx_cluster_bad_records_total", "counter",
 		 "Values in etcd that failed validation: ignored.");
 	w.sample("", view.value("bad", std::uint64_t{0}));
+	w.family("ovx_cluster_ignored_keys", "gauge",
+		 "Keys in etcd ignored now: invalid (a value or key that failed validation), "
+		 "unknown_segment (a binding for a segment the cluster does not define).");
+	w.sample(label("reason", "invalid"), c.value("bad_keys", nlohmann::json::object()).size());
+	w.sample(label("reason", "unknown_segment"),
+		 c.value("orphan_bindings", nlohmann::json::array()).size());
+	w.family("ovx_cluster_etcd_connected", "gauge",
+		 "1 while the agent's watch has a stream to an etcd member.");
+	w.sample("", c.value("etcd_connected", false) ? 1ull : 0ull);
 }
 
 } // namespace

@@ -120,6 +120,9 @@ private:
 void Agent::connect()
 {
 	client_ = std::make_unique<Client>(cfg_.etcd);
+	// An identity that may not write this node's keys (etcd RBAC: another
+	// node's name, say) is refused here, before a lease or the maps.
+	client_->check_write(vtep_key(cfg_.node));
 	// A lease this node held before a restart and that still lives is
 	// taken over: its keys stay, and no peer sees the node go and come.
 	if (!lease_ && previous_lease_ && client_->time_to_live(previous_lease_) > 0) {
@@ -286,6 +289,8 @@ void Agent::save()
 			 {"batches", ss.batches},
 			 {"resyncs", ss.resyncs},
 			 {"etcd_errors", stats_.etcd_errors + ss.errors},
+			 {"etcd_connected", ss.connected},
+			 {"etcd_connected_changed", ss.connected_changed},
 			 {"applies", stats_.applies},
 			 {"deltas", stats_.deltas},
 			 {"apply_errors", stats_.apply_errors},
@@ -324,6 +329,7 @@ void Agent::save()
 							       {"owner", d.owner},
 							       {"frozen", d.frozen}});
 			j["bad_keys"] = view.bad_keys();
+			j["orphan_bindings"] = view.orphan_bindings();
 			return 0;
 		});
 	const std::string path = cluster_state_path(o_.instance), tmp = path + ".tmp";
@@ -373,11 +379,20 @@ int Agent::run()
 	// etcd down at start: retried every interval, like every later error;
 	// the pinned dataplane forwards on its last state meanwhile.
 	bool connected = false;
+	// False when etcd refused this identity: retrying would be refused
+	// again (the file or the roles are wrong), so the agent stops, exit 2.
 	auto try_connect = [&] {
 		try {
 			connect();
 			connected = true;
 		} catch (const std::exception &e) {
+			if (const auto *refusal = dynamic_cast<const EtcdError *>(&e);
+			    refusal && refusal->refused()) {
+				log_->error("{}: etcd refuses node {} to this identity (check "
+					    "cluster.node, the certificate or user, and its RBAC role)",
+					    e.what(), cfg_.node);
+				return false;
+			}
 			stats_.etcd_errors++;
 			last_error_ = e.what();
 			log_->error("etcd: {}; retrying every {}s", e.what(), o_.interval_sec);
@@ -385,8 +400,10 @@ int Agent::run()
 			keepalive_.reset();
 			save();
 		}
+		return true;
 	};
-	try_connect();
+	if (!try_connect())
+		return kExitSystem;
 	const std::string name = file.filename().string();
 	for (;;) {
 		pollfd fds[4] = {{sig.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0},
@@ -457,12 +474,14 @@ int Agent::run()
 		}
 		if (fds[3].revents & POLLIN) {
 			drain(timer.get());
-			if (!connected)
-				try_connect();
-			else if (synced_)
+			if (!connected) {
+				if (!try_connect())
+					return kExitSystem;
+			} else if (synced_) {
 				converge("timer");
-			else
+			} else {
 				save();
+			}
 		}
 	}
 }

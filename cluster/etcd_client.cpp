@@ -1,6 +1,7 @@
 // etcd's v3 API over gRPC, with failover between endpoints.
 #include "cluster/etcd_client.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -24,7 +25,43 @@ EtcdError::EtcdError(const std::string &what, int grpc_code, std::string endpoin
 {
 }
 
+bool EtcdError::refused() const
+{
+	return code_ == grpc::StatusCode::PERMISSION_DENIED ||
+	       code_ == grpc::StatusCode::UNAUTHENTICATED || code_ == grpc::StatusCode::INVALID_ARGUMENT;
+}
+
 namespace {
+
+// gRPC's own log goes to stderr unless told otherwise: a refused TLS
+// handshake alone prints dozens of lines a second. It goes to the cluster
+// log at debug level instead, and the last TLS failure (OpenSSL's reason) is
+// kept, to say why a call could not reach a member.
+struct TlsFailure {
+	std::mutex mutex;
+	std::string reason;
+	Clock::time_point at{};
+};
+TlsFailure &tls_failure()
+{
+	static TlsFailure f;
+	return f;
+}
+
+void grpc_log(gpr_log_func_args *a)
+{
+	const std::string_view message = a->message ? a->message : "";
+	log().debug("grpc {}:{}: {}", a->file ? a->file : "", a->line, message);
+	const auto openssl = message.find("SSL routines");
+	if (openssl == std::string_view::npos)
+		return;
+	TlsFailure &f = tls_failure();
+	std::lock_guard lock(f.mutex);
+	f.reason = message.substr(message.rfind("error:", openssl) == std::string_view::npos
+					  ? openssl
+					  : message.rfind("error:", openssl));
+	f.at = Clock::now();
+}
 
 // A short pause before a round over the endpoints starts again: a member
 // that just lost its leader needs an election timeout to find a new one.
@@ -198,7 +235,8 @@ struct Client::Impl {
 
 	std::shared_ptr<Conn> connect(const std::string &endpoint) const;
 	std::shared_ptr<Conn> current();
-	void fail_over(const std::shared_ptr<Conn> &failed);
+	// @quiet: said at debug level (a stream retrying through an outage).
+	void fail_over(const std::shared_ptr<Conn> &failed, bool quiet = false);
 	// The token for @conn, authenticating first when there is none yet.
 	grpc::Status prepare(Conn &conn, grpc::ClientContext &ctx, Clock::time_point deadline);
 
@@ -210,8 +248,28 @@ struct Client::Impl {
 	[[noreturn]] void fail(const char *what, const std::string &key, const std::string &endpoint,
 			       const grpc::Status &s) const
 	{
+		// A refusal says who was refused: the fix is that identity's
+		// roles (or the file naming it), not the network.
+		std::string who;
+		if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+		    s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+		    s.error_code() == grpc::StatusCode::UNAUTHENTICATED)
+			who = !options.user.empty()
+				      ? " for user '" + options.user + "'"
+				  : options.tls && !options.tls->cert.empty()
+					  ? " for the user named by the CN of " + options.tls->cert
+					  : " for a client without identity";
+		// gRPC says "unavailable" of a member that refused the handshake:
+		// OpenSSL's reason, when it failed within this call, says more.
+		std::string tls;
+		if (options.tls && retryable(s)) {
+			TlsFailure &f = tls_failure();
+			std::lock_guard lock(f.mutex);
+			if (!f.reason.empty() && Clock::now() - f.at < options.timeout)
+				tls = "; TLS: " + f.reason;
+		}
 		throw EtcdError("etcd " + endpoint + ": " + what + (key.empty() ? "" : " " + key) +
-					": " + s.error_message() + " (gRPC code " +
+					": " + s.error_message() + who + tls + " (gRPC code " +
 					std::to_string(static_cast<int>(s.error_code())) + ")",
 				s.error_code(), endpoint, key);
 	}
@@ -231,6 +289,8 @@ Client::Impl::Impl(const ClientOptions &o) : options(o)
 		throw ConfigError("etcd: no endpoints given");
 	if (o.user.empty() != o.password.empty())
 		throw ConfigError("etcd: a user needs a password and a password a user");
+	static std::once_flag grpc_log_once;
+	std::call_once(grpc_log_once, [] { gpr_set_log_function(grpc_log); });
 	if (o.tls) {
 		grpc::SslCredentialsOptions ssl;
 		ssl.pem_root_certs = read_pem(o.tls->ca, "etcd CA");
@@ -279,7 +339,7 @@ std::shared_ptr<Conn> Client::Impl::current()
 	return conn;
 }
 
-void Client::Impl::fail_over(const std::shared_ptr<Conn> &failed)
+void Client::Impl::fail_over(const std::shared_ptr<Conn> &failed, bool quiet)
 {
 	std::lock_guard lock(mutex);
 	// Several threads may see the same endpoint fail: move on once.
@@ -289,8 +349,8 @@ void Client::Impl::fail_over(const std::shared_ptr<Conn> &failed)
 	conn.reset();
 	failovers++;
 	if (targets.size() > 1)
-		log().warn("etcd {}: unavailable, moving to {}", failed->endpoint,
-			     targets[index]);
+		log().log(quiet ? spdlog::level::debug : spdlog::level::warn,
+			  "etcd {}: unavailable, moving to {}", failed->endpoint, targets[index]);
 }
 
 grpc::Status Client::Impl::prepare(Conn &c, grpc::ClientContext &ctx, Clock::time_point deadline)
@@ -417,10 +477,11 @@ TxnResult Client::txn(const Txn &txn)
 		*req.add_success() = op_to_pb(op);
 	for (const auto &op : txn.failure)
 		*req.add_failure() = op_to_pb(op);
-	// The key errors name: the first compared, else the first written.
-	std::string key = !txn.compares.empty() ? txn.compares.front().key
-			  : !txn.success.empty() ? txn.success.front().key
-						 : std::string();
+	// The key errors name: the first written (what a refusal is about),
+	// else the first compared.
+	std::string key = !txn.success.empty()	? txn.success.front().key
+			  : !txn.compares.empty() ? txn.compares.front().key
+						  : std::string();
 	pb::TxnResponse resp;
 	impl_->call("txn", key, [&](Conn &c, grpc::ClientContext &ctx) {
 		return c.kv->Txn(&ctx, req, &resp);
@@ -438,6 +499,17 @@ bool Client::create(const std::string &key, const std::string &value, std::int64
 	t.compares.push_back({key, Compare::Target::create_revision, Compare::Result::equal, 0, {}});
 	t.success.push_back({TxnOp::Kind::put, key, value, lease, false});
 	return txn(t).succeeded;
+}
+
+void Client::check_write(const std::string &key)
+{
+	// etcd checks the permissions of both branches of a transaction,
+	// whichever runs: a write behind a condition that never holds (a
+	// version below zero) is checked and never made.
+	Txn t;
+	t.compares.push_back({key, Compare::Target::version, Compare::Result::less, 0, {}});
+	t.success.push_back({TxnOp::Kind::put, key, {}, 0, false});
+	txn(t);
 }
 
 bool Client::compare_and_swap(const std::string &key, std::int64_t mod_revision,
@@ -620,6 +692,26 @@ struct StreamControl {
 	std::condition_variable wake;
 	bool stop = false;
 	grpc::ClientContext *ctx = nullptr; // the stream's, while one is open
+	// Sessions that failed in a row (the stream's thread alone): an outage
+	// is logged at its start and its end, and retried less and less often.
+	std::size_t failures = 0;
+	Clock::time_point down_since{};
+
+	// The session's stream answered: an outage, if any, is over.
+	void answered(const std::string &endpoint, std::string_view what)
+	{
+		if (failures)
+			log().info("etcd {}: {} back after {:.1f} s and {} attempt(s)", endpoint, what,
+				   std::chrono::duration<double>(Clock::now() - down_since).count(),
+				   failures);
+		failures = 0;
+	}
+	// The level of a session's message that it ended: only the first
+	// failure of a row is a warning.
+	spdlog::level::level_enum level() const
+	{
+		return failures ? spdlog::level::debug : spdlog::level::warn;
+	}
 
 	// Sleeps @d unless stopped first; false when stopped.
 	bool pause(std::chrono::milliseconds d)
@@ -669,14 +761,20 @@ void stream_loop(Client::Impl &impl, StreamControl &control, bool require_leader
 			ctx.AddMetadata("hasleader", "true");
 		const grpc::Status s = impl.prepare(*c, ctx, Clock::time_point::max());
 		if (!s.ok())
-			log().warn("etcd {}: authentication: {}", c->endpoint, s.error_message());
+			log().log(control.level(), "etcd {}: authentication: {}", c->endpoint,
+				  s.error_message());
 		const bool opened = s.ok() && control.open(&ctx);
 		const bool done = opened && session(*c, ctx);
 		control.close();
 		if (done || control.stopping())
 			return;
-		impl.fail_over(c);
-		control.pause(kRetryPause);
+		if (!control.failures++)
+			control.down_since = Clock::now();
+		impl.fail_over(c, control.failures > 1);
+		// Every endpoint tried, and tried again: each round waits twice
+		// as long as the last, up to 16 times the first pause.
+		const std::size_t rounds = (control.failures - 1) / impl.targets.size();
+		control.pause(kRetryPause * (1 << std::min<std::size_t>(rounds, 4)));
 	}
 }
 
@@ -710,6 +808,7 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 					return true;
 				}
 				st->ttl = resp.ttl();
+				st->control.answered(c.endpoint, "lease keepalive");
 				const auto every = std::max<std::int64_t>(resp.ttl() * 1000 / 3, 500);
 				if (!st->control.pause(std::chrono::milliseconds(every)))
 					break;
@@ -717,8 +816,9 @@ KeepAlive::KeepAlive(Client &client, std::int64_t lease, std::function<void()> o
 			stream->WritesDone();
 			const grpc::Status s = stream->Finish();
 			if (!st->control.stopping())
-				log().warn("etcd {}: lease {:x} keepalive stream ended: {}", c.endpoint,
-					   lease, s.error_message());
+				log().log(st->control.level(),
+					  "etcd {}: lease {:x} keepalive stream ended: {}", c.endpoint,
+					  lease, s.error_message());
 			return false;
 		});
 	});
@@ -745,6 +845,7 @@ struct Watch::State {
 	// The open stream, for request_progress(); guarded by control.mutex.
 	grpc::ClientReaderWriter<pb::WatchRequest, pb::WatchResponse> *stream = nullptr;
 	std::atomic<bool> running{true};
+	std::atomic<bool> connected{false}; // a stream is open and created
 	std::thread thread;
 };
 
@@ -795,8 +896,12 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 			while (!ended && stream->Read(&resp)) {
 				// "From now" is fixed at creation: a resumed stream
 				// must not skip what came after it.
-				if (resp.created() && next == 0)
-					next = resp.header().revision() + 1;
+				if (resp.created()) {
+					st->connected = true;
+					st->control.answered(c.endpoint, "watch on " + key);
+					if (next == 0)
+						next = resp.header().revision() + 1;
+				}
 				if (resp.created() && !resp.canceled() && resp.events_size() == 0)
 					continue;
 				WatchBatch b = batch_of(resp);
@@ -818,6 +923,7 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 				if (!st->running)
 					break;
 			}
+			st->connected = false;
 			{
 				std::lock_guard lock(st->control.mutex);
 				st->stream = nullptr;
@@ -830,8 +936,9 @@ Watch::Watch(Client &client, std::string key, Options options, Handler handler)
 			if (!st->running)
 				return true;
 			if (!st->control.stopping())
-				log().warn("etcd {}: watch on {} broke ({}), resuming at revision {}",
-					   c.endpoint, key, s.error_message(), next);
+				log().log(st->control.level(),
+					  "etcd {}: watch on {} broke ({}), resuming at revision {}",
+					  c.endpoint, key, s.error_message(), next);
 			return false;
 		});
 		st->running = false;
@@ -857,6 +964,11 @@ void Watch::request_progress()
 bool Watch::running() const
 {
 	return state_->running;
+}
+
+bool Watch::connected() const
+{
+	return state_->connected;
 }
 
 } // namespace ovx::cluster

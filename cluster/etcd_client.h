@@ -24,6 +24,9 @@ class EtcdError : public SystemError {
 public:
 	EtcdError(const std::string &what, int grpc_code, std::string endpoint, std::string key);
 	int grpc_code() const { return code_; }
+	// etcd answered no to this identity (RBAC, a wrong password): the
+	// same call will be refused again.
+	bool refused() const;
 	const std::string &endpoint() const { return endpoint_; }
 	const std::string &key() const { return key_; }
 
@@ -197,6 +200,9 @@ public:
 	void request_progress();
 	// False once the watch has ended: compacted, or canceled by the server.
 	bool running() const;
+	// True while a stream to a member is open (false while etcd is out of
+	// reach and the watch keeps trying).
+	bool connected() const;
 
 	struct State;
 
@@ -223,6 +229,9 @@ public:
 	// Writes @value only when @key was last written at @mod_revision.
 	bool compare_and_swap(const std::string &key, std::int64_t mod_revision,
 			      const std::string &value, std::int64_t lease = 0);
+	// Throws EtcdError (refused()) unless this identity may write @key;
+	// writes nothing.
+	void check_write(const std::string &key);
 	// Compacts the history up to @revision (physical: waits until done).
 	void compact(std::int64_t revision);
 

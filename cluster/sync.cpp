@@ -1,5 +1,7 @@
 #include "cluster/sync.h"
 
+#include <ctime>
+
 #include "cluster/layout.h"
 #include "cluster/log.h"
 
@@ -107,6 +109,13 @@ void ClusterSync::run()
 			changed = changed || !b.events.empty();
 		}
 		view_.tick(now);
+		// The owner hears of it as of a change: its report says whether
+		// this node follows etcd now.
+		if (const bool up = watch_ && watch_->connected(); up != stats_.connected) {
+			stats_.connected = up;
+			stats_.connected_changed = std::time(nullptr);
+			changed = true;
+		}
 		if (changed && on_change_)
 			on_change_(view_);
 	}

@@ -32,6 +32,8 @@ public:
 		std::uint64_t batches = 0;  // watch responses applied
 		std::uint64_t errors = 0;   // failed reads (retried)
 		std::int64_t head = 0;      // etcd's revision as last heard (progress included)
+		bool connected = false;     // the watch has a stream to a member (as of the last tick)
+		std::int64_t connected_changed = 0; // unix time connected last changed
 	};
 	Stats stats() const;
 

@@ -91,6 +91,9 @@ void ClusterView::put_record(const std::string &key, Record record, TimePoint no
 		set_vtep(node, std::move(*v), now, detect_moves);
 	} else {
 		Binding &b = std::get<Binding>(record);
+		// A resync says so once it has read every segment.
+		if (detect_moves && !segments_.count(b.segment))
+			warn_orphan(key);
 		const MacKey mk{b.segment, b.mac};
 		const std::string node = b.node;
 		nodes_[node].bindings.insert(mk);
@@ -281,6 +284,8 @@ void ClusterView::resync(const std::vector<KeyValue> &kvs, std::int64_t revision
 		elect(it->first, it->second, now, true);
 		drop_if_idle(it++, now);
 	}
+	for (const std::string &key : orphan_bindings())
+		warn_orphan(key);
 	// Events up to the read's revision are in it; replays of older ones
 	// (a delete before the read, say) must not come back.
 	revision_ = revision;
@@ -378,6 +383,13 @@ std::vector<DuplicateMac> ClusterView::duplicates() const
 		out.push_back(std::move(d));
 	}
 	return out;
+}
+
+void ClusterView::warn_orphan(const std::string &key) const
+{
+	log().warn("cluster: ignoring {}: binding for a segment the cluster does not define "
+		   "(until it does)",
+		   key);
 }
 
 std::vector<std::string> ClusterView::orphan_bindings() const

@@ -155,6 +155,7 @@ private:
 	void elect(const MacKey &mk, MacState &st, TimePoint now, bool detect_moves);
 	void check_duplicate(const MacKey &mk, MacState &st, TimePoint now);
 	const IpAddr *reachable(const std::string &node) const;
+	void warn_orphan(const std::string &key) const;
 
 	ViewOptions options_;
 	std::int64_t revision_ = 0;

@@ -13,6 +13,31 @@ declare -A ETCD_PID # member name -> PID
 declare -A ETCD_CLIENT # member name -> client URL
 ETCD_NS=""
 ETCD_CLUSTER=""
+# TLS: a directory with ca.crt, server.crt/.key (the members', for clients
+# and peers: naming the members' address) and client.crt/.key (what these
+# helpers identify as, once RBAC is on: a root user's). Empty: plain http.
+ETCD_TLS_DIR=${ETCD_TLS_DIR:-}
+
+# _etcd_scheme: the URL scheme of clients and peers.
+_etcd_scheme() { [[ -n $ETCD_TLS_DIR ]] && echo https || echo http; }
+
+# etcd_curl ARGS...: curl in the members' namespace, with the client
+# certificate when TLS is on.
+etcd_curl() {
+	local tls=()
+	[[ -n $ETCD_TLS_DIR ]] && tls=(--cacert "$ETCD_TLS_DIR/ca.crt" --cert "$ETCD_TLS_DIR/client.crt"
+		--key "$ETCD_TLS_DIR/client.key")
+	ip netns exec "$ETCD_NS" curl -s --max-time 1 "${tls[@]}" "$@"
+}
+
+# etcdctl_run ARGS...: etcdctl against every member, from their namespace,
+# with the client certificate when TLS is on.
+etcdctl_run() {
+	local tls=()
+	[[ -n $ETCD_TLS_DIR ]] && tls=(--cacert "$ETCD_TLS_DIR/ca.crt" --cert "$ETCD_TLS_DIR/client.crt"
+		--key "$ETCD_TLS_DIR/client.key")
+	ip netns exec "$ETCD_NS" etcdctl --endpoints "$ETCD_ENDPOINTS" "${tls[@]}" "$@"
+}
 
 # etcd_start NS ADDR N: an N-member cluster in namespace NS, every member on
 # ADDR (added to br0 when missing), client ports 2379, 2381, ..., peers one
@@ -24,9 +49,11 @@ etcd_start() {
 		topo_do ip -n "$ns" addr add "$addr/24" dev br0
 	topo_do ip -n "$ns" link set lo up
 	ETCD_CLUSTER="" ETCD_ENDPOINTS=""
+	local scheme
+	scheme=$(_etcd_scheme)
 	for ((i = 1; i <= n; i++)); do
-		ETCD_CLUSTER+="${ETCD_CLUSTER:+,}m$i=http://$addr:$((2378 + 2 * i))"
-		ETCD_ENDPOINTS+="${ETCD_ENDPOINTS:+,}http://$addr:$((2377 + 2 * i))"
+		ETCD_CLUSTER+="${ETCD_CLUSTER:+,}m$i=$scheme://$addr:$((2378 + 2 * i))"
+		ETCD_ENDPOINTS+="${ETCD_ENDPOINTS:+,}$scheme://$addr:$((2377 + 2 * i))"
 	done
 	for ((i = 1; i <= n; i++)); do
 		etcd_start_member "m$i" "$addr" new
@@ -40,10 +67,16 @@ etcd_start() {
 # etcd_start_member NAME ADDR STATE: (re)starts one member (STATE new or
 # existing) with its data directory as it is.
 etcd_start_member() {
-	local name=$1 addr=$2 state=$3 i=${1#m}
-	local client="http://$addr:$((2377 + 2 * i))" peer="http://$addr:$((2378 + 2 * i))"
+	local name=$1 addr=$2 state=$3 i=${1#m} scheme tls=()
+	scheme=$(_etcd_scheme)
+	local client="$scheme://$addr:$((2377 + 2 * i))" peer="$scheme://$addr:$((2378 + 2 * i))"
 	ETCD_CLIENT[$name]=$client
-	ip netns exec "$ETCD_NS" etcd --name "$name" --data-dir "$TOPO_DIR/etcd-$name" \
+	[[ -n $ETCD_TLS_DIR ]] && tls=(--cert-file "$ETCD_TLS_DIR/server.crt"
+		--key-file "$ETCD_TLS_DIR/server.key" --trusted-ca-file "$ETCD_TLS_DIR/ca.crt"
+		--client-cert-auth --peer-cert-file "$ETCD_TLS_DIR/server.crt"
+		--peer-key-file "$ETCD_TLS_DIR/server.key" --peer-trusted-ca-file "$ETCD_TLS_DIR/ca.crt"
+		--peer-client-cert-auth)
+	ip netns exec "$ETCD_NS" etcd --name "$name" --data-dir "$TOPO_DIR/etcd-$name" "${tls[@]}" \
 		--listen-client-urls "$client" --advertise-client-urls "$client" \
 		--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
 		--initial-cluster "$ETCD_CLUSTER" --initial-cluster-state "$state" \
@@ -57,7 +90,7 @@ etcd_start_member() {
 etcd_wait_healthy() {
 	local i
 	for ((i = 0; i < 200; i++)); do
-		ip netns exec "$ETCD_NS" curl -s --max-time 1 "${ETCD_CLIENT[$1]}/health" 2>/dev/null |
+		etcd_curl "${ETCD_CLIENT[$1]}/health" 2>/dev/null |
 			grep -q '"health":"true"' && return 0
 		sleep 0.1
 	done
@@ -78,7 +111,7 @@ etcd_stop() {
 etcd_leader() {
 	local name
 	for name in "${!ETCD_PID[@]}"; do
-		ip netns exec "$ETCD_NS" curl -s --max-time 1 "${ETCD_CLIENT[$name]}/v3/maintenance/status" \
+		etcd_curl "${ETCD_CLIENT[$name]}/v3/maintenance/status" \
 			-X POST -d '{}' 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 s = json.load(sys.stdin)

@@ -239,6 +239,24 @@ TEST(EtcdClient, ClientWatchAndKeepAliveSurviveTheLeadersDeath)
 	}
 }
 
+TEST(EtcdClient, WatchSaysWhetherItReachesAMember)
+{
+	EtcdCluster etcd({});
+	ClientOptions o = etcd.client_options();
+	Client c(o);
+	Collector got;
+	Watch w(c, "/c/", {.prefix = true}, got.handler());
+	const auto eventually = [](auto pred) {
+		for (int i = 0; i < 100 && !pred(); i++)
+			std::this_thread::sleep_for(50ms);
+		return pred();
+	};
+	EXPECT_TRUE(eventually([&] { return w.connected(); }));
+	etcd.kill(0);
+	EXPECT_TRUE(eventually([&] { return !w.connected(); }));
+	EXPECT_TRUE(w.running()) << "a watch out of reach keeps trying";
+}
+
 TEST(EtcdClient, TlsWithClientCertificates)
 {
 	EtcdCluster etcd({.tls = true});
@@ -304,10 +322,32 @@ TEST(EtcdClient, RbacKeepsANodeUnderItsOwnPrefix)
 	}
 	EXPECT_EQ(admin.get("/ovx/v1/segments/blue")->value, "{}");
 
-	// Without a password nothing at all.
+	// Whether a key may be written, asked without writing it: refused for
+	// good (the agent stops), naming the user.
+	const std::int64_t before = node.range("/ovx/v1/", {.prefix = true}).revision;
+	EXPECT_NO_THROW(node.check_write("/ovx/v1/nodes/node-a/vtep"));
+	try {
+		node.check_write("/ovx/v1/nodes/node-b/vtep");
+		ADD_FAILURE() << "node-a may write node-b's keys";
+	} catch (const EtcdError &e) {
+		EXPECT_TRUE(e.refused()) << e.what();
+		EXPECT_EQ(e.key(), "/ovx/v1/nodes/node-b/vtep");
+		EXPECT_NE(std::string(e.what()).find("permission denied for user 'node-a'"),
+			  std::string::npos)
+			<< e.what();
+	}
+	EXPECT_EQ(node.range("/ovx/v1/", {.prefix = true}).revision, before);
+
+	// Without the password nothing at all, and that is a refusal too.
 	ClientOptions wrong = node_o;
 	wrong.password = "guess";
-	EXPECT_THROW(Client(wrong).get("/ovx/v1/segments/blue"), EtcdError);
+	try {
+		Client(wrong).get("/ovx/v1/segments/blue");
+		ADD_FAILURE() << "a wrong password was let in";
+	} catch (const EtcdError &e) {
+		EXPECT_TRUE(e.refused()) << e.what();
+		EXPECT_NE(std::string(e.what()).find("user 'node-a'"), std::string::npos) << e.what();
+	}
 	ClientOptions nobody = etcd.client_options();
 	EXPECT_THROW(Client(nobody).put("/ovx/v1/nodes/node-a/x", "1"), EtcdError);
 }

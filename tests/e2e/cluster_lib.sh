@@ -22,7 +22,9 @@ cluster_write_segments() {
 
 # cluster_host_file HOST [LEASE_TTL] [VM...]: HOST's cluster-mode file
 # (path on stdout); its ports are VM... (default: the VMs on HOST; "none":
-# no port).
+# no port). CLUSTER_NODE names the node (default HOST); CLUSTER_TLS (a YAML
+# map: ca, cert, key) and CLUSTER_USER with CLUSTER_PASSWORD_FILE say how it
+# reaches etcd.
 cluster_host_file() {
 	local h=$1 ttl=${2:-5} f vm
 	shift 2
@@ -33,9 +35,12 @@ cluster_host_file() {
 	{
 		echo "cluster:"
 		echo "  endpoints: [${ETCD_ENDPOINTS//,/, }]"
-		echo "  node: $h"
+		echo "  node: ${CLUSTER_NODE:-$h}"
 		echo "  lease_ttl: $ttl"
 		[[ -n ${CLUSTER_MOBILITY:-} ]] && echo "  mobility: $CLUSTER_MOBILITY"
+		[[ -n ${CLUSTER_TLS:-} ]] && echo "  tls: $CLUSTER_TLS"
+		[[ -n ${CLUSTER_USER:-} ]] && echo "  user: $CLUSTER_USER" &&
+			echo "  password_file: $CLUSTER_PASSWORD_FILE"
 		echo "underlay:"
 		echo "  interface: eth1"
 		echo "  address: $(topo_host_addr "$h")"
@@ -158,4 +163,28 @@ cluster_vm_move() {
 		cluster_vm_host_file "$to" "vmx$n" >/dev/null
 		cluster_wait "$observer sends $MOVE_VM to $to" _moved_to
 	fi
+}
+
+# cluster_maps HOST: HOST's segments, flood lists, ports and FDB as one
+# canonical line, to tell whether anything changed.
+cluster_maps() {
+	"$OVX" --netns "$(topo_host_ns "$1")" show --json | /usr/bin/python3 -c '
+import json, sys
+print(json.dumps(json.load(sys.stdin)["segments"], sort_keys=True))'
+}
+
+# cluster_scrape HOST PORT FILE: one scrape of HOST's `ovx metrics serve`
+# (on its loopback, PORT) into FILE; the exporter is stopped again.
+cluster_scrape() {
+	local pid
+	"$OVX" --netns "$(topo_host_ns "$1")" metrics serve --listen "127.0.0.1:$2" >"$TOPO_DIR/metrics.log" 2>&1 &
+	pid=$!
+	TOPO_PIDS+=("$pid")
+	for _ in $(seq 1 50); do
+		ip netns exec "$(topo_host_ns "$1")" curl -sf "127.0.0.1:$2/metrics" >"$3" && break
+		sleep 0.1
+	done
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	[[ -s $3 ]]
 }

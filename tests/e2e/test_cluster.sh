@@ -73,18 +73,12 @@ assert s["lease_ttl_left"] > 0 and s["lag_revisions"] <= 2, s
 assert len(s["agent"]["nodes"]) == 3, s["agent"]["nodes"]
 PY
 "$OVX" --netns "$(topo_host_ns h1)" cluster status | sed 's/^/    /'
-"$OVX" --netns "$(topo_host_ns h1)" metrics serve --listen 127.0.0.1:9587 >"$TOPO_DIR/metrics.log" 2>&1 &
-TOPO_PIDS+=("$!")
-for _ in $(seq 1 50); do
-	ip netns exec "$(topo_host_ns h1)" curl -sf 127.0.0.1:9587/metrics >"$TOPO_DIR/metrics.txt" && break
-	sleep 0.1
-done
+cluster_scrape h1 9587 "$TOPO_DIR/metrics.txt" || e2e_fail "no metrics from h1"
 for m in ovx_cluster_watch_events_total ovx_cluster_sync_lag_revisions ovx_cluster_apply_seconds_bucket \
 	ovx_cluster_etcd_errors_total ovx_cluster_etcd_failovers_total ovx_cluster_nodes; do
 	grep -q "^$m" "$TOPO_DIR/metrics.txt" || e2e_fail "metric $m missing: $(grep ovx_cluster "$TOPO_DIR/metrics.txt")"
 done
 promtool check metrics <"$TOPO_DIR/metrics.txt" || e2e_fail "promtool rejects the exposition"
-kill "${TOPO_PIDS[-1]}"
 e2e_ok "3 nodes, 3 MACs in red; cluster status: 3 healthy members, one leader, lease alive, no lag"
 
 e2e_step "an agent restarted (kill -9) takes its lease over; forwarding never stops"
