@@ -203,6 +203,7 @@ private:
 	std::map<std::pair<ovx_encap, std::uint64_t>, Claim> vnis_;
 	std::map<std::string, Claim, std::less<>> port_names_; // by segment
 	std::size_t n_ports_ = 0;
+	std::size_t n_flood_ = 0;
 };
 
 const Value *find(const Fields &fields, std::string_view key)
@@ -537,9 +538,13 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 		std::map<IpAddr, int> seen;
 		const std::vector<Value> list = items(*fl);
 		for (std::size_t i = 0; i < list.size(); i++) {
-			if (i == OVX_MAX_FLOOD)
+			if (i == OVX_MAX_FLOOD_VTEPS)
 				fail(list[i], "too many flood VTEPs (at most " +
-						      std::to_string(OVX_MAX_FLOOD) + ")");
+						      std::to_string(OVX_MAX_FLOOD_VTEPS) + ")");
+			if (++n_flood_ > OVX_MAX_VTEPS)
+				fail(list[i], "too many flood VTEPs (at most " +
+						      std::to_string(OVX_MAX_VTEPS) +
+						      " in all segments together)");
 			const IpAddr addr = remote_vtep(list[i], underlay, family, family_line);
 			if (const auto [it, fresh] = seen.try_emplace(addr, line_of(list[i])); !fresh)
 				fail(list[i], "VTEP " + quoted(format_ip(addr)) +
@@ -579,9 +584,9 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 	if (const Value *pl = find(f, "ports")) {
 		const std::vector<Value> list = items(*pl);
 		for (std::size_t i = 0; i < list.size(); i++) {
-			if (i == OVX_MAX_FLOOD)
+			if (i == OVX_MAX_FLOOD_PORTS)
 				fail(list[i], "too many ports in one segment (at most " +
-						      std::to_string(OVX_MAX_FLOOD) + ")");
+						      std::to_string(OVX_MAX_FLOOD_PORTS) + ")");
 			if (++n_ports_ > OVX_MAX_PORTS)
 				fail(list[i], "too many ports (at most " +
 						      std::to_string(OVX_MAX_PORTS) +

@@ -1,7 +1,8 @@
 // Per-packet cost of each ovx program path, from BPF_PROG_TEST_RUN, next to
 // the floor (an empty XDP and an empty TC program) measured in the same run:
-// every path across FDB sizes (VXLAN over IPv4), then decapsulation and
-// encapsulation in each encapsulation over each underlay family.
+// every path across FDB sizes (VXLAN over IPv4), a flood to 1 and to 1,024
+// remote VTEPs, then decapsulation and encapsulation in each encapsulation
+// over each underlay family.
 //
 // Why one run per call instead of repeat=N: BPF_PROG_TEST_RUN reruns the
 // program on the same buffer, so a program that rewrites the packet
@@ -22,6 +23,7 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,6 +44,7 @@ struct Options {
 	int rounds = 5;
 	std::vector<std::uint32_t> fdb_sizes = {1000, 100000, 1000000};
 	std::vector<std::uint32_t> segment_counts = {10, 10000};
+	std::set<std::string> sweeps = {"fdb", "segments", "flood", "encap"};
 };
 
 UniqueFd empty_program(bpf_prog_type type, int verdict)
@@ -237,8 +240,13 @@ int main(int argc, char **argv)
 			o.rounds = 3;
 			o.fdb_sizes = {1000, 10000};
 			o.segment_counts = {10, 100};
+		} else if (std::strcmp(argv[i], "--sweep") == 0 && i + 1 < argc &&
+			   o.sweeps.contains(argv[i + 1])) {
+			o.sweeps = {argv[++i]};
 		} else {
-			std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+			std::fprintf(stderr,
+				     "usage: %s [--quick] [--sweep fdb|segments|flood|encap]\n",
+				     argv[0]);
 			return 1;
 		}
 	}
@@ -250,7 +258,8 @@ int main(int argc, char **argv)
 
 		// One CSV row per (sweep, size, encapsulation, family, case, round):
 		// the report takes medians. The size is the FDB's entries in the
-		// "fdb" sweep, the number of segments in the "segments" sweep; the
+		// "fdb" sweep, the number of segments in the "segments" sweep, the
+		// number of remote VTEPs in the "flood" sweep; the
 		// encapsulation sweep's FDB holds only its configuration's entries
 		// (0).
 		std::printf("sweep,fdb_entries,encap,family,case,round,median_ns\n");
@@ -279,6 +288,10 @@ int main(int argc, char **argv)
 				std::fflush(stdout);
 			}
 		};
+		if (!o.sweeps.contains("fdb"))
+			o.fdb_sizes.clear();
+		if (!o.sweeps.contains("segments"))
+			o.segment_counts.clear();
 		for (std::uint32_t size : o.fdb_sizes) {
 			Dataplane dp = Dataplane::load_unpinned(std::max<std::uint32_t>(size + 64, 4096));
 			apply_packet_config(dp);
@@ -294,11 +307,35 @@ int main(int argc, char **argv)
 			sweep_rounds("segments", n, dp);
 		}
 
+		// A broadcast from vm1 to vm2 and to every remote VTEP of blue, with
+		// 1 VTEP and with as many as a segment holds, alternating in each
+		// round: what a flood costs per copy. Fewer calls for the long list
+		// (each sends 1,024 copies).
+		std::vector<std::pair<std::uint32_t, Dataplane>> floods;
+		for (std::uint32_t n : {1u, static_cast<std::uint32_t>(OVX_MAX_FLOOD_VTEPS)}) {
+			if (o.sweeps.contains("flood")) {
+				floods.emplace_back(n, Dataplane::load_unpinned(4096));
+				apply_config_text(floods.back().second, flood_config_text(n));
+			}
+		}
+		const Bytes arp = eth(kBroadcast, kVm1, kEthArp, arp_request(kVm1, 1, 9));
+		for (int round = 0; round < o.rounds && !floods.empty(); round++) {
+			for (const auto &[n, dp] : floods) {
+				floors("flood", n, round);
+				row("flood", n, "vxlan", "ipv4", "tc_flood_vteps", round,
+				    median_ns("tc_flood_vteps", dp.program_fd(Program::tc_port), false,
+					      packet_ifindex("vm1"), arp, TC_ACT_REDIRECT,
+					      std::max(o.calls / static_cast<int>(n), 200)));
+			}
+			std::fflush(stdout);
+		}
+
 		// Every encapsulation and family in each round, so that the
 		// machine's drift over the run touches them all alike.
-		const std::vector<EncapSetup> setups = encap_setups();
+		const std::vector<EncapSetup> setups =
+			o.sweeps.contains("encap") ? encap_setups() : std::vector<EncapSetup>{};
 		const Bytes to_remote = vm_ping(kRemoteStatic, kVm1, 1, 3);
-		for (int round = 0; round < o.rounds; round++) {
+		for (int round = 0; round < o.rounds && !setups.empty(); round++) {
 			floors("encap", 0, round);
 			for (const EncapSetup &s : setups) {
 				const char *e = encap_name(s.encap), *f = family_name(s.family);

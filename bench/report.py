@@ -29,6 +29,7 @@ def fmt(values):
 
 cost = defaultdict(list)  # (fdb, case) -> [ns], the FDB-size sweep
 by_segments = defaultdict(list)  # (segments, case) -> [ns], the segment-count sweep
+by_vteps = defaultdict(list)  # (VTEPs, case) -> [ns], the flood sweep
 by_encap = defaultdict(list)  # (encap, family, case) -> [ns], the encapsulation sweep
 for r in rows("prog_cost.csv"):
     ns = float(r["median_ns"])
@@ -36,6 +37,8 @@ for r in rows("prog_cost.csv"):
         cost[(int(r["fdb_entries"]), r["case"])].append(ns)
     elif r["sweep"] == "segments":  # the size column holds the segment count
         by_segments[(int(r["fdb_entries"]), r["case"])].append(ns)
+    elif r["sweep"] == "flood":  # the size column holds the remote VTEPs
+        by_vteps[(int(r["fdb_entries"]), r["case"])].append(ns)
     else:
         by_encap[(r["encap"], r["family"], r["case"])].append(ns)
 
@@ -66,6 +69,7 @@ def sweep_table(title, data, unit):
 
 sweep_table("Per-packet program cost by FDB size", cost, "FDB")
 sweep_table("Per-packet program cost by number of segments", by_segments, "segments")
+sweep_table("Per-packet cost of a broadcast by number of remote VTEPs", by_vteps, "VTEPs")
 
 # The encapsulation sweep: one row per encapsulation and underlay family.
 ENCAP_PATHS = ("xdp_decap_to_port", "tc_encap_to_vtep")

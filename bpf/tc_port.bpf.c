@@ -76,7 +76,7 @@ static __always_inline int flood_vteps(struct __sk_buff *skb,
 	struct flood_vteps_ctx c = {
 		.skb = skb, .cfg = cfg, .tx = tx, .st = st, .segment = segment,
 	};
-	__u32 n = seg->n_vteps < OVX_MAX_FLOOD ? seg->n_vteps : OVX_MAX_FLOOD;
+	__u32 n = seg->n_vteps < OVX_MAX_FLOOD_VTEPS ? seg->n_vteps : OVX_MAX_FLOOD_VTEPS;
 
 	bpf_loop(n, flood_vtep, &c, 0);
 	if (!c.pending.family)

@@ -27,7 +27,13 @@
 /* Capacities; the FDB's is a load-time choice (limits.fdb_entries). */
 #define OVX_MAX_SEGMENTS	16384	/* segment ids 1..16383; 0 = "no segment" */
 #define OVX_MAX_PORTS		4096
-#define OVX_MAX_FLOOD		64	/* remote VTEPs / local ports per segment */
+#define OVX_MAX_FLOOD_PORTS	64	/* local ports per segment */
+/*
+ * Remote VTEPs per segment: a segment spanning a cluster of hosts floods to
+ * all of them but this one. tc_port walks the list with bpf_loop(), whose
+ * body the verifier checks once, so the bound costs nothing to load.
+ */
+#define OVX_MAX_FLOOD_VTEPS	1024
 #define OVX_MAX_VTEPS		65536	/* (segment, VTEP) memberships */
 #define OVX_FDB_DEFAULT		1048576
 #define OVX_NAME_LEN		32

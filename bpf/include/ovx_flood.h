@@ -17,7 +17,7 @@ static __always_inline __u32 flood_ports(struct __sk_buff *skb, __u32 segment,
 	struct ovx_flood_key key = { .segment = segment };
 	__u32 pending = 0, *ifindex;
 
-	for (__u32 i = 0; i < OVX_MAX_FLOOD; i++) {
+	for (__u32 i = 0; i < OVX_MAX_FLOOD_PORTS; i++) {
 		if (i >= seg->n_ports)
 			break;
 		key.index = i;

@@ -159,59 +159,100 @@ static __always_inline int stt_admit(struct __sk_buff *skb, struct ovx_rx *rx, _
 }
 
 /*
- * One segment of a larger STT frame: copy it into the frame's slot, and
- * deliver the frame with its last byte. A sender hashes to one group of
+ * The slot of @mine's frame. A sender hashes to one group of
  * OVX_STT_SLOTS_PER_SOURCE slots, so that no sender can hold more than
- * those, and the frame key picks the slot in the group. A slot whose frame
- * outlived OVX_STT_TIMEOUT_MS is taken over and that frame counted as
- * incomplete, in its segment. Segments of one frame come on one CPU (one
- * flow, one queue); should two CPUs start the same frame at once, it times
- * out and is counted like any incomplete frame.
+ * those. Inside the group the frame id picks where to look first, and a new
+ * frame takes the first slot from there on that is free or whose frame
+ * outlived OVX_STT_TIMEOUT_MS (that frame is counted as incomplete, in its
+ * segment): frames of one sender in flight together, as a TSO stream's are
+ * over several receive queues, never evict one another while the group has
+ * room. A frame may hold any slot of its group, so a segment that finds
+ * none of its own looks through the whole group before it takes one.
+ * Returns the slot, its segment as far as known in *known; or NULL and the
+ * drop reason in *reason, with *known the segment to count it in.
+ */
+static __always_inline struct ovx_stt_slot *stt_slot(const struct ovx_rx *rx, __u64 mine,
+						     __u32 segment, __u32 *known, int *reason)
+{
+	const __u32 group = (stt_sender_hash(rx) >> 29) * OVX_STT_SLOTS_PER_SOURCE;
+	const __u32 first = (__u32)(mine >> 32);
+	__u32 idx, take = OVX_STT_SLOTS, expired;
+	__u64 now = bpf_ktime_get_ns(), cur;
+	struct ovx_stt_slot *s;
+
+	_Static_assert(OVX_STT_SLOTS / OVX_STT_SLOTS_PER_SOURCE == 8, "8 sender groups");
+	_Static_assert(!(OVX_STT_SLOTS_PER_SOURCE & (OVX_STT_SLOTS_PER_SOURCE - 1)),
+		       "a power of two");
+	*known = segment;
+	*reason = OVX_DROP_MAP_FULL;
+	for (__u32 i = 0; i < OVX_STT_SLOTS_PER_SOURCE; i++) {
+		idx = group + ((first + i) & (OVX_STT_SLOTS_PER_SOURCE - 1));
+		s = bpf_map_lookup_elem(&ovx_stt_slots, &idx);
+		if (!s)
+			break;
+		cur = s->owner;
+		if (cur == mine) {
+			if (!segment) {
+				*known = s->segment;
+				return s;
+			}
+			if (s->segment && s->segment != segment) {
+				/* The first segment names another segment than an earlier one did. */
+				__sync_val_compare_and_swap(&s->owner, mine, 0);
+				*reason = OVX_DROP_REASSEMBLY;
+				return NULL;
+			}
+			s->segment = segment;
+			return s;
+		}
+		if (stt_inconsistent(cur, mine)) {
+			if (!segment)
+				*known = s->segment;
+			__sync_val_compare_and_swap(&s->owner, cur, 0);
+			*reason = OVX_DROP_REASSEMBLY;
+			return NULL;
+		}
+		if (take == OVX_STT_SLOTS &&
+		    (!cur || now - s->started_ns > OVX_STT_TIMEOUT_MS * 1000000ull))
+			take = idx;
+	}
+	if (take == OVX_STT_SLOTS)
+		return NULL;
+	s = bpf_map_lookup_elem(&ovx_stt_slots, &take);
+	if (!s)
+		return NULL;
+	cur = s->owner;
+	expired = s->segment;
+	if ((cur && now - s->started_ns <= OVX_STT_TIMEOUT_MS * 1000000ull) ||
+	    __sync_val_compare_and_swap(&s->owner, cur, mine) != cur)
+		return NULL;	/* taken meanwhile */
+	if (cur)	/* the frame that timed out */
+		count_drop(expired, OVX_DROP_REASSEMBLY);
+	s->started_ns = now;
+	s->received = 0;
+	s->segment = segment;
+	return s;
+}
+
+/*
+ * One segment of a larger STT frame: copy it into its frame's slot
+ * (stt_slot()), and deliver the frame with its last byte. Segments of one
+ * frame come on one CPU (one flow, one queue); should two CPUs start the
+ * same frame at once, it times out and is counted like any incomplete frame.
  */
 static __always_inline int stt_reassemble(struct __sk_buff *skb, struct ovx_rx *rx)
 {
 	const __u64 mine = stt_owner(rx);
-	__u32 idx, done, n, off, got, segment, known;
-	__u64 now = bpf_ktime_get_ns(), cur;
+	__u32 done, n, off, got, segment, known;
 	struct ovx_stt_slot *s;
 	int reason;
 
 	reason = stt_admit(skb, rx, &segment);
 	if (reason >= 0)
 		return rx_tc_drop(segment, reason);
-	_Static_assert(OVX_STT_SLOTS / OVX_STT_SLOTS_PER_SOURCE == 8, "8 sender groups");
-	idx = (stt_sender_hash(rx) >> 29) * OVX_STT_SLOTS_PER_SOURCE +
-	      (__u32)(mine >> 32) % OVX_STT_SLOTS_PER_SOURCE;
-	s = bpf_map_lookup_elem(&ovx_stt_slots, &idx);
+	s = stt_slot(rx, mine, segment, &known, &reason);
 	if (!s)
-		return rx_tc_drop(segment, OVX_DROP_REASSEMBLY);
-
-	cur = s->owner;
-	known = s->segment;
-	if (cur != mine) {
-		if (stt_inconsistent(cur, mine)) {
-			__sync_val_compare_and_swap(&s->owner, cur, 0);
-			return rx_tc_drop(segment ? segment : known, OVX_DROP_REASSEMBLY);
-		}
-		if (cur && now - s->started_ns <= OVX_STT_TIMEOUT_MS * 1000000ull)
-			return rx_tc_drop(segment, OVX_DROP_MAP_FULL);
-		if (__sync_val_compare_and_swap(&s->owner, cur, mine) != cur)
-			return rx_tc_drop(segment, OVX_DROP_MAP_FULL);
-		if (cur)	/* the frame that timed out */
-			count_drop(known, OVX_DROP_REASSEMBLY);
-		s->started_ns = now;
-		s->received = 0;
-		s->segment = segment;
-		known = segment;
-	} else if (segment) {
-		if (known && known != segment) {
-			/* The first segment names another segment than an earlier one did. */
-			__sync_val_compare_and_swap(&s->owner, mine, 0);
-			return rx_tc_drop(segment, OVX_DROP_REASSEMBLY);
-		}
-		s->segment = segment;
-		known = segment;
-	}
+		return rx_tc_drop(known, reason);
 
 	for (int i = 0; i < 65536 / OVX_STT_CHUNK + 1; i++) {
 		done = i * OVX_STT_CHUNK;

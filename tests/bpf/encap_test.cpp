@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "maps/stats.h"
 #include "tests/bpf/fixture.h"
@@ -559,6 +560,97 @@ TEST_F(Stt, AMemberHoldsAtMostItsShareOfSlots)
 			<< id;
 	}
 	EXPECT_EQ(stats(kBlue).stt_reassembled, 2u * OVX_STT_SLOTS);
+}
+
+// Frame ids that look first at the same slot of their sender's group.
+std::uint32_t same_first_slot(std::uint32_t k)
+{
+	return 5 + k * OVX_STT_SLOTS_PER_SOURCE;
+}
+
+TEST_F(Stt, FramesOfOneSenderInFlightTogetherShareNoSlot)
+{
+	// Two frames of VTEP .2 whose ids start at one slot, interleaved;
+	// the second may complete first, and either may complete after the
+	// other's slot is free again.
+	const Bytes other = vm_ping(kVm1, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1"), 2100);
+	const Bytes other_stt = stt_frame(kSttContext, other);
+	for (const bool second_first : {false, true}) {
+		const std::uint32_t a = same_first_slot(2 * second_first),
+				    b = same_first_slot(2 * second_first + 1);
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, a)).retval,
+			  TC_ACT_STOLEN);
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", segment(other_stt, 0, 1400, b)).retval,
+			  TC_ACT_STOLEN)
+			<< "the second frame found its first slot taken";
+		const Bytes last_a = segment(big_stt, 1400, big_stt.size() - 1400, a);
+		const Bytes last_b = segment(other_stt, 1400, other_stt.size() - 1400, b);
+		const auto r1 = run_tc(Program::tc_underlay, "ul0", second_first ? last_b : last_a);
+		EXPECT_EQ(r1.retval, TC_ACT_REDIRECT);
+		EXPECT_EQ(hex(r1.out), hex(second_first ? other : big));
+		const auto r2 = run_tc(Program::tc_underlay, "ul0", second_first ? last_a : last_b);
+		EXPECT_EQ(r2.retval, TC_ACT_REDIRECT);
+		EXPECT_EQ(hex(r2.out), hex(second_first ? big : other));
+	}
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 4u);
+	for (const std::uint32_t s : {0u, kBlue}) {
+		EXPECT_EQ(drops(s, OVX_DROP_MAP_FULL), 0u) << s;
+		EXPECT_EQ(drops(s, OVX_DROP_REASSEMBLY), 0u) << s;
+	}
+}
+
+TEST_F(Stt, AnIncompleteFrameBlocksNoOtherFrameOfItsSender)
+{
+	// A frame whose last segment is late holds its slot; frames of the
+	// same sender that would start there pass it, and it still completes.
+	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", segment(big_stt, 0, 1400, same_first_slot(0)))
+			  .retval,
+		  TC_ACT_STOLEN);
+	for (std::uint32_t k = 1; k < 8; k++) {
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0",
+				 segment(big_stt, 0, 1400, same_first_slot(k)))
+				  .retval,
+			  TC_ACT_STOLEN);
+		const auto r = run_tc(Program::tc_underlay, "ul0",
+				      segment(big_stt, 1400, big_stt.size() - 1400, same_first_slot(k)));
+		EXPECT_EQ(r.retval, TC_ACT_REDIRECT) << k;
+		EXPECT_EQ(hex(r.out), hex(big)) << k;
+	}
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      segment(big_stt, 1400, big_stt.size() - 1400, same_first_slot(0)));
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(big));
+	EXPECT_EQ(stats(kBlue).stt_reassembled, 8u);
+	EXPECT_EQ(drops(0, OVX_DROP_MAP_FULL) + drops(kBlue, OVX_DROP_MAP_FULL), 0u);
+}
+
+TEST_F(Stt, OneSenderFillsItsWholeGroupAndNoMore)
+{
+	// Every slot of .2's group, whatever slot its frames look at first:
+	// the group's last frame is refused, and .3 (another group) is not.
+	std::vector<Bytes> frames;
+	for (std::uint32_t k = 0; k <= OVX_STT_SLOTS_PER_SOURCE; k++) {
+		frames.push_back(vm_ping(kVm1, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1"),
+					 1900 + 4 * k));
+		const int want = k < OVX_STT_SLOTS_PER_SOURCE ? TC_ACT_STOLEN : TC_ACT_SHOT;
+		EXPECT_EQ(run_tc(Program::tc_underlay, "ul0",
+				 segment(stt_frame(kSttContext, frames[k]), 0, 1400, same_first_slot(k)))
+				  .retval,
+			  want)
+			<< k;
+	}
+	EXPECT_EQ(drops(kBlue, OVX_DROP_MAP_FULL), 1u) << "in the frame's own segment";
+	const Bytes from3 = segment(big_stt, 0, 1400, same_first_slot(0), 3);
+	EXPECT_EQ(run_tc(Program::tc_underlay, "ul0", from3).retval, TC_ACT_STOLEN);
+	for (std::uint32_t k = 0; k < OVX_STT_SLOTS_PER_SOURCE; k++) {
+		const Bytes stt = stt_frame(kSttContext, frames[k]);
+		const auto r = run_tc(Program::tc_underlay, "ul0",
+				      segment(stt, 1400, stt.size() - 1400, same_first_slot(k)));
+		EXPECT_EQ(r.retval, TC_ACT_REDIRECT) << k;
+		EXPECT_EQ(hex(r.out), hex(frames[k])) << k;
+	}
+	EXPECT_EQ(stats(kBlue).stt_reassembled, OVX_STT_SLOTS_PER_SOURCE);
+	EXPECT_EQ(drops(kBlue, OVX_DROP_REASSEMBLY), 0u);
 }
 
 // A VM's TSO frames and the segmenter (loader/segmenter.h).

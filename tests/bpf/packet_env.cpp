@@ -70,6 +70,8 @@ void setup_namespace()
 	sh("ip link set vm1p mtu 4000");
 	sh("ip neigh add 192.168.77.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
 	sh("ip neigh add 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
+	// The VTEPs of long flood lists (flood_config_text()), beyond a router at .2.
+	sh("ip route add 198.18.0.0/16 via 192.168.77.2 dev ul0");
 	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
 	// IPv6 on the underlay only, and quiet: no multicast (MLD, router
 	// solicitations) and no DAD, so that the captures see only ovx's frames.
@@ -139,6 +141,26 @@ RunResult test_run_tc(const Dataplane &dp, Program program, int ingress_ifindex,
 void apply_packet_config(Dataplane &dp)
 {
 	apply_config_text(dp, kConfig);
+}
+
+std::uint32_t flood_vtep(std::uint32_t i)
+{
+	return ipv4("198.18.0.0") + (i / 250) * 256 + i % 250 + 1;
+}
+
+std::string flood_config_text(std::uint32_t n)
+{
+	std::string list;
+	for (std::uint32_t i = 0; i < n; i++) {
+		const std::uint32_t a = flood_vtep(i);
+		list += (i ? ", " : "") + std::to_string(a >> 24) + "." +
+			std::to_string(a >> 16 & 0xff) + "." + std::to_string(a >> 8 & 0xff) + "." +
+			std::to_string(a & 0xff);
+	}
+	std::string yaml = kConfig;
+	const std::string two = "flood: [192.168.77.2, 192.168.77.3]";
+	yaml.replace(yaml.find(two), two.size(), "flood: [" + list + "]");
+	return yaml;
 }
 
 std::string encap_config_text(const char *encap, std::uint64_t blue_id, int family)

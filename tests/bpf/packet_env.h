@@ -73,6 +73,11 @@ void apply_packet_config(Dataplane &dp);
 void apply_config_text(Dataplane &dp, const std::string &yaml,
 		       const std::optional<Segmenter> &segmenter = std::nullopt);
 
+// The environment's desired state with blue flooding to @n VTEPs,
+// flood_vtep(0..n-1), all reached through the router at 192.168.77.2.
+std::string flood_config_text(std::uint32_t n);
+std::uint32_t flood_vtep(std::uint32_t i);
+
 // The environment's two tenants in @encap ("vxlan", "geneve", ...) with
 // VTEPs of @family on a dual-stack underlay: blue (segment 1, id @blue_id:
 // vm1, vm2, a static remote behind VTEP 2, flooding to VTEPs 2 and 3) and

@@ -1,7 +1,12 @@
 // tc_port: the VTEP's send side, frame by frame.
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "agent/reconcile.h"
@@ -77,6 +82,56 @@ TEST_F(TcPort, FloodsBroadcastToLocalPortsAndEveryVtepOfTheSegment)
 	EXPECT_EQ(hex(r.out), hex(vxlan_frame(to_vtep(kVtep3, sport), 5001, arp)));
 	EXPECT_EQ(stats(kBlue).flood_copies, 3u);
 	EXPECT_EQ(stats(kBlue).tx_packets, 2u);
+}
+
+TEST_F(TcPort, FloodsToAsManyVtepsAsASegmentHolds)
+{
+	// A segment spanning a cluster of OVX_MAX_FLOOD_VTEPS + 1 hosts.
+	apply_config_text(*dp_, flood_config_text(OVX_MAX_FLOOD_VTEPS));
+	// The copies as ul0 sends them. Its veth peer's receive backlog
+	// (net.core.netdev_max_backlog, 1,000 by default, shared by the host)
+	// may refuse the tail of a burst of 1,023: those must be counted.
+	const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	ASSERT_GE(fd, 0) << std::strerror(errno);
+	captures_["ul0 sent"] = UniqueFd(fd);
+	sockaddr_ll sll{};
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = ifindex("ul0");
+	ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr *>(&sll), sizeof(sll)), 0);
+	const int big = 64 << 20; // every copy waits in the capture at once
+	for (const char *name : {"ul0", "ul0 sent"})
+		ASSERT_EQ(setsockopt(captures_.at(name).get(), SOL_SOCKET, SO_RCVBUFFORCE, &big,
+				     sizeof(big)),
+			  0);
+	const Bytes arp = eth(kBroadcast, kVm1, kEthArp,
+			      arp_request(kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.9")));
+	const auto r = run_tc(Program::tc_port, "vm1", arp);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	ASSERT_EQ(captured("vm2").size(), 1u);
+
+	// VTEPs 0..1022 get clones, in list order, the last one the frame itself.
+	auto expected = [&](std::uint32_t i, std::uint16_t sport) {
+		return vxlan_frame(Underlay{.dst_mac = kVtep2Mac, .src_mac = kUnderlayMac,
+					    .src_ip = kLocalVtep, .dst_ip = flood_vtep(i),
+					    .sport = sport},
+				   5001, arp);
+	};
+	const auto wire = captured("ul0 sent");
+	ASSERT_EQ(wire.size(), OVX_MAX_FLOOD_VTEPS - 1u);
+	const std::uint16_t sport = udp_sport(r.out);
+	for (std::uint32_t i = 0; i < wire.size(); i++)
+		ASSERT_EQ(hex(wire[i]), hex(expected(i, sport))) << "copy " << i;
+	EXPECT_EQ(hex(r.out), hex(expected(OVX_MAX_FLOOD_VTEPS - 1, sport)));
+	EXPECT_EQ(stats(kBlue).flood_copies, OVX_MAX_FLOOD_VTEPS + 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, OVX_MAX_FLOOD_VTEPS);
+	// Every copy the peer did not take is a tx_error, and nothing else drops.
+	const std::size_t arrived = captured("ul0").size();
+	EXPECT_GT(arrived, 0u);
+	const ovx_seg_stats st = stats(kBlue);
+	EXPECT_EQ(arrived + st.drops[OVX_DROP_TX_ERROR], OVX_MAX_FLOOD_VTEPS - 1u);
+	for (std::uint32_t reason = 0; reason < OVX_DROP_MAX; reason++)
+		EXPECT_EQ(reason == OVX_DROP_TX_ERROR ? 0u : st.drops[reason], 0u) << reason;
 }
 
 TEST_F(TcPort, UnknownUnicastStaysInsideTheTenant)

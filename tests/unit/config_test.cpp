@@ -1367,7 +1367,8 @@ std::string with_segments(int count, int ports_each, int flood_each)
 		text += "  - {name: s" + std::to_string(s) + ", tenant: t, id: " +
 			std::to_string(s + 1) + ", flood: [";
 		for (int f = 0; f < flood_each; f++)
-			text += (f ? ", 10.1.0." : "10.1.0.") + std::to_string(f + 1);
+			text += (f ? ", 10.1." : "10.1.") + std::to_string(f / 250) + "." +
+				std::to_string(f % 250 + 1);
 		text += "], ports: [";
 		for (int p = 0; p < ports_each; p++) {
 			text += std::string(p ? ", " : "") + "{interface: p" + std::to_string(s) + "." +
@@ -1389,20 +1390,37 @@ TEST(ConfigLimitsTest, Segments)
 
 TEST(ConfigLimitsTest, FloodPerSegment)
 {
-	EXPECT_EQ(parse_config(with_segments(1, 0, OVX_MAX_FLOOD), "h.yaml").segments[0].flood.size(),
-		  static_cast<std::size_t>(OVX_MAX_FLOOD));
-	const std::string error = error_of(with_segments(1, 0, OVX_MAX_FLOOD + 1));
+	// A segment spanning a cluster floods to every other host of it.
+	EXPECT_EQ(OVX_MAX_FLOOD_VTEPS, 1024);
+	EXPECT_EQ(parse_config(with_segments(1, 0, OVX_MAX_FLOOD_VTEPS), "h.yaml")
+			  .segments[0]
+			  .flood.size(),
+		  static_cast<std::size_t>(OVX_MAX_FLOOD_VTEPS));
+	const std::string error = error_of(with_segments(1, 0, OVX_MAX_FLOOD_VTEPS + 1));
 	EXPECT_EQ(error.substr(0, 7), "h.yaml:") << error;
-	EXPECT_NE(error.find(": segments[0].flood[64]: too many flood VTEPs (at most 64)"),
+	EXPECT_NE(error.find(": segments[0].flood[1024]: too many flood VTEPs (at most 1024)"),
+		  std::string::npos)
+		<< error;
+}
+
+TEST(ConfigLimitsTest, FloodInAllSegments)
+{
+	// ovx_flood_vteps holds OVX_MAX_VTEPS entries for all segments.
+	const int full = OVX_MAX_VTEPS / OVX_MAX_FLOOD_VTEPS;
+	EXPECT_NO_THROW(parse_config(with_segments(full, 0, OVX_MAX_FLOOD_VTEPS), "h.yaml"));
+	const std::string error = error_of(with_segments(full + 1, 0, OVX_MAX_FLOOD_VTEPS));
+	EXPECT_NE(error.find(": segments[64].flood[0]: too many flood VTEPs (at most 65536 in all "
+			     "segments together)"),
 		  std::string::npos)
 		<< error;
 }
 
 TEST(ConfigLimitsTest, PortsPerSegment)
 {
-	EXPECT_EQ(parse_config(with_segments(1, OVX_MAX_FLOOD, 0), "h.yaml").segments[0].ports.size(),
-		  static_cast<std::size_t>(OVX_MAX_FLOOD));
-	const std::string error = error_of(with_segments(1, OVX_MAX_FLOOD + 1, 0));
+	EXPECT_EQ(OVX_MAX_FLOOD_PORTS, 64);
+	EXPECT_EQ(parse_config(with_segments(1, OVX_MAX_FLOOD_PORTS, 0), "h.yaml").segments[0].ports.size(),
+		  static_cast<std::size_t>(OVX_MAX_FLOOD_PORTS));
+	const std::string error = error_of(with_segments(1, OVX_MAX_FLOOD_PORTS + 1, 0));
 	EXPECT_NE(error.find(": segments[0].ports[64]: too many ports in one segment (at most 64)"),
 		  std::string::npos)
 		<< error;
@@ -1410,9 +1428,9 @@ TEST(ConfigLimitsTest, PortsPerSegment)
 
 TEST(ConfigLimitsTest, PortsInAllSegments)
 {
-	const int full = OVX_MAX_PORTS / OVX_MAX_FLOOD;
-	EXPECT_NO_THROW(parse_config(with_segments(full, OVX_MAX_FLOOD, 0), "h.yaml"));
-	const std::string error = error_of(with_segments(full + 1, OVX_MAX_FLOOD, 0));
+	const int full = OVX_MAX_PORTS / OVX_MAX_FLOOD_PORTS;
+	EXPECT_NO_THROW(parse_config(with_segments(full, OVX_MAX_FLOOD_PORTS, 0), "h.yaml"));
+	const std::string error = error_of(with_segments(full + 1, OVX_MAX_FLOOD_PORTS, 0));
 	EXPECT_NE(error.find(": segments[64].ports[0]: too many ports (at most 4096 in all "
 			     "segments together)"),
 		  std::string::npos)
