@@ -70,6 +70,14 @@ void check_capacity(const Config &config, const DesiredState &want, const Tables
 	over("flood ports", want.flood_ports.size(), tables.flood_ports.max_entries());
 	over("flood VTEPs", want.flood_vteps.size(), tables.flood_vteps.max_entries());
 	over("VTEP memberships", want.vteps.size(), tables.vteps.max_entries());
+	// The file's reader refuses these; a cluster's segment can grow past
+	// them, and the datapath would flood to the first ones only.
+	for (const Segment &s : config.segments)
+		if (s.flood.size() > OVX_MAX_FLOOD_VTEPS)
+			throw ConfigError(config.path + ": segment " + s.name + ": " +
+					  std::to_string(s.flood.size()) +
+					  " VTEPs to flood to, a segment floods to at most " +
+					  std::to_string(OVX_MAX_FLOOD_VTEPS));
 }
 
 std::uint32_t xdp_flags(XdpMode mode)

@@ -53,7 +53,7 @@ static __always_inline int rx_tc_deliver(struct __sk_buff *skb, __u32 segment,
 static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_rx *rx)
 {
 	struct ethhdr inner __attribute__((aligned(4)));
-	__u32 segment, ifindex;
+	__u32 segment, ifindex, min_len;
 	int reason;
 
 	if (bpf_skb_load_bytes(skb, rx->inner_off, &inner, sizeof(inner)))
@@ -61,8 +61,17 @@ static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_r
 	reason = rx_accept(rx, inner.h_dest, inner.h_source, &segment, &ifindex);
 	if (reason >= 0)
 		return rx_tc_drop(segment, reason);
-	/* Outer headers go from behind the first 14 bytes, which become the inner MACs. */
-	if (bpf_skb_adjust_room(skb, -(int)rx->inner_off, BPF_ADJ_ROOM_MAC,
+	/*
+	 * Outer headers go from behind the first 14 bytes, which become the
+	 * inner MACs. adjust_room leaves at least an IP header of the skb's
+	 * protocol behind the MAC header (20 bytes, 40 for IPv6): a shorter
+	 * inner frame (an ARP request has 28) is padded for it first, and
+	 * trimmed to its length after.
+	 */
+	min_len = rx->inner_off + ETH_HLEN +
+		  (skb->protocol == bpf_htons(ETH_P_IPV6) ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
+	if ((skb->len < min_len && bpf_skb_change_tail(skb, min_len, 0)) ||
+	    bpf_skb_adjust_room(skb, -(int)rx->inner_off, BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_FIXED_GSO) ||
 	    bpf_skb_store_bytes(skb, 0, &inner, sizeof(inner), 0) ||
 	    (skb->len > rx->inner_len && bpf_skb_change_tail(skb, rx->inner_len, 0)))
@@ -124,8 +133,19 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	 * segment with different MTUs): count it here, where the port would
 	 * drop it unseen.
 	 */
-	if (ifindex && bpf_check_mtu(skb, ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+	if (ifindex && bpf_check_mtu(skb, ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS) {
+		/*
+		 * rx_accept() counted the frame received before its port was
+		 * known: taken back, so that it counts once, as this drop
+		 * (per-CPU counters: no other writer).
+		 */
+		st = seg_stats(segment);
+		if (st) {
+			st->rx_packets--;
+			st->rx_bytes -= rx->inner_len;
+		}
 		return rx_tc_drop(segment, OVX_DROP_MTU_EXCEEDED);
+	}
 	st = seg_stats(segment);
 	if (st)
 		st->stt_reassembled++;

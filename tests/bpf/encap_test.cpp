@@ -184,15 +184,13 @@ TEST_P(EveryEncap, TcDecapsulatesWholeFramesWithoutXdp)
 	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
 }
 
-// Found by tests/fuzz/bpf_fuzz.cpp; disabled until ovx_rx_tc.h is fixed
-// (another change owns it). Over an IPv6 underlay, tc_underlay's
-// bpf_skb_adjust_room() refuses to strip the outer headers when fewer than
+// Found by tests/fuzz/bpf_fuzz.cpp. Over an IPv6 underlay, tc_underlay's
+// bpf_skb_adjust_room() refused to strip the outer headers when fewer than
 // 40 bytes (an IPv6 header: the kernel's minimum for the skb's protocol)
-// follow the inner Ethernet header: an ARP request (28) is counted as
-// received *and* dropped as tx_error, and never delivered. Mode tc with
-// IPv6 VTEPs therefore never resolves ARP; over IPv4 the same happens below
-// 20 bytes.
-TEST_P(EveryEncap, DISABLED_TcDeliversAnArpRequestWithoutXdp)
+// followed the inner Ethernet header: an ARP request (28) was counted as
+// received *and* dropped as tx_error, and never delivered (mode tc with
+// IPv6 VTEPs never resolved ARP; over IPv4 the same below 20 bytes).
+TEST_P(EveryEncap, TcDeliversAnArpRequestWithoutXdp)
 {
 	const Bytes arp = eth(kBroadcast, kRemoteStatic, kEthArp,
 			      arp_request(kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.1")));
@@ -471,11 +469,10 @@ TEST_F(Stt, ARebuiltFrameLargerThanItsPortTakesIsCounted)
 	EXPECT_EQ(stats(kBlue).stt_reassembled, 0u);
 }
 
-// The same frame is counted once: as a drop, not also as received. Disabled
-// until ovx_rx_tc.h is fixed (another change owns it): stt_deliver() counts
-// rx (rx_accept) before its MTU check drops the frame, the class of double
-// count tests/fuzz/bpf_fuzz.cpp found (see DISABLED_TcDeliversAnArpRequestWithoutXdp).
-TEST_F(Stt, DISABLED_ARebuiltFrameLargerThanItsPortTakesIsCountedOnce)
+// The same frame is counted once: as a drop, not also as received
+// (stt_deliver() counted rx before its MTU check dropped the frame, the
+// class of double count tests/fuzz/bpf_fuzz.cpp found).
+TEST_F(Stt, ARebuiltFrameLargerThanItsPortTakesIsCountedOnce)
 {
 	const Bytes to_vm2 = vm_ping(kVm2, kRemoteStatic, ipv4("10.0.0.2"), ipv4("10.0.0.3"), 1900);
 	const Bytes stt = stt_frame(kSttContext, to_vm2);

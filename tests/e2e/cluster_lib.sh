@@ -54,9 +54,11 @@ cluster_host_file() {
 	echo "$f"
 }
 
-# cluster_agent_start HOST FILE: the cluster agent of HOST, returns once synced.
+# cluster_agent_start HOST FILE: the cluster agent of HOST, returns once
+# synced. CLUSTER_INTERVAL: its timer (default 1 s; a whole apply each).
 cluster_agent_start() {
-	OVX_AGENT_FLAG=--cluster OVX_AGENT_READY='synced at revision' ovx_agent_start "$1" "$2" --interval 1
+	OVX_AGENT_FLAG=--cluster OVX_AGENT_READY='synced at revision' ovx_agent_start "$1" "$2" \
+		--interval "${CLUSTER_INTERVAL:-1}"
 }
 
 # cluster_ovx ARGS...: `ovx cluster ARGS --endpoints ...` from the etcd
