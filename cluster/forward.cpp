@@ -30,7 +30,9 @@ void ForwardPointers::update(const std::map<MacKey, std::uint32_t> &published,
 	for (const RemoteMac &r : remotes) {
 		const MacKey k{r.segment, r.mac};
 		auto g = gone_.find(k);
-		if (g == gone_.end() || r.seq <= g->second.seq)
+		// Not older than ours: break-before-make binds a MAC nobody holds
+		// at the same number (next_sequence), and it is a move all the same.
+		if (g == gone_.end() || r.seq < g->second.seq)
 			continue;
 		until_[k] = now_ns + hold_ns_;
 		gone_.erase(g);

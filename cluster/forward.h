@@ -28,9 +28,10 @@ public:
 
 	// @published: the bindings this node published last (MAC -> sequence
 	// number); @bound: the MACs its ports bind now; @remotes: the view's
-	// winners on other nodes. A MAC this node published that another node
-	// now wins with a higher sequence number (a move away) gets a pointer
-	// until @now_ns + hold; a MAC bound here again loses it.
+	// winners on other nodes. A MAC this node published and no port here
+	// binds any more, that another node now wins with a sequence number
+	// not older than this node's (a move away), gets a pointer until
+	// @now_ns + hold; a MAC bound here again loses it.
 	void update(const std::map<MacKey, std::uint32_t> &published, const std::set<MacKey> &bound,
 		    const std::vector<RemoteMac> &remotes, std::uint64_t now_ns);
 

@@ -64,11 +64,20 @@ TEST(ForwardPointers, MakeBeforeBreakPointsOnceThePortGoes)
 	EXPECT_EQ(f.pointers().at({"blue", kM1}), 3100 * kMs);
 }
 
-TEST(ForwardPointers, NoPointerWithoutANewerSequenceOrForAMacNeverBoundHere)
+TEST(ForwardPointers, NoPointerForAnOlderBindingOrForAMacNeverBoundHere)
 {
 	ForwardPointers f(2000);
-	f.update({{{"blue", kM1}, 5}}, {}, {on_b(kM1, 5), on_b(kM2, 9)}, 1000 * kMs);
+	f.update({{{"blue", kM1}, 5}}, {}, {on_b(kM1, 4), on_b(kM2, 9)}, 1000 * kMs);
 	EXPECT_TRUE(f.pointers().empty());
+}
+
+TEST(ForwardPointers, BreakBeforeMakeAtTheSameSequenceIsAMoveToo)
+{
+	// Nobody held the MAC when b bound it: b took the same number (0).
+	ForwardPointers f(2000);
+	f.update({{{"blue", kM1}, 0}}, {}, {}, 1000 * kMs);
+	f.update({}, {}, {on_b(kM1, 0)}, 1050 * kMs);
+	EXPECT_EQ(f.pointers().at({"blue", kM1}), 3050 * kMs);
 }
 
 TEST(ForwardPointers, AMacBoundHereAgainLosesItsPointer)

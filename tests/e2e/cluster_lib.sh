@@ -49,6 +49,34 @@ cluster_host_file() {
 	echo "$f"
 }
 
+# cluster_vm_on_bridge VM: VM's address moves onto a bridge inside it (its
+# MAC the VM's), so that it can have a NIC on two hosts at once while it
+# moves; its first NIC (eth0) becomes a port of the bridge.
+cluster_vm_on_bridge() {
+	local ns mac ip mtu
+	ns=$(topo_vm_ns "$1") mac=$(topo_vm_mac "$1") ip=$(topo_vm_ip "$1") mtu=$(topo_vm_mtu "$1")
+	ip -n "$ns" link add xbr address "$mac" mtu "$mtu" type bridge stp_state 0 forward_delay 0
+	ip -n "$ns" addr del "$ip/24" dev eth0
+	ip -n "$ns" link set eth0 address 02:ff:00:00:00:01 master xbr
+	ip -n "$ns" link set xbr up
+	ip -n "$ns" addr add "$ip/24" dev xbr
+}
+
+# cluster_mover_file HOST VM TTL [PORT]: HOST's file (path on stdout) with
+# its own VMs but VM, and VM's NIC as PORT on HOST when given.
+cluster_mover_file() {
+	local h=$1 mover=$2 ttl=$3 port=${4:-} f vm
+	local others=()
+	for vm in $(topo_vms "" "$h"); do [[ $vm != "$mover" ]] && others+=("$vm"); done
+	((${#others[@]})) || others=(none)
+	f=$(cluster_host_file "$h" "$ttl" "${others[@]}")
+	if [[ -n $port ]]; then
+		sed -i '/^ports:/,$ { /^  \[\]$/d }' "$f"
+		echo "  - {interface: $port, segment: $(topo_tenant_segment "$(topo_vm_tenant "$mover")"), mac: \"$(topo_vm_mac "$mover")\", ips: [$(topo_vm_ip "$mover")]}" >>"$f"
+	fi
+	echo "$f"
+}
+
 # cluster_agent_start HOST FILE: the cluster agent of HOST, returns once synced.
 cluster_agent_start() {
 	OVX_AGENT_FLAG=--cluster OVX_AGENT_READY='synced at revision' ovx_agent_start "$1" "$2" --interval 1

@@ -23,28 +23,11 @@ X=b1 Y=b3
 XNS=$(topo_vm_ns $X) XMAC=$(topo_vm_mac $X) XIP=$(topo_vm_ip $X)
 SEG=$(topo_tenant_segment blue)
 MTU=$(topo_vm_mtu $X)
-# The VM's address moves onto a bridge inside it (its MAC the VM's), so
-# that it can have a NIC on two hosts at once while it moves.
-ip -n "$XNS" link add xbr address "$XMAC" mtu "$MTU" type bridge stp_state 0 forward_delay 0
-ip -n "$XNS" addr del "$XIP/24" dev eth0
-ip -n "$XNS" link set eth0 address 02:ff:00:00:00:01 master xbr
-ip -n "$XNS" link set xbr up
-ip -n "$XNS" addr add "$XIP/24" dev xbr
+cluster_vm_on_bridge $X
 NIC_HOST[0]=h1 NIC_PORT[0]=$(topo_vm_port $X) NIC_VM[0]=eth0
 
 # host_file HOST [extra VM port on HOST]: HOST's file, with X's NIC there.
-host_file() {
-	local h=$1 f vm
-	local others=()
-	for vm in $(topo_vms "" "$h"); do [[ $vm != "$X" ]] && others+=("$vm"); done
-	((${#others[@]})) || others=(none)
-	f=$(cluster_host_file "$h" 3 "${others[@]}")
-	if [[ -n ${2:-} ]]; then
-		sed -i '/^ports:/,$ { /^  \[\]$/d }' "$f"
-		echo "  - {interface: $2, segment: $SEG, mac: \"$XMAC\", ips: [$XIP]}" >>"$f"
-	fi
-	echo "$f"
-}
+host_file() { cluster_mover_file "$1" "$X" 3 "${2:-}"; }
 for h in h1 h2 h3; do
 	if [[ $h == h1 ]]; then f=$(host_file h1 "${NIC_PORT[0]}"); else f=$(host_file "$h"); fi
 	cluster_agent_start "$h" "$f" || e2e_fail "agent on $h: $(tail -5 "$(ovx_agent_log "$h")")"
