@@ -1,7 +1,8 @@
 // Per-packet cost of each ovx program path, from BPF_PROG_TEST_RUN, next to
 // the floor (an empty XDP and an empty TC program) measured in the same run:
 // every path across FDB sizes (VXLAN over IPv4), then decapsulation and
-// encapsulation in each encapsulation over each underlay family.
+// encapsulation in each encapsulation over each underlay family, and the
+// forwarding pointer's path beside today's underlay paths.
 //
 // Why one run per call instead of repeat=N: BPF_PROG_TEST_RUN reruns the
 // program on the same buffer, so a program that rewrites the packet
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/reconcile.h"
 #include "loader/dataplane.h"
 #include "maps/error.h"
 #include "tests/bpf/packet_env.h"
@@ -40,6 +42,7 @@ namespace {
 struct Options {
 	int calls = 100000; // calls per round
 	int rounds = 5;
+	bool forward_only = false;
 	std::vector<std::uint32_t> fdb_sizes = {1000, 100000, 1000000};
 	std::vector<std::uint32_t> segment_counts = {10, 10000};
 };
@@ -118,6 +121,47 @@ std::vector<Case> cases()
 		{"tc_flood_1port_2vteps", Program::tc_port, false, "vm1", arp, TC_ACT_REDIRECT},
 		{"tc_drop_spoofed", Program::tc_port, false, "vm2", vm_ping(kVm2, kVm1, 1, 2),
 		 TC_ACT_SHOT},
+	};
+}
+
+const MacAddr kMoved = mac("02:00:00:00:01:07"); // left this host for VTEP 3
+
+// A forwarding pointer for kMoved in blue, toward VTEP 3, live for an hour.
+void point_forward(Dataplane &dp)
+{
+	ovx_fdb_entry e{};
+	e.kind = OVX_FDB_VTEP;
+	e.flags = OVX_FDB_STATIC | OVX_FDB_FORWARD;
+	e.vtep.family = AF_INET;
+	e.vtep.a[0] = htonl(kVtep3);
+	e.forward_until_ns = monotonic_ns() + 3600ull * 1000000000;
+	ovx_fdb_key k{};
+	k.segment = kBlue;
+	std::memcpy(k.mac, kMoved.b, 6);
+	dp.tables().fdb.update(k, e);
+}
+
+// A frame for a MAC that just left (sent on: XDP, then TC) next to today's
+// underlay paths: delivery to a port (XDP, then TC) and the split-horizon
+// drop that such a frame met before pointers.
+std::vector<Case> forward_cases()
+{
+	const test::Underlay from2{kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789};
+	const test::Underlay from3{kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 51000, 4789};
+	const Bytes ping_to_vm1 = vm_ping(kVm1, kRemoteStatic, 2, 1);
+	const Bytes ping_to_moved = vm_ping(kMoved, kRemoteStatic, 2, 7);
+	const auto vm1 = static_cast<std::uint32_t>(packet_ifindex("vm1"));
+	return {
+		{"xdp_decap_to_port", Program::xdp_underlay, true, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_vm1), XDP_PASS},
+		{"tc_deliver_to_port", Program::tc_underlay, false, "ul0",
+		 decapsulated(ping_to_vm1, kBlue, vm1), TC_ACT_REDIRECT},
+		{"xdp_drop_split_horizon", Program::xdp_underlay, true, "ul0",
+		 vxlan_frame(from3, 5001, vm_ping(kRemoteStatic, kVm2, 3, 2)), XDP_DROP},
+		{"xdp_forward", Program::xdp_underlay, true, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_moved), XDP_PASS},
+		{"tc_forward", Program::tc_underlay, false, "ul0",
+		 decapsulated(ping_to_moved, kBlue, OVX_SHIM_FORWARD), TC_ACT_REDIRECT},
 	};
 }
 
@@ -232,13 +276,15 @@ int main(int argc, char **argv)
 {
 	Options o;
 	for (int i = 1; i < argc; i++) {
-		if (std::strcmp(argv[i], "--quick") == 0) {
+		if (std::strcmp(argv[i], "--forward") == 0) {
+			o.forward_only = true;
+		} else if (std::strcmp(argv[i], "--quick") == 0) {
 			o.calls = 2000;
 			o.rounds = 3;
 			o.fdb_sizes = {1000, 10000};
 			o.segment_counts = {10, 100};
 		} else {
-			std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+			std::fprintf(stderr, "usage: %s [--quick] [--forward]\n", argv[0]);
 			return 1;
 		}
 	}
@@ -267,11 +313,12 @@ int main(int argc, char **argv)
 			    median_ns("floor_tc", tc_floor.get(), false, packet_ifindex("vm1"), any,
 				      TC_ACT_OK, o.calls));
 		};
-		// Every path (VXLAN over IPv4) in @dp, the floors beside it.
-		auto sweep_rounds = [&](const char *sweep, std::uint32_t size, const Dataplane &dp) {
+		// Every path of @paths (VXLAN over IPv4) in @dp, the floors beside it.
+		auto sweep_rounds = [&](const char *sweep, std::uint32_t size, const Dataplane &dp,
+					const std::vector<Case> &paths) {
 			for (int round = 0; round < o.rounds; round++) {
 				floors(sweep, size, round);
-				for (const Case &c : cases())
+				for (const Case &c : paths)
 					row(sweep, size, "vxlan", "ipv4", c.name, round,
 					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
 						      packet_ifindex(c.ingress), c.frame, c.verdict,
@@ -279,11 +326,19 @@ int main(int argc, char **argv)
 				std::fflush(stdout);
 			}
 		};
+		{
+			Dataplane dp = Dataplane::load_unpinned(4096);
+			apply_packet_config(dp);
+			point_forward(dp);
+			sweep_rounds("forward", 0, dp, forward_cases());
+		}
+		if (o.forward_only)
+			return 0;
 		for (std::uint32_t size : o.fdb_sizes) {
 			Dataplane dp = Dataplane::load_unpinned(std::max<std::uint32_t>(size + 64, 4096));
 			apply_packet_config(dp);
 			fill_fdb(dp, size);
-			sweep_rounds("fdb", size, dp);
+			sweep_rounds("fdb", size, dp, cases());
 		}
 
 		// The same paths with few and many segments (VNIs, VTEP
@@ -291,7 +346,7 @@ int main(int argc, char **argv)
 		for (std::uint32_t n : o.segment_counts) {
 			Dataplane dp = Dataplane::load_unpinned(4096);
 			apply_config_text(dp, segments_config(n));
-			sweep_rounds("segments", n, dp);
+			sweep_rounds("segments", n, dp, cases());
 		}
 
 		// Every encapsulation and family in each round, so that the
