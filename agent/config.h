@@ -59,6 +59,10 @@ struct Remote {
 	Mac mac{};
 	IpAddr vtep;
 	Origin origin;
+	// Cluster mode, never from a file: the MAC just left a port of this
+	// host, and frames for it from the underlay go on to @vtep until this
+	// CLOCK_MONOTONIC time (a forwarding pointer, OVX_FDB_FORWARD); 0: none.
+	std::uint64_t forward_until_ns = 0;
 };
 
 struct Segment {

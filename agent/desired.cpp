@@ -192,6 +192,10 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 		for (const Remote &r : s.remotes) {
 			ovx_fdb_entry e = static_entry(OVX_FDB_VTEP);
 			e.vtep = to_abi(r.vtep);
+			if (r.forward_until_ns) {
+				e.flags |= OVX_FDB_FORWARD;
+				e.forward_until_ns = r.forward_until_ns;
+			}
 			d.fdb[fdb_key(sid, r.mac)] = e;
 			member(r.vtep);
 		}

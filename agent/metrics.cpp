@@ -187,6 +187,11 @@ void render_segments(Writer &w, const MetricsSnapshot &snap)
 		if (segs[i].encap == OVX_ENCAP_STT)
 			w.sample(base[i], segs[i].stats.stt_reassembled);
 
+	w.family("ovx_segment_forwarded_total", "counter",
+		 "Frames from the underlay sent on to a moved MAC's new VTEP (forwarding pointer).");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(base[i], segs[i].stats.forwarded);
+
 	w.family("ovx_segment_fdb_entries", "gauge",
 		 "FDB entries per segment, static and learned (counted every refresh period).");
 	for (std::size_t i = 0; i < segs.size(); i++)

@@ -1,8 +1,9 @@
 // Per-packet cost of each ovx program path, from BPF_PROG_TEST_RUN, next to
 // the floor (an empty XDP and an empty TC program) measured in the same run:
-// every path across FDB sizes (VXLAN over IPv4), a flood to 1 and to 1,024
-// remote VTEPs, then decapsulation and encapsulation in each encapsulation
-// over each underlay family.
+// the forwarding pointer's path beside today's underlay paths, every path
+// across FDB sizes (VXLAN over IPv4), a flood to 1 and to 1,024 remote
+// VTEPs, then decapsulation and encapsulation in each encapsulation over
+// each underlay family.
 //
 // Why one run per call instead of repeat=N: BPF_PROG_TEST_RUN reruns the
 // program on the same buffer, so a program that rewrites the packet
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/reconcile.h"
 #include "loader/dataplane.h"
 #include "maps/error.h"
 #include "tests/bpf/packet_env.h"
@@ -44,7 +46,7 @@ struct Options {
 	int rounds = 5;
 	std::vector<std::uint32_t> fdb_sizes = {1000, 100000, 1000000};
 	std::vector<std::uint32_t> segment_counts = {10, 10000};
-	std::set<std::string> sweeps = {"fdb", "segments", "flood", "encap"};
+	std::set<std::string> sweeps = {"forward", "fdb", "segments", "flood", "encap"};
 };
 
 UniqueFd empty_program(bpf_prog_type type, int verdict)
@@ -121,6 +123,47 @@ std::vector<Case> cases()
 		{"tc_flood_1port_2vteps", Program::tc_port, false, "vm1", arp, TC_ACT_REDIRECT},
 		{"tc_drop_spoofed", Program::tc_port, false, "vm2", vm_ping(kVm2, kVm1, 1, 2),
 		 TC_ACT_SHOT},
+	};
+}
+
+const MacAddr kMoved = mac("02:00:00:00:01:07"); // left this host for VTEP 3
+
+// A forwarding pointer for kMoved in blue, toward VTEP 3, live for an hour.
+void point_forward(Dataplane &dp)
+{
+	ovx_fdb_entry e{};
+	e.kind = OVX_FDB_VTEP;
+	e.flags = OVX_FDB_STATIC | OVX_FDB_FORWARD;
+	e.vtep.family = AF_INET;
+	e.vtep.a[0] = htonl(kVtep3);
+	e.forward_until_ns = monotonic_ns() + 3600ull * 1000000000;
+	ovx_fdb_key k{};
+	k.segment = kBlue;
+	std::memcpy(k.mac, kMoved.b, 6);
+	dp.tables().fdb.update(k, e);
+}
+
+// A frame for a MAC that just left (sent on: XDP, then TC) next to today's
+// underlay paths: delivery to a port (XDP, then TC) and the split-horizon
+// drop that such a frame met before pointers.
+std::vector<Case> forward_cases()
+{
+	const test::Underlay from2{kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789};
+	const test::Underlay from3{kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 51000, 4789};
+	const Bytes ping_to_vm1 = vm_ping(kVm1, kRemoteStatic, 2, 1);
+	const Bytes ping_to_moved = vm_ping(kMoved, kRemoteStatic, 2, 7);
+	const auto vm1 = static_cast<std::uint32_t>(packet_ifindex("vm1"));
+	return {
+		{"xdp_decap_to_port", Program::xdp_underlay, true, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_vm1), XDP_PASS},
+		{"tc_deliver_to_port", Program::tc_underlay, false, "ul0",
+		 decapsulated(ping_to_vm1, kBlue, vm1), TC_ACT_REDIRECT},
+		{"xdp_drop_split_horizon", Program::xdp_underlay, true, "ul0",
+		 vxlan_frame(from3, 5001, vm_ping(kRemoteStatic, kVm2, 3, 2)), XDP_DROP},
+		{"xdp_forward", Program::xdp_underlay, true, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_moved), XDP_PASS},
+		{"tc_forward", Program::tc_underlay, false, "ul0",
+		 decapsulated(ping_to_moved, kBlue, OVX_SHIM_FORWARD), TC_ACT_REDIRECT},
 	};
 }
 
@@ -245,7 +288,7 @@ int main(int argc, char **argv)
 			o.sweeps = {argv[++i]};
 		} else {
 			std::fprintf(stderr,
-				     "usage: %s [--quick] [--sweep fdb|segments|flood|encap]\n",
+				     "usage: %s [--quick] [--sweep forward|fdb|segments|flood|encap]\n",
 				     argv[0]);
 			return 1;
 		}
@@ -276,11 +319,12 @@ int main(int argc, char **argv)
 			    median_ns("floor_tc", tc_floor.get(), false, packet_ifindex("vm1"), any,
 				      TC_ACT_OK, o.calls));
 		};
-		// Every path (VXLAN over IPv4) in @dp, the floors beside it.
-		auto sweep_rounds = [&](const char *sweep, std::uint32_t size, const Dataplane &dp) {
+		// Every path of @paths (VXLAN over IPv4) in @dp, the floors beside it.
+		auto sweep_rounds = [&](const char *sweep, std::uint32_t size, const Dataplane &dp,
+					const std::vector<Case> &paths) {
 			for (int round = 0; round < o.rounds; round++) {
 				floors(sweep, size, round);
-				for (const Case &c : cases())
+				for (const Case &c : paths)
 					row(sweep, size, "vxlan", "ipv4", c.name, round,
 					    median_ns(c.name, dp.program_fd(c.program), c.xdp,
 						      packet_ifindex(c.ingress), c.frame, c.verdict,
@@ -288,6 +332,12 @@ int main(int argc, char **argv)
 				std::fflush(stdout);
 			}
 		};
+		if (o.sweeps.contains("forward")) {
+			Dataplane dp = Dataplane::load_unpinned(4096);
+			apply_packet_config(dp);
+			point_forward(dp);
+			sweep_rounds("forward", 0, dp, forward_cases());
+		}
 		if (!o.sweeps.contains("fdb"))
 			o.fdb_sizes.clear();
 		if (!o.sweeps.contains("segments"))
@@ -296,7 +346,7 @@ int main(int argc, char **argv)
 			Dataplane dp = Dataplane::load_unpinned(std::max<std::uint32_t>(size + 64, 4096));
 			apply_packet_config(dp);
 			fill_fdb(dp, size);
-			sweep_rounds("fdb", size, dp);
+			sweep_rounds("fdb", size, dp, cases());
 		}
 
 		// The same paths with few and many segments (VNIs, VTEP
@@ -304,7 +354,7 @@ int main(int argc, char **argv)
 		for (std::uint32_t n : o.segment_counts) {
 			Dataplane dp = Dataplane::load_unpinned(4096);
 			apply_config_text(dp, segments_config(n));
-			sweep_rounds("segments", n, dp);
+			sweep_rounds("segments", n, dp, cases());
 		}
 
 		// A broadcast from vm1 to vm2 and to every remote VTEP of blue, with

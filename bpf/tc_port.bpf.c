@@ -24,13 +24,6 @@ static __always_inline int drop(const struct ovx_config *cfg, __u32 segment, int
 	return TC_ACT_SHOT;
 }
 
-static __always_inline int vtep_member(__u32 segment, const struct ovx_addr *vtep)
-{
-	struct ovx_vtep_key key = { .segment = segment, .addr = *vtep };
-
-	return bpf_map_lookup_elem(&ovx_vteps, &key) != NULL;
-}
-
 /* The underlay family a flood goes out on: a segment's VTEPs share one. */
 static __always_inline __u8 flood_family(__u32 segment)
 {

@@ -6,7 +6,8 @@
  * over IPv4 or IPv6) are ovx's to judge: accepted only when addressed to
  * this VTEP, from a VTEP of the segment the id maps to, and well formed;
  * then the source MAC is learned, the outer headers stripped, and the
- * delivery decision (one local port, or flood) is left in a shim in front
+ * delivery decision (one local port, flood, or on to another VTEP by a
+ * forwarding pointer) is left in a shim in front
  * of the inner frame for tc_underlay, which owns skb-level delivery. The
  * shim is a frame the host's stack drops (struct ovx_rx_shim): without
  * tc_underlay to take it off, no tenant frame reaches the host. STT frames that arrive in
@@ -67,7 +68,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
 	ti.src_mac = inner->h_source;
 	ti.dst_mac = inner->h_dest;
-	reason = rx_accept(&rx, inner->h_dest, inner->h_source, &segment, &ifindex);
+	reason = rx_judge(&rx, inner->h_dest, inner->h_source, &segment, &ifindex, 1);
 	if (reason >= 0)
 		return drop(cfg, segment, reason, &ti);
 	trace(cfg, OVX_TRACE_DECAP, 0, segment, &ti);

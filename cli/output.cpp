@@ -125,6 +125,7 @@ constexpr SegField kSegFields[] = {
 	{"learn_refused", &ovx_seg_stats::learn_refused},
 	{"stt_segments", &ovx_seg_stats::stt_segments},
 	{"stt_reassembled", &ovx_seg_stats::stt_reassembled},
+	{"forwarded", &ovx_seg_stats::forwarded},
 };
 
 struct PortField {

@@ -20,15 +20,18 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <variant>
 
 #include "agent/apply.h"
 #include "agent/daemon.h"
 #include "agent/file_watch.h"
 #include "agent/loop_fds.h"
+#include "agent/reconcile.h"
 #include "agent/writer_lock.h"
 #include "cluster/agent_config.h"
 #include "cluster/etcd_client.h"
+#include "cluster/forward.h"
 #include "cluster/layout.h"
 #include "cluster/sync.h"
 #include "cluster/view.h"
@@ -54,13 +57,13 @@ UniqueFd make_fd(int fd, const char *what)
 	return UniqueFd(fd);
 }
 
-// The sequence number of a binding this node published.
-std::optional<std::uint32_t> decoded_seq(const std::string &key, const std::string &value)
+// A binding this node published.
+std::optional<Binding> decoded_binding(const std::string &key, const std::string &value)
 {
 	try {
-		const Record r = parse_record(key, value);
+		Record r = parse_record(key, value);
 		if (std::holds_alternative<Binding>(r))
-			return std::get<Binding>(r).seq;
+			return std::get<Binding>(std::move(r));
 	} catch (const BadRecord &) {
 	}
 	return std::nullopt;
@@ -83,6 +86,7 @@ private:
 	void connect();
 	void publish(const ClusterView &view);
 	void converge(const char *why);
+	void track_moves(const ClusterView &view);
 	void save();
 	void wake()
 	{
@@ -115,6 +119,7 @@ private:
 	// What the last whole apply wrote: a watch event that only binds,
 	// moves or unbinds remote MACs is written as a delta against it.
 	std::optional<Applied> applied_;
+	ForwardPointers forward_;
 };
 
 void Agent::connect()
@@ -168,8 +173,8 @@ void Agent::publish(const ClusterView &view)
 		// the MAC (make-before-break).
 		std::uint32_t seq = view.next_sequence(p.segment, p.mac);
 		if (auto it = published_.find(key); it != published_.end())
-			if (auto old = decoded_seq(key, it->second))
-				seq = *old;
+			if (auto old = decoded_binding(key, it->second))
+				seq = old->seq;
 		Binding b{cfg_.node, p.segment, p.mac, seq, p.interface, p.ips};
 		want[key] = encode(b);
 	}
@@ -190,6 +195,22 @@ void Agent::publish(const ClusterView &view)
 	}
 }
 
+// Forwarding pointers for MACs that left this node's ports for another
+// node (cluster/forward.h): what this node published last against what its
+// ports bind now and who wins each MAC elsewhere.
+void Agent::track_moves(const ClusterView &view)
+{
+	std::map<ForwardPointers::MacKey, std::uint32_t> published;
+	for (const auto &[key, value] : published_)
+		if (auto b = decoded_binding(key, value))
+			published[{b->segment, b->mac}] = b->seq;
+	std::set<ForwardPointers::MacKey> bound;
+	for (const LocalPort &p : cfg_.ports)
+		bound.insert({p.segment, p.mac});
+	forward_.set_hold(static_cast<std::uint64_t>(cfg_.mobility.forward_hold.count()));
+	forward_.update(published, bound, view.remote_macs(), monotonic_ns());
+}
+
 void Agent::converge(const char *why)
 {
 	const auto start = Clock::now();
@@ -197,14 +218,18 @@ void Agent::converge(const char *why)
 	std::int64_t revision = 0;
 	sync_->inspect([&](const ClusterView &view) {
 		revision = view.revision();
+		track_moves(view);
+		// A segment stays while a local port or a forwarding pointer needs it.
 		for (Segment &s : view.segments())
-			if (std::any_of(cfg_.ports.begin(), cfg_.ports.end(),
+			if (forward_.holds(s.name) ||
+			    std::any_of(cfg_.ports.begin(), cfg_.ports.end(),
 					[&](const LocalPort &p) { return p.segment == s.name; }))
 				segments.push_back(std::move(s));
 		return 0;
 	});
 	std::vector<std::string> unbound;
-	const Config want = host_config(cfg_, std::move(segments), &unbound);
+	Config want = host_config(cfg_, std::move(segments), &unbound);
+	forward_.mark(want);
 	if (unbound != unbound_) {
 		for (const std::string &u : unbound)
 			log_->warn("port {} is not defined in the cluster: not bound", u);

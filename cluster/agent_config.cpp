@@ -183,12 +183,17 @@ AgentConfig parse_agent_config(const std::string &text, const std::string &path)
 						 cfg.etcd.tls = tls;
 					 } else if (k == "mobility") {
 						 r.fields(v, what,
-							  {"duplicate_grace_ms", "freeze_moves", "freeze_window"},
+							  {"duplicate_grace_ms", "freeze_moves", "freeze_window",
+							   "forward_ms"},
 							  [&](const std::string &f, const yaml::Node &,
 							      const yaml::Node &fv) {
 								  const long n = r.number(fv, what + "." + f, 0,
-											  f == "duplicate_grace_ms" ? 3600000 : 100000);
-								  if (f == "duplicate_grace_ms")
+											  f == "duplicate_grace_ms" ? 3600000 :
+											  f == "forward_ms"	    ? 60000 :
+															      100000);
+								  if (f == "forward_ms")
+									  cfg.mobility.forward_hold = std::chrono::milliseconds(n);
+								  else if (f == "duplicate_grace_ms")
 									  cfg.mobility.duplicate_grace = std::chrono::milliseconds(n);
 								  else if (f == "freeze_moves")
 									  cfg.mobility.freeze_moves = static_cast<unsigned>(n);

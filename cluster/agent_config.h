@@ -10,7 +10,7 @@
 //     tls: {ca: ca.pem, cert: host1.pem, key: host1-key.pem}
 //     user: host1                   # etcd RBAC, with password_file
 //     password_file: /etc/ovx/etcd-password
-//     mobility: {duplicate_grace_ms: 5000, freeze_moves: 5, freeze_window: 180}
+//     mobility: {duplicate_grace_ms: 5000, freeze_moves: 5, freeze_window: 180, forward_ms: 2000}
 //   underlay: {interface: eth1, address: 192.168.77.1}
 //   ports:
 //     - {interface: vm1, segment: blue-web, mac: "02:00:00:00:01:01", ips: [10.0.0.1]}
@@ -39,7 +39,7 @@ struct AgentConfig {
 	ClientOptions etcd;
 	std::string node;
 	std::int64_t lease_ttl = 10;
-	ViewOptions mobility; // duplicate grace, freeze rule
+	ViewOptions mobility; // duplicate grace, freeze rule, forwarding pointers
 	Config host; // underlay and limits; no segments
 	std::vector<LocalPort> ports;
 };

@@ -183,6 +183,8 @@ void ClusterView::elect(const MacKey &mk, MacState &st, TimePoint now, bool dete
 	if (detect_moves && winner) {
 		if (st.last_owner && *st.last_owner != *winner) {
 			counters_.moves++;
+			if (options_.forward_hold.count() > 0)
+				departed_[{mk.first, *st.last_owner}] = now + options_.forward_hold;
 			st.moves.push_back(now);
 			while (!st.moves.empty() && now - st.moves.front() > options_.freeze_window)
 				st.moves.pop_front();
@@ -230,6 +232,7 @@ void ClusterView::check_duplicate(const MacKey &mk, MacState &st, TimePoint now)
 
 void ClusterView::tick(TimePoint now)
 {
+	std::erase_if(departed_, [&](const auto &d) { return d.second <= now; });
 	const std::set<MacKey> shared = shared_;
 	for (const MacKey &mk : shared)
 		check_duplicate(mk, macs_.at(mk), now);
@@ -319,6 +322,14 @@ std::map<std::string, std::vector<IpAddr>> ClusterView::flood_lists() const
 				s->second.insert(*vtep);
 			it = n.bindings.lower_bound({segment + '\0', Mac{}});
 		}
+	}
+	// A node a MAC just left sends on what still reaches it (forwarding
+	// pointer): the new node must take its frames in the segment.
+	for (const auto &[key, until] : departed_) {
+		const IpAddr *vtep = reachable(key.second);
+		if (const auto s = sets.find(key.first);
+		    vtep && key.second != options_.local_node && s != sets.end())
+			s->second.insert(*vtep);
 	}
 	std::map<std::string, std::vector<IpAddr>> out;
 	for (auto &[name, set] : sets)

@@ -43,6 +43,11 @@ struct ViewOptions {
 	std::chrono::seconds freeze_window{180};
 	// How long a frozen MAC stays frozen; 0: until unfreeze().
 	std::chrono::seconds freeze_hold{0};
+	// Forwarding pointers: how long the node a MAC moved away from sends
+	// on the frames still sent to it (cluster/forward.h), and stays in the
+	// segment's flood list meanwhile, so that its VTEP may still send into
+	// the segment; 0: no pointers.
+	std::chrono::milliseconds forward_hold{2000};
 };
 
 // A remote MAC for this node's FDB.
@@ -164,6 +169,9 @@ private:
 	std::map<MacKey, MacState> macs_;
 	std::map<std::string, std::string> bad_;
 	std::set<MacKey> shared_; // bound on 2+ nodes: the duplicate timer runs
+	// (segment, node) a MAC moved away from -> until when the node stays
+	// a member of the segment (ViewOptions::forward_hold).
+	std::map<std::pair<std::string, std::string>, TimePoint> departed_;
 	ViewCounters counters_;
 };
 

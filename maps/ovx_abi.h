@@ -215,6 +215,13 @@ enum ovx_fdb_kind {
 
 #define OVX_FDB_STATIC		(1u << 0)	/* from the desired state */
 #define OVX_FDB_LEARNED		(1u << 1)	/* from the datapath; ages */
+/*
+ * A forwarding pointer (NVO3 VM mobility): the MAC left a port of this
+ * host for the entry's VTEP; until forward_until_ns, frames for it that
+ * arrive from the underlay are sent on to that VTEP instead of dropped.
+ * Only on static OVX_FDB_VTEP entries.
+ */
+#define OVX_FDB_FORWARD		(1u << 2)
 
 struct ovx_fdb_entry {
 	__u8 kind;		/* enum ovx_fdb_kind */
@@ -223,7 +230,10 @@ struct ovx_fdb_entry {
 	__u32 ifindex;
 	struct ovx_addr vtep;
 	__u32 pad2;
-	__u64 seen_ns;		/* CLOCK_MONOTONIC of the last (re)learn */
+	union {
+		__u64 seen_ns;		/* CLOCK_MONOTONIC of the last (re)learn */
+		__u64 forward_until_ns;	/* OVX_FDB_FORWARD: CLOCK_MONOTONIC it lapses */
+	};
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_fdb_entry) == 40, "ovx_fdb_entry layout");
 
@@ -257,9 +267,10 @@ struct ovx_seg_stats {
 	__u64 learn_refused;	/* sources not learned: segment or FDB learning limit */
 	__u64 stt_segments;	/* STT: extra packets large frames became when sent */
 	__u64 stt_reassembled;	/* STT frames rebuilt from several segments */
+	__u64 forwarded;	/* from the underlay, sent on by a forwarding pointer */
 	__u64 drops[OVX_DROP_MAX];
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (11 + OVX_DROP_MAX),
+OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (12 + OVX_DROP_MAX),
 		  "ovx_seg_stats layout");
 
 /*
@@ -349,5 +360,15 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_rx_shim) == 36, "ovx_rx_shim layout");
  */
 #define OVX_HIDDEN_DST		{ 0x01, 0x80, 0xc2, 0x00, 0x00, 0x01 }
 #define OVX_HIDDEN_IPPROTO	253	/* RFC 3692: for experimentation */
+/* The shim's ifindex for a frame to send on by a forwarding pointer. */
+#define OVX_SHIM_FORWARD	0xffffffffu
+
+/*
+ * The mark of a frame a forwarding pointer sent on, in its outer header:
+ * the IPv4 identification (ovx sends 0 otherwise) or the IPv6 flow label
+ * (0 otherwise). A marked frame is never sent on again.
+ */
+#define OVX_FWD_IPV4_ID		0x4f46
+#define OVX_FWD_FLOW_LABEL	0x4f46
 
 #endif /* OVX_ABI_H */

@@ -22,6 +22,7 @@ inline ovx_seg_stats sum_per_cpu(const std::vector<ovx_seg_stats> &per_cpu)
 		total.learn_refused += s.learn_refused;
 		total.stt_segments += s.stt_segments;
 		total.stt_reassembled += s.stt_reassembled;
+		total.forwarded += s.forwarded;
 		for (unsigned r = 0; r < OVX_DROP_MAX; r++)
 			total.drops[r] += s.drops[r];
 	}

@@ -148,6 +148,29 @@ static __always_inline int addr_eq(const struct ovx_addr *a, const struct ovx_ad
 	       a->a[2] == b->a[2] && a->a[3] == b->a[3];
 }
 
+static __always_inline int vtep_member(__u32 segment, const struct ovx_addr *vtep)
+{
+	struct ovx_vtep_key key = { .segment = segment, .addr = *vtep };
+
+	return bpf_map_lookup_elem(&ovx_vteps, &key) != NULL;
+}
+
+/*
+ * May a frame from the underlay for @e, a MAC behind another VTEP, be sent
+ * on to that VTEP? Only by a forwarding pointer (OVX_FDB_FORWARD) that has
+ * not lapsed, and only to a VTEP of the segment. -1, or the drop reason:
+ * split horizon where there is no pointer, as for any remote MAC.
+ */
+static __always_inline int fdb_forwarding(__u32 segment, const struct ovx_fdb_entry *e)
+{
+	if (e->kind != OVX_FDB_VTEP || !(e->flags & OVX_FDB_FORWARD) ||
+	    bpf_ktime_get_coarse_ns() >= e->forward_until_ns)
+		return OVX_DROP_SPLIT_HORIZON;
+	if (!vtep_member(segment, &e->vtep))
+		return OVX_DROP_UNKNOWN_VTEP;
+	return -1;
+}
+
 static __always_inline int fdb_expired(const struct ovx_fdb_entry *e,
 				       const struct ovx_segment *seg, __u64 now)
 {

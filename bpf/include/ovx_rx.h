@@ -35,7 +35,8 @@ struct ovx_rx {
 	__u8 reason;		/* RX_DROP: enum ovx_drop_reason */
 	__u16 stt_len;		/* STT: whole frame, STT header included */
 	__u16 stt_off;		/* STT: this segment's offset in it */
-	__u16 pad;
+	__u8 forwarded;		/* the outer header's OVX_FWD_* mark: sent on once already */
+	__u8 pad;
 	__be32 stt_frame_id;	/* STT: the acknowledgement number */
 	__u32 stt_payload_off;	/* STT: this segment's bytes */
 	__u32 stt_payload_len;
@@ -112,6 +113,7 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		bad = ip->version != 4 || bpf_ntohs(ip->tot_len) < ihl;
 		ours = cfg->vtep4.family && ip->daddr == cfg->vtep4.a[0];
 		frag = ip->frag_off & bpf_htons(0x3fff);	/* MF or an offset */
+		rx->forwarded = ip->id == bpf_htons(OVX_FWD_IPV4_ID);
 		rx->src.family = AF_INET;
 		rx->src.a[0] = ip->saddr;
 		rx->dst.family = AF_INET;
@@ -131,6 +133,9 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 		bad = ip6->version != 6;
 		ours = cfg->vtep6.family && addr6_eq(&ip6->daddr, cfg->vtep6.a);
 		frag = 0;
+		rx->forwarded = (ip6->flow_lbl[0] & 0x0f) == ((OVX_FWD_FLOW_LABEL >> 16) & 0x0f) &&
+				ip6->flow_lbl[1] == ((OVX_FWD_FLOW_LABEL >> 8) & 0xff) &&
+				ip6->flow_lbl[2] == (OVX_FWD_FLOW_LABEL & 0xff);
 		rx->src.family = AF_INET6;
 		__builtin_memcpy(rx->src.a, &ip6->saddr, sizeof(rx->src.a));
 		rx->dst.family = AF_INET6;
@@ -304,10 +309,14 @@ static __always_inline int rx_member(const struct ovx_rx *rx, __u32 *segment,
  * Accept the inner frame whose MACs are @dst and @src into its segment:
  * the sender must be a VTEP of the segment; its source MAC is learned.
  * Returns -1 with *segment and *ifindex (0 = flood) set, or a drop reason
- * with *segment set as far as known.
+ * with *segment set as far as known. With @may_forward, a MAC behind a
+ * forwarding pointer gives *ifindex OVX_SHIM_FORWARD, for a frame that no
+ * VTEP sent on before (its mark) and that would not go back to its sender:
+ * no frame is sent on twice, so no two pointers make a loop.
  */
-static __always_inline int rx_accept(const struct ovx_rx *rx, const __u8 *dst,
-				     const __u8 *src, __u32 *segment, __u32 *ifindex)
+static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
+				    const __u8 *src, __u32 *segment, __u32 *ifindex,
+				    int may_forward)
 {
 	const struct ovx_fdb_entry *e;
 	const struct ovx_segment *seg = NULL;
@@ -326,15 +335,32 @@ static __always_inline int rx_accept(const struct ovx_rx *rx, const __u8 *dst,
 		fdb_learn(*segment, seg, src, &rx->src, st);
 	if (!mac_is_multicast(dst)) {
 		e = fdb_lookup(*segment, seg, dst);
-		/* Split horizon: what came from the overlay never goes back. */
-		if (e && e->kind != OVX_FDB_PORT)
-			return OVX_DROP_SPLIT_HORIZON;
-		if (e)
+		if (e && e->kind == OVX_FDB_PORT) {
 			*ifindex = e->ifindex;
+		} else if (e) {
+			/* Split horizon: what came from the overlay never goes back... */
+			if (!may_forward || rx->forwarded || addr_eq(&e->vtep, &rx->src))
+				return OVX_DROP_SPLIT_HORIZON;
+			/* ...but for a MAC that just left this host (NVO3's forwarding pointer). */
+			reason = fdb_forwarding(*segment, e);
+			if (reason >= 0)
+				return reason;
+			*ifindex = OVX_SHIM_FORWARD;
+		}
 	}
 	st->rx_packets++;
 	st->rx_bytes += rx->inner_len;
 	return -1;
+}
+
+/*
+ * rx_judge() for frames TC finishes whole (no XDP program, STT frames
+ * reassembled): never sent on, as their skb is no shim to re-encapsulate in.
+ */
+static __always_inline int rx_accept(const struct ovx_rx *rx, const __u8 *dst,
+				     const __u8 *src, __u32 *segment, __u32 *ifindex)
+{
+	return rx_judge(rx, dst, src, segment, ifindex, 0);
 }
 
 #endif /* OVX_RX_H */

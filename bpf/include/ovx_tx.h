@@ -107,6 +107,61 @@ static __always_inline __u8 tun_ipproto(__u8 encap)
 }
 
 /*
+ * The outer headers of @seg's encapsulation toward VTEPs of tx->family, for
+ * tx->inner_len bytes of inner frame, into @tx; the tunnel header, the same
+ * in every copy, is written into the frame's room at once, the rest per copy
+ * by tx_xmit(). Returns -1 on success or the drop reason.
+ */
+static __always_inline int tx_outer(struct __sk_buff *skb, const struct ovx_config *cfg,
+				    const struct ovx_segment *seg, __u32 hash, struct ovx_tx *tx)
+{
+	const int v6 = tx->family == AF_INET6;
+	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
+	const __u32 tlen = tun_hlen(seg->encap);
+	union ovx_tunhdr *tun;
+	int ret;
+
+	__builtin_memset(&tx->h, 0, sizeof(tx->h));
+	if (v6) {
+		struct ipv6hdr *ip6 = &tx->h.v6.ip;
+
+		tx->h.v6.eth.h_proto = bpf_htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->payload_len = bpf_htons(tlen + tx->inner_len);
+		ip6->nexthdr = tun_ipproto(seg->encap);
+		ip6->hop_limit = 64;
+		__builtin_memcpy(&ip6->saddr, cfg->vtep6.a, sizeof(ip6->saddr));
+		tun = &tx->h.v6.tun;
+	} else {
+		struct iphdr *ip = &tx->h.v4.ip;
+
+		tx->h.v4.eth.h_proto = bpf_htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tot_len = bpf_htons(iplen + tlen + tx->inner_len);
+		ip->frag_off = bpf_htons(0x4000);	/* DF: tunnels never fragment */
+		ip->ttl = 64;
+		ip->protocol = tun_ipproto(seg->encap);
+		ip->saddr = cfg->vtep4.a[0];
+		tun = &tx->h.v4.tun;
+	}
+	/* UDP checksums stay zero: RFC 6935/6936 allow it for tunnels over IPv6. */
+	tun_fill(tun, seg->encap, seg->id, cfg, hash, tx->inner_len);
+
+	/*
+	 * The tunnel header is the same in every copy: written once, here.
+	 * Constant sizes per case, which every verifier follows.
+	 */
+	if (tlen == OVX_NVGRE_HLEN)
+		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN, 0);
+	else if (tlen == OVX_STT_HLEN)
+		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN, 0);
+	else
+		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN, 0);
+	return ret ? OVX_DROP_TX_ERROR : -1;
+}
+
+/*
  * Make room for the outer headers of @seg's encapsulation (the frame's own
  * Ethernet header becomes the inner one) toward VTEPs of
  * @family and fill @tx; the outer destination and MACs are set per copy by
@@ -126,7 +181,6 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
 	const __u32 tlen = tun_hlen(seg->encap);
 	const __u32 hash = bpf_get_hash_recalc(skb);
-	union ovx_tunhdr *tun;
 	__be16 inner_proto;
 	__u32 tags = 0, l2;
 	__u64 flags = 0;
@@ -173,7 +227,6 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 							 BPF_F_ADJ_ROOM_ENCAP_L4_UDP);
 	}
 
-	__builtin_memset(&tx->h, 0, sizeof(tx->h));
 	/*
 	 * Room for the outer headers and the tags: adjust_room opens it
 	 * behind the frame's first 14 bytes, change_head in front of them;
@@ -192,43 +245,57 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	if (ret)
 		return OVX_DROP_TX_ERROR;
 
-	if (v6) {
-		struct ipv6hdr *ip6 = &tx->h.v6.ip;
+	return tx_outer(skb, cfg, seg, hash, tx);
+}
 
-		tx->h.v6.eth.h_proto = bpf_htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->payload_len = bpf_htons(tlen + tx->inner_len);
-		ip6->nexthdr = tun_ipproto(seg->encap);
-		ip6->hop_limit = 64;
-		__builtin_memcpy(&ip6->saddr, cfg->vtep6.a, sizeof(ip6->saddr));
-		tun = &tx->h.v6.tun;
-	} else {
-		struct iphdr *ip = &tx->h.v4.ip;
+/*
+ * A frame a forwarding pointer sends on (tc_underlay): the @room bytes
+ * behind its first 14, XDP's shim with the inner frame right after it,
+ * become the outer headers of @seg's encapsulation toward VTEPs of @family,
+ * marked (OVX_FWD_*) so that no VTEP sends it on again; @tx is filled as
+ * by tx_encap(). Returns -1 on success or the drop reason.
+ */
+static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_config *cfg,
+				      const struct ovx_segment *seg, __u8 family, __u32 room,
+				      struct ovx_tx *tx)
+{
+	const int v6 = family == AF_INET6;
+	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
+	const __u32 tlen = tun_hlen(seg->encap);
+	/* The underlay flow's hash, taken on the frame as it arrived. */
+	const __u32 hash = bpf_get_hash_recalc(skb);
+	int delta = (int)(iplen + tlen) - (int)room, ret;
 
-		tx->h.v4.eth.h_proto = bpf_htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = bpf_htons(iplen + tlen + tx->inner_len);
-		ip->frag_off = bpf_htons(0x4000);	/* DF: tunnels never fragment */
-		ip->ttl = 64;
-		ip->protocol = tun_ipproto(seg->encap);
-		ip->saddr = cfg->vtep4.a[0];
-		tun = &tx->h.v4.tun;
-	}
-	/* UDP checksums stay zero: RFC 6935/6936 allow it for tunnels over IPv6. */
-	tun_fill(tun, seg->encap, seg->id, cfg, hash, tx->inner_len);
-
+	if (!tlen || (v6 ? !cfg->vtep6.family : !cfg->vtep4.family))
+		return OVX_DROP_NOT_CONFIGURED;
+	tx->family = family;
+	tx->l4_csum = 0;
+	tx->inner_len = skb->len - ETH_HLEN - room;
+	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
+	if (tx->inner_len + tlen > 0xffff)
+		return OVX_DROP_MTU_EXCEEDED;
 	/*
-	 * The tunnel header is the same in every copy: written once, here.
-	 * Constant sizes per case, which every verifier follows.
+	 * The shim is IPv4 to the kernel: an IPv6 underlay's frame becomes
+	 * IPv6 (20 more bytes of room), so that the neighbour can be resolved.
 	 */
-	if (tlen == OVX_NVGRE_HLEN)
-		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN, 0);
-	else if (tlen == OVX_STT_HLEN)
-		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN, 0);
-	else
-		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN, 0);
-	return ret ? OVX_DROP_TX_ERROR : -1;
+	if (v6) {
+		if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+			return OVX_DROP_TX_ERROR;
+		delta -= OVX_OUTER_IPV6 - OVX_OUTER_IPV4;
+	}
+	if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_MAC, 0))
+		return OVX_DROP_TX_ERROR;
+	ret = tx_outer(skb, cfg, seg, hash, tx);
+	if (ret >= 0)
+		return ret;
+	if (v6) {
+		tx->h.v6.ip.flow_lbl[0] = (OVX_FWD_FLOW_LABEL >> 16) & 0x0f;
+		tx->h.v6.ip.flow_lbl[1] = (OVX_FWD_FLOW_LABEL >> 8) & 0xff;
+		tx->h.v6.ip.flow_lbl[2] = OVX_FWD_FLOW_LABEL & 0xff;
+	} else {
+		tx->h.v4.ip.id = bpf_htons(OVX_FWD_IPV4_ID);
+	}
+	return -1;
 }
 
 /* The encapsulated frame must fit the underlay MTU, per GSO segment too. */

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -126,6 +128,23 @@ void DatapathTest::send_from_peer(const std::string &ifname, const Bytes &frame)
 	ASSERT_EQ(n, static_cast<ssize_t>(frame.size())) << std::strerror(errno);
 }
 
+void DatapathTest::attach_underlay()
+{
+	const int ul0 = ifindex("ul0");
+	ASSERT_EQ(bpf_xdp_attach(ul0, dp_->program_fd(Program::xdp_underlay), XDP_FLAGS_DRV_MODE,
+				 nullptr),
+		  0)
+		<< std::strerror(errno);
+	dp_->attach_tc(ul0, Program::tc_underlay);
+}
+
+void DatapathTest::detach_underlay()
+{
+	const int ul0 = ifindex("ul0");
+	dp_->detach_tc(ul0);
+	bpf_xdp_detach(ul0, XDP_FLAGS_DRV_MODE, nullptr);
+}
+
 Underlay DatapathTest::to_vtep(std::uint32_t dst, std::uint16_t sport) const
 {
 	return Underlay{.dst_mac = dst == kVtep2 ? kVtep2Mac : kVtep3Mac,
@@ -133,22 +152,6 @@ Underlay DatapathTest::to_vtep(std::uint32_t dst, std::uint16_t sport) const
 			.src_ip = kLocalVtep,
 			.dst_ip = dst,
 			.sport = sport};
-}
-
-Bytes DatapathTest::decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
-				 const std::uint32_t (&cookie)[2])
-{
-	ovx_rx_shim shim{};
-	shim.ver_ihl = 0x45;
-	shim.protocol = OVX_HIDDEN_IPPROTO;
-	shim.cookie[0] = cookie[0];
-	shim.cookie[1] = cookie[1];
-	shim.segment = segment;
-	shim.ifindex = ifindex;
-	Bytes payload(sizeof(shim) + inner.size());
-	std::memcpy(payload.data(), &shim, sizeof(shim));
-	std::copy(inner.begin(), inner.end(), payload.begin() + sizeof(shim));
-	return eth(mac("01:80:c2:00:00:01"), mac("00:00:00:00:00:00"), kEthIp, payload);
 }
 
 } // namespace ovx::test

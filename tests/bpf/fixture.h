@@ -36,13 +36,13 @@ protected:
 	// through the kernel's receive path (hooks attached there run for real).
 	void send_from_peer(const std::string &ifname, const Bytes &frame);
 
+	// xdp_underlay (native) and tc_underlay on ul0 for real, for
+	// send_from_peer("ul0", ...); detach_underlay() in TearDown.
+	void attach_underlay();
+	void detach_underlay();
+
 	static int ifindex(const std::string &name);
 	Underlay to_vtep(std::uint32_t dst, std::uint16_t sport) const;
-	// What xdp_underlay leaves for tc_underlay: @inner behind the shim the
-	// host's stack drops (struct ovx_rx_shim), with the cookie and the
-	// decision (segment, local port or 0 to flood).
-	static Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
-				  const std::uint32_t (&cookie)[2] = kCookie);
 
 	std::optional<Dataplane> dp_;
 	std::map<std::string, UniqueFd> captures_;

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,8 @@
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+
+#include "maps/ovx_abi.h"
 
 namespace ovx::test {
 namespace {
@@ -208,6 +211,22 @@ void apply_config_text(Dataplane &dp, const std::string &yaml,
 	if (segmenter)
 		use_segmenter(want, *segmenter);
 	reconcile(dp.tables(), want, monotonic_ns());
+}
+
+Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
+		   const std::uint32_t (&cookie)[2])
+{
+	ovx_rx_shim shim{};
+	shim.ver_ihl = 0x45;
+	shim.protocol = OVX_HIDDEN_IPPROTO;
+	shim.cookie[0] = cookie[0];
+	shim.cookie[1] = cookie[1];
+	shim.segment = segment;
+	shim.ifindex = ifindex;
+	Bytes payload(sizeof(shim) + inner.size());
+	std::memcpy(payload.data(), &shim, sizeof(shim));
+	std::copy(inner.begin(), inner.end(), payload.begin() + sizeof(shim));
+	return eth(mac("01:80:c2:00:00:01"), mac("00:00:00:00:00:00"), kEthIp, payload);
 }
 
 } // namespace ovx::test

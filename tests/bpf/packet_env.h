@@ -56,6 +56,12 @@ RunResult test_run_xdp(const Dataplane &dp, const Bytes &frame);
 RunResult test_run_tc(const Dataplane &dp, Program program, int ingress_ifindex,
 		      const Bytes &frame, const SkbMeta &meta = {});
 
+// What xdp_underlay leaves for tc_underlay: @inner behind the shim the
+// host's stack drops (struct ovx_rx_shim), with the cookie and the decision
+// (segment, local port, 0 to flood, or OVX_SHIM_FORWARD).
+Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
+		   const std::uint32_t (&cookie)[2] = kCookie);
+
 // Moves the process into a new network namespace (gone when it exits) and
 // creates the interfaces there; needs root. Throws on failure.
 void setup_namespace();

@@ -2,12 +2,7 @@
 // struct ovx_rx_shim), refuses such frames without this instance's cookie,
 // and leaves the host's traffic untouched.
 #include <linux/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/if_link.h>
 #include <linux/pkt_cls.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "tests/bpf/fixture.h"
 
@@ -81,19 +76,9 @@ protected:
 	void SetUp() override
 	{
 		DatapathTest::SetUp();
-		ul0_ = ifindex("ul0");
-		ASSERT_EQ(bpf_xdp_attach(ul0_, dp_->program_fd(Program::xdp_underlay),
-					 XDP_FLAGS_DRV_MODE, nullptr),
-			  0)
-			<< std::strerror(errno);
-		dp_->attach_tc(ul0_, Program::tc_underlay);
+		attach_underlay();
 	}
-	void TearDown() override
-	{
-		dp_->detach_tc(ul0_);
-		bpf_xdp_detach(ul0_, XDP_FLAGS_DRV_MODE, nullptr);
-	}
-	int ul0_ = 0;
+	void TearDown() override { detach_underlay(); }
 };
 
 TEST_F(ReceiveLive, UnicastAndFloodReachTheirPorts)

@@ -108,13 +108,13 @@ cluster_vm_movable() {
 }
 
 # cluster_vm_host_file HOST [PORT]: HOST's file (path on stdout), with the
-# moving VM's NIC on PORT when given.
+# moving VM's NIC on PORT when given; its lease TTL MOVE_TTL (default 3 s).
 cluster_vm_host_file() {
 	local h=$1 f vm
 	local others=()
 	for vm in $(topo_vms "" "$h"); do [[ $vm != "$MOVE_VM" ]] && others+=("$vm"); done
 	((${#others[@]})) || others=(none)
-	f=$(cluster_host_file "$h" 3 "${others[@]}")
+	f=$(cluster_host_file "$h" "${MOVE_TTL:-3}" "${others[@]}")
 	if [[ -n ${2:-} ]]; then
 		sed -i '/^ports:/,$ { /^  \[\]$/d }' "$f"
 		echo "  - {interface: $2, segment: $MOVE_SEG, mac: \"$MOVE_MAC\", ips: [$MOVE_IP]}" >>"$f"

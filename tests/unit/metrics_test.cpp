@@ -56,6 +56,8 @@ MetricsSnapshot fake_snapshot()
 	std::vector<ovx_seg_stats> red(2);
 	red[0].stt_segments = 40;
 	red[1].stt_reassembled = 6;
+	red[0].forwarded = 2;
+	red[1].forwarded = 1;
 	SegmentView r;
 	r.sid = 2;
 	r.name = "red-db";
