@@ -77,14 +77,25 @@ static __always_inline int deliver_decapsulated(struct __sk_buff *skb,
 						const struct ovx_config *cfg,
 						const struct decapsulated *d)
 {
+	__u32 inner_len, min_len;
+
 	if (d->shim.protocol != OVX_HIDDEN_IPPROTO || !(cfg->cookie[0] | cfg->cookie[1]) ||
 	    d->shim.cookie[0] != cfg->cookie[0] || d->shim.cookie[1] != cfg->cookie[1])
 		return rx_tc_drop(0, OVX_DROP_MALFORMED);
 	if (d->shim.ifindex == OVX_SHIM_FORWARD)
 		return forward(skb, cfg, d);
-	/* The shim and the inner header go; the inner header takes the outer's place. */
-	if (bpf_skb_adjust_room(skb, -(int)(sizeof(d->shim) + ETH_HLEN), BPF_ADJ_ROOM_MAC, 0) ||
-	    bpf_skb_store_bytes(skb, 0, &d->inner, ETH_HLEN, 0))
+	/*
+	 * The shim and the inner header go; the inner header takes the
+	 * outer's place. adjust_room leaves at least an IPv4 header (the
+	 * shim's protocol) behind the MAC header: a frame with less after its
+	 * Ethernet header is padded for it first and trimmed back after.
+	 */
+	inner_len = skb->len - sizeof(d->shim) - ETH_HLEN;
+	min_len = sizeof(d->shim) + 2 * ETH_HLEN + sizeof(struct iphdr);
+	if ((skb->len < min_len && bpf_skb_change_tail(skb, min_len, 0)) ||
+	    bpf_skb_adjust_room(skb, -(int)(sizeof(d->shim) + ETH_HLEN), BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_store_bytes(skb, 0, &d->inner, ETH_HLEN, 0) ||
+	    (skb->len > inner_len && bpf_skb_change_tail(skb, inner_len, 0)))
 		return rx_tc_drop(d->shim.segment, OVX_DROP_TX_ERROR);
 	return rx_tc_deliver(skb, d->shim.segment, d->shim.ifindex);
 }

@@ -288,12 +288,6 @@ public:
 	{
 		for (auto &[what, n] : notes_)
 			std::fprintf(stderr, "%8llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
-		if (short_inner_ || stt_mtu_)
-			std::fprintf(stderr,
-				     "bpf_fuzz: frames that met known defects: %llu short inner frames, "
-				     "%llu rebuilt STT frames too large for their port\n",
-				     static_cast<unsigned long long>(short_inner_),
-				     static_cast<unsigned long long>(stt_mtu_));
 	}
 
 	void run(const std::uint8_t *data, std::size_t size)
@@ -510,14 +504,6 @@ private:
 			held_ = true;
 			return;
 		case TC_ACT_SHOT:
-			if (known_short_inner(f, w, shim_segment.has_value(), tc_in, rx, d, rx_segment)) {
-				short_inner_++;
-				return;
-			}
-			if (known_stt_mtu(w, rx, d, rx_segment)) {
-				stt_mtu_++;
-				return;
-			}
 			if (drops != 1 || rx)
 				violate("a frame dropped with " + std::to_string(drops) + " drops (reason " +
 						std::to_string(reason) + ") and " + std::to_string(rx) +
@@ -553,37 +539,6 @@ private:
 			return false;
 		std::memcpy(&shim, f.data() + 14, sizeof(shim));
 		return shim.cookie[0] == kCookie[0] && shim.cookie[1] == kCookie[1];
-	}
-
-	// A known defect (the disabled packet test
-	// EveryEncap.DISABLED_TcDeliversAnArpRequestWithoutXdp, tests/bpf/encap_test.cpp):
-	// bpf_skb_adjust_room() refuses to take the outer headers off when less
-	// than an IP header of the skb's protocol (IPv4 20, IPv6 40; the shim
-	// is IPv4) follows the inner Ethernet header; tc_underlay then counts
-	// the frame twice, rx and tx_error. Tolerated exactly there, and
-	// counted (printed at exit), until ovx_rx_tc.h is fixed.
-	static bool known_short_inner(const Bytes &f, const std::optional<Wire> &w, bool shim,
-				      const Bytes &tc_in, std::uint64_t rx,
-				      const std::map<std::uint32_t, SegDelta> &d, std::uint32_t segment)
-	{
-		if (rx != 1 || d.at(segment).drops != 1 || d.at(segment).reason != OVX_DROP_TX_ERROR)
-			return false;
-		if (shim)
-			return tc_in.size() < 14 + sizeof(ovx_rx_shim) + 14 + 20;
-		if (!w || !w->inner_off || f.size() < w->inner_off + 14)
-			return false;
-		return f.size() - w->inner_off - 14 < (w->src.family == AF_INET6 ? 40u : 20u);
-	}
-
-	// The same class of defect (disabled packet test
-	// Stt.DISABLED_ARebuiltFrameLargerThanItsPortTakesIsCountedOnce):
-	// stt_deliver() counts a rebuilt frame rx, then drops it as too large
-	// for its port (mtu_exceeded).
-	static bool known_stt_mtu(const std::optional<Wire> &w, std::uint64_t rx,
-				  const std::map<std::uint32_t, SegDelta> &d, std::uint32_t segment)
-	{
-		return w && w->encap == OVX_ENCAP_STT && rx == 1 && d.at(segment).drops == 1 &&
-		       d.at(segment).reason == OVX_DROP_MTU_EXCEEDED;
 	}
 
 	// What the frame taught: its inner source MAC, behind its sender, in
@@ -673,7 +628,6 @@ private:
 	// STT frame ids (the ack field) of this input's first segments -> segments.
 	std::map<std::uint32_t, std::set<std::uint32_t>> stt_first_;
 	bool held_ = false;
-	std::uint64_t short_inner_ = 0, stt_mtu_ = 0;
 	// OVX_BPF_FUZZ_OUTCOMES=1: what the frames met, counted, printed at exit
 	// (run over a corpus with -runs=0 to see what it reaches).
 	const bool outcomes_ = std::getenv("OVX_BPF_FUZZ_OUTCOMES") != nullptr;
