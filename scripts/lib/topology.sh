@@ -489,11 +489,15 @@ topo_finalize() {
 # topo_check_underlay: every host pings every other host's underlay address
 # once (sanity check of the fabric), then the hosts' neighbour caches are
 # flushed again so the dataplane starts from nothing. Returns 1 on failure.
+# Beyond 16 hosts (benchmarks of many agents) the n^2 pings would take
+# minutes: every host and the first then ping each other only.
 topo_check_underlay() {
-	local a b dst rc=0
+	local a b dst rc=0 star=0
+	((${#TOPO_HOSTS[@]} > 16)) && star=1
 	for a in "${TOPO_HOSTS[@]}"; do
 		for b in "${TOPO_HOSTS[@]}"; do
 			[[ $a == "$b" ]] && continue
+			((star)) && [[ $a != "${TOPO_HOSTS[0]}" && $b != "${TOPO_HOSTS[0]}" ]] && continue
 			for dst in ${TOPO_HOST_ADDR4[$b]} ${TOPO_HOST_ADDR6[$b]}; do
 				# Only between addresses of one family that both hosts have.
 				[[ $dst == *:* && -z ${TOPO_HOST_ADDR6[$a]} ]] && continue

@@ -20,6 +20,16 @@ cluster_write_segments() {
 	} >"$1"
 }
 
+# cluster_up KINDS TENANTS [MEMBERS]: the topology (e2e_build_topology), an
+# etcd of MEMBERS members (default 1) on the underlay network, and the
+# topology's tenants as the cluster's segments (`ovx cluster apply`).
+cluster_up() {
+	e2e_build_topology "$1" "$2"
+	etcd_start "$TOPO_UNDERLAY_NS" "$CLUSTER_ETCD_ADDR" "${3:-1}" || e2e_fail "etcd did not start"
+	cluster_write_segments "$TOPO_DIR/cluster.yaml"
+	cluster_ovx apply -f "$TOPO_DIR/cluster.yaml" >/dev/null || e2e_fail "cluster apply"
+}
+
 # cluster_host_file HOST [LEASE_TTL] [VM...]: HOST's cluster-mode file
 # (path on stdout); its ports are VM... (default: the VMs on HOST; "none":
 # no port). CLUSTER_NODE names the node (default HOST); CLUSTER_TLS (a YAML

@@ -15,10 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 FORWARD_MS=${FORWARD_MS:-4000}
 e2e_init test_cluster_forward "a silent VM that moves is reached through the old host"
-e2e_build_topology "ovx ovx ovx" "blue:5001"
-etcd_start "$TOPO_UNDERLAY_NS" "$CLUSTER_ETCD_ADDR" 1 || e2e_fail "etcd did not start"
-cluster_write_segments "$TOPO_DIR/cluster.yaml"
-cluster_ovx apply -f "$TOPO_DIR/cluster.yaml" >/dev/null || e2e_fail "cluster apply"
+cluster_up "ovx ovx ovx" "blue:5001"
 
 CLUSTER_MOBILITY="{forward_ms: $FORWARD_MS}"
 # h3's agent stays paused longer than a short lease would live.

@@ -11,10 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 e2e_init test_cluster_mobility "VM moves between hosts: make-before-break loses nothing"
-e2e_build_topology "ovx ovx ovx" "blue:5001"
-etcd_start "$TOPO_UNDERLAY_NS" "$CLUSTER_ETCD_ADDR" 1 || e2e_fail "etcd did not start"
-cluster_write_segments "$TOPO_DIR/cluster.yaml"
-cluster_ovx apply -f "$TOPO_DIR/cluster.yaml" >/dev/null || e2e_fail "cluster apply"
+cluster_up "ovx ovx ovx" "blue:5001"
 
 # Ten moves in seconds would be frozen by EVPN's default (5 in 180 s) as a
 # MAC flapping between hosts; this test moves on purpose.

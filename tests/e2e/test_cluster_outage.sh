@@ -13,10 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 OUTAGE=${ETCD_OUTAGE_S:-60}
 e2e_init test_cluster_outage "cluster mode: all of etcd down ${OUTAGE} s, compacted history"
-e2e_build_topology "ovx ovx ovx" "blue:5001 red:5002 green:5003@h1,h2"
-etcd_start "$TOPO_UNDERLAY_NS" "$CLUSTER_ETCD_ADDR" 3 || e2e_fail "etcd did not start"
-cluster_write_segments "$TOPO_DIR/cluster.yaml"
-cluster_ovx apply -f "$TOPO_DIR/cluster.yaml" >/dev/null || e2e_fail "cluster apply"
+cluster_up "ovx ovx ovx" "blue:5001 red:5002 green:5003@h1,h2" 3
 A1=$(topo_host_addr h1) A2=$(topo_host_addr h2) A3=$(topo_host_addr h3)
 BLUE=$(topo_tenant_segment blue) RED=$(topo_tenant_segment red) GREEN=$(topo_tenant_segment green)
 
