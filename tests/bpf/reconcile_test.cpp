@@ -255,13 +255,15 @@ TEST_F(Reconcile, StaticEntriesThatDoNotFitEvictTheOldestLearned)
 	const std::uint32_t cap = dp_->tables().fdb.max_entries();
 	const std::size_t statics = dp_->tables().fdb.dump().size();
 	const std::uint64_t now = monotonic_ns();
-	// The FDB full of learned entries, the first 100 the oldest.
+	// The FDB full of learned entries, the first 100 the oldest, the very
+	// first oldest of all (ties would leave the choice to the sort).
 	for (std::uint32_t i = 0; i < cap - statics; i++) {
 		MacAddr m = mac("0e:00:00:00:00:00");
 		m.b[3] = static_cast<std::uint8_t>(i >> 16);
 		m.b[4] = static_cast<std::uint8_t>(i >> 8);
 		m.b[5] = static_cast<std::uint8_t>(i);
-		learn(kBlue, m, kVtep2, now - (i < 100 ? 10'000'000'000ull : 1'000'000ull));
+		learn(kBlue, m, kVtep2,
+		      now - (i < 100 ? 10'000'000'000ull + (100 - i) * 1'000ull : 1'000'000ull));
 	}
 	const ReconcileReport r = reconcile(dp_->tables(), desired(with_remotes(0, 100)), now);
 	EXPECT_EQ(r.added, 100u);
