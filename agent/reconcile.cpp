@@ -397,7 +397,7 @@ ReconcileReport reconcile_fdb(Tables &t, const DesiredState &before, const Desir
 		const auto cur = t.fdb.lookup(k);
 		if (!cur || !(cur->flags & OVX_FDB_STATIC))
 			continue;
-		journal.record([&t, k, old = *cur] { t.fdb.update(k, old); });
+		journal.record([&t, key = k, old = *cur] { t.fdb.update(key, old); });
 		t.fdb.erase(k);
 		gone.push_back(k);
 	}
@@ -411,9 +411,9 @@ ReconcileReport reconcile_fdb(Tables &t, const DesiredState &before, const Desir
 		if (cur && !(cur->flags & OVX_FDB_STATIC) && (cur->flags & OVX_FDB_LEARNED))
 			learned_gone[k.segment]++;
 		if (cur)
-			journal.record([&t, k, old = *cur] { t.fdb.update(k, old); });
+			journal.record([&t, key = k, old = *cur] { t.fdb.update(key, old); });
 		else
-			journal.record([&t, k] { t.fdb.erase(k); });
+			journal.record([&t, key = k] { t.fdb.erase(key); });
 		t.fdb.update(k, e);
 		(cur ? changed : added).push_back(k);
 	}
