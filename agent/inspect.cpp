@@ -191,6 +191,9 @@ void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)
 			f.expired = seg != segs.end() && seg->second.aging_sec &&
 				    f.age_sec > seg->second.aging_sec;
 		}
+		f.forwarding = e.flags & OVX_FDB_FORWARD;
+		if (f.forwarding && e.forward_until_ns > now)
+			f.forward_sec = static_cast<double>(e.forward_until_ns - now) / 1e9;
 		visit(f);
 	});
 }

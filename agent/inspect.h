@@ -39,6 +39,10 @@ struct FdbView {
 	bool learned = false;
 	double age_sec = 0;
 	bool expired = false;
+	// A forwarding pointer (OVX_FDB_FORWARD): frames from the underlay for
+	// this MAC go on to vtep for forward_sec more seconds (0: lapsed).
+	bool forwarding = false;
+	double forward_sec = 0;
 };
 
 struct PortView {

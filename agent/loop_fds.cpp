@@ -33,12 +33,25 @@ UniqueFd signal_fd()
 	return UniqueFd(fd);
 }
 
-UniqueFd timer_fd(double interval_sec)
+UniqueFd alarm_fd()
 {
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (fd < 0)
 		throw SystemError("cannot create a timerfd", errno);
-	UniqueFd timer(fd);
+	return UniqueFd(fd);
+}
+
+void set_alarm(int fd, std::uint64_t at_ns)
+{
+	itimerspec its{};
+	its.it_value = {static_cast<time_t>(at_ns / 1000000000), static_cast<long>(at_ns % 1000000000)};
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, nullptr))
+		throw SystemError("cannot arm the timer", errno);
+}
+
+UniqueFd timer_fd(double interval_sec)
+{
+	UniqueFd timer = alarm_fd();
 	const auto sec = static_cast<time_t>(interval_sec);
 	const auto nsec = static_cast<long>((interval_sec - static_cast<double>(sec)) * 1e9);
 	itimerspec its{};

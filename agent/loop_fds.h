@@ -4,6 +4,7 @@
 #pragma once
 
 #include <csignal>
+#include <cstdint>
 
 #include "maps/unique_fd.h"
 
@@ -19,6 +20,11 @@ UniqueFd signal_fd();
 
 // A timerfd that fires every @interval_sec seconds.
 UniqueFd timer_fd(double interval_sec);
+
+// A one-shot timerfd, unarmed: see set_alarm().
+UniqueFd alarm_fd();
+// Arms @fd (from alarm_fd()) to fire at CLOCK_MONOTONIC @at_ns; 0 disarms.
+void set_alarm(int fd, std::uint64_t at_ns);
 
 // Reads whatever @fd (a timerfd, an eventfd) has, without blocking.
 void drain(int fd);

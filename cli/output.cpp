@@ -79,6 +79,8 @@ json fdb_json(const FdbView &f)
 		e["age"] = f.age_sec;
 		e["expired"] = f.expired;
 	}
+	if (f.forwarding)
+		e["forward_sec"] = f.forward_sec;
 	return e;
 }
 
@@ -316,6 +318,13 @@ void print_fdb(std::ostream &out, const FdbView &f)
 		    << (f.expired ? " (expired)" : "");
 	else
 		out << "  static";
+	if (f.forwarding) {
+		out << "  forwarding pointer, ";
+		if (f.forward_sec > 0)
+			out << std::fixed << std::setprecision(1) << f.forward_sec << "s left";
+		else
+			out << "lapsed";
+	}
 	out << '\n';
 }
 

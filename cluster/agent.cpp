@@ -97,6 +97,7 @@ private:
 	ClusterAgentOptions o_;
 	std::shared_ptr<spdlog::logger> log_;
 	UniqueFd wake_;
+	UniqueFd lapse_ = alarm_fd(); // the next forwarding pointer's end
 	AgentConfig cfg_;
 	std::unique_ptr<Client> client_;
 	std::unique_ptr<KeepAlive> keepalive_;
@@ -230,6 +231,7 @@ void Agent::converge(const char *why)
 	std::vector<std::string> unbound;
 	Config want = host_config(cfg_, std::move(segments), &unbound);
 	forward_.mark(want);
+	set_alarm(lapse_.get(), forward_.next_lapse());
 	if (unbound != unbound_) {
 		for (const std::string &u : unbound)
 			log_->warn("port {} is not defined in the cluster: not bound", u);
@@ -431,9 +433,12 @@ int Agent::run()
 		return kExitSystem;
 	const std::string name = file.filename().string();
 	for (;;) {
-		pollfd fds[4] = {{sig.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0},
-				 {watch.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
-		if (poll(fds, 4, -1) < 0) {
+		pollfd fds[5] = {{sig.get(), POLLIN, 0},
+				 {wake_.get(), POLLIN, 0},
+				 {watch.get(), POLLIN, 0},
+				 {timer.get(), POLLIN, 0},
+				 {lapse_.get(), POLLIN, 0}};
+		if (poll(fds, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			throw SystemError("poll", errno);
@@ -507,6 +512,11 @@ int Agent::run()
 			} else {
 				save();
 			}
+		}
+		if (fds[4].revents & POLLIN) {
+			drain(lapse_.get());
+			if (synced_)
+				converge("forwarding pointer lapsed");
 		}
 	}
 }

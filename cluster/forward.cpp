@@ -47,6 +47,15 @@ bool ForwardPointers::holds(const std::string &segment) const
 			   [&](const auto &p) { return p.first.first == segment; });
 }
 
+std::uint64_t ForwardPointers::next_lapse() const
+{
+	std::uint64_t first = 0;
+	for (const auto &[k, until] : until_)
+		if (!first || until < first)
+			first = until;
+	return first;
+}
+
 void ForwardPointers::mark(Config &config) const
 {
 	for (Segment &s : config.segments)

@@ -41,6 +41,10 @@ public:
 	void mark(Config &config) const;
 
 	const std::map<MacKey, std::uint64_t> &pointers() const { return until_; }
+	// CLOCK_MONOTONIC time the first live pointer lapses; 0: none live. The
+	// agent converges then, so that a lapsed pointer leaves the maps (and
+	// the segment it alone kept) at once, not at the next timer tick.
+	std::uint64_t next_lapse() const;
 
 private:
 	struct Gone {

@@ -54,6 +54,19 @@ TEST(ForwardPointers, BreakBeforeMakeAMacWonElsewhereLaterGetsAPointer)
 	EXPECT_EQ(later.segments[0].remotes[0].forward_until_ns, 0u);
 }
 
+TEST(ForwardPointers, TheNextLapseIsTheEarliestLivePointersEnd)
+{
+	ForwardPointers f(2000);
+	EXPECT_EQ(f.next_lapse(), 0u);
+	f.update({{{"blue", kM1}, 1}, {{"blue", kM2}, 1}}, {}, {on_b(kM2, 2)}, 1000 * kMs);
+	f.update({{{"blue", kM1}, 1}}, {}, {on_b(kM1, 2), on_b(kM2, 2)}, 1500 * kMs);
+	EXPECT_EQ(f.next_lapse(), 3000 * kMs);
+	f.update({}, {}, {on_b(kM1, 2), on_b(kM2, 2)}, 3000 * kMs);
+	EXPECT_EQ(f.next_lapse(), 3500 * kMs);
+	f.update({}, {}, {on_b(kM1, 2), on_b(kM2, 2)}, 3500 * kMs);
+	EXPECT_EQ(f.next_lapse(), 0u);
+}
+
 TEST(ForwardPointers, MakeBeforeBreakPointsOnceThePortGoes)
 {
 	ForwardPointers f(2000);

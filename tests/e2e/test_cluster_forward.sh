@@ -6,7 +6,9 @@
 # dropping them (split horizon). Every ping arrives, h1's `forwarded`
 # counter rises by exactly the frames sent on (none twice: no loop), h2
 # sends none on; once the pointer lapses h1 drops them again, and h3's
-# agent, resumed, converges on h2.
+# agent, resumed, converges on h2. `ovx fdb show` shows the pointer while it
+# lives, and it leaves h1's maps when it lapses (the agents' timer is 30 s:
+# the lapse itself wakes h1's agent).
 # FORWARD_MS=0 runs the same moves with pointers off (the test then fails:
 # what a cluster without pointers loses).
 set -uo pipefail
@@ -16,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 FORWARD_MS=${FORWARD_MS:-4000}
 e2e_init test_cluster_forward "a silent VM that moves is reached through the old host"
 cluster_up "ovx ovx ovx" "blue:5001"
+CLUSTER_INTERVAL=30
 
 CLUSTER_MOBILITY="{forward_ms: $FORWARD_MS}"
 # h3's agent stays paused longer than a short lease would live.
@@ -47,6 +50,18 @@ sys.exit(0 if any(e["mac"] == sys.argv[1] and e["node"] == sys.argv[2]
                   for e in json.load(sys.stdin)["fdb"]) else 1)' "$XMAC" "$1"
 }
 
+# x_pointer HOST: the seconds left on HOST's forwarding pointer for X, as
+# `ovx fdb show` tells them; nothing (exit 1) when HOST has none.
+x_pointer() {
+	"$OVX" --netns "$(topo_host_ns "$1")" fdb show --json | /usr/bin/python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["fdb"]:
+    if e["mac"] == sys.argv[1] and "forward_sec" in e:
+        print(e["forward_sec"], e["vtep"])
+        sys.exit(0)
+sys.exit(1)' "$XMAC"
+}
+
 e2e_step "h3's agent paused; X moves h1 -> h2, break-before-make, silently"
 H3_AGENT=$(ovx_agent_pid h3)
 [[ -n $H3_AGENT ]] || e2e_fail "no agent pid on h3"
@@ -64,6 +79,11 @@ cluster_wait "etcd names h2 as X's owner" x_owner_is h2
 sleep 0.5
 x_on h3 h1 || e2e_fail "h3 is not stale: it sends X to $(cluster_vm_vtep_on h3)"
 e2e_ok "X bound on h2; h3 (paused) still sends X to h1"
+read -r left to < <(x_pointer h1) || e2e_fail "h1's fdb show lists no forwarding pointer for X"
+[[ $to == "$(topo_host_addr h2)" ]] || e2e_fail "h1's pointer for X leads to $to, not h2"
+awk -v l="$left" -v h="$FORWARD_MS" 'BEGIN { exit !(l > 0 && l * 1000 < h) }' ||
+	e2e_fail "h1's pointer for X has ${left}s left (hold ${FORWARD_MS} ms)"
+e2e_ok "h1: ovx fdb show: X, forwarding pointer to h2, $(printf %.1f "$left")s left"
 
 e2e_step "h3's frames for X reach X through h1's forwarding pointer"
 # forwarded HOST: the counter, or "none" when HOST has no such segment
@@ -85,6 +105,9 @@ e2e_ok "10/10 replies; h1 forwarded +10, h2 +0"
 e2e_step "the pointer lapses: h1 drops the stale frames again (split horizon)"
 sleep $((FORWARD_MS / 1000 + 1))
 e2e_expect_no_ping $Y "$XIP" 3
+# Long before the agents' 30 s timer: the lapse itself converged h1.
+! x_pointer h1 >/dev/null || e2e_fail "h1 still holds a lapsed forwarding pointer for X"
+e2e_ok "the lapsed pointer left h1's maps"
 
 e2e_step "h3's agent resumed: it converges on h2"
 kill -CONT "$H3_AGENT"
