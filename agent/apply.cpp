@@ -309,8 +309,8 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	return result;
 }
 
-std::optional<ApplyResult> apply_fdb(const Config &config, const std::string &instance,
-				     Applied &last, const WriteObserver &observe)
+std::optional<ApplyResult> apply_delta(const Config &config, const std::string &instance,
+				       Applied &last, const WriteObserver &observe)
 {
 	// The NIC's own maps are written whole, by apply().
 	if (config.underlay.mode == XdpMode::offload)
@@ -336,14 +336,30 @@ std::optional<ApplyResult> apply_fdb(const Config &config, const std::string &in
 	want.config.flags = last.desired.config.flags;
 	want.config.cookie[0] = last.desired.config.cookie[0];
 	want.config.cookie[1] = last.desired.config.cookie[1];
-	if (config.underlay.mode != last.mode || !fdb_delta_only(last.desired, want))
+	if (config.underlay.mode != last.mode || !delta_applicable(last.desired, want))
 		return std::nullopt;
 	check_capacity(config, want, t);
 
+	// A VTEP new to the instance gets its managed neighbour before any
+	// entry sends to it, as in apply(); the log only when there is one
+	// (a MAC's move, the common delta, writes no file).
+	std::optional<ChangeLog> change;
+	const auto have_addrs = vtep_addresses(last.desired.vteps);
+	const int ul_ifindex = resolved.underlay_ifindex;
+	for (const IpAddr &a : vtep_addresses(want.vteps)) {
+		if (have_addrs.contains(a))
+			continue;
+		if (!change)
+			change.emplace(instance);
+		change->undo({Action::Op::del_neighbour, ul_ifindex, a.family, 0, a.bytes});
+		add_managed_neighbour(ul_ifindex, a.family, a.bytes);
+	}
 	ApplyResult result;
 	Journal maps;
-	result.maps = reconcile_fdb(t, last.desired, want, maps, observe);
+	result.maps = reconcile_delta(t, last.desired, want, maps, observe);
 	maps.commit();
+	if (change)
+		change->commit();
 	last.desired = std::move(want);
 	return result;
 }

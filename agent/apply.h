@@ -33,7 +33,7 @@ bool needs_segmenter(const DesiredState &want);
 // of segment 0 (see loader/segmenter.h).
 void use_segmenter(DesiredState &want, const Segmenter &sg);
 
-// What an apply() wrote: the base apply_fdb() writes its delta against.
+// What an apply() wrote: the base apply_delta() writes its delta against.
 struct Applied {
 	XdpMode mode;
 	Resolved resolved;
@@ -50,13 +50,14 @@ ApplyResult apply(const Config &config, const std::string &instance,
 		  const WriteObserver &observe = {}, Applied *applied = nullptr);
 
 // @config as a delta against @last when it differs from it only in static
-// FDB entries (a remote MAC bound, moved or gone): no hook touched, no map
-// read whole, all or nothing; @last then holds the new state. nullopt, with
-// nothing written, when it changes more (a segment, a port, a flood list,
-// an interface, the segmenter, the NIC program): apply() is the way then.
+// FDB entries (a remote MAC bound, moved or gone) and VTEPs that join
+// segments (delta_applicable()): no hook touched, no map read whole, all or
+// nothing; @last then holds the new state. nullopt, with nothing written,
+// when it changes more (a segment, a port, a VTEP leaving, an interface,
+// the segmenter, the NIC program): apply() is the way then.
 // The caller holds the writer lock, as for apply().
-std::optional<ApplyResult> apply_fdb(const Config &config, const std::string &instance,
-				     Applied &last, const WriteObserver &observe = {});
+std::optional<ApplyResult> apply_delta(const Config &config, const std::string &instance,
+				       Applied &last, const WriteObserver &observe = {});
 
 // Detaches everything and removes the instance's pins; false if none existed.
 bool down(const std::string &instance);

@@ -244,14 +244,25 @@ bool same_entries(const AbiMap<K, V> &a, const AbiMap<K, V> &b)
 
 } // namespace
 
-bool fdb_delta_only(const DesiredState &a, const DesiredState &b)
+bool delta_applicable(const DesiredState &a, const DesiredState &b)
 {
 	ovx_config ca = a.config, cb = b.config;
 	ca.learn_max = cb.learn_max = 0;
-	return same_bytes(ca, cb) && same_entries(a.segments, b.segments) &&
+	auto flood_count_aside = [](AbiMap<std::uint32_t, ovx_segment> segments) {
+		for (auto &[sid, seg] : segments)
+			seg.n_vteps = 0;
+		return segments;
+	};
+	const bool members_only_join =
+		std::all_of(a.vteps.begin(), a.vteps.end(), [&](const auto &v) {
+			auto it = b.vteps.find(v.first);
+			return it != b.vteps.end() && same_bytes(it->second, v.second);
+		});
+	return same_bytes(ca, cb) &&
+	       same_entries(flood_count_aside(a.segments), flood_count_aside(b.segments)) &&
 	       same_entries(a.names, b.names) && same_entries(a.vni, b.vni) &&
 	       same_entries(a.ports, b.ports) && same_entries(a.flood_ports, b.flood_ports) &&
-	       same_entries(a.flood_vteps, b.flood_vteps) && same_entries(a.vteps, b.vteps);
+	       members_only_join;
 }
 
 void set_cookie(ovx_config &c, const std::optional<ovx_config> &current)

@@ -48,9 +48,13 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 // (or chosen, on a fresh instance).
 DesiredState build_desired(const Config &config, const Resolved &resolved, const Tables &tables);
 
-// Whether @a and @b differ at most in static FDB entries and the learning
-// bound that follows their number (reconcile_fdb()'s precondition).
-bool fdb_delta_only(const DesiredState &a, const DesiredState &b);
+// Whether @b follows from @a by what reconcile_delta() writes: static FDB
+// entries, the learning bound that follows their number, and VTEPs that
+// join segments (a segment's member set and flood list grow; its record
+// changes only in its flood count). A VTEP that leaves a segment is not a
+// delta: the learned entries behind it must go, and only a whole
+// reconcile() reads the FDB to find them.
+bool delta_applicable(const DesiredState &a, const DesiredState &b);
 
 // Learning limits. A segment without `learn_limit` may hold a quarter of
 // the FDB in learned entries; all segments together leave room for the

@@ -246,7 +246,7 @@ void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
 		{"ovx_cluster_applies_total", "counter",
 		 "Times the agent brought the maps in line with the cluster.", "applies"},
 		{"ovx_cluster_delta_applies_total", "counter",
-		 "Of those, the ones written as an FDB delta (no map read whole).", "deltas"},
+		 "Of those, the ones written as a delta: MACs bound, moved or gone, VTEPs joining (no map read whole).", "deltas"},
 	};
 	for (const Plain &p : kPlain) {
 		w.family(p.name, p.type, p.help);

@@ -117,9 +117,11 @@ private:
 // Below this many writes, one syscall per entry is as cheap as packing.
 constexpr std::size_t kBatchMin = 64;
 
-template <typename K, typename V>
-void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &have,
-		Journal &journal, ReconcileReport &report, const Notes &note)
+// @have: what @map holds, read back (HaveMap) or known (a DesiredState's
+// AbiMap that a delta starts from).
+template <typename K, typename V, typename Have>
+void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have, Journal &journal,
+		ReconcileReport &report, const Notes &note)
 {
 	std::vector<K> keys, added, changed;
 	std::vector<V> values, old;
@@ -159,8 +161,8 @@ void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &h
 
 // Removes what @have holds, @owned claims, and @want lacks; returns how
 // many. An array's entries cannot be deleted: they are zeroed instead.
-template <typename K, typename V, typename Owned>
-std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const HaveMap<K, V> &have,
+template <typename K, typename V, typename Have, typename Owned>
+std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have,
 			 Owned owned, Journal &journal, const Notes &note,
 			 MapWrite::Op op = MapWrite::Op::remove)
 {
@@ -381,8 +383,8 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 }
 
 
-ReconcileReport reconcile_fdb(Tables &t, const DesiredState &before, const DesiredState &after,
-			      Journal &journal, const WriteObserver &observe)
+ReconcileReport reconcile_delta(Tables &t, const DesiredState &before, const DesiredState &after,
+				Journal &journal, const WriteObserver &observe)
 {
 	ReconcileReport report;
 	const HaveMap<std::uint32_t, ovx_seg_name> no_names;
@@ -401,6 +403,10 @@ ReconcileReport reconcile_fdb(Tables &t, const DesiredState &before, const Desir
 		t.fdb.erase(k);
 		gone.push_back(k);
 	}
+	// Joining VTEPs, in reconcile()'s order: members and flood entries
+	// before the segment record that counts them.
+	upsert_all(t.vteps, after.vteps, before.vteps, journal, report, note);
+	upsert_all(t.flood_vteps, after.flood_vteps, before.flood_vteps, journal, report, note);
 	std::map<std::uint32_t, std::uint64_t> learned_gone;
 	for (const auto &[k, e] : after.fdb) {
 		if (auto it = before.fdb.find(k); it != before.fdb.end() && same_bytes(it->second, e))
@@ -428,6 +434,9 @@ ReconcileReport reconcile_fdb(Tables &t, const DesiredState &before, const Desir
 			report.changed++;
 		}
 	}
+	upsert_all(t.segments, after.segments, before.segments, journal, report, note);
+	report.removed += remove_stale(t.flood_vteps, after.flood_vteps, before.flood_vteps,
+				       any<ovx_flood_key, ovx_addr>, journal, note);
 	report.removed += gone.size();
 	report.added += added.size();
 	report.changed += changed.size();

@@ -51,15 +51,16 @@ ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_
 ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns,
 			  Journal &journal, const WriteObserver &observe = {});
 
-// The static FDB entries and the learning bound from @before (what the last
-// reconcile wrote) to @after, touching only the keys that differ, each read
-// once: the cluster agent's way to apply a MAC's move in microseconds, where
-// reconcile() reads every map whole. The two must differ in nothing else
-// (fdb_delta_only()); learned entries are left to the next reconcile(),
-// except one a new static entry replaces, whose count is given back.
-ReconcileReport reconcile_fdb(Tables &tables, const DesiredState &before,
-			      const DesiredState &after, Journal &journal,
-			      const WriteObserver &observe = {});
+// From @before (what the last reconcile wrote) to @after, touching only the
+// keys that differ, each read once: the cluster agent's way to apply a MAC's
+// move, or a host joining a segment, in microseconds, where reconcile()
+// reads every map whole. The two must differ only in what
+// delta_applicable() allows; learned entries are left to the next
+// reconcile(), except one a new static entry replaces, whose count is
+// given back.
+ReconcileReport reconcile_delta(Tables &tables, const DesiredState &before,
+				const DesiredState &after, Journal &journal,
+				const WriteObserver &observe = {});
 
 std::uint64_t monotonic_ns();
 

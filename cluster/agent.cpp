@@ -111,14 +111,15 @@ private:
 	AgentState state_;
 	struct {
 		std::uint64_t etcd_errors = 0, applies = 0, apply_errors = 0;
-		std::uint64_t deltas = 0; // applies written as an FDB delta
+		std::uint64_t deltas = 0; // applies written as a delta (apply_delta)
 		std::uint64_t latency[std::size(kBuckets) + 1] = {};
 		double latency_sum = 0;
 	} stats_;
 	std::string last_error_;
 	std::vector<std::string> unbound_;
-	// What the last whole apply wrote: a watch event that only binds,
-	// moves or unbinds remote MACs is written as a delta against it.
+	// What the last apply wrote: a watch event that only binds, moves or
+	// unbinds remote MACs, or brings a VTEP into a segment, is written as a
+	// delta against it.
 	std::optional<Applied> applied_;
 	ForwardPointers forward_;
 };
@@ -244,7 +245,7 @@ void Agent::converge(const char *why)
 		std::optional<ApplyResult> delta;
 		if (applied_ && std::strcmp(why, "timer") != 0) {
 			try {
-				delta = apply_fdb(want, o_.instance, *applied_);
+				delta = apply_delta(want, o_.instance, *applied_);
 			} catch (const std::exception &e) {
 				// Undone already; the whole apply can do more (make
 				// room by evicting learned entries, repair drift).

@@ -115,7 +115,14 @@ OVX_AGENTS=() # hosts ovx_agent_start started an agent for (stopped at cleanup)
 # $OVX_AGENT_READY, default "] applied "), 1 if it exited first or took more
 # than 30 s.
 ovx_agent_start() {
-	local host=$1 file=$2 ns log i before ready=${OVX_AGENT_READY:-'\] applied '}
+	ovx_agent_spawn "$@" && ovx_agent_wait_ready "$1"
+}
+
+# ovx_agent_spawn HOST FILE [AGENT ARGS...]: ovx_agent_start without the
+# wait; ovx_agent_wait_ready HOST waits. Many agents start at once this way.
+declare -A OVX_AGENT_READY_BEFORE=()
+ovx_agent_spawn() {
+	local host=$1 file=$2 ns log ready=${OVX_AGENT_READY:-'\] applied '}
 	shift 2
 	ns=$(topo_host_ns "$host") || return 1
 	_ovx_mark_applied "$host"
@@ -123,7 +130,7 @@ ovx_agent_start() {
 	for h in "${OVX_AGENTS[@]}"; do [[ $h == "$host" ]] && found=1; done
 	((found)) || OVX_AGENTS+=("$host")
 	log=$(ovx_agent_log "$host")
-	before=$(grep -c -E "$ready" "$log" 2>/dev/null)
+	OVX_AGENT_READY_BEFORE[$host]=$(grep -c -E "$ready" "$log" 2>/dev/null)
 	# Not under `ip netns exec`: that gives the process a /sys of its own,
 	# and pins made there would be invisible to every other ovx call.
 	# OVX_AGENT_FLAG=--cluster: FILE is a cluster-mode host file.
@@ -131,10 +138,17 @@ ovx_agent_start() {
 	TOPO_BG_PID[agent-$host]=$!
 	TOPO_BG_OUT[agent-$host]=$log
 	TOPO_PIDS+=("$!")
-	for ((i = 0; i < 300; i++)); do
-		local seen
+}
+
+# ovx_agent_wait_ready HOST [TENTHS]: 0 once HOST's agent logged
+# $OVX_AGENT_READY since its spawn (within TENTHS tenths of a second,
+# default 300); 1 when it died or did not in time.
+ovx_agent_wait_ready() {
+	local host=$1 log i seen ready=${OVX_AGENT_READY:-'\] applied '}
+	log=$(ovx_agent_log "$host")
+	for ((i = 0; i < ${2:-300}; i++)); do
 		seen=$(grep -c -E "$ready" "$log" 2>/dev/null)
-		((${seen:-0} > ${before:-0})) && return 0
+		((${seen:-0} > ${OVX_AGENT_READY_BEFORE[$host]:-0})) && return 0
 		kill -0 "${TOPO_BG_PID[agent-$host]}" 2>/dev/null || return 1
 		sleep 0.1
 	done

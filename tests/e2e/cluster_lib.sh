@@ -71,6 +71,14 @@ cluster_agent_start() {
 		--interval "${CLUSTER_INTERVAL:-1}"
 }
 
+# cluster_agent_spawn HOST FILE / cluster_agent_wait HOST: the same in two
+# halves, so that many agents start at once.
+cluster_agent_spawn() {
+	OVX_AGENT_FLAG=--cluster OVX_AGENT_READY='synced at revision' ovx_agent_spawn "$1" "$2" \
+		--interval "${CLUSTER_INTERVAL:-1}"
+}
+cluster_agent_wait() { OVX_AGENT_READY='synced at revision' ovx_agent_wait_ready "$1" "${2:-300}"; }
+
 # cluster_ovx ARGS...: `ovx cluster ARGS --endpoints ...` from the etcd
 # namespace (the root namespace cannot reach the underlay network).
 cluster_ovx() {
