@@ -143,9 +143,10 @@ void point_forward(Dataplane &dp)
 	dp.tables().fdb.update(k, e);
 }
 
-// A frame for a MAC that just left (sent on: XDP, then TC) next to today's
-// underlay paths: delivery to a port (XDP, then TC) and the split-horizon
-// drop that such a frame met before pointers.
+// A frame for a MAC that just left (sent on: XDP, then TC; or TC alone in
+// mode tc) next to today's underlay paths: delivery to a port (XDP, then
+// TC; TC alone) and the split-horizon drop that such a frame met before
+// pointers.
 std::vector<Case> forward_cases()
 {
 	const test::Underlay from2{kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789};
@@ -164,6 +165,11 @@ std::vector<Case> forward_cases()
 		 vxlan_frame(from2, 5001, ping_to_moved), XDP_PASS},
 		{"tc_forward", Program::tc_underlay, false, "ul0",
 		 decapsulated(ping_to_moved, kBlue, OVX_SHIM_FORWARD), TC_ACT_REDIRECT},
+		// underlay.mode tc: TC alone, on the whole frame.
+		{"tc_whole_decap_to_port", Program::tc_underlay, false, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_vm1), TC_ACT_REDIRECT},
+		{"tc_whole_forward", Program::tc_underlay, false, "ul0",
+		 vxlan_frame(from2, 5001, ping_to_moved), TC_ACT_REDIRECT},
 	};
 }
 

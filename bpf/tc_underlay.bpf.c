@@ -14,7 +14,6 @@
 #include <bpf/bpf_helpers.h>
 #include "ovx_common.h"
 #include "ovx_rx_tc.h"
-#include "ovx_stt_tx.h"
 
 static const __u8 hidden_dst[ETH_ALEN] = OVX_HIDDEN_DST;
 
@@ -24,49 +23,6 @@ struct decapsulated {
 	struct ovx_rx_shim shim;
 	struct ethhdr inner;
 } __attribute__((packed));
-
-/*
- * A frame XDP found a forwarding pointer for (OVX_SHIM_FORWARD): the shim's
- * room becomes the outer headers of the segment's own encapsulation toward
- * the pointer's VTEP, with the mark that keeps it from being sent on again.
- * The pointer is read again: it may have lapsed or changed since XDP ran.
- */
-static __always_inline int forward(struct __sk_buff *skb, const struct ovx_config *cfg,
-				   const struct decapsulated *d)
-{
-	struct ovx_fdb_key key = { .segment = d->shim.segment };
-	const struct ovx_segment *seg;
-	const struct ovx_fdb_entry *e;
-	struct ovx_seg_stats *st;
-	struct ovx_tx *tx;
-	int reason, rc;
-
-	seg = bpf_map_lookup_elem(&ovx_segments, &key.segment);
-	st = seg_stats(key.segment);
-	if (!seg || !st)
-		return rx_tc_drop(key.segment, OVX_DROP_UNKNOWN_VNI);
-	mac_copy(key.mac, d->inner.h_dest);
-	e = bpf_map_lookup_elem(&ovx_fdb, &key);
-	if (!e)
-		return rx_tc_drop(key.segment, OVX_DROP_SPLIT_HORIZON);
-	reason = fdb_forwarding(key.segment, e);
-	if (reason >= 0)
-		return rx_tc_drop(key.segment, reason);
-	tx = tx_scratch();
-	if (!tx)
-		return rx_tc_drop(key.segment, OVX_DROP_TX_ERROR);
-	reason = tx_reencap(skb, cfg, seg, e->vtep.family, sizeof(d->shim), tx);
-	if (reason < 0 && !tx_fits(skb, cfg))
-		reason = OVX_DROP_MTU_EXCEEDED;
-	if (reason < 0 && seg->encap == OVX_ENCAP_STT && stt_frame_sum(skb, tx))
-		reason = OVX_DROP_TX_ERROR;
-	if (reason >= 0)
-		return rx_tc_drop(key.segment, reason);
-	rc = tx_xmit(skb, cfg, tx, &e->vtep, key.segment, st, 0);
-	if (rc != TC_ACT_SHOT)
-		st->forwarded++;
-	return rc;
-}
 
 /*
  * A frame xdp_underlay decapsulated: the shim carries this instance's cookie
@@ -82,8 +38,9 @@ static __always_inline int deliver_decapsulated(struct __sk_buff *skb,
 	if (d->shim.protocol != OVX_HIDDEN_IPPROTO || !(cfg->cookie[0] | cfg->cookie[1]) ||
 	    d->shim.cookie[0] != cfg->cookie[0] || d->shim.cookie[1] != cfg->cookie[1])
 		return rx_tc_drop(0, OVX_DROP_MALFORMED);
+	/* The shim's room becomes the outer headers. */
 	if (d->shim.ifindex == OVX_SHIM_FORWARD)
-		return forward(skb, cfg, d);
+		return rx_tc_forward(skb, cfg, d->shim.segment, d->inner.h_dest, sizeof(d->shim));
 	/*
 	 * The shim and the inner header go; the inner header takes the
 	 * outer's place. adjust_room leaves at least an IPv4 header (the

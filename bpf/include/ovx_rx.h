@@ -354,8 +354,8 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 }
 
 /*
- * rx_judge() for frames TC finishes whole (no XDP program, STT frames
- * reassembled): never sent on, as their skb is no shim to re-encapsulate in.
+ * rx_judge() for STT frames reassembled from several segments: never sent
+ * on, as their rebuilt skb has no outer headers left to re-encapsulate in.
  */
 static __always_inline int rx_accept(const struct ovx_rx *rx, const __u8 *dst,
 				     const __u8 *src, __u32 *segment, __u32 *ifindex)

@@ -14,6 +14,7 @@
 #include "ovx_common.h"
 #include "ovx_flood.h"
 #include "ovx_rx.h"
+#include "ovx_stt_tx.h"
 
 /* Enough linear bytes for every outer header rx_parse() reads. */
 #define RX_TC_PULL	(ETH_HLEN + sizeof(struct ipv6hdr) + OVX_GENEVE_HLEN + \
@@ -49,8 +50,59 @@ static __always_inline int rx_tc_deliver(struct __sk_buff *skb, __u32 segment,
 	return flood_ports_finish(skb, flood_ports(skb, segment, seg, 0, st), st);
 }
 
-/* A whole overlay frame in this skb: strip the outer headers here. */
-static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_rx *rx)
+/*
+ * A frame for @dst in @segment that rx_judge() found a forwarding pointer
+ * for: the @room bytes behind its first 14 (XDP's shim, or the outer headers
+ * it arrived with) become the outer headers of the segment's own
+ * encapsulation toward the pointer's VTEP, with the mark that keeps it from
+ * being sent on again. The pointer is read again: it may have lapsed or
+ * changed since XDP ran.
+ */
+static __always_inline int rx_tc_forward(struct __sk_buff *skb, const struct ovx_config *cfg,
+					 __u32 segment, const __u8 *dst, __u32 room)
+{
+	struct ovx_fdb_key key = { .segment = segment };
+	const struct ovx_segment *seg;
+	const struct ovx_fdb_entry *e;
+	struct ovx_seg_stats *st;
+	struct ovx_tx *tx;
+	int reason, rc;
+
+	seg = bpf_map_lookup_elem(&ovx_segments, &key.segment);
+	st = seg_stats(key.segment);
+	if (!seg || !st)
+		return rx_tc_drop(key.segment, OVX_DROP_UNKNOWN_VNI);
+	mac_copy(key.mac, dst);
+	e = bpf_map_lookup_elem(&ovx_fdb, &key);
+	if (!e)
+		return rx_tc_drop(key.segment, OVX_DROP_SPLIT_HORIZON);
+	reason = fdb_forwarding(key.segment, e);
+	if (reason >= 0)
+		return rx_tc_drop(key.segment, reason);
+	tx = tx_scratch();
+	if (!tx)
+		return rx_tc_drop(key.segment, OVX_DROP_TX_ERROR);
+	reason = tx_reencap(skb, cfg, seg, e->vtep.family, room, tx);
+	if (reason < 0 && !tx_fits(skb, cfg))
+		reason = OVX_DROP_MTU_EXCEEDED;
+	if (reason < 0 && seg->encap == OVX_ENCAP_STT && stt_frame_sum(skb, tx))
+		reason = OVX_DROP_TX_ERROR;
+	if (reason >= 0)
+		return rx_tc_drop(key.segment, reason);
+	rc = tx_xmit(skb, cfg, tx, &e->vtep, key.segment, st, 0);
+	if (rc != TC_ACT_SHOT)
+		st->forwarded++;
+	return rc;
+}
+
+/*
+ * A whole overlay frame in this skb (no XDP program ran): strip the outer
+ * headers here, or send it on in them for a forwarding pointer. A GRO-merged
+ * skb is never sent on: its segments would need a tunnel GSO type of their
+ * own.
+ */
+static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_config *cfg,
+				       const struct ovx_rx *rx)
 {
 	struct ethhdr inner __attribute__((aligned(4)));
 	__u32 segment, ifindex, min_len;
@@ -58,9 +110,12 @@ static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_r
 
 	if (bpf_skb_load_bytes(skb, rx->inner_off, &inner, sizeof(inner)))
 		return rx_tc_drop(0, OVX_DROP_MALFORMED);
-	reason = rx_accept(rx, inner.h_dest, inner.h_source, &segment, &ifindex);
+	reason = rx_judge(rx, inner.h_dest, inner.h_source, &segment, &ifindex,
+			  skb->gso_segs <= 1);
 	if (reason >= 0)
 		return rx_tc_drop(segment, reason);
+	if (ifindex == OVX_SHIM_FORWARD)
+		return rx_tc_forward(skb, cfg, segment, inner.h_dest, rx->inner_off - ETH_HLEN);
 	/*
 	 * Outer headers go from behind the first 14 bytes, which become the
 	 * inner MACs. adjust_room leaves at least an IP header of the skb's
@@ -326,7 +381,7 @@ static __always_inline int rx_tc(struct __sk_buff *skb, const struct ovx_config 
 	case RX_STT_SEGMENT:
 		return stt_reassemble(skb, &rx);
 	}
-	return rx_tc_decap(skb, &rx);
+	return rx_tc_decap(skb, cfg, &rx);
 }
 
 #endif /* OVX_RX_TC_H */

@@ -250,8 +250,8 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 
 /*
  * A frame a forwarding pointer sends on (tc_underlay): the @room bytes
- * behind its first 14, XDP's shim with the inner frame right after it,
- * become the outer headers of @seg's encapsulation toward VTEPs of @family,
+ * behind its first 14 (XDP's shim, or the outer headers the frame arrived
+ * in), with the inner frame right after them, become the outer headers of @seg's encapsulation toward VTEPs of @family,
  * marked (OVX_FWD_*) so that no VTEP sends it on again; @tx is filled as
  * by tx_encap(). Returns -1 on success or the drop reason.
  */
@@ -275,13 +275,15 @@ static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_co
 	if (tx->inner_len + tlen > 0xffff)
 		return OVX_DROP_MTU_EXCEEDED;
 	/*
-	 * The shim is IPv4 to the kernel: an IPv6 underlay's frame becomes
-	 * IPv6 (20 more bytes of room), so that the neighbour can be resolved.
+	 * The skb's protocol (IPv4 for XDP's shim, the outer family for a
+	 * whole frame) becomes the VTEP's, so that the neighbour can be
+	 * resolved: IPv6 has 20 bytes more of room than IPv4.
 	 */
-	if (v6) {
-		if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+	if (v6 != (skb->protocol == bpf_htons(ETH_P_IPV6))) {
+		if (bpf_skb_change_proto(skb, bpf_htons(v6 ? ETH_P_IPV6 : ETH_P_IP), 0))
 			return OVX_DROP_TX_ERROR;
-		delta -= OVX_OUTER_IPV6 - OVX_OUTER_IPV4;
+		delta += v6 ? -(int)(OVX_OUTER_IPV6 - OVX_OUTER_IPV4) :
+			      (int)(OVX_OUTER_IPV6 - OVX_OUTER_IPV4);
 	}
 	if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_MAC, 0))
 		return OVX_DROP_TX_ERROR;

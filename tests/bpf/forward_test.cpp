@@ -6,6 +6,8 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
+#include <cstring>
+
 #include "agent/reconcile.h"
 #include "tests/bpf/fixture.h"
 
@@ -23,10 +25,21 @@ protected:
 	void point(std::uint32_t segment, std::uint32_t vtep, std::uint64_t live_ns = 10000000000ull)
 	{
 		ovx_fdb_entry e{};
-		e.kind = OVX_FDB_VTEP;
-		e.flags = OVX_FDB_STATIC | OVX_FDB_FORWARD;
 		e.vtep.family = AF_INET;
 		e.vtep.a[0] = htonl(vtep);
+		point(segment, e, live_ns);
+	}
+	void point(std::uint32_t segment, const Ip6Addr &vtep)
+	{
+		ovx_fdb_entry e{};
+		e.vtep.family = AF_INET6;
+		std::memcpy(e.vtep.a, vtep.data(), vtep.size());
+		point(segment, e, 10000000000ull);
+	}
+	void point(std::uint32_t segment, ovx_fdb_entry e, std::uint64_t live_ns)
+	{
+		e.kind = OVX_FDB_VTEP;
+		e.flags = OVX_FDB_STATIC | OVX_FDB_FORWARD;
 		e.forward_until_ns = live_ns ? monotonic_ns() + live_ns : 1;
 		put_fdb(segment, kMoved, e);
 	}
@@ -141,6 +154,50 @@ TEST_F(Forward, NeverAcrossSegments)
 	EXPECT_EQ(r.retval, XDP_PASS);
 	EXPECT_EQ(hex(r.out), hex(decapsulated(kToMoved, kBlue, 0)));
 	EXPECT_EQ(stats(kRed).forwarded + stats(kBlue).forwarded, 0u);
+}
+
+// underlay.mode tc: no XDP program, TC receives the whole frame and sends it
+// on in the room of the outer headers it arrived in.
+TEST_F(Forward, TcAloneSendsAWholeFrameOnInItsOwnOuterHeaders)
+{
+	point(kBlue, kVtep3);
+	const auto r = run_tc(Program::tc_underlay, "ul0", from_vtep(kVtep2, 5001, kToMoved));
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	ASSERT_GT(r.out.size(), 36u);
+	EXPECT_EQ(hex(r.out), hex(sent_on(kVtep3, sport(r.out), 5001, kToMoved)));
+	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
+	EXPECT_EQ(stats(kBlue).tx_packets, 1u);
+	EXPECT_EQ(stats(kBlue).forwarded, 1u);
+}
+
+TEST_F(Forward, TcAloneNeverSendsAMarkedFrameOnAgain)
+{
+	point(kBlue, kVtep3);
+	const auto r = run_tc(Program::tc_underlay, "ul0",
+			      from_vtep(kVtep2, 5001, kToMoved, OVX_FWD_IPV4_ID));
+	EXPECT_EQ(r.retval, TC_ACT_SHOT);
+	EXPECT_EQ(stats(kBlue).drops[OVX_DROP_SPLIT_HORIZON], 1u);
+	EXPECT_EQ(stats(kBlue).forwarded, 0u);
+}
+
+TEST_F(Forward, TcAloneSendsAnIpv6FrameOnWithTheFlowLabelMark)
+{
+	apply_config_text(*dp_, encap_config_text("vxlan", 5001, AF_INET6));
+	point(kBlue, kVtep3v6);
+	const Outer in{.dst_mac = kUnderlayMac, .src_mac = kVtep2Mac, .family = AF_INET6,
+		       .src = kVtep2v6, .dst = kLocalVtep6, .entropy = 51000};
+	const auto r = run_tc(Program::tc_underlay, "ul0", tunnel_frame(in, Encap::vxlan, 5001, kToMoved));
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	ASSERT_GT(r.out.size(), 56u);
+	const std::uint16_t sp = static_cast<std::uint16_t>(r.out.at(54) << 8 | r.out.at(55));
+	const Outer out{.dst_mac = kVtep3Mac, .src_mac = kUnderlayMac, .family = AF_INET6,
+			.src = kLocalVtep6, .dst = kVtep3v6, .entropy = sp};
+	Bytes want = tunnel_frame(out, Encap::vxlan, 5001, kToMoved);
+	want[15] = static_cast<std::uint8_t>((want[15] & 0xf0) | ((OVX_FWD_FLOW_LABEL >> 16) & 0x0f));
+	want[16] = (OVX_FWD_FLOW_LABEL >> 8) & 0xff;
+	want[17] = OVX_FWD_FLOW_LABEL & 0xff;
+	EXPECT_EQ(hex(r.out), hex(want));
+	EXPECT_EQ(stats(kBlue).forwarded, 1u);
 }
 
 // XDP and TC on ul0 for real: what arrives from the peer goes back out.

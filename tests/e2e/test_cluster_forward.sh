@@ -17,7 +17,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 FORWARD_MS=${FORWARD_MS:-4000}
-e2e_init test_cluster_forward "a silent VM that moves is reached through the old host"
+# TOPO_XDP_MODE=tc (test_cluster_forward_tc.sh): the same with TC alone.
+e2e_init "test_cluster_forward${TOPO_XDP_MODE:+_$TOPO_XDP_MODE}" \
+	"a silent VM that moves is reached through the old host (mode ${TOPO_XDP_MODE:-native})"
 cluster_up "ovx ovx ovx" "blue:5001"
 CLUSTER_INTERVAL=30
 
@@ -38,6 +40,9 @@ for h in h1 h2 h3; do
 	cluster_agent_start "$h" "$f" || e2e_fail "agent on $h: $(tail -5 "$(ovx_agent_log "$h")")"
 done
 e2e_expect_ping $Y "$XIP" 5
+mode=$("$OVX" --netns "$(topo_host_ns h1)" show --json | /usr/bin/python3 -c 'import json, sys
+print(json.load(sys.stdin)["underlay"]["xdp_mode"])')
+[[ $mode == "${TOPO_XDP_MODE:-native}" ]] || e2e_fail "h1 runs mode $mode, want ${TOPO_XDP_MODE:-native}"
 # Agents started one by one: each newcomer's VTEP joins the segment on the
 # hosts already running, written as a delta (no timer pass yet at 30 s).
 for h in h1 h2; do
