@@ -24,6 +24,20 @@ protected:
 		return build_desired(parse_config(yaml, "t.yaml"), r, dp_->tables());
 	}
 
+	// reconcile_delta() from @before to @after, committed; a whole reconcile()
+	// of @after then finds nothing left to write.
+	ReconcileReport delta_as_whole(const DesiredState &before, const DesiredState &after)
+	{
+		Tables &t = dp_->tables();
+		Journal journal;
+		const ReconcileReport d = reconcile_delta(t, before, after, journal);
+		journal.commit();
+		const ReconcileReport whole = reconcile(t, after, monotonic_ns());
+		EXPECT_FALSE(whole.changes()) << whole.added << " added, " << whole.changed
+					      << " changed, " << whole.removed << " removed after the delta";
+		return d;
+	}
+
 	void learn(std::uint32_t segment, MacAddr m, std::uint32_t vtep = kVtep2,
 		   std::uint64_t seen_ns = monotonic_ns())
 	{
@@ -192,15 +206,10 @@ TEST_F(Reconcile, FdbDeltaLeavesWhatAWholeReconcileWould)
 	yaml += "      - {mac: \"06:00:00:00:00:00\", vtep: 192.168.77.3}\n";
 	const DesiredState after = desired(yaml);
 	ASSERT_TRUE(delta_applicable(before, after));
-	Journal journal;
-	const ReconcileReport d = reconcile_delta(dp_->tables(), before, after, journal);
-	journal.commit();
+	const ReconcileReport d = delta_as_whole(before, after);
 	EXPECT_EQ(d.added, 5u);
 	EXPECT_EQ(d.removed, 5u);
 	EXPECT_EQ(d.changed, 1u); // the moved MAC; learn_max counts the same statics
-	const ReconcileReport whole = reconcile(dp_->tables(), after, monotonic_ns());
-	EXPECT_FALSE(whole.changes()) << whole.added << " added, " << whole.changed
-				      << " changed, " << whole.removed << " removed after the delta";
 }
 
 // A static entry that replaces a learned one gives its learned count back;
@@ -270,14 +279,8 @@ TEST_F(Reconcile, AJoiningVtepWrittenAsADeltaLeavesWhatAWholeReconcileWould)
 	yaml += "      - {mac: \"06:00:00:00:00:09\", vtep: 192.168.77.9}\n";
 	const DesiredState after = desired(yaml);
 	ASSERT_TRUE(delta_applicable(before, after));
-	Journal journal;
-	const ReconcileReport d = reconcile_delta(dp_->tables(), before, after, journal);
-	journal.commit();
-	EXPECT_TRUE(d.changes());
+	EXPECT_TRUE(delta_as_whole(before, after).changes());
 	EXPECT_EQ(dp_->tables().segments.lookup(kBlue)->n_vteps, 3);
-	const ReconcileReport whole = reconcile(dp_->tables(), after, monotonic_ns());
-	EXPECT_FALSE(whole.changes()) << whole.added << " added, " << whole.changed
-				      << " changed, " << whole.removed << " removed after the delta";
 }
 
 TEST_F(Reconcile, AJoiningVtepDeltaFailingPartWayIsUndone)
