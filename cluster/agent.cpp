@@ -71,6 +71,8 @@ std::optional<Binding> decoded_binding(const std::string &key, const std::string
 
 // Apply latency buckets (seconds), for the convergence histogram.
 constexpr double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+// How long the state files may lag behind the last converge.
+constexpr std::uint64_t kSaveDelayNs = 50ull * 1000000;
 
 class Agent {
 public:
@@ -88,6 +90,9 @@ private:
 	void converge(const char *why);
 	void track_moves(const ClusterView &view);
 	void save();
+	// save() within kSaveDelay: a storm of watch events writes the state
+	// files once, not once per event (two files renamed each time).
+	void save_soon();
 	void wake()
 	{
 		const std::uint64_t one = 1;
@@ -98,6 +103,8 @@ private:
 	std::shared_ptr<spdlog::logger> log_;
 	UniqueFd wake_;
 	UniqueFd lapse_ = alarm_fd(); // the next forwarding pointer's end
+	UniqueFd save_timer_ = alarm_fd();
+	bool save_due_ = false;
 	AgentConfig cfg_;
 	std::unique_ptr<Client> client_;
 	std::unique_ptr<KeepAlive> keepalive_;
@@ -292,11 +299,21 @@ void Agent::converge(const char *why)
 	stats_.latency_sum += sec;
 	state_.reconciles++;
 	state_.last_reconcile = unix_now();
-	save();
+	save_soon();
+}
+
+void Agent::save_soon()
+{
+	if (save_due_)
+		return;
+	set_alarm(save_timer_.get(), monotonic_ns() + kSaveDelayNs);
+	save_due_ = true;
 }
 
 void Agent::save()
 {
+	save_due_ = false;
+	set_alarm(save_timer_.get(), 0);
 	state_.last_error = last_error_;
 	try {
 		write_agent_state(o_.instance, state_);
@@ -434,12 +451,13 @@ int Agent::run()
 		return kExitSystem;
 	const std::string name = file.filename().string();
 	for (;;) {
-		pollfd fds[5] = {{sig.get(), POLLIN, 0},
+		pollfd fds[6] = {{sig.get(), POLLIN, 0},
 				 {wake_.get(), POLLIN, 0},
 				 {watch.get(), POLLIN, 0},
 				 {timer.get(), POLLIN, 0},
-				 {lapse_.get(), POLLIN, 0}};
-		if (poll(fds, 5, -1) < 0) {
+				 {lapse_.get(), POLLIN, 0},
+				 {save_timer_.get(), POLLIN, 0}};
+		if (poll(fds, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			throw SystemError("poll", errno);
@@ -518,6 +536,10 @@ int Agent::run()
 			drain(lapse_.get());
 			if (synced_)
 				converge("forwarding pointer lapsed");
+		}
+		if (fds[5].revents & POLLIN) {
+			drain(save_timer_.get());
+			save();
 		}
 	}
 }
