@@ -318,10 +318,14 @@ std::optional<ApplyResult> apply_delta(const Config &config, const std::string &
 	const Resolved resolved = resolve(config);
 	if (resolved != last.resolved)
 		return std::nullopt;
-	std::optional<Dataplane> dp = Dataplane::open(instance);
-	if (!dp)
-		return std::nullopt;
-	Tables &t = dp->tables();
+	// Opening every pin again costs more than the delta itself.
+	if (!last.dataplane || !last.dataplane->pins_unchanged()) {
+		std::optional<Dataplane> dp = Dataplane::open(instance);
+		if (!dp)
+			return std::nullopt;
+		last.dataplane = std::make_shared<Dataplane>(std::move(*dp));
+	}
+	Tables &t = last.dataplane->tables();
 	std::map<std::uint32_t, bool> in_use;
 	for (const auto &[sid, seg] : last.desired.segments)
 		if (seg.flags & OVX_SEG_ACTIVE)

@@ -1,6 +1,7 @@
 // `ovx apply` and `ovx down`: the desired state onto the dataplane and back.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "agent/config.h"
 #include "agent/desired.h"
 #include "agent/reconcile.h"
+#include "loader/dataplane.h"
 #include "loader/segmenter.h"
 
 namespace ovx {
@@ -38,6 +40,9 @@ struct Applied {
 	XdpMode mode;
 	Resolved resolved;
 	DesiredState desired;
+	// apply_delta()'s dataplane, kept open from one delta to the next
+	// while its pins stay the same (Dataplane::pins_unchanged()).
+	std::shared_ptr<Dataplane> dataplane = {};
 };
 
 // Loads and attaches the programs when needed, then makes the maps match

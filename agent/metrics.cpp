@@ -167,6 +167,11 @@ void render_segments(Writer &w, const MetricsSnapshot &snap)
 		 "MAC addresses learned behind a remote VTEP, new or moved.");
 	for (std::size_t i = 0; i < segs.size(); i++)
 		w.sample(base[i], segs[i].stats.learned);
+	w.family("ovx_segment_learn_refused_total", "counter",
+		 "Source MACs not learned for want of room (the segment's or the FDB's learning "
+		 "limit); the frame itself is delivered.");
+	for (std::size_t i = 0; i < segs.size(); i++)
+		w.sample(base[i], segs[i].stats.learn_refused);
 
 	w.family("ovx_segment_drops_total", "counter",
 		 "Frames dropped per segment by reason; a reason appears once it has counted.");

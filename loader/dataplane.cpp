@@ -70,6 +70,12 @@ void require_bpffs()
 				  errno);
 }
 
+ino_t pin_inode(const std::string &path)
+{
+	struct stat st{};
+	return ::stat(path.c_str(), &st) ? 0 : st.st_ino;
+}
+
 UniqueFd get_pinned(const std::string &path)
 {
 	int fd = bpf_obj_get(path.c_str());
@@ -453,13 +459,31 @@ std::optional<Dataplane> Dataplane::open(const std::string &instance)
 				   "stopping traffic (or 'ovx down' with the old binary, then apply)"
 				 : ": this binary is older than the pins; use the newer ovx"));
 	const std::string dir = instance_dir(instance);
-	Tables tables = Tables::open(
-		[&](std::string_view name) { return get_pinned(dir + "/" + std::string(name)); });
+	// Each pin's inode before it is read: one replaced in between reads as
+	// changed at the next pins_unchanged(), never the other way round.
+	std::vector<std::pair<std::string, ino_t>> pins;
+	auto pinned = [&](const std::string &path) {
+		pins.emplace_back(path, pin_inode(path));
+		return get_pinned(path);
+	};
+	Tables tables =
+		Tables::open([&](std::string_view name) { return pinned(dir + "/" + std::string(name)); });
 	// The XDP program is pinned while it is attached.
 	const std::string xdp = dir + "/" + program_pin_name(Program::xdp_underlay);
-	return Dataplane(instance, std::move(tables), fs::exists(xdp) ? get_pinned(xdp) : UniqueFd(),
-			 get_pinned(dir + "/" + program_pin_name(Program::tc_underlay)),
-			 get_pinned(dir + "/" + program_pin_name(Program::tc_port)));
+	pins.emplace_back(xdp, pin_inode(xdp));
+	UniqueFd xdp_fd = pins.back().second ? get_pinned(xdp) : UniqueFd();
+	Dataplane dp(instance, std::move(tables), std::move(xdp_fd),
+		     pinned(dir + "/" + program_pin_name(Program::tc_underlay)),
+		     pinned(dir + "/" + program_pin_name(Program::tc_port)));
+	dp.pins_ = std::move(pins);
+	return dp;
+}
+
+bool Dataplane::pins_unchanged() const
+{
+	return !pins_.empty() && std::all_of(pins_.begin(), pins_.end(), [](const auto &p) {
+		return pin_inode(p.first) == p.second;
+	});
 }
 
 namespace {

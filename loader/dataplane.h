@@ -3,10 +3,14 @@
 // and the next `ovx` call (or a restarted agent) finds them.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "maps/tables.h"
@@ -106,11 +110,20 @@ public:
 	// `ovx down`: detach everything and remove the instance's pins.
 	void destroy();
 
+	// Whether the pins open() read are still the instance's, none removed,
+	// replaced (`ovx upgrade`) or added (the XDP program's) since: a caller
+	// that keeps the dataplane open between uses (the cluster agent's
+	// deltas) checks with one stat per pin instead of opening them all
+	// again. False for a dataplane that create() or load_unpinned() made.
+	bool pins_unchanged() const;
+
 private:
 	Dataplane(std::string instance, Tables tables, UniqueFd xdp, UniqueFd tc_underlay,
 		  UniqueFd tc_port);
 
 	std::string instance_;
+	// open(): each pin's path and inode when it was read (0: absent).
+	std::vector<std::pair<std::string, ino_t>> pins_;
 	Tables tables_;
 	UniqueFd xdp_underlay_;
 	UniqueFd tc_underlay_;

@@ -58,6 +58,8 @@ MetricsSnapshot fake_snapshot()
 	red[1].stt_reassembled = 6;
 	red[0].forwarded = 2;
 	red[1].forwarded = 1;
+	red[0].learn_refused = 5;
+	red[1].learn_refused = 2;
 	SegmentView r;
 	r.sid = 2;
 	r.name = "red-db";
