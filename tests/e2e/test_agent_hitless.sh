@@ -56,7 +56,9 @@ done
 ((OPS)) && e2e_step "during the traffic: ovx upgrade on h1 and h2"
 for h in h1 h2; do
 	((OPS)) || break
-	ovx_run "$h" upgrade || e2e_fail "ovx upgrade on $h: exit $OVX_RC: $OVX_OUT"
+	# Beside a running agent (a reconcile a second): wait for the writer
+	# lock rather than lose the race to the agent's tick.
+	ovx_run "$h" --wait upgrade || e2e_fail "ovx upgrade on $h: exit $OVX_RC: $OVX_OUT"
 	e2e_ok "$h: $OVX_OUT"
 done
 
