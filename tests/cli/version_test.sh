@@ -30,7 +30,8 @@ if json=$(as_nobody "$OVX" version --json); then
 j = json.load(sys.stdin)
 print(j["version"], j["git"].removesuffix("-dirty"), j["abi"], sorted(j) == ["abi", "git", "version"])' <<<"$json")
 	[[ $got == "$version $commit $abi True" ]] ||
-		fail "ovx version --json: '$json', want version $version, git $commit, abi $abi"
+		fail "ovx version --json: '$json', want version $version, git $commit, abi $abi" \
+			"(a binary built before the last commit: build again)"
 else
 	fail "ovx version --json as nobody exits $?"
 fi
