@@ -16,12 +16,12 @@
 
 #include "cli/cli.h"
 #include "agent/daemon.h"
+#include "cli/docs.h"
 #include "agent/writer_lock.h"
 #include "cli/verbs_cluster.h"
 #include "cli/verbs_offload.h"
 #include "loader/netns.h"
 #include "maps/error.h"
-#include "maps/ovx_abi.h"
 
 namespace {
 
@@ -84,8 +84,7 @@ int main(int argc, char **argv)
 		g.json = g.json || std::string(argv[i]) == "--json";
 
 	CLI::App app{"ovx: multi-tenant overlay (VXLAN) dataplane on XDP and TC"};
-	app.set_version_flag("--version", std::string("ovx 0.1.0, map ABI v") +
-						  std::to_string(OVX_ABI_VERSION));
+	app.set_version_flag("--version", ovx::cli::version_line());
 	app.require_subcommand(1);
 	app.add_option("--netns", g.netns, "Network namespace to act in, like ip -n");
 	app.add_option("--instance", g.instance,
@@ -109,6 +108,7 @@ int main(int argc, char **argv)
 							       [&] { return instance_name(g); });
 	const auto run_cluster = ovx::cli::add_cluster_verbs(app, g.json);
 	ovx::cli::add_cluster_status_verb(app, g, commands);
+	const auto run_docs = ovx::cli::add_docs_verbs(app, g.json);
 
 	try {
 		app.parse(argc, argv);
@@ -126,6 +126,8 @@ int main(int argc, char **argv)
 	}
 
 	try {
+		if (const auto status = run_docs())
+			return *status;
 		if (const auto status = run_offload())
 			return *status;
 		if (const auto status = run_cluster())

@@ -3,7 +3,8 @@
 # etcd-server and etcd-client serve the cluster tests, which start etcd
 # processes of their own (etcdctl is for people debugging, never for ovx);
 # the golang-*-dev packages carry etcd's API definitions (.proto) for the
-# build. libclang-rt-dev holds clang's sanitizer and libFuzzer runtimes
+# build. zsh and man-db check the generated completion and man pages
+# (tests/cli/docs_test.sh). libclang-rt-dev holds clang's sanitizer and libFuzzer runtimes
 # (tests/fuzz). The last line serves the netdevsim test (scripts/netdevsim/): a kernel built
 # from Debian's source package, booted under QEMU with a busybox initramfs.
 # Idempotent and non-interactive: packages already present are left alone.
@@ -15,7 +16,7 @@ packages=(
 	libcli11-dev libyaml-cpp-dev libyaml-dev libmnl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev googletest
 	libcpp-httplib-dev prometheus
 	iproute2 iputils-ping iperf3 tshark tcpdump python3-scapy ethtool procps
-	gnuplot-nox nftables systemd
+	gnuplot-nox nftables systemd zsh man-db
 	etcd-server etcd-client libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 	golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
 	openssl
