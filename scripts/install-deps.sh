@@ -21,6 +21,7 @@
 # Idempotent and non-interactive: packages already present are left alone.
 set -euo pipefail
 
+# shellcheck disable=SC2034 # the set_* lists are read through a nameref
 # The shared libraries are the ones dpkg-shlibdeps finds in the binary
 # (Debian 12's names); the .deb computes its own, this list serves a build
 # that runs on another machine.
