@@ -5,6 +5,7 @@
 # them under a ping that loses nothing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/scripts/build.sh"
+# Only what the demos use: no test tools, no kernel source, no QEMU.
+bash "$root/scripts/build.sh" demo
 OVX="$root/build/ovx" bash "$root/scripts/demo.sh" "$@"
 OVX="$root/build/ovx" exec bash "$root/scripts/demo-cluster.sh"
