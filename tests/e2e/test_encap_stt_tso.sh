@@ -126,15 +126,22 @@ jumbo_run() {
 	# One stream's frames in flight together (over the receive queues)
 	# share their sender's slot group and must all find a slot: no
 	# map_full, and no reassembly loss but for segments the underlay lost.
+	# Each segment the underlay loses leaves its frame holding a slot for
+	# OVX_STT_TIMEOUT_MS (250 ms, some 20,000 frames of this stream): once
+	# half of the group's 16 slots can be held so, a full group (map_full)
+	# is the underlay's loss showing, not frames in flight evicting or
+	# shutting out one another, and is accepted then.
 	unassigned=$(unassigned_drops h2)
 	e2e_info "h2: drops '$drops2', unassigned '$unassigned'; the underlay dropped $lost packets"
-	other=$(tr ',' '\n' <<<"$drops2,$unassigned" | grep -v '^reassembly:\|^-$')
+	local accept='^reassembly:\|^-$'
+	((lost >= 8)) && accept+='\|^map_full:'
+	other=$(tr ',' '\n' <<<"$drops2,$unassigned" | grep -v "$accept")
 	incomplete=0
 	for n in $(tr ',' '\n' <<<"$drops2,$unassigned" | sed -n 's/^reassembly://p'); do
 		incomplete=$((incomplete + n))
 	done
 	[[ -z $other ]] && ((incomplete <= lost)) ||
-		FAILED+=("IPv$family jumbo: drops on h2 '$drops2' (unassigned '$unassigned') over $reas reassembled frames with $lost packets lost in the underlay, want none but reassembly up to the underlay's loss")
+		FAILED+=("IPv$family jumbo: drops on h2 '$drops2' (unassigned '$unassigned') over $reas reassembled frames with $lost packets lost in the underlay, want none but reassembly up to the underlay's loss (and map_full once it lost 8 or more)")
 }
 
 e2e_init test_encap_stt_tso "STT with the VMs' TSO: frames cut by the segmenter, over IPv4 and IPv6"

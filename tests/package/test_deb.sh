@@ -88,6 +88,10 @@ want_files=(./usr/sbin/ovx ./lib/systemd/system/ovx@.service ./etc/ovx/
 [[ -f $build/man/ovx-config.5 ]] && want_files+=(./usr/share/man/man5/ovx-config.5)
 [[ -f $build/completion/ovx.bash ]] && want_files+=(./usr/share/bash-completion/completions/ovx)
 [[ -f $build/completion/_ovx ]] && want_files+=(./usr/share/zsh/vendor-completions/_ovx)
+# A build tree configured before the package rules defaulted the prefix
+# to /usr keeps /usr/local in its cache.
+grep -qxF ./usr/local/sbin/ovx <<<"$contents" &&
+	e2e_fail "the package installs under /usr/local: $build was configured with CMAKE_INSTALL_PREFIX=/usr/local; reconfigure it with -DCMAKE_INSTALL_PREFIX=/usr (a fresh build tree does)"
 for f in "${want_files[@]}"; do
 	grep -qxF -- "$f" <<<"$contents" || e2e_fail "the package lacks $f"
 done
