@@ -50,7 +50,7 @@ set_demo=(
 # zsh and man-db check the generated completion and man pages
 # (tests/cli/docs_test.sh).
 # chromium opens the Prometheus console pages headless (tests/dashboard/;
-# about 120 MB to download with its libraries, 350 MB installed).
+# with its libraries 122 MB to download, 393 MB installed, 41 s here).
 set_test=(
 	libgtest-dev googletest prometheus chromium
 	tshark python3-scapy nftables systemd openssl etcd-client
