@@ -117,6 +117,11 @@ sleep 30 # a curve, not a dot
 
 e2e_step "the console pages in headless Chromium"
 page ovx.html tenant-traffic=blue tenant-traffic=red
+for want in "$EXPORTER1" "$EXPORTER2" "ovx-tenant.html?tenant=red" \
+	"ovx-segment.html?tenant=blue&amp;segment=$BLUE" "ovx-segment.html?tenant=red&amp;segment=$(topo_tenant_segment red)"; do
+	grep -qF -- "$want" "$TOPO_DIR/dom-$PAGE_N.html" || e2e_fail "ovx.html does not list $want"
+done
+e2e_ok "ovx.html lists both instances, both tenants and their segments"
 page ovx-tenant.html?tenant=blue "tenant-traffic=blue-web tx" "tenant-traffic=blue-web rx" \
 	"tenant-packets=blue-web tx"
 [[ $PAGE_OUT != *red-web* ]] || e2e_fail "tenant blue's page draws red's segment"
