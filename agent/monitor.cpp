@@ -163,8 +163,12 @@ public:
 	}
 	~Listener()
 	{
-		if (fd_)
-			::unlink(path_.c_str());
+		if (!fd_)
+			return;
+		::unlink(path_.c_str());
+		// The last monitor takes the directory along (`ovx down` then
+		// leaves nothing); the instance's, the agent's too, stays.
+		::rmdir(fs::path(path_).parent_path().c_str());
 	}
 
 	int fd() const { return fd_.get(); }
