@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -220,12 +221,39 @@ private:
 	// false once stdout is gone.
 	bool show(const Event &e);
 	bool scan_fdb();
+	// When to read the FDB next: --interval after the last read, or later
+	// when reads are costly (below).
+	std::uint64_t next_read_ns();
 
 	MonitorOptions o_;
 	Listener listener_;
 	std::vector<UniqueFd> writers_;
 	FdbWatch fdb_;
+	std::uint64_t read_start_ns_ = 0, read_ns_ = 0; // the last FDB read
+	bool stretched_ = false;			  // said so on stderr
 };
+
+// A read of the whole FDB costs CPU in proportion to its entries (about
+// 60 ms for 100,000 on a loaded 2-core VM): the monitor reads no more
+// often than every kCostFactor times as long as a read takes, so that it
+// never uses more than about 1/kCostFactor of a core, whatever the FDB's
+// size. A million entries are read about every 10 s.
+constexpr std::uint64_t kCostFactor = 20;
+
+std::uint64_t Monitor::next_read_ns()
+{
+	const auto interval = static_cast<std::uint64_t>(o_.interval_sec * 1e9);
+	const std::uint64_t wait = std::max(interval, read_ns_ * kCostFactor);
+	if (wait > interval && !stretched_) {
+		stretched_ = true;
+		std::fprintf(stderr,
+			     "ovx monitor: an FDB read takes %.0f ms: reading every %.1f s instead of "
+			     "--interval %g, to stay under 1/%llu of a core\n",
+			     static_cast<double>(read_ns_) / 1e6, static_cast<double>(wait) / 1e9,
+			     o_.interval_sec, static_cast<unsigned long long>(kCostFactor));
+	}
+	return read_start_ns_ + wait;
+}
 
 bool Monitor::show(const Event &e)
 {
@@ -250,6 +278,8 @@ bool Monitor::show(const Event &e)
 
 bool Monitor::scan_fdb()
 {
+	read_start_ns_ = monotonic_ns();
+	read_ns_ = 0;
 	auto dp = Dataplane::open(o_.instance);
 	if (!dp) {
 		// Not applied (yet, or any more): start afresh once it is, without
@@ -270,6 +300,7 @@ bool Monitor::scan_fdb()
 	const auto events = fdb_.update(
 		segments, [&](const FdbWatch::Visit &visit) { t.fdb.for_each(visit); }, monotonic_ns(),
 		unix_ms_now());
+	read_ns_ = monotonic_ns() - read_start_ns_;
 	for (const Event &e : events)
 		if (!show(e))
 			return false;
@@ -281,9 +312,10 @@ int Monitor::run()
 	::signal(SIGPIPE, SIG_IGN); // a closed stdout is a write error, seen below
 	UniqueFd sig = signal_fd();
 	listener_.ensure();
-	UniqueFd timer = timer_fd(o_.interval_sec);
+	UniqueFd timer = alarm_fd();
 	if (!scan_fdb())
 		return kExitOk;
+	set_alarm(timer.get(), next_read_ns());
 	for (;;) {
 		std::vector<pollfd> fds = {{sig.get(), POLLIN, 0},
 					   {timer.get(), POLLIN, 0},
@@ -341,6 +373,7 @@ int Monitor::run()
 			listener_.ensure();
 			if (!scan_fdb())
 				return kExitOk;
+			set_alarm(timer.get(), next_read_ns());
 		}
 	}
 }
