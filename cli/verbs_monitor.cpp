@@ -18,7 +18,8 @@ void add_monitor_verbs(CLI::App &app, Globals &g, Commands &out)
 	mon->add_option("--segment", o->segment, "Only events of this segment (FDB events)");
 	mon->add_option("--interval", o->interval_sec,
 			"Seconds between the reads of the FDB behind learn, move, age-out and "
-			"flush (default 1); a MAC learned and gone within one is not seen");
+			"flush (default 1; longer while a read costs more than 1/20 of it); a MAC "
+			"learned and gone within one is not seen");
 	json_flag(mon, g);
 	mon->footer("Example: ovx --netns host1 monitor --json fdb drift\n"
 		    "One line per event (--json: one object per line); ends on SIGINT, SIGTERM, "

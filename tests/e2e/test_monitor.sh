@@ -3,10 +3,10 @@
 # apply; a MAC is learned behind h2, moves behind h3 (the VM migrated) and
 # ages out (aging 6 s); drift (XDP detached, a map entry deleted) is
 # repaired and said; SIGHUP reloads; SIGTERM stops the agent; a manual
-# `ovx apply` is heard too. Each expected event appears exactly once with
-# exactly the expected fields. A text monitor filtered to one segment's FDB
-# events sees those alone. Monitors end with 0 on SIGINT and when their
-# output is closed, and remove their sockets.
+# `ovx apply` and an imperative verb are heard too. Each expected event
+# appears exactly once with exactly the expected fields. A text monitor
+# filtered to one segment's FDB events sees those alone. Monitors end with
+# 0 on SIGINT and when their output is closed, and remove their sockets.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -186,6 +186,9 @@ wait_event "$J" 20 event=agent-stop pid="$APID" signal=Terminated || e2e_fail "n
 ovx_run h1 apply -f "$CONF" || e2e_fail "apply: $OVX_OUT"
 wait_event "$J" 20 event=apply by="ovx apply" pid~ added=0 changed=0 removed=0 ||
 	e2e_fail "no apply event from ovx apply: $(cat "$J")"
+ovx_run h1 fdb add 02:00:00:00:0a:0a --segment "$BLUE" --vtep "$H2ADDR" || e2e_fail "fdb add: $OVX_OUT"
+wait_event "$J" 20 event=apply by="ovx fdb add" pid~ added=1 changed~ removed=0 ||
+	e2e_fail "no apply event from ovx fdb add: $(cat "$J")"
 
 e2e_step "every event exactly once"
 expect_once "$J" event=agent-start pid="$APID" file="$CONF"
@@ -199,6 +202,7 @@ expect_once "$J" event=agent-reload pid="$APID" file="$CONF"
 expect_once "$J" event=apply by=agent pid="$APID" reason=reload added=0 changed=0 removed=0
 expect_once "$J" event=agent-stop pid="$APID" signal=Terminated
 expect_once "$J" event=apply by="ovx apply" pid~ added=0 changed=0 removed=0
+expect_once "$J" event=apply by="ovx fdb add" pid~ added=1 changed~ removed=0
 n=$(grep -c "$B2MAC" "$J")
 ((n == 3)) || e2e_fail "$n events name $B2MAC, want 3 (learn, move, age-out): $(cat "$J")"
 e2e_ok "$B2MAC: learn, move, age-out and nothing else"
