@@ -137,7 +137,7 @@ done
 J=$TOPO_DIR/json.out
 
 e2e_step "the agent starts: agent-start, apply"
-ovx_agent_start h1 "$CONF" --interval 0.5 || e2e_fail "agent on h1 did not apply: $(cat "$(ovx_agent_log h1)")"
+ovx_agent_start h1 "$CONF" --interval 0.5 --metrics 127.0.0.1:9587 || e2e_fail "agent on h1 did not apply: $(cat "$(ovx_agent_log h1)")"
 APID=$(ovx_agent_pid h1)
 wait_event "$J" 20 event=apply by=agent pid="$APID" reason=start added~ changed~ removed=0 ||
 	e2e_fail "no apply event: $(cat "$J")"
@@ -174,6 +174,20 @@ wait_event "$J" 20 event=drift hook="XDP (native) on eth1" found=detached repair
 bpftool map delete pinned "$PIN/ovx_ports" key hex $key || e2e_fail "bpftool could not delete the port entry"
 wait_event "$J" 20 event=drift map=ovx_ports key="interface $port" found=missing repair=restored ||
 	e2e_fail "no drift event for ovx_ports: $(cat "$J")"
+
+e2e_step "the agent's metrics: up, repairs counted, reconciled just now"
+scrape=$(ip netns exec "$H1" /usr/bin/python3 -c '
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9587/metrics", timeout=5).read().decode())') ||
+	e2e_fail "no /metrics from the agent"
+metric() { awk -v n="$1" '$1 == n {print $2}' <<<"$scrape"; }
+[[ $(metric ovx_agent_up) == 1 ]] || e2e_fail "ovx_agent_up is '$(metric ovx_agent_up)', want 1"
+(($(metric ovx_agent_drift_repairs_total) >= 2)) ||
+	e2e_fail "ovx_agent_drift_repairs_total is '$(metric ovx_agent_drift_repairs_total)' after 2 repairs"
+age=$(($(date +%s) - $(metric ovx_agent_last_reconcile_timestamp_seconds)))
+((age >= 0 && age < 5)) || e2e_fail "last reconcile $age s ago with --interval 0.5"
+[[ $(metric ovx_agent_last_reconcile_failed) == 0 ]] || e2e_fail "ovx_agent_last_reconcile_failed is not 0"
+e2e_ok "ovx_agent_up 1, $(metric ovx_agent_drift_repairs_total) repairs, last reconcile ${age}s ago"
 
 e2e_step "SIGHUP: agent-reload, apply"
 kill -HUP "$APID"
