@@ -12,6 +12,8 @@ cleanup() {
 	[[ -n ${mon:-} ]] && kill -INT "$mon" 2>/dev/null && wait "$mon" 2>/dev/null
 	"$OVX" --netns "$NS" down >/dev/null 2>&1 || true
 	ip netns del "$NS" 2>/dev/null || true
+	# The writer lock file outlives its instance by design; this one's name is ours.
+	rm -f "/run/ovx/$NS.lock"
 	rm -rf "$work"
 }
 trap cleanup EXIT
