@@ -22,6 +22,7 @@
 
 #include "agent/apply.h"
 #include "agent/config.h"
+#include "agent/events.h"
 #include "agent/metrics.h"
 #include "agent/file_watch.h"
 #include "agent/loop_fds.h"
@@ -86,7 +87,7 @@ UniqueFd open_lock(const std::string &dir)
 class Agent {
 public:
 	Agent(const AgentOptions &o, std::shared_ptr<spdlog::logger> log)
-		: o_(o), log_(std::move(log)), dir_(agent_run_dir(o.instance))
+		: o_(o), log_(std::move(log)), dir_(agent_run_dir(o.instance)), events_(o.instance)
 	{
 		state_.pid = static_cast<int>(getpid());
 		state_.file = o.file;
@@ -97,6 +98,10 @@ public:
 
 private:
 	enum class Why { start, reload, timer };
+	static const char *why_name(Why w)
+	{
+		return w == Why::start ? "start" : w == Why::reload ? "reload" : "timer";
+	}
 	void cycle(Why why);
 	void save()
 	{
@@ -111,6 +116,7 @@ private:
 	std::shared_ptr<spdlog::logger> log_;
 	std::string dir_;
 	AgentState state_;
+	EventBus events_; // to `ovx monitor`s
 	std::optional<Config> config_; // the last good desired state
 	std::string file_error_;       // why the file on disk is not config_
 	bool applied_ = false;	       // config_ was in place once: later writes are drift
@@ -127,6 +133,10 @@ void Agent::cycle(Why why)
 			file_error_ = e.what();
 			log_->error("{}; keeping the last good desired state", e.what());
 		}
+		Event reload = event_now("agent-reload", {{"pid", state_.pid}, {"file", o_.file}});
+		if (!file_error_.empty())
+			reload.fields["error"] = file_error_;
+		events_.publish(reload);
 	}
 	// On a timer tick after the state was in place once, nothing was asked
 	// to change: whatever reconcile has to write is drift, made behind
@@ -139,6 +149,11 @@ void Agent::cycle(Why why)
 			log_->log(level, "{}", text);
 		else
 			more++;
+	};
+	// Monitors get what the log gets, a line for a line.
+	auto repaired = [&](nlohmann::ordered_json what) {
+		if (lines < kMaxLinesPerCycle)
+			events_.publish(event_now("drift", std::move(what)));
 	};
 	const WriteObserver observe = [&](const MapWrite &w) {
 		if (w.op == MapWrite::Op::reclaim) {
@@ -154,6 +169,12 @@ void Agent::cycle(Why why)
 		const char *what = w.op == MapWrite::Op::add	? "missing (deleted behind ovx's back), restored"
 				   : w.op == MapWrite::Op::change ? "changed behind ovx's back, restored"
 								  : "not in the desired state (added behind ovx's back), removed";
+		repaired({{"map", w.map},
+			  {"key", w.key},
+			  {"found", w.op == MapWrite::Op::add	   ? "missing"
+				    : w.op == MapWrite::Op::change ? "changed"
+								   : "added"},
+			  {"repair", w.op == MapWrite::Op::remove ? "removed" : "restored"}});
 		say(spdlog::level::warn, fmt::format("drift: map={} key={}: {}", w.map, w.key, what));
 	};
 	try {
@@ -165,11 +186,19 @@ void Agent::cycle(Why why)
 				continue;
 			}
 			repairs++;
+			repaired({{"hook", hook}, {"found", "detached"}, {"repair", "attached"}});
 			say(spdlog::level::warn, "drift: " + hook + " was not attached; attached again");
 		}
 		if (more)
 			log_->log(drift ? spdlog::level::warn : spdlog::level::info,
 				  "... and {} more entries like these", more);
+		if (drift && more)
+			events_.publish(event_now("drift", {{"more", more}}));
+		if (!drift) {
+			Event applied = apply_event("agent", r);
+			applied.fields["reason"] = why_name(why);
+			events_.publish(applied);
+		}
 		state_.repairs += drift ? repairs : 0;
 		state_.reclaimed += r.maps.learned_reclaimed;
 		if (r.maps.learned_reclaimed)
@@ -191,6 +220,10 @@ void Agent::cycle(Why why)
 		// said, and tried again at the next tick.
 		state_.last_error = e.what();
 		log_->error("apply failed, retrying every {}s: {}", o_.interval_sec, e.what());
+		events_.publish(event_now("apply", {{"by", "agent"},
+						    {"pid", state_.pid},
+						    {"reason", why_name(why)},
+						    {"error", e.what()}}));
 	}
 	state_.reconciles++;
 	state_.last_reconcile = unix_now();
@@ -216,6 +249,7 @@ int Agent::run()
 
 	log_->info("agent starting: file={} interval={}s pid={}", o_.file, o_.interval_sec,
 		   state_.pid);
+	events_.publish(event_now("agent-start", {{"pid", state_.pid}, {"file", o_.file}}));
 	try {
 		config_ = o_.config ? std::move(o_.config) : load_config(o_.file);
 		o_.config.reset();
@@ -258,6 +292,8 @@ int Agent::run()
 				}
 				log_->info("{}: stopping; the dataplane stays as it is ('ovx down' removes it)",
 					   strsignal(static_cast<int>(si.ssi_signo)));
+				events_.publish(event_now("agent-stop", {{"pid", state_.pid},
+									 {"signal", strsignal(static_cast<int>(si.ssi_signo))}}));
 				return kExitOk;
 			}
 			if (reload) {

@@ -302,6 +302,29 @@ void render_cluster(Writer &w, const nlohmann::json &c, std::uint64_t now_unix)
 	w.sample("", c.value("etcd_connected", false) ? 1ull : 0ull);
 }
 
+// The agent's own health: alive, when it last reconciled, what it repaired.
+void render_agent(Writer &w, const std::optional<AgentState> &agent)
+{
+	w.family("ovx_agent_up", "gauge",
+		 "1 while an ovx agent (file or cluster mode) runs for the instance.");
+	w.sample("", agent && agent->running ? 1ull : 0ull);
+	if (!agent)
+		return;
+	w.family("ovx_agent_last_reconcile_timestamp_seconds", "gauge",
+		 "Unix time of the agent's last reconcile (apply, reload or timer pass, "
+		 "successful or not).");
+	w.sample("", agent->last_reconcile);
+	w.family("ovx_agent_reconciles_total", "counter", "Reconciles the agent ran.");
+	w.sample("", agent->reconciles);
+	w.family("ovx_agent_drift_repairs_total", "counter",
+		 "Map entries and hooks changed behind ovx's back that the agent put back.");
+	w.sample("", agent->repairs);
+	w.family("ovx_agent_last_reconcile_failed", "gauge",
+		 "1 when the agent's last reconcile failed or its file does not parse (ovx status "
+		 "says why).");
+	w.sample("", agent->last_error.empty() ? 0ull : 1ull);
+}
+
 } // namespace
 
 std::string render_metrics(const MetricsSnapshot &snap)
@@ -318,6 +341,8 @@ std::string render_metrics(const MetricsSnapshot &snap)
 	w.family("ovx_up", "gauge",
 		 "1 when the instance's dataplane is pinned and its maps were read.");
 	w.sample("", snap.up ? 1ull : 0ull);
+	// Before the dataplane's: an agent that cannot apply is the news then.
+	render_agent(w, snap.agent);
 	if (!snap.up)
 		return out;
 
@@ -358,12 +383,19 @@ MetricsCollector::MetricsCollector(std::string instance, std::chrono::millisecon
 MetricsSnapshot MetricsCollector::collect()
 {
 	auto dp = Dataplane::open(instance_);
+	MetricsSnapshot snap;
 	if (!dp) {
 		std::lock_guard lock(mu_);
 		have_census_ = false; // a new dataplane starts with a fresh count
-		return {};
+	} else {
+		snap = collect(*dp);
 	}
-	return collect(*dp);
+	try {
+		snap.agent = agent_state(instance_);
+	} catch (const SystemError &) {
+		// agent.json unreadable: the agent says nothing this scrape.
+	}
+	return snap;
 }
 
 MetricsSnapshot MetricsCollector::collect(const Dataplane &dp)

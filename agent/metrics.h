@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "agent/daemon.h"
 #include "agent/inspect.h"
 
 namespace ovx {
@@ -26,6 +28,9 @@ struct MetricsSnapshot {
 	// A cluster-mode agent's report (agent/daemon.h cluster_state_path);
 	// null in file mode.
 	nlohmann::json cluster;
+	// What the instance's agent (either mode) last wrote about itself;
+	// nullopt when none ever ran.
+	std::optional<AgentState> agent;
 };
 
 // The text format: HELP and TYPE for every family, labels escaped.

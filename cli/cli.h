@@ -53,6 +53,7 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out);	  // port add|del
 void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out);	  // fdb add|del|show
 void add_flood_verbs(CLI::App &app, Globals &g, Commands &out);	  // flood add|del|show
 void add_agent_verbs(CLI::App &app, Globals &g, Commands &out);	  // agent status upgrade
+void add_monitor_verbs(CLI::App &app, Globals &g, Commands &out); // monitor
 // cluster status (the other cluster verbs: cli/verbs_cluster.h); after them.
 void add_cluster_status_verb(CLI::App &app, Globals &g, Commands &out);
 

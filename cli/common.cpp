@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "agent/daemon.h"
+#include "agent/events.h"
 #include "agent/imperative.h"
 #include "cli/cli.h"
 #include "cli/output.h"
@@ -28,6 +29,7 @@ void run_edit(const Globals &g, const std::string &instance, const std::string &
 {
 	refuse_if_agent(instance, verb);
 	const ApplyResult r = edit_instance(instance, verb, edit);
+	EventBus(instance).publish(apply_event(verb, r));
 	if (g.json) {
 		auto j = apply_json(r);
 		j["verb"] = verb;

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	ovx::cli::add_fdb_verbs(app, g, commands);
 	ovx::cli::add_flood_verbs(app, g, commands);
 	ovx::cli::add_agent_verbs(app, g, commands);
+	ovx::cli::add_monitor_verbs(app, g, commands);
 
 	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.wait, g.netns,
 							       [&] { return instance_name(g); });

@@ -4,6 +4,7 @@
 
 #include "agent/apply.h"
 #include "agent/daemon.h"
+#include "agent/events.h"
 #include "agent/imperative.h"
 #include "agent/inspect.h"
 #include "cli/cli.h"
@@ -27,6 +28,7 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 		       [args](const Globals &g, const std::string &instance) {
 			       refuse_if_agent(instance, "ovx apply");
 			       const auto result = ovx::apply(*args->config, instance);
+			       EventBus(instance).publish(apply_event("ovx apply", result));
 			       if (g.json)
 				       std::cout << apply_json(result).dump() << '\n';
 			       else

@@ -96,6 +96,13 @@ MetricsSnapshot fake_snapshot()
 	snap.fdb.scan_seconds = 0.0125;
 	snap.fdb_age_sec = 2.5;
 	v.maps = {{"ovx_fdb", 4, 1048576}, {"ovx_ports", 1, 4096}};
+
+	AgentState a;
+	a.running = true;
+	a.last_reconcile = 1796502601;
+	a.reconciles = 12;
+	a.repairs = 3;
+	snap.agent = a;
 	return snap;
 }
 
@@ -112,6 +119,24 @@ TEST(Metrics, DownInstanceHasBuildInfoAndUpZero)
 		  std::string::npos)
 		<< text;
 	EXPECT_EQ(text.find("ovx_segment_"), std::string::npos) << text;
+	EXPECT_NE(text.find("\novx_agent_up 0\n"), std::string::npos) << text;
+}
+
+TEST(Metrics, AnAgentThatCannotApplyIsReportedWithoutADataplane)
+{
+	MetricsSnapshot snap;
+	AgentState a;
+	a.running = true;
+	a.last_reconcile = 1796502601;
+	a.last_error = "interface vm1 not found";
+	snap.agent = a;
+	const std::string text = render_metrics(snap);
+	EXPECT_NE(text.find("\novx_up 0\n"), std::string::npos) << text;
+	EXPECT_NE(text.find("\novx_agent_up 1\n"), std::string::npos) << text;
+	EXPECT_NE(text.find("\novx_agent_last_reconcile_timestamp_seconds 1796502601\n"),
+		  std::string::npos)
+		<< text;
+	EXPECT_NE(text.find("\novx_agent_last_reconcile_failed 1\n"), std::string::npos) << text;
 }
 
 TEST(Metrics, LabelValuesAreEscaped)
