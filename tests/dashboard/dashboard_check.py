@@ -5,8 +5,7 @@
       the Grafana JSON is a dashboard with a Prometheus datasource variable
       and instance/tenant/segment variables, every panel has a query; every
       ovx_ metric the dashboard and the console templates name is one the
-      exporter writes (a string literal in METRICS_CPP), but for the ones
-      another change adds (PENDING) while the exporter lacks them
+      exporter writes (a string literal in METRICS_CPP)
   dashboard_check.py query GRAFANA_JSON PROMETHEUS_URL TENANT SEGMENT
       every query of the dashboard (panels and variables), with Grafana's
       variables replaced as Grafana would for TENANT and SEGMENT, sent to a
@@ -18,11 +17,6 @@ import re
 import sys
 import urllib.parse
 import urllib.request
-
-# Exported by the agent's drift repair (another branch of issue 16): the
-# dashboards have their panels already, empty until the exporter has them.
-PENDING = {"ovx_agent_drift_repairs_total", "ovx_agent_last_reconcile_timestamp_seconds"}
-
 
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr)
@@ -105,21 +99,16 @@ def names_cmd(metrics_cpp, grafana, consoles):
     if not used:
         fail("no ovx_ metric found in the dashboards")
     bad = 0
-    pending = []
     for name in sorted(used):
         if '"%s"' % name in exporter:
-            continue
-        if name in PENDING:
-            pending.append(name)
             continue
         print("FAIL: %s use %s, which %s does not write" % (", ".join(sorted(used[name])), name,
                                                             metrics_cpp), file=sys.stderr)
         bad = 1
     if bad:
         sys.exit(1)
-    print("ok: %s: %d panels; %d metrics named, all written by %s%s" % (
-        grafana, n, len(used), metrics_cpp,
-        " (not yet: %s)" % ", ".join(pending) if pending else ""))
+    print("ok: %s: %d panels; %d metrics named, all written by %s" % (
+        grafana, n, len(used), metrics_cpp))
 
 
 def substitute(q, tenant, segment):
