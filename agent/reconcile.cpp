@@ -247,11 +247,13 @@ void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have, Jour
 		// An array's zeroed slot holds nothing: filling it adds.
 		if (it != have.end() && !(map.is_array() && same_bytes(it->second, V{}))) {
 			changed.push_back(k);
-			changed_values.push_back(v);
 			old.push_back(it->second);
+			if (!journal) // told only in a dry run
+				changed_values.push_back(v);
 		} else {
 			added.push_back(k);
-			added_values.push_back(v);
+			if (!journal)
+				added_values.push_back(v);
 		}
 	}
 	if (keys.empty())
