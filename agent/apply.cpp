@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <set>
 
 #include "agent/change_log.h"
@@ -141,25 +144,107 @@ void use_segmenter(DesiredState &want, const Segmenter &sg)
 	want.ports[static_cast<std::uint32_t>(sg.return_ifindex)] = ovx_port{};
 }
 
-ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe,
-		  Applied *applied)
+namespace {
+
+std::string forwarding_name(int family)
+{
+	return family == AF_INET6 ? "IPv6 forwarding" : "IPv4 forwarding";
+}
+
+// What a released step takes away, in words.
+HookChange released(const std::string &instance, const Action &a)
+{
+	const std::string ifname = a.ifindex ? ifname_of(static_cast<std::uint32_t>(a.ifindex)) : "";
+	switch (a.op) {
+	case Action::Op::forwarding_off:
+		return {"disable", forwarding_name(a.family), ifname};
+	case Action::Op::detach_xdp:
+		return {"detach", "XDP", ifname};
+	case Action::Op::detach_tc:
+		return {"detach", "TC", ifname};
+	case Action::Op::remove_segmenter:
+		return {"remove", "segmenter " + segmenter_name(instance), ""};
+	case Action::Op::del_neighbour:
+		return {"delete", "managed neighbour " + format_ip(IpAddr{a.family, a.addr}), ifname};
+	case Action::Op::offload_remove:
+		return {"detach", "NIC program (xdp_offload)", ifname};
+	case Action::Op::destroy:
+	case Action::Op::attach_xdp:
+		break; // only ever undone, never released
+	}
+	return {"release", "step", ifname};
+}
+
+// The steps of one apply outside the maps: each recorded in the change log
+// with how to take it back, then made; or, in a dry run, only told.
+class Steps {
+public:
+	Steps(const std::string &instance, ApplyPlan *plan) : instance_(instance), plan_(plan)
+	{
+		if (!plan)
+			log_.emplace(instance);
+	}
+	bool dry() const { return plan_ != nullptr; }
+	// @undo, newest last, in the log; then @step.
+	void make(HookChange what, std::initializer_list<Action> undo,
+		  const std::function<void()> &step)
+	{
+		if (plan_) {
+			plan_->hooks.push_back(std::move(what));
+			return;
+		}
+		for (const Action &a : undo)
+			log_->undo(a);
+		step();
+	}
+	// What goes once the change stands.
+	void release(const Action &a)
+	{
+		if (plan_)
+			plan_->hooks.push_back(released(instance_, a));
+		else
+			log_->release(a);
+	}
+	void commit() { log_->commit(); }
+
+private:
+	std::string instance_;
+	ApplyPlan *plan_;
+	std::optional<ChangeLog> log_;
+};
+
+// apply(), or with @plan its dry run: every step decided here, made only
+// without @plan.
+ApplyResult apply_or_plan(const Config &config, const std::string &instance,
+			  const WriteObserver &observe, Applied *applied, ApplyPlan *plan)
 {
 	ApplyResult result;
 	const Resolved resolved = resolve(config);
-	ChangeLog::recover(instance);
+	if (!plan)
+		ChangeLog::recover(instance);
 
 	// Every step below records how to take it back before it is made
 	// (change: hooks, sysctls, links; journal: map entries), so that a
 	// failure anywhere leaves the instance as it was, and a kill leaves a
 	// log the next writer finishes with. Declared in this order, the map
 	// entries are undone before the hooks.
-	ChangeLog change(instance);
+	Steps change(instance, plan);
 	std::optional<Dataplane> dp = Dataplane::open(instance);
 	if (!dp) {
-		change.undo({Action::Op::destroy});
-		crash_point("before create");
-		dp = Dataplane::create(instance, config.limits.fdb_entries);
-		crash_point("created");
+		// A dry run diffs against the empty maps of programs that are
+		// loaded, never pinned, and freed when it ends.
+		if (plan) {
+			plan->create = true;
+			dp = Dataplane::load_unpinned(config.limits.fdb_entries);
+		}
+		change.make({"create", "instance (programs loaded, pinned under " +
+					       Dataplane::instance_dir(instance) + ")",
+			     ""},
+			    {{Action::Op::destroy}}, [&] {
+				    crash_point("before create");
+				    dp = Dataplane::create(instance, config.limits.fdb_entries);
+				    crash_point("created");
+			    });
 		result.created = true;
 	}
 
@@ -192,11 +277,12 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		}
 		if (owned || !ip_forwarding(ul, family))
 			want.config.flags |= flag;
-		if (!ip_forwarding(ul, family)) {
-			change.undo({Action::Op::forwarding_off, ul_ifindex, family});
-			set_ip_forwarding(ul, family, true);
-			crash_point("forwarding on");
-		}
+		if (!ip_forwarding(ul, family))
+			change.make({"enable", forwarding_name(family), ul},
+				    {{Action::Op::forwarding_off, ul_ifindex, family}}, [&, family = family] {
+					    set_ip_forwarding(ul, family, true);
+					    crash_point("forwarding on");
+				    });
 	}
 	// A running `ovx trace` keeps its events across an apply; a killed
 	// one's flags go.
@@ -216,49 +302,77 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 		const std::uint32_t mode =
 			flags == XDP_FLAGS_SKB_MODE ? XDP_ATTACHED_SKB : XDP_ATTACHED_DRV;
 		if (!cur || cur->mode != mode) {
+			const std::string what = std::string("XDP (") +
+						 xdp_mode_name(config.underlay.mode) + ")" +
+						 (cur ? std::string(", was ") +
+								attach_mode_name(cur->mode)
+						      : "");
+			const std::uint32_t old_flags =
+				cur && cur->mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+								     : XDP_FLAGS_DRV_MODE;
+			auto attach = [&] {
+				dp->attach_xdp(ul_ifindex, flags);
+				crash_point("xdp attached");
+			};
 			// Undone newest first: the new program off, the old one on.
 			if (cur)
-				change.undo({Action::Op::attach_xdp, ul_ifindex, 0,
-					     cur->mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
-									   : XDP_FLAGS_DRV_MODE});
-			change.undo({Action::Op::detach_xdp, ul_ifindex});
-			dp->attach_xdp(ul_ifindex, flags);
-			crash_point("xdp attached");
+				change.make({"attach", what, ul},
+					    {{Action::Op::attach_xdp, ul_ifindex, 0, old_flags},
+					     {Action::Op::detach_xdp, ul_ifindex}},
+					    attach);
+			else
+				change.make({"attach", what, ul}, {{Action::Op::detach_xdp, ul_ifindex}},
+					    attach);
 			result.attached.push_back(std::string("XDP (") +
 						  xdp_mode_name(config.underlay.mode) + ") on " + ul);
 		}
 	}
 	if (!dp->tc_attached(ul_ifindex, Program::tc_underlay)) {
-		change.undo({Action::Op::detach_tc, ul_ifindex});
-		dp->attach_tc(ul_ifindex, Program::tc_underlay);
-		crash_point("tc underlay attached");
+		change.make({"attach", "TC (tc_underlay)", ul}, {{Action::Op::detach_tc, ul_ifindex}},
+			    [&] {
+				    dp->attach_tc(ul_ifindex, Program::tc_underlay);
+				    crash_point("tc underlay attached");
+			    });
 		result.attached.push_back("TC on " + ul);
 	}
 
 	// The NIC's program follows the underlay and the mode.
 	const std::string nic_dir = offload_dir(instance);
-	if (old_ul && (!same_underlay || config.underlay.mode != XdpMode::offload))
+	// offload_remove() does nothing where ovx pinned no NIC program.
+	if (old_ul && (!same_underlay || config.underlay.mode != XdpMode::offload) &&
+	    std::filesystem::exists(nic_dir))
 		change.release({Action::Op::offload_remove, old_ul});
 	std::optional<NicOffload> nic;
-	if (config.underlay.mode == XdpMode::offload)
-		nic.emplace(NicOffload::attach(nic_dir, ul_ifindex));
+	if (config.underlay.mode == XdpMode::offload) {
+		if (!change.dry())
+			nic.emplace(NicOffload::attach(nic_dir, ul_ifindex));
+		else if (!std::filesystem::exists(nic_dir))
+			change.make({"attach", "NIC program (xdp_offload)", ul}, {}, [] {});
+	}
 
 	const bool wants_segmenter = needs_segmenter(want);
-	const bool had_segmenter = if_nametoindex(segmenter_name(instance).c_str()) != 0;
+	const std::string sg_name = segmenter_name(instance);
+	const bool had_segmenter = if_nametoindex(sg_name.c_str()) != 0;
 	if (wants_segmenter) {
+		// A dry run names the segmenter it would make, not its ports.
 		if (!had_segmenter)
-			change.undo({Action::Op::remove_segmenter});
-		use_segmenter(want, ensure_segmenter(instance));
-		crash_point("segmenter");
+			change.make({"create", "segmenter " + sg_name, ""},
+				    {{Action::Op::remove_segmenter}}, [] {});
+		if (!change.dry() || had_segmenter) {
+			use_segmenter(want, ensure_segmenter(instance));
+			crash_point("segmenter");
+		}
 	} else if (had_segmenter) {
 		change.release({Action::Op::remove_segmenter});
 	}
 	for (const auto &[ifindex, port] : want.ports) {
 		if (dp->tc_attached(static_cast<int>(ifindex), Program::tc_port))
 			continue;
-		change.undo({Action::Op::detach_tc, static_cast<int>(ifindex)});
-		dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
-		crash_point("port attached");
+		change.make({"attach", "TC (tc_port)", ifname_of(ifindex)},
+			    {{Action::Op::detach_tc, static_cast<int>(ifindex)}}, [&, ifindex = ifindex] {
+				    dp->attach_tc(static_cast<int>(ifindex), Program::tc_port);
+				    crash_point("port attached");
+			    });
 		result.ports_attached++;
 		result.attached.push_back("TC on " + ifname_of(ifindex));
 	}
@@ -267,11 +381,13 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	const auto want_addrs = vtep_addresses(want.vteps);
 	const auto have_addrs = vtep_addresses(have_vteps);
 	for (const IpAddr &a : want_addrs) {
+		auto add = [&] { add_managed_neighbour(ul_ifindex, a.family, a.bytes); };
 		if (!(same_underlay && have_addrs.contains(a)))
-			change.undo({Action::Op::del_neighbour, ul_ifindex, a.family, 0, a.bytes});
-		// Also for one present: a neighbour overwritten behind ovx's
-		// back is written again.
-		add_managed_neighbour(ul_ifindex, a.family, a.bytes);
+			change.make({"add", "managed neighbour " + format_ip(a), ul},
+				    {{Action::Op::del_neighbour, ul_ifindex, a.family, 0, a.bytes}}, add);
+		else if (!change.dry())
+			// A neighbour overwritten behind ovx's back is written again.
+			add();
 	}
 	for (const IpAddr &a : have_addrs)
 		if (old_ul && (!same_underlay || !want_addrs.contains(a)))
@@ -291,6 +407,12 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 				change.release({Action::Op::forwarding_off, old_ul, family});
 	}
 
+	if (plan) {
+		plan->maps = reconcile_plan(t, want, monotonic_ns(),
+					    [plan](const MapWrite &w) { plan->writes.push_back(w); });
+		result.maps = plan->maps;
+		return result;
+	}
 	Journal maps;
 	result.maps = reconcile(t, want, monotonic_ns(), maps, observe);
 	crash_point("maps written");
@@ -307,6 +429,21 @@ ApplyResult apply(const Config &config, const std::string &instance, const Write
 	if (applied)
 		*applied = Applied{config.underlay.mode, resolved, std::move(want)};
 	return result;
+}
+
+} // namespace
+
+ApplyResult apply(const Config &config, const std::string &instance, const WriteObserver &observe,
+		  Applied *applied)
+{
+	return apply_or_plan(config, instance, observe, applied, nullptr);
+}
+
+ApplyPlan plan_apply(const Config &config, const std::string &instance)
+{
+	ApplyPlan plan;
+	apply_or_plan(config, instance, {}, nullptr, &plan);
+	return plan;
 }
 
 std::optional<ApplyResult> apply_delta(const Config &config, const std::string &instance,

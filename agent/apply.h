@@ -45,6 +45,27 @@ struct Applied {
 	std::shared_ptr<Dataplane> dataplane = {};
 };
 
+// One change an apply makes outside the maps, in words: {"attach", "XDP
+// (native)", "eth1"}, {"enable", "IPv4 forwarding", "eth1"}, {"create",
+// "instance", ""}.
+struct HookChange {
+	std::string op;	  // attach detach create remove enable disable add delete
+	std::string what;
+	std::string interface; // empty when none
+};
+
+// What apply() would do: `ovx apply --dry-run`.
+struct ApplyPlan {
+	bool create = false; // nothing is pinned: the programs would be loaded
+	std::vector<HookChange> hooks;
+	std::vector<MapWrite> writes; // in the order reconcile() writes them
+	ReconcileReport maps;
+
+	// Whether applying would change anything. Learned entries that would
+	// be reclaimed (aged) do not count: any apply or agent tick does that.
+	bool changes() const { return create || !hooks.empty() || maps.changes(); }
+};
+
 // Loads and attaches the programs when needed, then makes the maps match
 // @config. Bad input (a missing interface) throws ConfigError before anything
 // changes; a refusal by the kernel throws SystemError after undoing what this
@@ -53,6 +74,14 @@ struct Applied {
 // @applied, when given, receives what was written once it stands.
 ApplyResult apply(const Config &config, const std::string &instance,
 		  const WriteObserver &observe = {}, Applied *applied = nullptr);
+
+// What apply() would do, decided by the same code and done not at all: no
+// map written, no pin, hook, link, neighbour or sysctl changed, no change
+// log. On an instance that is not up, the programs are loaded unpinned to
+// diff against their empty maps, and freed. Bad input throws ConfigError,
+// as apply() would. Takes no lock: it writes nothing, and what it reads may
+// change after it returns anyway.
+ApplyPlan plan_apply(const Config &config, const std::string &instance);
 
 // @config as a delta against @last when it differs from it only in static
 // FDB entries (a remote MAC bound, moved or gone) and VTEPs that join

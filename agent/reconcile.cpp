@@ -1,13 +1,16 @@
 #include "agent/reconcile.h"
 
+#include <arpa/inet.h>
 #include <time.h>
 
 #include <cstring>
 
 #include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -46,35 +49,45 @@ template <typename K, typename V> HaveMap<K, V> current(const Map<K, V> &map)
 
 // Tells the observer of each write, keys in words ("segment blue-web
 // 02:00:00:00:02:01"), segments by name where the desired or current state
-// has one.
+// has one; with @values (a dry run), the values before and after too.
 class Notes {
 public:
 	Notes(const WriteObserver &observe, const AbiMap<std::uint32_t, ovx_seg_name> &want,
-	      const HaveMap<std::uint32_t, ovx_seg_name> &have)
-		: observe_(observe), want_(want), have_(have)
+	      const HaveMap<std::uint32_t, ovx_seg_name> &have, bool values = false)
+		: observe_(observe), want_(want), have_(have), values_(values)
 	{
 	}
 
 	template <typename K, typename V>
-	void operator()(const Map<K, V> &map, MapWrite::Op op, const std::vector<K> &keys) const
+	void operator()(const Map<K, V> &map, MapWrite::Op op, const std::vector<K> &keys,
+			std::type_identity_t<const std::vector<V> *> before = nullptr,
+			std::type_identity_t<const std::vector<V> *> after = nullptr) const
 	{
-		if (observe_)
-			for (const K &k : keys)
-				observe_(MapWrite{map.name(), op, describe(map.name(), k)});
+		if (!observe_)
+			return;
+		for (std::size_t i = 0; i < keys.size(); i++) {
+			MapWrite w{map.name(), op, describe(map.name(), keys[i])};
+			if (values_ && before)
+				w.before = value(map.name(), (*before)[i]);
+			if (values_ && after)
+				w.after = value(map.name(), (*after)[i]);
+			observe_(w);
+		}
 	}
 
 private:
-	std::string segment(std::uint32_t sid) const
+	std::string segment_name(std::uint32_t sid) const
 	{
 		auto name = [](const ovx_seg_name &n) {
-			return "segment " + std::string(n.name, strnlen(n.name, OVX_NAME_LEN));
+			return std::string(n.name, strnlen(n.name, OVX_NAME_LEN));
 		};
 		if (auto it = want_.find(sid); it != want_.end() && it->second.name[0])
 			return name(it->second);
 		if (auto it = have_.find(sid); it != have_.end() && it->second.name[0])
 			return name(it->second);
-		return "segment #" + std::to_string(sid);
+		return "#" + std::to_string(sid);
 	}
+	std::string segment(std::uint32_t sid) const { return "segment " + segment_name(sid); }
 	// The maps keyed by a plain number: ports by ifindex, the config by 0,
 	// the rest by segment id.
 	std::string describe(const std::string &map, std::uint32_t k) const
@@ -96,9 +109,7 @@ private:
 	}
 	std::string describe(const ovx_fdb_key &k) const
 	{
-		Mac mac;
-		std::memcpy(mac.data(), k.mac, mac.size());
-		return segment(k.segment) + " " + format_mac(mac);
+		return segment(k.segment) + " " + mac_text(k.mac);
 	}
 	std::string describe(const ovx_flood_key &k) const
 	{
@@ -109,42 +120,159 @@ private:
 		return segment(k.segment) + " " + format_ip(from_abi(k.addr));
 	}
 
+	// A zeroed array slot is no value at all.
+	template <typename V> Fields value(const std::string &map, const V &v) const
+	{
+		return same_bytes(v, V{}) ? Fields{} : fields(map, v);
+	}
+	static std::string mac_text(const std::uint8_t (&bytes)[6])
+	{
+		Mac mac;
+		std::memcpy(mac.data(), bytes, mac.size());
+		return format_mac(mac);
+	}
+	static std::string addr_text(const ovx_addr &a)
+	{
+		return a.family ? format_ip(from_abi(a)) : "";
+	}
+	// Names of the bits of @flags set, "a,b"; unknown bits by number.
+	static std::string flag_names(std::uint32_t flags,
+				      std::initializer_list<std::pair<std::uint32_t, const char *>> names)
+	{
+		std::string out;
+		for (const auto &[bit, name] : names)
+			if (flags & bit) {
+				out += (out.empty() ? "" : ",") + std::string(name);
+				flags &= ~bit;
+			}
+		if (flags)
+			out += (out.empty() ? "" : ",") + std::to_string(flags);
+		return out;
+	}
+	Fields fields(const std::string &map, std::uint32_t v) const
+	{
+		if (map == "ovx_vni")
+			return {{"segment", segment_name(v)}};
+		if (map == "ovx_flood_ports")
+			return {{"interface", interface_name(v)}};
+		return {{"value", std::to_string(v)}}; // ovx_vteps: a member
+	}
+	Fields fields(const std::string &, const ovx_addr &a) const
+	{
+		return {{"vtep", addr_text(a)}};
+	}
+	Fields fields(const std::string &, const ovx_seg_name &n) const
+	{
+		return {{"name", std::string(n.name, strnlen(n.name, OVX_NAME_LEN))},
+			{"tenant", std::string(n.tenant, strnlen(n.tenant, OVX_NAME_LEN))}};
+	}
+	Fields fields(const std::string &, const ovx_port &p) const
+	{
+		return {{"segment", p.segment ? segment_name(p.segment) : "(segmenter return side)"},
+			{"mac", mac_text(p.mac)}};
+	}
+	Fields fields(const std::string &, const ovx_fdb_entry &e) const
+	{
+		Fields f;
+		if (e.kind == OVX_FDB_PORT)
+			f.emplace_back("interface", interface_name(e.ifindex));
+		else
+			f.emplace_back("vtep", addr_text(e.vtep));
+		f.emplace_back("flags", flag_names(e.flags, {{OVX_FDB_STATIC, "static"},
+							      {OVX_FDB_LEARNED, "learned"},
+							      {OVX_FDB_FORWARD, "forward"}}));
+		return f;
+	}
+	Fields fields(const std::string &, const ovx_segment &s) const
+	{
+		return {{"id", std::to_string(s.id)},
+			{"encap", encap_name(static_cast<ovx_encap>(s.encap))},
+			{"flags", flag_names(s.flags, {{OVX_SEG_ACTIVE, "active"},
+						       {OVX_SEG_LEARNING, "learning"}})},
+			{"ports", std::to_string(s.n_ports)},
+			{"flood_vteps", std::to_string(s.n_vteps)},
+			{"inner_mtu", std::to_string(s.inner_mtu)},
+			{"aging", std::to_string(s.aging_sec)},
+			{"learn_max", std::to_string(s.learn_max)},
+			{"segmenter", s.gso_ifindex ? interface_name(s.gso_ifindex) : ""}};
+	}
+	// The receive cookie is left out: it is kept, and it is the one
+	// secret of the instance.
+	Fields fields(const std::string &, const ovx_config &c) const
+	{
+		std::string encaps;
+		for (ovx_encap e : {OVX_ENCAP_VXLAN, OVX_ENCAP_NVGRE, OVX_ENCAP_STT, OVX_ENCAP_GENEVE})
+			if (c.encaps & (1u << e))
+				encaps += (encaps.empty() ? "" : ",") + std::string(encap_name(e));
+		return {{"abi", std::to_string(c.abi_version)},
+			{"underlay", c.underlay_ifindex ? interface_name(c.underlay_ifindex) : ""},
+			{"mtu", std::to_string(c.underlay_mtu)},
+			{"vxlan_port", std::to_string(ntohs(c.vxlan_port))},
+			{"geneve_port", std::to_string(ntohs(c.geneve_port))},
+			{"encaps", encaps},
+			{"vtep4", addr_text(c.vtep4)},
+			{"vtep6", addr_text(c.vtep6)},
+			{"learn_max", std::to_string(c.learn_max)},
+			{"flags", flag_names(c.flags, {{OVX_CFG_OWNS_FORWARDING, "owns_forwarding"},
+						       {OVX_CFG_OWNS_FORWARDING6, "owns_forwarding6"},
+						       {OVX_CFG_TRACE_DROPS, "trace_drops"},
+						       {OVX_CFG_TRACE_ALL, "trace_all"},
+						       {OVX_CFG_TC_ONLY, "tc_only"}})}};
+	}
+
 	const WriteObserver &observe_;
 	const AbiMap<std::uint32_t, ovx_seg_name> &want_;
 	const HaveMap<std::uint32_t, ovx_seg_name> &have_;
+	bool values_;
 };
 
 // Below this many writes, one syscall per entry is as cheap as packing.
 constexpr std::size_t kBatchMin = 64;
 
 // @have: what @map holds, read back (HaveMap) or known (a DesiredState's
-// AbiMap that a delta starts from).
+// AbiMap that a delta starts from). No @journal: a dry run, which only
+// tells @note.
 template <typename K, typename V, typename Have>
-void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have, Journal &journal,
+void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have, Journal *journal,
 		ReconcileReport &report, const Notes &note)
 {
 	std::vector<K> keys, added, changed;
-	std::vector<V> values, old;
+	std::vector<V> values, added_values, changed_values, old;
 	for (const auto &[k, v] : want) {
 		auto it = have.find(k);
 		if (it != have.end() && same_bytes(it->second, v))
 			continue;
 		keys.push_back(k);
 		values.push_back(v);
-		if (it != have.end()) {
+		// An array's zeroed slot holds nothing: filling it adds.
+		if (it != have.end() && !(map.is_array() && same_bytes(it->second, V{}))) {
 			changed.push_back(k);
 			old.push_back(it->second);
+			if (!journal) // told only in a dry run
+				changed_values.push_back(v);
 		} else {
 			added.push_back(k);
+			if (!journal)
+				added_values.push_back(v);
 		}
 	}
 	if (keys.empty())
 		return;
+	report.added += added.size();
+	report.changed += changed.size();
+	if (!journal) {
+		note(map, MapWrite::Op::add, added, nullptr, &added_values);
+		note(map, MapWrite::Op::change, changed, &old, &changed_values);
+		return;
+	}
 	// Journaled first: a batch that fails half-way has written some of
 	// its entries, and undoing one that was never written is harmless.
-	journal.record([&map, added, changed, old] {
+	journal->record([&map, added, changed, old] {
 		for (const K &k : added)
-			map.erase(k);
+			if (map.is_array())
+				map.update(k, V{});
+			else
+				map.erase(k);
 		for (std::size_t i = 0; i < changed.size(); i++)
 			map.update(changed[i], old[i]);
 	});
@@ -153,17 +281,16 @@ void upsert_all(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have, Jour
 	else
 		for (std::size_t i = 0; i < keys.size(); i++)
 			map.update(keys[i], values[i]);
-	report.added += added.size();
-	report.changed += changed.size();
 	note(map, MapWrite::Op::add, added);
 	note(map, MapWrite::Op::change, changed);
 }
 
 // Removes what @have holds, @owned claims, and @want lacks; returns how
 // many. An array's entries cannot be deleted: they are zeroed instead.
+// No @journal: a dry run, which only tells @note.
 template <typename K, typename V, typename Have, typename Owned>
 std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const Have &have,
-			 Owned owned, Journal &journal, const Notes &note,
+			 Owned owned, Journal *journal, const Notes &note,
 			 MapWrite::Op op = MapWrite::Op::remove)
 {
 	std::vector<K> keys;
@@ -184,7 +311,11 @@ std::size_t remove_stale(Map<K, V> &map, const AbiMap<K, V> &want, const Have &h
 	}
 	if (keys.empty())
 		return 0;
-	journal.record([&map, keys, old] {
+	if (!journal) {
+		note(map, op, keys, &old);
+		return keys.size();
+	}
+	journal->record([&map, keys, old] {
 		for (std::size_t i = 0; i < keys.size(); i++)
 			map.update(keys[i], old[i]);
 	});
@@ -264,8 +395,12 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	return report;
 }
 
-ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns,
-			  Journal &journal, const WriteObserver &observe)
+namespace {
+
+// reconcile(); without @journal, reconcile_plan(): the same decisions, told
+// and not made.
+ReconcileReport reconcile_maps(Tables &t, const DesiredState &want, std::uint64_t now_ns,
+			       Journal *journal, const WriteObserver &observe)
 {
 	ReconcileReport report;
 
@@ -280,7 +415,7 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	const auto have_vteps = current(t.vteps);
 
 	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
-	const Notes o(observe, want.names, have_names);
+	const Notes o(observe, want.names, have_names, !journal);
 
 	// FDB entries that go make room first: the FDB is the one map whose
 	// old and new contents together may not fit (a thousand remotes
@@ -349,7 +484,7 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	// A segment id that was not active before starts with zeroed counters.
 	for (const auto &[sid, seg] : want.segments) {
 		auto it = have_segments.find(sid);
-		if (it == have_segments.end() || !(it->second.flags & OVX_SEG_ACTIVE))
+		if (journal && (it == have_segments.end() || !(it->second.flags & OVX_SEG_ACTIVE)))
 			t.seg_stats.clear(sid);
 	}
 
@@ -378,9 +513,25 @@ ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now
 	report.removed += remove_stale(t.seg_names, want.names, have_names,
 				       nonzero<std::uint32_t, ovx_seg_name>, journal, o);
 
-	release_learned(t, learned_gone, journal);
+	if (journal)
+		release_learned(t, learned_gone, *journal);
 	return report;
 }
+
+} // namespace
+
+ReconcileReport reconcile(Tables &t, const DesiredState &want, std::uint64_t now_ns,
+			  Journal &journal, const WriteObserver &observe)
+{
+	return reconcile_maps(t, want, now_ns, &journal, observe);
+}
+
+ReconcileReport reconcile_plan(Tables &t, const DesiredState &want, std::uint64_t now_ns,
+			       const WriteObserver &observe)
+{
+	return reconcile_maps(t, want, now_ns, nullptr, observe);
+}
+
 
 
 ReconcileReport reconcile_delta(Tables &t, const DesiredState &before, const DesiredState &after,
@@ -405,8 +556,8 @@ ReconcileReport reconcile_delta(Tables &t, const DesiredState &before, const Des
 	}
 	// Joining VTEPs, in reconcile()'s order: members and flood entries
 	// before the segment record that counts them.
-	upsert_all(t.vteps, after.vteps, before.vteps, journal, report, note);
-	upsert_all(t.flood_vteps, after.flood_vteps, before.flood_vteps, journal, report, note);
+	upsert_all(t.vteps, after.vteps, before.vteps, &journal, report, note);
+	upsert_all(t.flood_vteps, after.flood_vteps, before.flood_vteps, &journal, report, note);
 	std::map<std::uint32_t, std::uint64_t> learned_gone;
 	for (const auto &[k, e] : after.fdb) {
 		if (auto it = before.fdb.find(k); it != before.fdb.end() && same_bytes(it->second, e))
@@ -434,9 +585,9 @@ ReconcileReport reconcile_delta(Tables &t, const DesiredState &before, const Des
 			report.changed++;
 		}
 	}
-	upsert_all(t.segments, after.segments, before.segments, journal, report, note);
+	upsert_all(t.segments, after.segments, before.segments, &journal, report, note);
 	report.removed += remove_stale(t.flood_vteps, after.flood_vteps, before.flood_vteps,
-				       any<ovx_flood_key, ovx_addr>, journal, note);
+				       any<ovx_flood_key, ovx_addr>, &journal, note);
 	report.removed += gone.size();
 	report.added += added.size();
 	report.changed += changed.size();

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agent/desired.h"
 #include "agent/journal.h"
@@ -21,12 +23,19 @@ struct ReconcileReport {
 	bool changes() const { return added || changed || removed; }
 };
 
+// A map value in words, field by field: {"segment", "blue-web"}, {"vtep", "192.168.77.2"}.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
 // One entry written by reconcile(): which map, what, and the key in words.
 struct MapWrite {
 	enum class Op { add, change, remove, reclaim }; // reclaim: an aged or orphaned learned entry
 	std::string map;
 	Op op;
 	std::string key;
+	// The value before (change, remove, reclaim) and after (add, change):
+	// only from reconcile_plan(), for a real reconcile may write a million
+	// FDB entries, and wording them would cost more than writing them.
+	Fields before = {}, after = {};
 };
 using WriteObserver = std::function<void(const MapWrite &)>;
 
@@ -50,6 +59,14 @@ ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_
 // the caller commits once the rest of its change (hooks, NIC) has worked too.
 ReconcileReport reconcile(Tables &tables, const DesiredState &want, std::uint64_t now_ns,
 			  Journal &journal, const WriteObserver &observe = {});
+
+// What reconcile() would write to @tables, told to @observe entry by entry
+// with the values before and after, in the same order and with the same
+// report; nothing is written (`ovx apply --dry-run`). The datapath may
+// learn or refresh entries meanwhile: a later reconcile() can differ in
+// learned entries only.
+ReconcileReport reconcile_plan(Tables &tables, const DesiredState &want, std::uint64_t now_ns,
+			       const WriteObserver &observe);
 
 // From @before (what the last reconcile wrote) to @after, touching only the
 // keys that differ, each read once: the cluster agent's way to apply a MAC's

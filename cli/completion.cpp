@@ -2,7 +2,8 @@
 // (`ovx completion bash|zsh`). Values come from cheap sources at the time
 // of the <TAB>: instance names from the pins directory, network namespaces
 // from /run/netns, segment names from `ovx segment show --json` of the
-// instance the command line names, interfaces from `ip link`.
+// instance the command line names, interfaces from `ip link`; the values
+// of an option that takes one of a fixed set from its definition.
 #include <sstream>
 
 #include "cli/docs.h"
@@ -18,6 +19,13 @@ std::string join(const std::vector<std::string> &words, const std::string &sep =
 	for (const auto &w : words)
 		out += (out.empty() ? "" : sep) + w;
 	return out;
+}
+
+// A value's kind for the bash script: its kind, with the set after
+// "values:" ("values:true,false").
+std::string bash_kind(const OptionDoc &o)
+{
+	return o.kind == "values" ? "values:" + join(o.values, ",") : o.kind;
 }
 
 // Inside '...' in either shell.
@@ -76,9 +84,9 @@ _ovx_spec()
 				if (o.takes_value)
 					valued.push_back(n);
 				if (!o.kind.empty())
-					kinds.push_back(n + "=" + o.kind);
+					kinds.push_back(n + "=" + bash_kind(o));
 			}
-		const std::string pos = c.positionals.empty() ? "" : c.positionals[0].kind;
+		const std::string pos = c.positionals.empty() ? "" : bash_kind(c.positionals[0]);
 		s << "\t" << single_quoted(join(c.path)) << ")\n"
 		  << "\t\tcmds=" << single_quoted(join(c.subcommands)) << "\n"
 		  << "\t\tflags=" << single_quoted(join(flags)) << "\n"
@@ -104,6 +112,8 @@ _ovx_values()
 	  << pins_dir() << R"sh(/*/; do
 			[[ -d $d ]] && d=${d%/} && names+=("${d##*/}")
 		done ;;
+	values:*)
+		IFS=, read -ra names <<<"${1#values:}" ;;
 	netns)
 		for d in /run/netns/*; do
 			[[ -e $d ]] && names+=("${d##*/}")
@@ -180,13 +190,15 @@ std::string zsh_escape(const std::string &text)
 	return out;
 }
 
-std::string zsh_action(const std::string &kind)
+std::string zsh_action(const OptionDoc &o)
 {
-	if (kind == "file")
+	if (o.kind == "file")
 		return "_files";
-	if (kind.empty())
+	if (o.kind == "values")
+		return "(" + join(o.values) + ")";
+	if (o.kind.empty())
 		return " ";
-	return "_ovx_" + kind;
+	return "_ovx_" + o.kind;
 }
 
 std::string zsh_option_spec(const OptionDoc &o)
@@ -201,7 +213,7 @@ std::string zsh_option_spec(const OptionDoc &o)
 		}
 	message.erase(0, message.find_first_not_of('-'));
 	const std::string value =
-		o.takes_value ? ":" + zsh_escape(message) + ":" + zsh_action(o.kind) : "";
+		o.takes_value ? ":" + zsh_escape(message) + ":" + zsh_action(o) : "";
 	if (o.names.size() == 1)
 		return single_quoted(o.names[0] + help + value);
 	// Aliases exclude each other: "(-f --file)"{-f,--file}"[...]:file:_files".
@@ -270,7 +282,7 @@ _ovx_interface()
 		for (const auto &p : c.positionals)
 			s << " \\\n\t\t"
 			  << single_quoted((p.required ? ":" : "::") + zsh_escape(p.names[0]) + ":" +
-					   zsh_action(p.kind));
+					   zsh_action(p));
 		if (!c.subcommands.empty())
 			s << " \\\n\t\t'1: :->cmd' \\\n\t\t'*:: :->args'";
 		s << " && ret=0\n";

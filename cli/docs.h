@@ -23,8 +23,10 @@ struct OptionDoc {
 	std::string help;
 	std::string envname;
 	// What its value names, where a shell can list the candidates cheaply:
-	// "file", "instance", "netns", "segment", "interface"; empty otherwise.
+	// "file", "instance", "netns", "segment", "interface"; "values" for one
+	// of a fixed set (CLI::IsMember), @values; empty otherwise.
 	std::string kind;
+	std::vector<std::string> values;
 };
 
 // One command: ovx itself (empty path) or a verb ({"fdb", "add"}).

@@ -1,5 +1,6 @@
 // The command definitions as data, for completion and the man page.
 #include <algorithm>
+#include <sstream>
 
 #include "cli/docs.h"
 
@@ -20,6 +21,8 @@ std::string value_kind(const std::vector<std::string> &path, const OptionDoc &o)
 	static const std::vector<std::string> files = {"-f",	 "--file", "--cluster", "--cacert",
 						       "--cert", "--key",  "OBJECT"};
 	const bool cluster = !path.empty() && path[0] == "cluster";
+	if (!o.values.empty())
+		return "values";
 	if (contains(o.names, "--instance"))
 		return "instance";
 	if (contains(o.names, "--netns"))
@@ -53,6 +56,14 @@ OptionDoc option_doc(const std::vector<std::string> &path, const CLI::Option &op
 		// Without the validators' notes ("FLOAT:FLOAT in [0 - 86400]").
 		const std::string type = opt.get_type_name();
 		o.type = type.substr(0, type.find(':'));
+		// IsMember's set, "TEXT:{vxlan,nvgre,stt,geneve}": the parser
+		// refuses anything else, so these are all a shell can offer.
+		const auto set = type.find(":{");
+		if (set != std::string::npos && type.back() == '}') {
+			std::istringstream values(type.substr(set + 2, type.size() - set - 3));
+			for (std::string v; std::getline(values, v, ',');)
+				o.values.push_back(v);
+		}
 	}
 	o.help = opt.get_description();
 	o.envname = opt.get_envname();

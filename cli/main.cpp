@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	app.add_flag("--wait", g.wait,
 		     "When another ovx changes the instance, wait for it instead of exiting 2");
 	app.footer("Exit status: 0 success, 1 usage or validation error (nothing changed), "
-		   "2 the system refused.\nEvery verb has --help with an example.");
+		   "2 the system refused, 3 apply --dry-run: something would change.\nEvery verb has --help with an example.");
 
 	ovx::cli::Commands commands;
 	ovx::cli::add_apply_verbs(app, g, commands);

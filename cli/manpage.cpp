@@ -156,7 +156,11 @@ std::string man_page(const std::vector<CommandDoc> &commands)
 	  << "\nBad input: usage, the desired-state file, validation. Nothing was changed.\n"
 	  << ".TP\n.B " << kExitSystem
 	  << "\nThe system refused: privileges, BPF, netlink, an instance another ovx is\n"
-	  << "changing.\n";
+	  << "changing.\n"
+	  << ".TP\n.B " << kExitChanges
+	  << "\n.B ovx apply \\-\\-dry\\-run\n(or\n.BR \\-\\-diff )\n"
+	  << "found that applying the file would change something, as\n.BR diff (1)\n"
+	  << "exits 1 when files differ; 0 means nothing would. Nothing was changed.\n";
 
 	s << ".SH ENVIRONMENT\n"
 	  << ".TP\n.B OVX_DEBUG\n"

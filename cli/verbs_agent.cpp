@@ -110,7 +110,8 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 	});
 	agent->add_option("--interval", o->interval_sec,
 			  "Seconds between reconciles: drift repair, learned-entry reclaim (default 10)");
-	agent->add_option("--log-level", o->log_level, "trace, debug, info (default), warn, error");
+	agent->add_option("--log-level", o->log_level, "trace, debug, info (default), warn, error")
+		->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 	agent->add_option("--metrics", o->metrics_listen,
 			  "Serve Prometheus metrics at /metrics on ADDR:PORT, or PORT on 127.0.0.1 "
 			  "(e.g. 9587); 0.0.0.0 or [::] expose them to every network, without "

@@ -7,8 +7,11 @@
 #include "agent/events.h"
 #include "agent/imperative.h"
 #include "agent/inspect.h"
+#include "agent/writer_lock.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "cli/output_plan.h"
+#include "maps/error.h"
 
 namespace ovx::cli {
 
@@ -16,25 +19,48 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 {
 	struct Args {
 		std::string file;
+		bool dry_run = false;
+		bool diff = false;
 		std::optional<Config> config;
 	};
 	auto args = std::make_shared<Args>();
 
 	auto *apply = app.add_subcommand("apply", "Make the dataplane match a desired-state file");
 	apply->add_option("-f,--file", args->file, "YAML desired state")->required();
+	apply->add_flag("--dry-run", args->dry_run,
+			"Change nothing; print what would be added, changed and removed, map by map "
+			"and hook by hook (exit 3 when something would change, 0 when nothing)");
+	apply->add_flag("--diff", args->diff,
+			"A dry run printed as a unified diff: '-' what is applied, '+' what FILE asks");
 	json_flag(apply, g);
-	apply->footer("Example: ovx --netns host1 apply -f host1.yaml");
+	apply->footer("Example: ovx --netns host1 apply -f host1.yaml\n"
+		      "         ovx --netns host1 apply --dry-run -f host1.yaml   # exit 3: would change");
+	// Access::reads in the table: a dry run changes nothing, so it runs
+	// beside an agent and takes no lock; the real apply asks for both here.
 	out.push_back({apply, [args] { args->config = load_config(args->file); },
 		       [args](const Globals &g, const std::string &instance) {
+			       if (args->dry_run || args->diff) {
+				       const ApplyPlan plan = plan_apply(*args->config, instance);
+				       if (g.json)
+					       std::cout << plan_json(args->file, instance, plan).dump(2)
+							 << '\n';
+				       else if (args->diff)
+					       print_plan_diff(std::cout, args->file, instance, plan);
+				       else
+					       print_plan(std::cout, args->file, instance, plan);
+				       if (plan.changes())
+					       throw ExitStatus{kExitChanges};
+				       return;
+			       }
 			       refuse_if_agent(instance, "ovx apply");
+			       const WriterLock writer = WriterLock::take(instance, "ovx apply", g.wait);
 			       const auto result = ovx::apply(*args->config, instance);
 			       EventBus(instance).publish(apply_event("ovx apply", result));
 			       if (g.json)
 				       std::cout << apply_json(result).dump() << '\n';
 			       else
 				       print_apply(std::cout, args->file, result);
-		       },
-		       Access::edits});
+		       }});
 
 	auto *show = app.add_subcommand("show", "Show what is applied: underlay, segments, FDB");
 	json_flag(show, g);

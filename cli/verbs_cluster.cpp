@@ -286,8 +286,10 @@ std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_
 	add->add_option("name", a->name, "Segment name")->required();
 	add->add_option("--tenant", a->tenant, "Tenant it belongs to")->required();
 	add->add_option("--id,--vni", a->id, "VNI (or VSID / context id)")->required();
-	add->add_option("--encap", a->encap, "vxlan (default), nvgre, stt, geneve");
-	add->add_option("--learning", a->learning, "true (default) or false");
+	add->add_option("--encap", a->encap, "vxlan (default), nvgre, stt, geneve")
+		->check(CLI::IsMember({"vxlan", "nvgre", "stt", "geneve"}));
+	add->add_option("--learning", a->learning, "true (default) or false")
+		->check(CLI::IsMember({"true", "false"}));
 	add->add_option("--aging", a->aging, "Seconds a learned MAC lives (default 300)");
 	connection_flags(add, a->conn);
 	add->add_flag("--json", json_out, "JSON output (errors too)");

@@ -36,8 +36,10 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	add->add_option("name", a->spec.name, "Segment name")->required();
 	add->add_option("--tenant", a->spec.tenant, "Tenant it belongs to")->required();
 	add->add_option("--id,--vni", a->spec.id, "VNI (or VSID / context id)")->required();
-	add->add_option("--encap", a->encap, "vxlan (default), nvgre, stt, geneve");
-	add->add_option("--learning", a->learning, "true (default) or false");
+	add->add_option("--encap", a->encap, "vxlan (default), nvgre, stt, geneve")
+		->check(CLI::IsMember({"vxlan", "nvgre", "stt", "geneve"}));
+	add->add_option("--learning", a->learning, "true (default) or false")
+		->check(CLI::IsMember({"true", "false"}));
 	add->add_option("--aging", a->spec.aging_sec, "Seconds a learned MAC lives (default 300)");
 	json_flag(add, g);
 	add->footer("Example: ovx --netns host1 segment add blue-web --tenant blue --vni 5001");

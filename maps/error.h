@@ -10,6 +10,7 @@ enum ExitStatus : int {
 	kExitOk = 0,
 	kExitInvalid = 1, // usage, the file, or validation: nothing was changed
 	kExitSystem = 2,  // the system refused: privileges, BPF, netlink
+	kExitChanges = 3, // `ovx apply --dry-run`: applying would change something
 };
 
 // Bad input: the file or the command line. Nothing was changed.

@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 
 #include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "agent/config.h"
 #include "agent/desired.h"
@@ -343,6 +346,126 @@ TEST_F(Reconcile, FailurePartWayLeavesTheMapsAsTheyWere)
 	}
 	EXPECT_THROW(reconcile(dp_->tables(), desired(yaml), monotonic_ns()), SystemError);
 	EXPECT_EQ(snapshot(), before);
+}
+
+
+// --- the dry run (`ovx apply --dry-run`): reconcile_plan() ---------------
+
+std::string replaced(std::string text, const std::string &from, const std::string &to)
+{
+	const auto at = text.find(from);
+	if (at == std::string::npos)
+		throw std::runtime_error("test config lacks '" + from + "'");
+	return text.replace(at, from.size(), to);
+}
+
+// Every kind of change at once: blue's aging and a remote's VTEP changed,
+// a remote added, red removed with its learned entry, green added, and an
+// aged learned entry in blue to reclaim.
+std::string everything_changed()
+{
+	std::string yaml = replaced(blue_only(), "aging: 300", "aging: 60");
+	yaml = replaced(yaml, "vtep: 192.168.77.2}", "vtep: 192.168.77.3}\n"
+						     "      - {mac: \"02:00:00:00:02:02\", vtep: 192.168.77.3}");
+	return yaml + "  - name: green\n"
+		      "    tenant: green\n"
+		      "    id: 5003\n"
+		      "    flood: [192.168.77.3]\n"
+		      "    ports:\n"
+		      "      - {interface: vm3, mac: \"02:00:00:00:01:03\"}\n";
+}
+
+std::string write_line(const MapWrite &w)
+{
+	return w.map + " " + op_name(w.op) + " " + w.key;
+}
+
+TEST_F(Reconcile, PlanIsExactlyWhatReconcileThenWrites)
+{
+	const std::uint64_t now = monotonic_ns();
+	learn(kBlue, mac("02:00:00:00:05:04"), kVtep2, now - 400ull * 1000000000ull);
+	learn(kRed, mac("02:00:00:00:05:05"), kVtep2, now);
+	Tables &t = dp_->tables();
+	const DesiredState want = desired(everything_changed());
+
+	std::vector<std::string> planned, written;
+	const ReconcileReport p = reconcile_plan(
+		t, want, now, [&](const MapWrite &w) { planned.push_back(write_line(w)); });
+	const ReconcileReport r =
+		reconcile(t, want, now, [&](const MapWrite &w) { written.push_back(write_line(w)); });
+	EXPECT_EQ(planned, written);
+	EXPECT_EQ(p.added, r.added);
+	EXPECT_EQ(p.changed, r.changed);
+	EXPECT_EQ(p.removed, r.removed);
+	EXPECT_EQ(p.learned_reclaimed, r.learned_reclaimed);
+	EXPECT_EQ(r.learned_reclaimed, 2u);
+	EXPECT_GE(written.size(), 10u) << "the test changes too little to compare";
+
+	// Applied, the same file plans nothing.
+	planned.clear();
+	EXPECT_FALSE(reconcile_plan(t, want, monotonic_ns(), [&](const MapWrite &w) {
+			     planned.push_back(write_line(w));
+		     }).changes());
+	EXPECT_TRUE(planned.empty()) << planned.front();
+}
+
+TEST_F(Reconcile, PlanWritesNothing)
+{
+	const std::uint64_t now = monotonic_ns();
+	learn(kBlue, mac("02:00:00:00:05:04"), kVtep2, now - 400ull * 1000000000ull);
+	learn(kRed, mac("02:00:00:00:05:05"), kVtep2, now);
+	Tables &t = dp_->tables();
+	t.learned.add(kBlue, 1);
+	t.learned.add(kRed, 1);
+	t.learned.add(0, 2);
+	const std::string before = snapshot();
+	const std::uint64_t learned_blue = t.learned.get(kBlue), learned_all = t.learned.get(0);
+	std::size_t told = 0;
+	const ReconcileReport p = reconcile_plan(t, desired(everything_changed()), now,
+						 [&](const MapWrite &) { told++; });
+	EXPECT_TRUE(p.changes());
+	EXPECT_GE(told, 10u);
+	EXPECT_EQ(snapshot(), before) << "the dry run wrote to the maps";
+	EXPECT_EQ(t.learned.get(kBlue), learned_blue) << "the dry run gave learned entries back";
+	EXPECT_EQ(t.learned.get(0), learned_all);
+}
+
+TEST_F(Reconcile, PlanTellsValuesBeforeAndAfter)
+{
+	std::vector<MapWrite> plan;
+	reconcile_plan(dp_->tables(), desired(everything_changed()), monotonic_ns(),
+		       [&](const MapWrite &w) { plan.push_back(w); });
+	auto find = [&](const std::string &map, MapWrite::Op op, const std::string &key) {
+		for (const MapWrite &w : plan)
+			if (w.map == map && w.op == op && w.key == key)
+				return w;
+		ADD_FAILURE() << "no " << op_name(op) << " " << map << " " << key;
+		return MapWrite{};
+	};
+	auto field = [](const Fields &f, const std::string &name) {
+		for (const auto &[n, v] : f)
+			if (n == name)
+				return v;
+		return std::string("(none)");
+	};
+	const MapWrite blue = find("ovx_segments", MapWrite::Op::change, "segment blue");
+	EXPECT_EQ(field(blue.before, "aging"), "300");
+	EXPECT_EQ(field(blue.after, "aging"), "60");
+	const MapWrite moved =
+		find("ovx_fdb", MapWrite::Op::change, "segment blue 02:00:00:00:02:01");
+	EXPECT_EQ(field(moved.before, "vtep"), "192.168.77.2");
+	EXPECT_EQ(field(moved.after, "vtep"), "192.168.77.3");
+	EXPECT_EQ(field(moved.after, "flags"), "static");
+	const MapWrite added = find("ovx_fdb", MapWrite::Op::add, "segment blue 02:00:00:00:02:02");
+	EXPECT_TRUE(added.before.empty());
+	EXPECT_EQ(field(added.after, "vtep"), "192.168.77.3");
+	const MapWrite red = find("ovx_vni", MapWrite::Op::remove, "vxlan 5002");
+	EXPECT_EQ(field(red.before, "segment"), "red");
+	EXPECT_TRUE(red.after.empty());
+	const MapWrite port = find("ovx_ports", MapWrite::Op::change, "interface vm3");
+	EXPECT_EQ(field(port.before, "segment"), "red");
+	EXPECT_EQ(field(port.after, "segment"), "green");
+	EXPECT_EQ(field(port.after, "mac"), "02:00:00:00:01:03");
 }
 
 } // namespace

@@ -3,7 +3,8 @@
 # flags come from `ovx --help`, walked verb by verb (not from the code that
 # generates the files), and each must be in ovx(8) (a section per verb, a
 # tagged paragraph per flag) and offered at <TAB> by the bash and the zsh
-# script. Both scripts parse (bash -n, zsh -n) and complete `ovx fd<TAB>`
+# script, and so must the values of an option that takes one of a fixed
+# set (which the parser must know as one). Both scripts parse (bash -n, zsh -n) and complete `ovx fd<TAB>`
 # to fdb; bash completes -f to files; both man
 # pages format without a warning; ovx-config(5) describes every key the
 # config reader (agent/config.cpp) accepts.
@@ -38,6 +39,7 @@ help_section() {
 # Every verb path ("" for ovx itself, "fdb add"), and by "ovx PATH" its
 # subcommands and flags.
 declare -A subs flags
+declare -A choices=()
 paths=("")
 for ((i = 0; i < ${#paths[@]}; i++)); do
 	p=${paths[i]}
@@ -45,6 +47,13 @@ for ((i = 0; i < ${#paths[@]}; i++)); do
 	help=$("$OVX" $p --help)
 	subs[ovx $p]=$(help_section Subcommands <<<"$help" | xargs)
 	flags[ovx $p]=$(help_section Options <<<"$help" | tr ',' '\n' | xargs)
+	# Options that take one of a fixed set: CLI11 shows IsMember's set as
+	# "--encap TEXT:{vxlan,nvgre,stt,geneve}".
+	while read -r names type _; do
+		[[ $type == *:\{*\} ]] || continue
+		set_values=${type#*:\{}
+		choices["$p|${names%%,*}"]=${set_values%\}}
+	done < <(awk '/^Options:$/ { on = 1; next } /^$/ || /^[^ ]/ { on = 0 } on && /^  -/' <<<"$help")
 	for s in ${subs[ovx $p]}; do
 		paths+=("${p:+$p }$s")
 	done
@@ -104,6 +113,22 @@ for p in "${paths[@]}"; do
 	done
 done
 
+# --- value sets ---------------------------------------------------------------
+# Options whose values are a fixed set are declared as one (the parser
+# refuses other values), and both scripts offer the set at <TAB>.
+for want in "segment add|--encap" "segment add|--learning" "cluster segment add|--encap" \
+	"cluster segment add|--learning" "agent|--log-level"; do
+	[[ -n ${choices[$want]:-} ]] || fail "'ovx ${want%|*} ${want#*|}' is not declared as a set of values (CLI::IsMember)"
+done
+((${#choices[@]} >= 5)) || fail "only ${#choices[@]} options with a set of values found"
+for c in "${!choices[@]}"; do
+	p=${c%|*} f=${c#*|}
+	want=$(tr ',' '\n' <<<"${choices[$c]}" | sort | xargs)
+	# shellcheck disable=SC2086
+	got=$(complete_bash ovx $p "$f" '' | sort | xargs)
+	[[ $got == "$want" ]] || fail "bash: 'ovx $p $f <TAB>' gives '$got', not '$want'"
+done
+
 # --- zsh ---------------------------------------------------------------------
 zsh -n "$zsh_script" || fail "zsh -n $zsh_script"
 head -1 "$zsh_script" | grep -qx '#compdef ovx' || fail "zsh: $zsh_script lacks '#compdef ovx'"
@@ -112,6 +137,9 @@ lines=("ovx fd")
 for p in "${paths[@]}"; do
 	lines+=("ovx ${p:+$p }-")
 	[[ -z ${subs[ovx $p]} ]] || lines+=("ovx ${p:+$p }")
+done
+for c in "${!choices[@]}"; do
+	lines+=("ovx ${c%|*} ${c#*|} ")
 done
 zsh_got=$(timeout 300 zsh -f "$root/tests/cli/zsh_complete.zsh" "$(dirname "$zsh_script")" "${lines[@]}") ||
 	fail "zsh: the completion session failed"
@@ -124,6 +152,12 @@ for p in "${paths[@]}"; do
 	done
 	for s in ${subs[ovx $p]}; do
 		offers "ovx ${p:+$p }" "$s" || fail "zsh: 'ovx ${p:+$p }<TAB>' does not offer $s"
+	done
+done
+
+for c in "${!choices[@]}"; do
+	for v in ${choices[$c]//,/ }; do
+		offers "ovx ${c%|*} ${c#*|} " "$v" || fail "zsh: 'ovx ${c%|*} ${c#*|} <TAB>' does not offer $v"
 	done
 done
 
@@ -140,4 +174,4 @@ if ((failures)); then
 	echo "FAIL: $failures problems" >&2
 	exit 1
 fi
-echo "PASS: ${#paths[@]} verbs and their flags in ovx.8, ovx.bash and _ovx; $(wc -w <<<"$keys") keys in ovx-config.5"
+echo "PASS: ${#paths[@]} verbs and their flags in ovx.8, ovx.bash and _ovx, ${#choices[@]} value sets; $(wc -w <<<"$keys") keys in ovx-config.5"
