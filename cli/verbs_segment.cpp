@@ -46,9 +46,6 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
 			       Segment spec = a->spec;
 			       spec.encap = encap_arg(a->encap);
-			       if (a->learning != "true" && a->learning != "false")
-				       throw ConfigError("--learning: true or false, not '" +
-							 a->learning + "'");
 			       spec.learning = a->learning == "true";
 			       run_edit(g, instance, "ovx segment add", [&](Config &c) {
 				       segment_add(c, spec);
