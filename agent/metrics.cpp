@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "agent/daemon.h"
+#include "loader/permissions.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -357,7 +358,7 @@ MetricsCollector::MetricsCollector(std::string instance, std::chrono::millisecon
 
 MetricsSnapshot MetricsCollector::collect()
 {
-	auto dp = Dataplane::open(instance_);
+	auto dp = Dataplane::open(instance_, !can_read_programs());
 	if (!dp) {
 		std::lock_guard lock(mu_);
 		have_census_ = false; // a new dataplane starts with a fresh count
