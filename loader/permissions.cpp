@@ -84,17 +84,14 @@ std::string access_refused(const std::string &path, int err)
 	const std::string msg = "cannot open " + path + ": " + std::strerror(err) + " (";
 	if (geteuid() == 0)
 		return msg + "refused to root: a security module?)";
-	// Every directory on the way needs search permission, the outermost
-	// first: /sys/fs/bpf is root's alone unless the group was let through.
-	std::vector<std::string> dirs;
-	for (std::string dir = path; (dir = dir.substr(0, dir.rfind('/'))).size() > 1;)
-		dirs.push_back(dir);
-	for (auto dir = dirs.rbegin(); dir != dirs.rend(); ++dir)
-		if (::access(dir->c_str(), X_OK) && errno == EACCES)
-			return msg + "this user may not search " + *dir + ": add the user to group " +
-			       reader_group_name() + ", which must be let through " + *dir +
-			       " (the package's tmpfiles.d/ovx.conf does); see docs/OPERATIONS.md, "
-			       "Privileges)";
+	// The BPF filesystem's root is root's alone unless the group was let
+	// through it (the package's tmpfiles.d/ovx.conf).
+	const std::string bpffs = "/sys/fs/bpf";
+	if (path.starts_with(bpffs + "/") && ::access(bpffs.c_str(), X_OK) && errno == EACCES)
+		return msg + "this user may not search " + bpffs + ": add the user to group " +
+		       reader_group_name() + ", and let the group search " + bpffs +
+		       " (the package's tmpfiles.d/ovx.conf does); see docs/OPERATIONS.md, "
+		       "Privileges)";
 	return msg + "reading an instance needs membership of group " + reader_group_name() +
 	       ": add the user to it (usermod -aG " + reader_group_name() +
 	       " USER, then log in again); changing it needs root or CAP_BPF and CAP_NET_ADMIN)";
