@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Least privilege, reading: a user in ovx's group (no capabilities, not
 # root) reads a live instance with show, stats, status, export, fdb and
-# segment show (--json), the same as root sees it; the instance's map pins,
+# segment show (--json), the same as root sees it, and serves the metrics; the instance's map pins,
 # pin directory and run directory are the group's to read and nobody
 # else's, program pins the owner's alone; a user outside the group is
 # refused with exit 2 and a message naming the pin and the group; a group
@@ -63,6 +63,28 @@ seg = [x for x in s["segments"] if x["name"] == sys.argv[2]]
 assert seg and seg[0]["tx_packets"] > 0, seg
 PY
 e2e_ok "show, stats, status (healthy, agent seen), fdb/segment show, export identical to root's"
+
+e2e_step "a group member serves the metrics"
+# In h1's namespace: its loopback is its own, the port cannot clash.
+nsenter --net="/run/netns/$NS" setpriv --reuid="$READER" --regid=nogroup --init-groups \
+	--inh-caps=-all -- "$OVX" --instance "$NS" metrics serve --listen 127.0.0.1:9587 \
+	>"$TOPO_DIR/metrics.out" 2>&1 </dev/null &
+TOPO_BG_PID[metrics]=$!
+TOPO_PIDS+=("$!")
+scrape=$(ip netns exec "$NS" /usr/bin/python3 -c '
+import time, urllib.request
+for _ in range(50):
+    try:
+        print(urllib.request.urlopen("http://127.0.0.1:9587/metrics", timeout=5).read().decode())
+        break
+    except OSError:
+        time.sleep(0.1)') || e2e_fail "scrape of $READER's exporter: $(cat "$TOPO_DIR/metrics.out")"
+grep -qx 'ovx_up 1' <<<"$scrape" ||
+	e2e_fail "$READER's exporter: no 'ovx_up 1': $(head -c 2000 <<<"$scrape") $(cat "$TOPO_DIR/metrics.out")"
+grep -q "^ovx_segment_.*segment=\"$(topo_tenant_segment blue)\"" <<<"$scrape" ||
+	e2e_fail "$READER's exporter has no series of segment $(topo_tenant_segment blue)"
+topo_bg_stop metrics
+e2e_ok "metrics serve as $READER: ovx_up 1, the segment's series"
 
 e2e_step "a user outside the group is refused, naming the pin and the group"
 for verb in show stats status export; do
