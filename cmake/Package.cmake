@@ -33,7 +33,7 @@ endif()
 install(FILES ${OVX_UNIT} DESTINATION ${OVX_SYSTEMD_UNIT_DIR})
 # Group ovx may search /sys/fs/bpf to reach its pins (docs/OPERATIONS.md, Privileges).
 install(FILES ${CMAKE_SOURCE_DIR}/scripts/systemd/ovx.tmpfiles
-  DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d RENAME ovx.conf)
+  DESTINATION lib/tmpfiles.d RENAME ovx.conf)
 # Where the unit looks for /etc/ovx/<instance>.yaml.
 install(DIRECTORY DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ovx)
 
