@@ -28,6 +28,7 @@
 #include "agent/loop_fds.h"
 #include "agent/migrate.h"
 #include "agent/writer_lock.h"
+#include "loader/permissions.h"
 #include "maps/error.h"
 #include "maps/unique_fd.h"
 
@@ -67,21 +68,21 @@ void write_state(const std::string &dir, const AgentState &s)
 		if (!out)
 			throw SystemError("cannot write " + tmp, errno);
 	}
+	share_with_readers(tmp, kSharedFileMode);
 	if (std::rename(tmp.c_str(), path.c_str()))
 		throw SystemError("cannot move " + tmp + " to " + path, errno);
 }
 
 UniqueFd open_lock(const std::string &dir)
 {
-	std::error_code ec;
-	fs::create_directories(dir, ec);
-	if (ec)
-		throw SystemError("cannot create " + dir + ": " + ec.message());
+	create_run_dir(dir);
 	const std::string path = dir + "/agent.lock";
 	int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		throw SystemError("cannot open " + path, errno);
-	return UniqueFd(fd);
+	UniqueFd lock(fd);
+	share_with_readers(path, kSharedFileMode); // status tells a live agent by it
+	return lock;
 }
 
 class Agent {

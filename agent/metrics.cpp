@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "agent/daemon.h"
+#include "loader/permissions.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -382,7 +383,7 @@ MetricsCollector::MetricsCollector(std::string instance, std::chrono::millisecon
 
 MetricsSnapshot MetricsCollector::collect()
 {
-	auto dp = Dataplane::open(instance_);
+	auto dp = Dataplane::open(instance_, !can_read_programs());
 	MetricsSnapshot snap;
 	if (!dp) {
 		std::lock_guard lock(mu_);

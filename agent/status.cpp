@@ -2,6 +2,7 @@
 
 #include "loader/dataplane.h"
 #include "loader/netdev.h"
+#include "loader/permissions.h"
 #include "maps/map.h"
 #include "maps/tables.h"
 
@@ -31,7 +32,7 @@ StatusView status(const std::string &instance)
 	if (*abi != OVX_ABI_VERSION)
 		return v; // another layout: nothing below could be read right
 
-	auto dp = Dataplane::open(instance);
+	auto dp = Dataplane::open(instance, !can_read_programs());
 	const Tables &t = dp->tables();
 	for (auto [p, name] : {std::pair{Program::xdp_underlay, "xdp_underlay"},
 			       {Program::tc_underlay, "tc_underlay"}, {Program::tc_port, "tc_port"}})

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "loader/permissions.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -17,10 +18,7 @@ namespace {
 
 UniqueFd open_lock_file(const std::string &path)
 {
-	std::error_code ec;
-	std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-	if (ec)
-		throw SystemError("cannot create the directory of " + path + ": " + ec.message());
+	create_run_dir(std::filesystem::path(path).parent_path());
 	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
 	if (!fd)
 		throw SystemError("cannot open " + path, errno);
@@ -44,6 +42,16 @@ std::string holder(int fd)
 }
 
 } // namespace
+
+void create_run_dir(const std::string &dir)
+{
+	std::error_code ec;
+	const bool made = std::filesystem::create_directories(dir, ec);
+	if (ec)
+		throw SystemError("cannot create " + dir + ": " + ec.message());
+	if (made || std::filesystem::path(dir) == run_base_dir())
+		share_with_readers(dir, kSharedDirMode);
+}
 
 std::string run_base_dir()
 {

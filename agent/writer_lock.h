@@ -15,6 +15,10 @@ namespace ovx {
 // $OVX_RUN_DIR (tests).
 std::string run_base_dir();
 
+// Makes @dir (and its parents) for run-time state; the base and what this
+// call made are group ovx's to read (loader/permissions.h), for status.
+void create_run_dir(const std::string &dir);
+
 class WriterLock {
 public:
 	// Takes @instance's writer lock for @verb ("ovx apply"). When another

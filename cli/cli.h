@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct Globals {
 // (exit 1), before the lock is asked for, however busy the agent is.
 enum class Access { reads, writes, edits };
 
+// Who may run a verb. Verbs that change anything need capabilities
+// (CAP_BPF, CAP_NET_ADMIN: loader/permissions.h), whatever the uid;
+// verbs that only read the pins run for any user the pins' permissions
+// let in (group ovx). Capabilities unless a verb says otherwise.
+enum class Privilege { capabilities, group };
+
 // Thrown by a verb to end with a status of its own (the agent's), after
 // it has said why.
 struct ExitStatus {
@@ -42,6 +49,7 @@ struct Command {
 	// Runs in the namespace; @instance is the validated instance name.
 	std::function<void(const Globals &, const std::string &instance)> run;
 	Access access = Access::reads;
+	Privilege privilege = Privilege::capabilities;
 };
 using Commands = std::vector<Command>;
 
@@ -56,12 +64,17 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out);	  // agent statu
 void add_monitor_verbs(CLI::App &app, Globals &g, Commands &out); // monitor
 // cluster status (the other cluster verbs: cli/verbs_cluster.h); after them.
 void add_cluster_status_verb(CLI::App &app, Globals &g, Commands &out);
+// validate: runs before the instance and the namespace (no privileges, no
+// kernel); the status once it ran, nullopt for another verb.
+std::function<std::optional<int>()> add_validate_verb(CLI::App &app, Globals &g);
 
 // --json on a subcommand.
 void json_flag(CLI::App *sub, Globals &g);
 
 // The pinned dataplane of @instance; ConfigError (exit 1) when none.
-Dataplane open_existing(const std::string &instance);
+// Read-only (Dataplane::open) for a reader that may not look programs up
+// by id, unless the verb @writes to a map.
+Dataplane open_existing(const std::string &instance, bool writes = false);
 
 // `ovx <verb> ...` that edits the desired state: refused while an agent
 // owns the instance; prints what changed (text or JSON).

@@ -5,6 +5,7 @@
 #include "agent/imperative.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "loader/permissions.h"
 #include "maps/error.h"
 
 namespace ovx::cli {
@@ -14,9 +15,9 @@ void json_flag(CLI::App *sub, Globals &g)
 	sub->add_flag("--json", g.json, "JSON output (errors too)");
 }
 
-Dataplane open_existing(const std::string &instance)
+Dataplane open_existing(const std::string &instance, bool writes)
 {
-	auto dp = Dataplane::open(instance);
+	auto dp = Dataplane::open(instance, !writes && !can_read_programs());
 	if (!dp)
 		throw ConfigError("instance '" + instance +
 				  "' is not running (nothing pinned under " +

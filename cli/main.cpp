@@ -21,6 +21,7 @@
 #include "cli/verbs_cluster.h"
 #include "cli/verbs_offload.h"
 #include "loader/netns.h"
+#include "loader/permissions.h"
 #include "maps/error.h"
 
 namespace {
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 	const auto run_cluster = ovx::cli::add_cluster_verbs(app, g.json);
 	ovx::cli::add_cluster_status_verb(app, g, commands);
 	const auto run_docs = ovx::cli::add_docs_verbs(app, g.json);
+	const auto run_validate = ovx::cli::add_validate_verb(app, g);
 
 	try {
 		app.parse(argc, argv);
@@ -129,6 +131,8 @@ int main(int argc, char **argv)
 	try {
 		if (const auto status = run_docs())
 			return *status;
+		if (const auto status = run_validate())
+			return *status;
 		if (const auto status = run_offload())
 			return *status;
 		if (const auto status = run_cluster())
@@ -142,10 +146,11 @@ int main(int argc, char **argv)
 			throw ovx::ConfigError("missing a verb; see ovx --help");
 		if (cmd->prepare)
 			cmd->prepare();
-		// Everything past parsing needs BPF and netlink: say so plainly
-		// rather than let the first syscall fail with EPERM somewhere.
-		if (geteuid() != 0)
-			throw ovx::SystemError("ovx needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+		// A verb that changes the dataplane says what it lacks plainly
+		// rather than let the first syscall fail with EPERM somewhere; one
+		// that reads is up to the pins' permissions.
+		if (cmd->privilege != ovx::cli::Privilege::group)
+			ovx::require_write_capabilities(verb_name(*cmd->sub));
 		if (!g.netns.empty())
 			ovx::enter_netns(g.netns);
 		std::optional<ovx::WriterLock> writer;

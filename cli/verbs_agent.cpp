@@ -166,6 +166,7 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 			       else
 				       print_status(v);
 		       }});
+	out.back().privilege = Privilege::group;
 
 	auto migrate = std::make_shared<bool>(false);
 	auto *up = app.add_subcommand(

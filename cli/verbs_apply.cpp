@@ -72,6 +72,7 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 			       else
 				       print_show(std::cout, state);
 		       }});
+	out.back().privilege = Privilege::group;
 
 	auto *exp = app.add_subcommand(
 		"export", "Print the applied desired state as a file (imperative changes included)");
@@ -79,6 +80,7 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({exp, nullptr, [](const Globals &, const std::string &instance) {
 			       std::cout << to_yaml(current_config(open_existing(instance)));
 		       }});
+	out.back().privilege = Privilege::group;
 
 	auto *down = app.add_subcommand("down", "Detach everything and remove the pins");
 	down->footer("Example: ovx --netns host1 down");

@@ -67,6 +67,7 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 			       if (g.json)
 				       std::cout << "\n]}\n";
 		       }});
+	out.back().privilege = Privilege::group;
 }
 
 } // namespace ovx::cli

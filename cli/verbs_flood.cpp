@@ -72,6 +72,7 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 			       if (g.json)
 				       std::cout << nlohmann::json{{"flood", j}}.dump(2) << '\n';
 		       }});
+	out.back().privilege = Privilege::group;
 }
 
 } // namespace ovx::cli

@@ -121,12 +121,14 @@ void add_observe_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({stats_, nullptr, [o](const Globals &g, const std::string &instance) {
 			       stats(*o, g.json, instance);
 		       }});
+	out.back().privilege = Privilege::group;
 	out.push_back({trace_, nullptr, [o](const Globals &g, const std::string &instance) {
 			       trace(*o, g.json, instance);
 		       }});
 	out.push_back({serve_, nullptr, [o](const Globals &, const std::string &instance) {
 			       metrics_serve(*o, instance);
 		       }});
+	out.back().privilege = Privilege::group;
 }
 
 namespace {
@@ -173,7 +175,7 @@ void stats(const Options &o, bool json, const std::string &instance)
 
 void trace(const Options &o, bool json, const std::string &instance)
 {
-	Dataplane dp = open_existing(instance);
+	Dataplane dp = open_existing(instance, true); // turns the events on
 	std::uint32_t only = 0;
 	if (!o.segment.empty()) {
 		for (const auto &s : inspect(dp, false).segments)

@@ -56,6 +56,7 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 			       if (g.json)
 				       std::cout << nlohmann::json{{"ports", j}}.dump(2) << '\n';
 		       }});
+	out.back().privilege = Privilege::group;
 }
 
 } // namespace ovx::cli

@@ -86,6 +86,7 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 			       if (g.json)
 				       std::cout << nlohmann::json{{"segments", j}}.dump(2) << '\n';
 		       }});
+	out.back().privilege = Privilege::group;
 }
 
 } // namespace ovx::cli

@@ -31,6 +31,9 @@ else()
   set(OVX_SYSTEMD_UNIT_DIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
 endif()
 install(FILES ${OVX_UNIT} DESTINATION ${OVX_SYSTEMD_UNIT_DIR})
+# Group ovx may search /sys/fs/bpf to reach its pins (docs/OPERATIONS.md, Privileges).
+install(FILES ${CMAKE_SOURCE_DIR}/scripts/systemd/ovx.tmpfiles
+  DESTINATION lib/tmpfiles.d RENAME ovx.conf)
 # Where the unit looks for /etc/ovx/<instance>.yaml.
 install(DIRECTORY DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ovx)
 
@@ -81,9 +84,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The libraries come from dpkg-shlibdeps (dpkg-dev); what ovx needs besides:
-# `ip netns`, which makes the namespaces --netns names.
+# `ip netns`, which makes the namespaces --netns names; adduser, with which
+# postinst makes the agent's user and the readers' group.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "iproute2")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "iproute2, adduser")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bpftool, etcd-server")
 # Package without the debug info a RelWithDebInfo tree carries (~100 MB).
 set(CPACK_STRIP_FILES ON)

@@ -23,6 +23,7 @@
 #include "bpf/tc_underlay.skel.h"
 #include "bpf/xdp_underlay.skel.h"
 #include "loader/netdev.h"
+#include "loader/permissions.h"
 #include "maps/error.h"
 
 namespace fs = std::filesystem;
@@ -76,12 +77,31 @@ ino_t pin_inode(const std::string &path)
 	return ::stat(path.c_str(), &st) ? 0 : st.st_ino;
 }
 
-UniqueFd get_pinned(const std::string &path)
+// @read_only: a map fd that can only read (BPF_F_RDONLY), which the pin's
+// read permission is enough for: what the group's readers get.
+UniqueFd get_pinned(const std::string &path, bool read_only = false)
 {
-	int fd = bpf_obj_get(path.c_str());
-	if (fd < 0)
-		throw SystemError("cannot open pin " + path, errno);
+	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = read_only ? std::uint32_t{BPF_F_RDONLY} : 0u);
+	int fd = bpf_obj_get_opts(path.c_str(), &opts);
+	if (fd < 0) {
+		const int err = errno;
+		if (err == EACCES || err == EPERM)
+			throw SystemError(access_refused(path, err));
+		throw SystemError("cannot open pin " + path, err);
+	}
 	return UniqueFd(fd);
+}
+
+// Whether @path exists; a directory on the way this user may not search
+// is said plainly (std::filesystem would throw its own words).
+bool pin_exists(const std::string &path)
+{
+	struct stat st {};
+	if (!::stat(path.c_str(), &st))
+		return true;
+	if (errno == EACCES)
+		throw SystemError(access_refused(path, errno));
+	return false;
 }
 
 template <typename Skel> struct SkelDeleter {
@@ -135,10 +155,17 @@ void load_object(bpf_object *obj, const char *what)
 				  -err);
 }
 
-void pin_fd(int fd, const std::string &path)
+enum class PinKind { map, program };
+
+// Maps are the group's to read; programs stay the owner's (bpffs makes
+// every pin 0600): a program fd could be test-run, and the XDP program
+// learns into the FDB.
+void pin_fd(int fd, const std::string &path, PinKind kind)
 {
 	if (bpf_obj_pin(fd, path.c_str()))
 		throw SystemError("cannot pin " + path, errno);
+	if (kind == PinKind::map)
+		share_with_readers(path, kSharedFileMode);
 }
 
 UniqueFd dup_fd(int fd, std::string_view what)
@@ -445,7 +472,7 @@ Dataplane::Dataplane(std::string instance, Tables tables, UniqueFd xdp, UniqueFd
 {
 }
 
-std::optional<Dataplane> Dataplane::open(const std::string &instance)
+std::optional<Dataplane> Dataplane::open(const std::string &instance, bool read_only)
 {
 	const auto abi = pinned_abi(instance);
 	if (!abi)
@@ -464,18 +491,22 @@ std::optional<Dataplane> Dataplane::open(const std::string &instance)
 	std::vector<std::pair<std::string, ino_t>> pins;
 	auto pinned = [&](const std::string &path) {
 		pins.emplace_back(path, pin_inode(path));
-		return get_pinned(path);
+		return get_pinned(path, read_only);
 	};
 	Tables tables =
 		Tables::open([&](std::string_view name) { return pinned(dir + "/" + std::string(name)); });
-	// The XDP program is pinned while it is attached.
+	// The XDP program is pinned while it is attached. Readers get no
+	// program fds: the program pins are not theirs.
 	const std::string xdp = dir + "/" + program_pin_name(Program::xdp_underlay);
 	pins.emplace_back(xdp, pin_inode(xdp));
-	UniqueFd xdp_fd = pins.back().second ? get_pinned(xdp) : UniqueFd();
-	Dataplane dp(instance, std::move(tables), std::move(xdp_fd),
-		     pinned(dir + "/" + program_pin_name(Program::tc_underlay)),
-		     pinned(dir + "/" + program_pin_name(Program::tc_port)));
+	UniqueFd xdp_fd = pins.back().second && !read_only ? get_pinned(xdp) : UniqueFd();
+	auto program = [&](Program p) {
+		return read_only ? UniqueFd() : pinned(dir + "/" + program_pin_name(p));
+	};
+	Dataplane dp(instance, std::move(tables), std::move(xdp_fd), program(Program::tc_underlay),
+		     program(Program::tc_port));
 	dp.pins_ = std::move(pins);
+	dp.read_only_ = read_only;
 	return dp;
 }
 
@@ -536,11 +567,11 @@ std::uint32_t prog_id(int fd, const char *what)
 
 // Pins @fd at @path in one step, whether or not something is pinned there:
 // pinned beside it first, then renamed over it (bpffs renames atomically).
-void repin(int fd, const std::string &path)
+void repin(int fd, const std::string &path, PinKind kind)
 {
 	const std::string tmp = path + "_new"; // bpffs refuses names with a dot
 	::unlink(tmp.c_str());
-	pin_fd(fd, tmp);
+	pin_fd(fd, tmp, kind);
 	if (::rename(tmp.c_str(), path.c_str())) {
 		int err = errno;
 		::unlink(tmp.c_str());
@@ -565,9 +596,9 @@ std::optional<std::uint32_t> Dataplane::pinned_abi(const std::string &instance)
 {
 	require_bpffs();
 	const std::string dir = instance_dir(instance);
-	if (!fs::exists(dir + "/" + program_pin_name(Program::tc_port)))
+	if (!pin_exists(dir + "/" + program_pin_name(Program::tc_port)))
 		return std::nullopt;
-	RawMap config(get_pinned(dir + "/ovx_config"), "ovx_config");
+	RawMap config(get_pinned(dir + "/ovx_config", true), "ovx_config");
 	// Every layout starts with the version: read the value whatever its size.
 	std::vector<std::uint8_t> value(std::max<std::uint32_t>(config.value_size(), 4));
 	const std::uint32_t key = 0;
@@ -663,11 +694,12 @@ ProgramSwap Dataplane::replace_programs(const std::string &instance,
 
 	for (std::string_view name : kMapNames)
 		if (!keep(name))
-			repin(p.tables.fd(name), dir + "/" + std::string(name));
+			repin(p.tables.fd(name), dir + "/" + std::string(name), PinKind::map);
 	if (new_xdp)
-		repin(new_xdp.get(), xdp_pin);
-	repin(p.tc_underlay.get(), dir + "/" + program_pin_name(Program::tc_underlay));
-	repin(p.tc_port.get(), dir + "/" + program_pin_name(Program::tc_port));
+		repin(new_xdp.get(), xdp_pin, PinKind::program);
+	repin(p.tc_underlay.get(), dir + "/" + program_pin_name(Program::tc_underlay),
+	      PinKind::program);
+	repin(p.tc_port.get(), dir + "/" + program_pin_name(Program::tc_port), PinKind::program);
 	return swap;
 }
 
@@ -720,14 +752,19 @@ Dataplane Dataplane::create(const std::string &instance, std::uint32_t fdb_entri
 	} undo{staging};
 
 	Dataplane loaded = load_unpinned(fdb_entries);
+	share_with_readers(staging, kSharedDirMode);
 	for (std::string_view name : kMapNames)
-		pin_fd(loaded.tables_.fd(name), staging + "/" + std::string(name));
+		pin_fd(loaded.tables_.fd(name), staging + "/" + std::string(name), PinKind::map);
 	// The XDP program to attach is loaded by attach_xdp(), for libxdp.
 	loaded.xdp_underlay_.reset();
-	pin_fd(loaded.tc_underlay_.get(), staging + "/" + program_pin_name(Program::tc_underlay));
-	pin_fd(loaded.tc_port_.get(), staging + "/" + program_pin_name(Program::tc_port));
+	pin_fd(loaded.tc_underlay_.get(), staging + "/" + program_pin_name(Program::tc_underlay),
+	       PinKind::program);
+	pin_fd(loaded.tc_port_.get(), staging + "/" + program_pin_name(Program::tc_port),
+	       PinKind::program);
 	fs::remove(dir, ec); // empty, if there
-	fs::create_directories(fs::path(dir).parent_path(), ec);
+	// /sys/fs/bpf/ovx: the group's to search when this call made it.
+	if (fs::create_directories(fs::path(dir).parent_path(), ec))
+		share_with_readers(fs::path(dir).parent_path(), kSharedDirMode);
 	fs::rename(staging, dir, ec);
 	if (ec)
 		throw SystemError("cannot move " + staging + " to " + dir + ": " + ec.message());
@@ -758,6 +795,21 @@ std::uint32_t Dataplane::program_id(Program program) const
 
 std::optional<XdpAttachment> Dataplane::xdp_attachment(int ifindex) const
 {
+	// A reader may not look programs up by id (the kernel wants
+	// CAP_SYS_ADMIN for that): what it may see is that ovx pinned its XDP
+	// program (it does exactly while the program is attached) and in which
+	// mode the hook runs a program. The program's id stays unknown (0).
+	if (read_only_) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		if (pin_inode(instance_dir(instance_) + "/" + program_pin_name(Program::xdp_underlay)) ==
+			    0 ||
+		    bpf_xdp_query(ifindex, 0, &q) || q.attach_mode == XDP_ATTACHED_NONE)
+			return std::nullopt;
+		const std::uint32_t mode = q.attach_mode == XDP_ATTACHED_MULTI
+						   ? std::uint32_t{q.drv_prog_id ? XDP_ATTACHED_DRV : XDP_ATTACHED_SKB}
+						   : q.attach_mode;
+		return XdpAttachment{.ifindex = ifindex, .mode = mode};
+	}
 	if (auto link = legacy_xdp_link(instance_)) {
 		bpf_link_info info{};
 		__u32 len = sizeof(info);
@@ -782,8 +834,9 @@ bool Dataplane::attach_xdp(int ifindex, std::uint32_t xdp_flags)
 		detach_xdp(ifindex);
 	}
 	xdp_underlay_ = attach_component(ifindex, xdp_flags, tables_);
-	repin(xdp_underlay_.get(), instance_dir(instance_) + "/" +
-					   program_pin_name(Program::xdp_underlay));
+	repin(xdp_underlay_.get(),
+	      instance_dir(instance_) + "/" + program_pin_name(Program::xdp_underlay),
+	      PinKind::program);
 	return true;
 }
 
@@ -815,7 +868,9 @@ bool Dataplane::tc_attached(int ifindex, Program program) const
 	bpf_tc_opts q = ovx_filter();
 	if (bpf_tc_query(&hook, &q))
 		return false;
-	return q.prog_id == program_id(program);
+	// A reader has no program fds: ovx's filter (its own handle and
+	// priority) on the interface is what it can see.
+	return read_only_ ? q.prog_id != 0 : q.prog_id == program_id(program);
 }
 
 bool Dataplane::attach_tc(int ifindex, Program program)

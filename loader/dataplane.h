@@ -44,7 +44,10 @@ public:
 
 	// The instance's pinned dataplane, or nullopt when nothing is pinned.
 	// Throws SystemError when pins exist but have another ABI layout.
-	static std::optional<Dataplane> open(const std::string &instance);
+	// @read_only: map fds that only read (BPF_F_RDONLY) and no program
+	// fds, which group readers (loader/permissions.h) are allowed; hooks
+	// are then judged from what an unprivileged process may query.
+	static std::optional<Dataplane> open(const std::string &instance, bool read_only = false);
 
 	// Loads the programs with fresh maps and pins everything. All or
 	// nothing, also when the process is killed: the pins appear at once.
@@ -124,6 +127,7 @@ private:
 	std::string instance_;
 	// open(): each pin's path and inode when it was read (0: absent).
 	std::vector<std::pair<std::string, ino_t>> pins_;
+	bool read_only_ = false;
 	Tables tables_;
 	UniqueFd xdp_underlay_;
 	UniqueFd tc_underlay_;

@@ -22,8 +22,14 @@ void enter_netns(const std::string &name)
 					  "' (ip netns list)");
 		throw SystemError("cannot open " + path, errno);
 	}
-	if (setns(fd.get(), CLONE_NEWNET))
-		throw SystemError("cannot enter network namespace " + name, errno);
+	if (setns(fd.get(), CLONE_NEWNET)) {
+		const int err = errno;
+		throw SystemError("cannot enter network namespace " + name +
+					  (err == EPERM ? " (--netns needs CAP_SYS_ADMIN; a reader "
+							    "without it runs ovx inside the namespace)"
+							  : ""),
+				  err);
+	}
 }
 
 } // namespace ovx

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -205,6 +206,12 @@ CounterArray::CounterArray(UniqueFd fd, std::string name)
 	const long page = sysconf(_SC_PAGESIZE);
 	const std::size_t len =
 		(std::size_t{raw_.max_entries()} * sizeof(std::uint64_t) + page - 1) / page * page;
+	// A reader's fd (BPF_F_RDONLY) cannot be mapped (the kernel maps
+	// only writable fds shared): get() looks the counter up instead, and
+	// release() and add() are writers'.
+	const int mode = fcntl(raw_.fd(), F_GETFL);
+	if (mode >= 0 && (mode & O_ACCMODE) == O_RDONLY)
+		return;
 	void *p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, raw_.fd(), 0);
 	if (p == MAP_FAILED)
 		throw SystemError("map " + raw_.name() + ": cannot map it (made without "
@@ -223,11 +230,20 @@ std::uint64_t *CounterArray::at(std::uint32_t index) const
 		throw SystemError("map " + raw_.name() + ": index " + std::to_string(index) +
 					  " out of range",
 				  ERANGE);
+	if (!mem_)
+		throw SystemError("map " + raw_.name() + ": opened read-only", EPERM);
 	return static_cast<std::uint64_t *>(mem_.get()) + index;
 }
 
 std::uint64_t CounterArray::get(std::uint32_t index) const
 {
+	if (!mem_) {
+		std::uint64_t value = 0;
+		if (!raw_.lookup(&index, &value))
+			throw SystemError("map " + raw_.name() + ": no index " + std::to_string(index),
+					  ENOENT);
+		return value;
+	}
 	return std::atomic_ref<std::uint64_t>(*at(index)).load();
 }
 

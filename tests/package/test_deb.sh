@@ -74,7 +74,7 @@ done
 depends=$(dpkg-deb -f "$deb" Depends)
 # iproute2 by hand; the libraries from dpkg-shlibdeps (one per library the
 # binary links that only the package system can name).
-for want in iproute2 libbpf1 libxdp1 libyaml-cpp0.7 'libgrpc++1.51' libc6; do
+for want in iproute2 adduser libbpf1 libxdp1 libyaml-cpp0.7 'libgrpc++1.51' libc6; do
 	[[ ", $depends," == *", $want "* || ", $depends," == *", $want,"* ]] ||
 		e2e_fail "Depends lacks $want: $depends"
 done
@@ -82,7 +82,7 @@ e2e_ok "Depends: $depends"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 want_files=(./usr/sbin/ovx ./lib/systemd/system/ovx@.service ./etc/ovx/
 	./usr/share/doc/ovx/README.md ./usr/share/doc/ovx/OPERATIONS.md
-	./usr/share/doc/ovx/examples/host1.yaml)
+	./usr/share/doc/ovx/examples/host1.yaml ./usr/lib/tmpfiles.d/ovx.conf)
 # The generated ones, once the tree generates them (cli/).
 [[ -f $build/man/ovx.8 ]] && want_files+=(./usr/share/man/man8/ovx.8)
 [[ -f $build/man/ovx-config.5 ]] && want_files+=(./usr/share/man/man5/ovx-config.5)
@@ -123,6 +123,11 @@ unit=$root/lib/systemd/system/ovx@.service
 exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
 [[ $exec_start == /usr/sbin/ovx ]] || e2e_fail "the installed unit runs '$exec_start', want /usr/sbin/ovx"
 e2e_ok "ovx@.service runs $exec_start"
+# postinst: the agent's system user and the readers' group (docs/OPERATIONS.md, Privileges).
+user=$(chroot "$root" getent passwd ovx) && chroot "$root" getent group ovx >/dev/null ||
+	e2e_fail "postinst made no user and group ovx"
+[[ $(cut -d: -f3 <<<"$user") -lt 1000 ]] || e2e_fail "ovx is not a system user: $user"
+e2e_ok "user and group ovx: $user"
 
 e2e_step "ovx version, from the root"
 # `ovx version` where the tree has the verb; the --version flag before it.
