@@ -10,15 +10,18 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/log.h"
 #include "loader/dataplane.h"
 
 namespace ovx::cli {
 
+// ovx's own options, given before or after the verb.
 struct Globals {
 	std::string netns;
 	std::string instance;
-	bool json = false;
+	bool json = false; // every verb's output, and errors
 	bool wait = false; // for the instance's writer lock instead of failing
+	LogOptions log;
 };
 
 // Whether a verb changes the instance (maps, pins, hooks): such verbs run
@@ -46,18 +49,15 @@ struct Command {
 using Commands = std::vector<Command>;
 
 // Registration, one per file (cli/verbs_*.cpp).
-void add_apply_verbs(CLI::App &app, Globals &g, Commands &out);   // apply show down export
-void add_observe_verbs(CLI::App &app, Globals &g, Commands &out); // stats trace metrics
-void add_segment_verbs(CLI::App &app, Globals &g, Commands &out); // segment add|del|show
-void add_port_verbs(CLI::App &app, Globals &g, Commands &out);	  // port add|del|show
-void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out);	  // fdb add|del|show
-void add_flood_verbs(CLI::App &app, Globals &g, Commands &out);	  // flood add|del|show
-void add_agent_verbs(CLI::App &app, Globals &g, Commands &out);	  // agent status upgrade
+void add_apply_verbs(CLI::App &app, Commands &out);   // apply show down export
+void add_observe_verbs(CLI::App &app, Commands &out); // stats trace metrics
+void add_segment_verbs(CLI::App &app, Commands &out); // segment add|del|show
+void add_port_verbs(CLI::App &app, Commands &out);	  // port add|del|show
+void add_fdb_verbs(CLI::App &app, Commands &out);	  // fdb add|del|show
+void add_flood_verbs(CLI::App &app, Commands &out);	  // flood add|del|show
+void add_agent_verbs(CLI::App &app, Commands &out);	  // agent status upgrade
 // cluster status (the other cluster verbs: cli/verbs_cluster.h); after them.
-void add_cluster_status_verb(CLI::App &app, Globals &g, Commands &out);
-
-// --json on a subcommand.
-void json_flag(CLI::App *sub, Globals &g);
+void add_cluster_status_verb(CLI::App &app, Commands &out);
 
 // The pinned dataplane of @instance; ConfigError (exit 1) when none.
 Dataplane open_existing(const std::string &instance);

@@ -25,6 +25,8 @@ struct OptionDoc {
 	// What its value names, where a shell can list the candidates cheaply:
 	// "file", "instance", "netns", "segment", "interface"; empty otherwise.
 	std::string kind;
+	// ovx's own option, which the verbs take after them too (--json).
+	bool global = false;
 };
 
 // One command: ovx itself (empty path) or a verb ({"fdb", "add"}).
@@ -52,9 +54,10 @@ std::string man_page(const std::vector<CommandDoc> &commands);
 std::string version_line();
 
 // Registers `version` and the hidden `completion` and `man` on @app (the
-// latter walk @app once parsing is done, so register them at any point).
+// latter walk @app once parsing is done, so register them at any point);
+// @json: the global --json.
 // The returned function runs the one chosen, if any, and returns its exit
 // status; it needs neither root nor a kernel.
-std::function<std::optional<int>()> add_docs_verbs(CLI::App &app, bool &json);
+std::function<std::optional<int>()> add_docs_verbs(CLI::App &app, const bool &json);
 
 } // namespace ovx::cli

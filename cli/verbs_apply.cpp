@@ -11,7 +11,7 @@
 
 namespace ovx::cli {
 
-void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_apply_verbs(CLI::App &app, Commands &out)
 {
 	struct Args {
 		std::string file;
@@ -21,7 +21,6 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 
 	auto *apply = app.add_subcommand("apply", "Make the dataplane match a desired-state file");
 	apply->add_option("-f,--file", args->file, "YAML desired state")->required();
-	json_flag(apply, g);
 	apply->footer("Example: ovx --netns host1 apply -f host1.yaml");
 	out.push_back({apply, [args] { args->config = load_config(args->file); },
 		       [args](const Globals &g, const std::string &instance) {
@@ -35,7 +34,6 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 		       Access::edits});
 
 	auto *show = app.add_subcommand("show", "Show what is applied: underlay, segments, FDB");
-	json_flag(show, g);
 	show->footer("Example: ovx --netns host1 show --json");
 	out.push_back({show, nullptr, [](const Globals &g, const std::string &instance) {
 			       const auto state = inspect(open_existing(instance), true);
@@ -46,20 +44,30 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 		       }});
 
 	auto *exp = app.add_subcommand(
-		"export", "Print the applied desired state as a file (imperative changes included)");
+		"export", "Print the applied desired state as a file (imperative changes included); "
+			  "with --json as JSON, which apply reads too");
 	exp->footer("Example: ovx --netns host1 export > host1.yaml   # then: ovx agent -f host1.yaml");
-	out.push_back({exp, nullptr, [](const Globals &, const std::string &instance) {
-			       std::cout << to_yaml(current_config(open_existing(instance)));
+	out.push_back({exp, nullptr, [](const Globals &g, const std::string &instance) {
+			       const Config c = current_config(open_existing(instance));
+			       if (g.json)
+				       std::cout << config_json(c).dump(2) << '\n';
+			       else
+				       std::cout << to_yaml(c);
 		       }});
 
 	auto *down = app.add_subcommand("down", "Detach everything and remove the pins");
 	down->footer("Example: ovx --netns host1 down");
-	out.push_back({down, nullptr, [](const Globals &, const std::string &instance) {
+	out.push_back({down, nullptr, [](const Globals &g, const std::string &instance) {
 			       refuse_if_agent(instance, "ovx down");
 			       const bool was_up = ovx::down(instance);
 			       forget_agent(instance);
-			       std::cout << "instance " << instance << ": "
-					 << (was_up ? "down" : "nothing to take down") << '\n';
+			       if (g.json)
+				       std::cout << nlohmann::json{{"instance", instance}, {"down", was_up}}
+							    .dump()
+						 << '\n';
+			       else
+				       std::cout << "instance " << instance << ": "
+						 << (was_up ? "down" : "nothing to take down") << '\n';
 		       },
 		       Access::edits});
 }
