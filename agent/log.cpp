@@ -27,7 +27,7 @@ spdlog::level::level_enum level_of(const std::string &name)
 		{"error", spdlog::level::err},	 {"off", spdlog::level::off},
 	};
 	const std::string chosen =
-		!name.empty() ? name : std::getenv("OVX_DEBUG") ? "debug" : "info";
+		!name.empty() ? name : std::getenv("OVX_DEBUG") ? "trace" : "info";
 	for (const auto &[n, level] : levels)
 		if (chosen == n)
 			return level;
@@ -84,16 +84,20 @@ std::string text_pattern(const LogContext &context)
 	return pattern + "%v";
 }
 
-// libbpf's and libxdp's messages, one line each, at debug level: noise next
-// to ovx's own messages, which say what failed and where.
+// libbpf's and libxdp's messages, one line each: noise next to ovx's own
+// messages, which say what failed and where. Their warnings and notes
+// (kernel extack, probe results, the dispatcher's fallbacks) are debug
+// lines; their own debug output (ELF sections, relocations: hundreds of
+// lines per load) is trace.
 struct LibraryLoggers {
 	std::shared_ptr<spdlog::logger> libbpf, libxdp;
 };
 LibraryLoggers g_library;
 
-int library_print(spdlog::logger *log, const char *fmt, va_list args)
+int library_print(spdlog::logger *log, bool debug, const char *fmt, va_list args)
 {
-	if (!log || !log->should_log(spdlog::level::debug))
+	const auto level = debug ? spdlog::level::trace : spdlog::level::debug;
+	if (!log || !log->should_log(level))
 		return 0;
 	char buf[1024];
 	const int n = std::vsnprintf(buf, sizeof(buf), fmt, args);
@@ -101,18 +105,18 @@ int library_print(spdlog::logger *log, const char *fmt, va_list args)
 	while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
 		text.remove_suffix(1);
 	if (!text.empty())
-		log->debug("{}", text);
+		log->log(level, "{}", text);
 	return n;
 }
 
-int libbpf_print(enum libbpf_print_level, const char *fmt, va_list args)
+int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	return library_print(g_library.libbpf.get(), fmt, args);
+	return library_print(g_library.libbpf.get(), level == LIBBPF_DEBUG, fmt, args);
 }
 
-int libxdp_print(enum libxdp_print_level, const char *fmt, va_list args)
+int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list args)
 {
-	return library_print(g_library.libxdp.get(), fmt, args);
+	return library_print(g_library.libxdp.get(), level == LIBXDP_DEBUG, fmt, args);
 }
 
 } // namespace

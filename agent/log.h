@@ -13,7 +13,7 @@
 namespace ovx {
 
 struct LogOptions {
-	// trace, debug, info, warn, error, off; empty: info, or debug when
+	// trace, debug, info, warn, error, off; empty: info, or trace when
 	// OVX_DEBUG is set (the variable older releases documented).
 	std::string level;
 	std::string format = "text"; // text | json
@@ -24,7 +24,8 @@ using LogContext = std::vector<std::pair<std::string, std::string>>;
 
 // Checks @o (ConfigError naming the option) and makes it the process's: the
 // loggers made afterwards follow it, and libbpf's and libxdp's own notes
-// (kernel extack, probes, dispatcher steps) become debug lines.
+// become log lines (kernel extack, probes, dispatcher steps: debug; their
+// debug output: trace).
 void configure_logging(const LogOptions &o);
 
 // Whether a level was asked for (--log-level or OVX_DEBUG), rather than the

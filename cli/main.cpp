@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		     "JSON output for every verb: one object, or one per line for streams; errors as "
 		     "one object on stderr");
 	app.add_option("--log-level", g.log.level,
-		       "trace, debug, info (default; debug when OVX_DEBUG is set), warn, error, off");
+		       "trace, debug, info (default; trace when OVX_DEBUG is set), warn, error, off");
 	auto *log_format = app.add_option(
 		"--log-format", g.log.format,
 		"text (default) or json: one object per line (time, level, message, instance); "

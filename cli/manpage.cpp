@@ -163,8 +163,8 @@ std::string man_page(const std::vector<CommandDoc> &commands)
 
 	s << ".SH ENVIRONMENT\n"
 	  << ".TP\n.B OVX_DEBUG\n"
-	  << "When set and no\n.B \\-\\-log\\-level\nis given, the level is\n.BR debug :\n"
-	  << "libbpf's and libxdp's own messages are logged too.\n"
+	  << "When set and no\n.B \\-\\-log\\-level\nis given, the level is\n.BR trace :\n"
+	  << "libbpf's and libxdp's own messages are logged, their debug output too.\n"
 	  << ".TP\n.B OVX_RUN_DIR\n"
 	  << "Where writer locks and agent state live instead of\n.IR /run/ovx .\n"
 	  << ".TP\n.B OVX_ETCD_PASSWORD\n"
