@@ -25,10 +25,9 @@
 namespace ovx {
 namespace {
 
-std::string where(const Config &config, const Origin &origin)
+Location where(const Config &config, const Origin &origin, const std::string &key)
 {
-	return config.path + ":" + std::to_string(origin.line) + ":" +
-	       std::to_string(origin.column) + ": ";
+	return {config.path, origin.line, origin.column, key};
 }
 
 } // namespace
@@ -39,9 +38,8 @@ Resolved resolve(const Config &config)
 	const Underlay &ul = config.underlay;
 	r.underlay_ifindex = static_cast<int>(if_nametoindex(ul.interface.c_str()));
 	if (!r.underlay_ifindex)
-		throw ConfigError(where(config, ul.interface_origin) +
-				  "underlay.interface: no interface '" + ul.interface +
-				  "' in this network namespace");
+		throw ConfigError(where(config, ul.interface_origin, "underlay.interface"),
+				  "no interface '" + ul.interface + "' in this network namespace");
 	r.underlay_mtu = interface_mtu(ul.interface);
 	for (std::size_t i = 0; i < config.segments.size(); i++) {
 		const Segment &s = config.segments[i];
@@ -49,10 +47,11 @@ Resolved resolve(const Config &config)
 			const Port &port = s.ports[p];
 			int ifindex = static_cast<int>(if_nametoindex(port.interface.c_str()));
 			if (!ifindex)
-				throw ConfigError(where(config, port.origin) + "segments[" +
-						  std::to_string(i) + "].ports[" + std::to_string(p) +
-						  "].interface: no interface '" + port.interface +
-						  "' in this network namespace");
+				throw ConfigError(where(config, port.origin,
+							"segments[" + std::to_string(i) + "].ports[" +
+								std::to_string(p) + "].interface"),
+						  "no interface '" + port.interface +
+							  "' in this network namespace");
 			r.port_ifindex[port.interface] = ifindex;
 		}
 	}

@@ -129,14 +129,9 @@ std::string describe(const Node &node)
 	return "nothing";
 }
 
-std::string located(const std::string &file, Origin at, const std::string &path,
-		    const std::string &what)
+Location located(const std::string &file, Origin at, const std::string &path)
 {
-	std::string msg = file + ":" + std::to_string(at.line) + ":" +
-			  std::to_string(at.column) + ": ";
-	if (!path.empty())
-		msg += path + ": ";
-	return msg + what;
+	return {file, at.line, at.column, path};
 }
 
 std::string line_note(int line)
@@ -172,7 +167,7 @@ public:
 private:
 	[[noreturn]] void fail(const Value &v, const std::string &what) const
 	{
-		throw ConfigError(located(file_, origin_of(where(v)), v.path.str(), what));
+		throw ConfigError(located(file_, origin_of(where(v)), v.path.str()), what);
 	}
 
 	Fields fields(const Value &map, std::initializer_list<std::string_view> allowed) const;
@@ -677,7 +672,7 @@ Config parse_config(const std::string &text, const std::string &path)
 	try {
 		doc = yaml::parse(text);
 	} catch (const yaml::Error &e) {
-		throw ConfigError(located(path, origin_of(e.mark), "", e.what()));
+		throw ConfigError(located(path, origin_of(e.mark), ""), e.what());
 	}
 	return Reader(path).read(doc.items.empty() ? Node() : Node(doc, 0));
 }

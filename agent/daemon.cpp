@@ -1,6 +1,5 @@
 #include "agent/daemon.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -25,6 +24,7 @@
 #include "agent/events.h"
 #include "agent/metrics.h"
 #include "agent/file_watch.h"
+#include "agent/log.h"
 #include "agent/loop_fds.h"
 #include "agent/migrate.h"
 #include "agent/writer_lock.h"
@@ -351,15 +351,7 @@ bool agent_running(const std::string &instance)
 
 int run_agent(const AgentOptions &options)
 {
-	auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-	auto log = std::make_shared<spdlog::logger>(options.instance, sink);
-	log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l [instance=%n] %v");
-	const auto level = spdlog::level::from_str(options.log_level);
-	if (level == spdlog::level::off && options.log_level != "off")
-		throw ConfigError("--log-level: unknown level '" + options.log_level +
-				  "' (trace, debug, info, warn, error)");
-	log->set_level(level);
-	log->flush_on(spdlog::level::trace);
+	auto log = make_logger(options.instance, {{"instance", options.instance}});
 	if (!(options.interval_sec >= 0.1))
 		throw ConfigError("--interval: at least 0.1 seconds");
 	if (options.metrics_listen.empty())

@@ -16,7 +16,6 @@ struct AgentOptions {
 	std::string file;
 	std::string instance;
 	double interval_sec = 10;     // reconcile (drift repair, learned reclaim)
-	std::string log_level = "info"; // spdlog level name
 	bool upgrade = false;	      // swap in this binary's programs at start
 	std::string metrics_listen;   // "ADDR:PORT" to serve /metrics on, empty = none
 	double fdb_interval_sec = 15; // between the exporter's FDB counts

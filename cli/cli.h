@@ -11,15 +11,18 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/log.h"
 #include "loader/dataplane.h"
 
 namespace ovx::cli {
 
+// ovx's own options, given before or after the verb.
 struct Globals {
 	std::string netns;
 	std::string instance;
-	bool json = false;
+	bool json = false; // every verb's output, and errors
 	bool wait = false; // for the instance's writer lock instead of failing
+	LogOptions log;
 };
 
 // Whether a verb changes the instance (maps, pins, hooks): such verbs run
@@ -54,22 +57,19 @@ struct Command {
 using Commands = std::vector<Command>;
 
 // Registration, one per file (cli/verbs_*.cpp).
-void add_apply_verbs(CLI::App &app, Globals &g, Commands &out);   // apply show down export
-void add_observe_verbs(CLI::App &app, Globals &g, Commands &out); // stats trace metrics
-void add_segment_verbs(CLI::App &app, Globals &g, Commands &out); // segment add|del|show
-void add_port_verbs(CLI::App &app, Globals &g, Commands &out);	  // port add|del|show
-void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out);	  // fdb add|del|show
-void add_flood_verbs(CLI::App &app, Globals &g, Commands &out);	  // flood add|del|show
-void add_agent_verbs(CLI::App &app, Globals &g, Commands &out);	  // agent status upgrade
-void add_monitor_verbs(CLI::App &app, Globals &g, Commands &out); // monitor
+void add_apply_verbs(CLI::App &app, Commands &out);   // apply show down export
+void add_observe_verbs(CLI::App &app, Commands &out); // stats trace metrics
+void add_segment_verbs(CLI::App &app, Commands &out); // segment add|del|show
+void add_port_verbs(CLI::App &app, Commands &out);	  // port add|del|show
+void add_fdb_verbs(CLI::App &app, Commands &out);	  // fdb add|del|show
+void add_flood_verbs(CLI::App &app, Commands &out);	  // flood add|del|show
+void add_agent_verbs(CLI::App &app, Commands &out);	  // agent status upgrade
+void add_monitor_verbs(CLI::App &app, Commands &out); // monitor
 // cluster status (the other cluster verbs: cli/verbs_cluster.h); after them.
-void add_cluster_status_verb(CLI::App &app, Globals &g, Commands &out);
+void add_cluster_status_verb(CLI::App &app, Commands &out);
 // validate: runs before the instance and the namespace (no privileges, no
 // kernel); the status once it ran, nullopt for another verb.
-std::function<std::optional<int>()> add_validate_verb(CLI::App &app, Globals &g);
-
-// --json on a subcommand.
-void json_flag(CLI::App *sub, Globals &g);
+std::function<std::optional<int>()> add_validate_verb(CLI::App &app, const Globals &g);
 
 // The pinned dataplane of @instance; ConfigError (exit 1) when none.
 // Read-only (Dataplane::open) for a reader that may not look programs up

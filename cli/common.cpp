@@ -10,11 +10,6 @@
 
 namespace ovx::cli {
 
-void json_flag(CLI::App *sub, Globals &g)
-{
-	sub->add_flag("--json", g.json, "JSON output (errors too)");
-}
-
 Dataplane open_existing(const std::string &instance, bool writes)
 {
 	auto dp = Dataplane::open(instance, !writes && !can_read_programs());

@@ -63,6 +63,16 @@ constexpr const char *kSegmentNames = "segment show --json 2>/dev/null | sed -n 
 constexpr const char *kInterfaceNames =
 	"-o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, \"\", $2); print $2 }'";
 
+// ovx's options that every verb takes after it too.
+std::vector<OptionDoc> global_options(const std::vector<CommandDoc> &commands)
+{
+	std::vector<OptionDoc> out;
+	for (const auto &o : commands.at(0).options)
+		if (o.global)
+			out.push_back(o);
+	return out;
+}
+
 } // namespace
 
 std::string bash_completion(const std::vector<CommandDoc> &commands)
@@ -76,9 +86,13 @@ _ovx_spec()
 {
 	case $1 in
 )sh";
+	const std::vector<OptionDoc> globals = global_options(commands);
 	for (const auto &c : commands) {
 		std::vector<std::string> flags, valued, kinds;
-		for (const auto &o : c.options)
+		auto options = c.options;
+		if (!c.path.empty())
+			options.insert(options.end(), globals.begin(), globals.end());
+		for (const auto &o : options)
 			for (const auto &n : o.names) {
 				flags.push_back(n);
 				if (o.takes_value)
@@ -143,7 +157,7 @@ _ovx()
 				done
 				return 0
 			fi
-			if [[ -z $path && ($w == --netns || $w == --instance) ]]; then
+			if [[ $w == --netns || $w == --instance ]]; then
 				globals+=("$w" "${COMP_WORDS[i + 1]}")
 				[[ $w == --netns ]] && netns=${COMP_WORDS[i + 1]}
 			fi
@@ -259,6 +273,7 @@ _ovx_interface()
 	_wanted interfaces expl 'interface' compadd -a names
 }
 )sh";
+	const std::vector<OptionDoc> globals = global_options(commands);
 	for (const auto &c : commands) {
 		const std::string fn = zsh_function(c.path);
 		s << "\n" << fn << "()\n{\n";
@@ -279,6 +294,9 @@ _ovx_interface()
 		s << "\t_arguments -C";
 		for (const auto &o : c.options)
 			s << " \\\n\t\t" << zsh_option_spec(o);
+		if (!c.path.empty())
+			for (const auto &o : globals)
+				s << " \\\n\t\t" << zsh_option_spec(o);
 		for (const auto &p : c.positionals)
 			s << " \\\n\t\t"
 			  << single_quoted((p.required ? ":" : "::") + zsh_escape(p.names[0]) + ":" +

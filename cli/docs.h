@@ -27,6 +27,8 @@ struct OptionDoc {
 	// of a fixed set (CLI::IsMember), @values; empty otherwise.
 	std::string kind;
 	std::vector<std::string> values;
+	// ovx's own option, which the verbs take after them too (--json).
+	bool global = false;
 };
 
 // One command: ovx itself (empty path) or a verb ({"fdb", "add"}).
@@ -54,9 +56,10 @@ std::string man_page(const std::vector<CommandDoc> &commands);
 std::string version_line();
 
 // Registers `version` and the hidden `completion` and `man` on @app (the
-// latter walk @app once parsing is done, so register them at any point).
+// latter walk @app once parsing is done, so register them at any point);
+// @json: the global --json.
 // The returned function runs the one chosen, if any, and returns its exit
 // status; it needs neither root nor a kernel.
-std::function<std::optional<int>()> add_docs_verbs(CLI::App &app, bool &json);
+std::function<std::optional<int>()> add_docs_verbs(CLI::App &app, const bool &json);
 
 } // namespace ovx::cli

@@ -84,6 +84,10 @@ void walk(const CLI::App &app, std::vector<std::string> path, const std::string 
 		if (opt->get_group().empty())
 			continue;
 		OptionDoc o = option_doc(path, *opt);
+		// The verbs hand an option they lack up to ovx (CLI11's
+		// fallthrough), so ovx's own work after the verb too.
+		o.global = path.empty() && app.get_fallthrough() && !o.positional &&
+			   !contains(o.names, "--help") && !contains(o.names, "--version");
 		(o.positional ? c.positionals : c.options).push_back(std::move(o));
 	}
 	const auto subs = app.get_subcommands([](const CLI::App *sub) { return !sub->get_group().empty(); });

@@ -2,13 +2,9 @@
 // register themselves (cli/verbs_*.cpp); this parses, enters the namespace,
 // runs the chosen verb, and turns errors into exit statuses.
 #include <CLI/CLI.hpp>
-#include <bpf/libbpf.h>
-#include <xdp/libxdp.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdarg>
-#include <cstdio>
-#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <regex>
@@ -16,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "agent/daemon.h"
+#include "agent/log.h"
 #include "cli/docs.h"
 #include "agent/writer_lock.h"
 #include "cli/verbs_cluster.h"
@@ -47,46 +44,54 @@ std::string verb_name(const CLI::App &sub)
 	return "ovx " + name;
 }
 
-int fail(bool json, int status, const std::string &message)
+// With --json, one object on stderr: the message as text would print it,
+// the exit status, and for bad input in a file where it is, as fields.
+int fail(bool json, int status, const std::string &message,
+	 const std::optional<ovx::Location> &at = std::nullopt)
 {
-	if (json)
-		std::cerr << nlohmann::json{{"error", message}, {"status", status}}.dump() << '\n';
-	else
+	if (!json) {
 		std::cerr << "ovx: " << message << '\n';
+		return status;
+	}
+	nlohmann::json j = {{"error", message}, {"status", status}};
+	if (at) {
+		j["file"] = at->file;
+		j["line"] = at->line;
+		j["column"] = at->column;
+		if (!at->key.empty())
+			j["key"] = at->key;
+	}
+	std::cerr << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 	return status;
-}
-
-// libbpf's and libxdp's own chatter (kernel extack notes, probe results,
-// dispatcher steps) is noise next to ovx's messages, which say what failed
-// and where; OVX_DEBUG=1 shows it.
-int chatter(const char *fmt, va_list args)
-{
-	static const bool debug = std::getenv("OVX_DEBUG") != nullptr;
-	return debug ? std::vfprintf(stderr, fmt, args) : 0;
-}
-int libbpf_log(enum libbpf_print_level, const char *fmt, va_list args)
-{
-	return chatter(fmt, args);
-}
-int libxdp_log(enum libxdp_print_level, const char *fmt, va_list args)
-{
-	return chatter(fmt, args);
 }
 
 } // namespace
 
 int main(int argc, char **argv)
 {
-	libbpf_set_print(libbpf_log);
-	libxdp_set_print(libxdp_log);
 	Globals g;
 	// Known before parsing, so that even a usage error comes out as JSON.
-	for (int i = 1; i < argc; i++)
-		g.json = g.json || std::string(argv[i]) == "--json";
+	for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; i++)
+		g.json = g.json || std::strcmp(argv[i], "--json") == 0;
 
 	CLI::App app{"ovx: multi-tenant overlay (VXLAN) dataplane on XDP and TC"};
 	app.set_version_flag("--version", ovx::cli::version_line());
 	app.require_subcommand(1);
+	// Inherited by the verbs made below: an option they do not know goes up
+	// to ovx's own, so the global options work after the verb too
+	// (`ovx show --json`, `ovx agent -f F --log-level debug`).
+	app.fallthrough();
+	app.add_flag("--json", g.json,
+		     "JSON output for every verb: one object, or one per line for streams; errors as "
+		     "one object on stderr");
+	app.add_option("--log-level", g.log.level,
+		       "trace, debug, info (default; trace when OVX_DEBUG is set), warn, error, off")
+		->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+	auto *log_format = app.add_option(
+		"--log-format", g.log.format,
+		"text (default) or json: one object per line (time, level, message, instance); "
+		"json with --json")
+		->check(CLI::IsMember({"text", "json"}));
 	app.add_option("--netns", g.netns, "Network namespace to act in, like ip -n");
 	app.add_option("--instance", g.instance,
 		       "Instance name: pins under /sys/fs/bpf/ovx/NAME (default: the netns, or "
@@ -97,19 +102,18 @@ int main(int argc, char **argv)
 		   "2 the system refused, 3 apply --dry-run: something would change.\nEvery verb has --help with an example.");
 
 	ovx::cli::Commands commands;
-	ovx::cli::add_apply_verbs(app, g, commands);
-	ovx::cli::add_observe_verbs(app, g, commands);
-	ovx::cli::add_segment_verbs(app, g, commands);
-	ovx::cli::add_port_verbs(app, g, commands);
-	ovx::cli::add_fdb_verbs(app, g, commands);
-	ovx::cli::add_flood_verbs(app, g, commands);
-	ovx::cli::add_agent_verbs(app, g, commands);
-	ovx::cli::add_monitor_verbs(app, g, commands);
+	ovx::cli::add_apply_verbs(app, commands);
+	ovx::cli::add_observe_verbs(app, commands);
+	ovx::cli::add_segment_verbs(app, commands);
+	ovx::cli::add_port_verbs(app, commands);
+	ovx::cli::add_fdb_verbs(app, commands);
+	ovx::cli::add_flood_verbs(app, commands);
+	ovx::cli::add_agent_verbs(app, commands);
+	ovx::cli::add_monitor_verbs(app, commands);
 
-	const auto run_offload = ovx::cli::add_offload_verbs(app, g.json, g.wait, g.netns,
-							       [&] { return instance_name(g); });
+	const auto run_offload = ovx::cli::add_offload_verbs(app, g, [&] { return instance_name(g); });
 	const auto run_cluster = ovx::cli::add_cluster_verbs(app, g.json);
-	ovx::cli::add_cluster_status_verb(app, g, commands);
+	ovx::cli::add_cluster_status_verb(app, commands);
 	const auto run_docs = ovx::cli::add_docs_verbs(app, g.json);
 	const auto run_validate = ovx::cli::add_validate_verb(app, g);
 
@@ -129,6 +133,9 @@ int main(int argc, char **argv)
 	}
 
 	try {
+		if (g.json && !log_format->count())
+			g.log.format = "json";
+		ovx::configure_logging(g.log);
 		if (const auto status = run_docs())
 			return *status;
 		if (const auto status = run_validate())
@@ -160,7 +167,7 @@ int main(int argc, char **argv)
 			writer.emplace(ovx::WriterLock::take(instance, verb_name(*cmd->sub), g.wait));
 		cmd->run(g, instance);
 	} catch (const ovx::ConfigError &e) {
-		return fail(g.json, ovx::kExitInvalid, e.what());
+		return fail(g.json, ovx::kExitInvalid, e.what(), e.location());
 	} catch (const ovx::SystemError &e) {
 		return fail(g.json, ovx::kExitSystem, e.what());
 	} catch (const ovx::cli::ExitStatus &e) {

@@ -144,7 +144,10 @@ std::string man_page(const std::vector<CommandDoc> &commands)
 	  << "exits with status 2, or waits with\n.BR \\-\\-wait .\n"
 	  << "Every verb takes\n.B \\-\\-help\nand shows an example.\n"
 	  << ".SH OPTIONS\n"
-	  << "These come before the verb.\n";
+	  << "These come before or after the verb:\n"
+	  << ".B ovx \\-\\-json show\n"
+	  << "and\n.B ovx show \\-\\-json\n"
+	  << "are the same.\n";
 	option_list(s, ovx.options);
 	s << ".SH COMMANDS\n";
 	for (std::size_t i = 1; i < commands.size(); i++)
@@ -164,7 +167,8 @@ std::string man_page(const std::vector<CommandDoc> &commands)
 
 	s << ".SH ENVIRONMENT\n"
 	  << ".TP\n.B OVX_DEBUG\n"
-	  << "When set, libbpf's and libxdp's own messages go to standard error too.\n"
+	  << "When set and no\n.B \\-\\-log\\-level\nis given, the level is\n.BR trace :\n"
+	  << "libbpf's and libxdp's own messages are logged, their debug output too.\n"
 	  << ".TP\n.B OVX_GROUP\n"
 	  << "The group that may read instances (default\n.BR ovx );\n"
 	  << "its members run the read-only verbs without privileges.\n"

@@ -10,6 +10,12 @@
 
 namespace ovx {
 
+// The versions of the documented outputs (docs/schema/): the number moves
+// only when a field goes or changes its meaning; new fields keep it.
+inline constexpr const char *kShowSchema = "ovx.show/1";
+inline constexpr const char *kStatsSchema = "ovx.stats/1";
+inline constexpr const char *kStatsWatchSchema = "ovx.stats-watch/1";
+
 nlohmann::json show_json(const StateView &state);
 nlohmann::json segment_json(const SegmentView &segment);
 nlohmann::json port_json(const PortView &port);
@@ -18,6 +24,8 @@ void print_segment(std::ostream &out, const SegmentView &segment);
 void print_fdb(std::ostream &out, const FdbView &entry);
 nlohmann::json stats_json(const StateView &state);
 nlohmann::json apply_json(const ApplyResult &result);
+// The desired state with the file's keys: a file apply reads (JSON is YAML).
+nlohmann::json config_json(const Config &config);
 void print_show(std::ostream &out, const StateView &state);
 void print_stats(std::ostream &out, const StateView &state);
 // Per-second rates between two readings @seconds apart (watch mode).

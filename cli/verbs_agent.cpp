@@ -91,7 +91,7 @@ void print_status(const StatusView &v)
 
 } // namespace
 
-void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_agent_verbs(CLI::App &app, Commands &out)
 {
 	auto o = std::make_shared<AgentOptions>();
 	auto *agent = app.add_subcommand(
@@ -110,8 +110,6 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 	});
 	agent->add_option("--interval", o->interval_sec,
 			  "Seconds between reconciles: drift repair, learned-entry reclaim (default 10)");
-	agent->add_option("--log-level", o->log_level, "trace, debug, info (default), warn, error")
-		->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 	agent->add_option("--metrics", o->metrics_listen,
 			  "Serve Prometheus metrics at /metrics on ADDR:PORT, or PORT on 127.0.0.1 "
 			  "(e.g. 9587); 0.0.0.0 or [::] expose them to every network, without "
@@ -125,7 +123,7 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 		"Example: ovx --netns host1 agent -f /etc/ovx/host1.yaml --interval 5\n"
 		"While it runs, the file is the desired state: imperative verbs and 'ovx apply' are\n"
 		"refused for its instance. SIGTERM stops the agent and leaves the dataplane running;\n"
-		"'ovx down' removes it.");
+		"'ovx down' removes it. Its log: --log-level, --log-format json (one object per line).");
 	out.push_back({agent,
 		       [o, cluster] {
 			       // Bad input fails before the root check, like apply.
@@ -143,7 +141,7 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 		       [o, cluster](const Globals &, const std::string &instance) {
 			       if (!cluster->empty()) {
 				       const cluster::ClusterAgentOptions co{*cluster, instance,
-									      o->interval_sec, o->log_level};
+									      o->interval_sec};
 				       if (int rc = cluster::run_cluster_agent(co))
 					       throw ExitStatus{rc};
 				       return;
@@ -156,7 +154,6 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 
 	auto *st = app.add_subcommand(
 		"status", "Programs, hooks and attach modes, map fill levels, ABI version, agent state");
-	json_flag(st, g);
 	st->footer("Example: ovx --netns host1 status --json\n"
 		   "Exit status 0 whatever the health; see \"healthy\" in the output.");
 	out.push_back({st, nullptr, [](const Globals &g, const std::string &instance) {
@@ -173,7 +170,6 @@ void add_agent_verbs(CLI::App &app, Globals &g, Commands &out)
 		"upgrade", "Replace the running programs by this binary's; maps keep their contents");
 	up->add_flag("--migrate", *migrate,
 		     "Carry maps pinned with an older ABI layout (v1) over to this one");
-	json_flag(up, g);
 	up->footer("Example: ovx --netns host1 upgrade            # same ABI: programs only\n"
 		   "         ovx --netns host1 upgrade --migrate  # pins of ABI v1\n"
 		   "Each hook switches atomically (XDP link update, TC filter replace): no packet is "

@@ -15,7 +15,7 @@
 
 namespace ovx::cli {
 
-void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_apply_verbs(CLI::App &app, Commands &out)
 {
 	struct Args {
 		std::string file;
@@ -32,7 +32,6 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 			"and hook by hook (exit 3 when something would change, 0 when nothing)");
 	apply->add_flag("--diff", args->diff,
 			"A dry run printed as a unified diff: '-' what is applied, '+' what FILE asks");
-	json_flag(apply, g);
 	apply->footer("Example: ovx --netns host1 apply -f host1.yaml\n"
 		      "         ovx --netns host1 apply --dry-run -f host1.yaml   # exit 3: would change");
 	// Access::reads in the table: a dry run changes nothing, so it runs
@@ -63,7 +62,6 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 		       }});
 
 	auto *show = app.add_subcommand("show", "Show what is applied: underlay, segments, FDB");
-	json_flag(show, g);
 	show->footer("Example: ovx --netns host1 show --json");
 	out.push_back({show, nullptr, [](const Globals &g, const std::string &instance) {
 			       const auto state = inspect(open_existing(instance), true);
@@ -75,21 +73,31 @@ void add_apply_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.back().privilege = Privilege::group;
 
 	auto *exp = app.add_subcommand(
-		"export", "Print the applied desired state as a file (imperative changes included)");
+		"export", "Print the applied desired state as a file (imperative changes included); "
+			  "with --json as JSON, which apply reads too");
 	exp->footer("Example: ovx --netns host1 export > host1.yaml   # then: ovx agent -f host1.yaml");
-	out.push_back({exp, nullptr, [](const Globals &, const std::string &instance) {
-			       std::cout << to_yaml(current_config(open_existing(instance)));
+	out.push_back({exp, nullptr, [](const Globals &g, const std::string &instance) {
+			       const Config c = current_config(open_existing(instance));
+			       if (g.json)
+				       std::cout << config_json(c).dump(2) << '\n';
+			       else
+				       std::cout << to_yaml(c);
 		       }});
 	out.back().privilege = Privilege::group;
 
 	auto *down = app.add_subcommand("down", "Detach everything and remove the pins");
 	down->footer("Example: ovx --netns host1 down");
-	out.push_back({down, nullptr, [](const Globals &, const std::string &instance) {
+	out.push_back({down, nullptr, [](const Globals &g, const std::string &instance) {
 			       refuse_if_agent(instance, "ovx down");
 			       const bool was_up = ovx::down(instance);
 			       forget_agent(instance);
-			       std::cout << "instance " << instance << ": "
-					 << (was_up ? "down" : "nothing to take down") << '\n';
+			       if (g.json)
+				       std::cout << nlohmann::json{{"instance", instance}, {"down", was_up}}
+							    .dump()
+						 << '\n';
+			       else
+				       std::cout << "instance " << instance << ": "
+						 << (was_up ? "down" : "nothing to take down") << '\n';
 		       },
 		       Access::edits});
 }

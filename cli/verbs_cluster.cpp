@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "agent/log.h"
 #include "cluster/cluster_config.h"
 #include "cluster/etcd_client.h"
 #include "cluster/log.h"
@@ -252,7 +253,7 @@ void show_fdb(bool as_json, const cluster::ClusterView &view, const std::string 
 
 } // namespace
 
-std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_out)
+std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, const bool &json_out)
 {
 	auto *group = app.add_subcommand(
 		"cluster", "Many hosts as one overlay switch: the cluster's segments in etcd");
@@ -275,7 +276,6 @@ std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_
 		"apply", "Make the cluster's segments those of a file, in one etcd transaction");
 	apply->add_option("-f,--file", a->file, "cluster.yaml: segments only")->required();
 	connection_flags(apply, a->conn);
-	apply->add_flag("--json", json_out, "JSON output (errors too)");
 	apply->footer("Example: ovx cluster apply -f cluster.yaml --endpoints "
 		      "https://10.0.0.1:2379,https://10.0.0.2:2379 --cacert ca.pem --cert admin.pem "
 		      "--key admin-key.pem");
@@ -292,21 +292,17 @@ std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_
 		->check(CLI::IsMember({"true", "false"}));
 	add->add_option("--aging", a->aging, "Seconds a learned MAC lives (default 300)");
 	connection_flags(add, a->conn);
-	add->add_flag("--json", json_out, "JSON output (errors too)");
 	add->footer("Example: ovx cluster segment add blue-web --tenant blue --vni 5001 "
 		    "--endpoints 127.0.0.1:2379");
 	auto *del = segment->add_subcommand("del", "Remove a segment from the cluster");
 	del->add_option("name", a->name, "Segment name")->required();
 	connection_flags(del, a->conn);
-	del->add_flag("--json", json_out, "JSON output (errors too)");
 	auto *show = segment->add_subcommand("show", "Show the cluster's segments");
 	show->add_option("name", a->name, "Only this segment");
 	connection_flags(show, a->conn);
-	show->add_flag("--json", json_out, "JSON output (errors too)");
 
 	auto *nodes = group->add_subcommand("nodes", "Show the nodes: VTEPs, bindings, lease TTL");
 	connection_flags(nodes, a->conn);
-	nodes->add_flag("--json", json_out, "JSON output (errors too)");
 
 	auto *fdb = group->add_subcommand("fdb", "The cluster's MACs");
 	fdb->require_subcommand(1);
@@ -314,7 +310,6 @@ std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_
 		"show", "Show where each MAC is bound (the winner of its bindings), and duplicates");
 	fdb_show->add_option("--segment", a->segment, "Only this segment");
 	connection_flags(fdb_show, a->conn);
-	fdb_show->add_flag("--json", json_out, "JSON output (errors too)");
 
 	return [=, &json_out]() -> std::optional<int> {
 		// `cluster status` is the instance's (cli/verbs_cluster_status.cpp).
@@ -322,8 +317,9 @@ std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json_
 		    !nodes->parsed() && !fdb_show->parsed())
 			return std::nullopt;
 		// What the cluster library would log (a bad value, a failover) the
-		// verbs report themselves, or fail with.
-		cluster::log().set_level(spdlog::level::err);
+		// verbs report themselves, or fail with; --log-level shows it.
+		if (!log_level_chosen())
+			cluster::log().set_level(spdlog::level::err);
 		// A bad file fails before etcd is asked anything.
 		std::vector<Segment> segments;
 		if (apply->parsed())

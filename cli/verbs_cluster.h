@@ -12,6 +12,7 @@ namespace ovx::cli {
 // Registers the verbs on @app. The returned function runs the one the
 // command line chose and returns its exit status, or nullopt when another
 // verb was chosen. Throws ConfigError / SystemError like the others.
-std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, bool &json);
+// @json: the global --json.
+std::function<std::optional<int>()> add_cluster_verbs(CLI::App &app, const bool &json);
 
 } // namespace ovx::cli

@@ -60,13 +60,12 @@ void print_status(const cluster::ClusterStatus &s, const std::string &instance)
 
 } // namespace
 
-void add_cluster_status_verb(CLI::App &app, Globals &g, Commands &out)
+void add_cluster_status_verb(CLI::App &app, Commands &out)
 {
 	CLI::App *group = app.get_subcommand("cluster");
 	auto *st = group->add_subcommand(
 		"status", "This host's cluster agent: etcd health, lease, revision and lag, nodes, "
 			  "duplicate MACs, ignored keys; exit 2 when it does not follow the cluster");
-	json_flag(st, g);
 	st->footer("Example: ovx --netns host1 cluster status --json");
 	out.push_back({st, nullptr, [](const Globals &g, const std::string &instance) {
 			       const cluster::ClusterStatus s = cluster::cluster_status(instance);

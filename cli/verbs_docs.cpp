@@ -18,10 +18,9 @@ std::string version_line()
 	       std::to_string(OVX_ABI_VERSION);
 }
 
-std::function<std::optional<int>()> add_docs_verbs(CLI::App &app, bool &json)
+std::function<std::optional<int>()> add_docs_verbs(CLI::App &app, const bool &json)
 {
 	auto *version = app.add_subcommand("version", "Print ovx's version, git revision and map ABI");
-	version->add_flag("--json", json, "JSON output");
 	version->footer("Example: ovx version --json");
 
 	// Hidden: the build writes their output to build/completion/ and

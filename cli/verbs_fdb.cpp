@@ -8,7 +8,7 @@
 
 namespace ovx::cli {
 
-void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_fdb_verbs(CLI::App &app, Commands &out)
 {
 	auto *group = app.add_subcommand("fdb", "Add, remove or show forwarding entries");
 	group->require_subcommand(1);
@@ -22,7 +22,6 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 	add->add_option("mac", a->mac, "The remote VM's MAC")->required();
 	add->add_option("--segment", a->segment, "Segment name")->required();
 	add->add_option("--vtep,--dst", a->vtep, "The VTEP it sits behind")->required();
-	json_flag(add, g);
 	add->footer("Example: ovx --netns host1 fdb add 02:00:00:00:02:01 --segment blue-web --vtep 192.168.77.2\n"
 		    "A local port's MAC is its static entry already: see 'ovx port add'.");
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
@@ -35,7 +34,6 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto *del = group->add_subcommand("del", "Remove a static entry");
 	del->add_option("mac", d->mac, "MAC")->required();
 	del->add_option("--segment", d->segment, "Segment name")->required();
-	json_flag(del, g);
 	del->footer("Example: ovx --netns host1 fdb del 02:00:00:00:02:01 --segment blue-web");
 	out.push_back({del, nullptr, [d](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx fdb del",
@@ -47,7 +45,6 @@ void add_fdb_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto *show = group->add_subcommand(
 		"show", "Stream the FDB, static and learned entries (O(n), one map batch in memory)");
 	show->add_option("--segment", *only, "Only this segment");
-	json_flag(show, g);
 	show->footer("Example: ovx --netns host1 fdb show --segment blue-web --json");
 	out.push_back({show, nullptr, [only](const Globals &g, const std::string &instance) {
 			       const Dataplane dp = open_existing(instance);

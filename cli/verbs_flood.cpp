@@ -9,7 +9,7 @@
 
 namespace ovx::cli {
 
-void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_flood_verbs(CLI::App &app, Commands &out)
 {
 	auto *group = app.add_subcommand(
 		"flood", "Add, remove or show a segment's remote VTEPs for BUM traffic");
@@ -22,7 +22,6 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto *add = group->add_subcommand("add", "Add a remote VTEP to a segment's flood list");
 	add->add_option("vtep", a->vtep, "Remote VTEP address")->required();
 	add->add_option("--segment", a->segment, "Segment name")->required();
-	json_flag(add, g);
 	add->footer("Example: ovx --netns host1 flood add 192.168.77.3 --segment blue-web");
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx flood add",
@@ -34,7 +33,6 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto *del = group->add_subcommand("del", "Remove a remote VTEP from a segment's flood list");
 	del->add_option("vtep", d->vtep, "Remote VTEP address")->required();
 	del->add_option("--segment", d->segment, "Segment name")->required();
-	json_flag(del, g);
 	del->footer("Example: ovx --netns host1 flood del 192.168.77.3 --segment blue-web");
 	out.push_back({del, nullptr, [d](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx flood del",
@@ -45,7 +43,6 @@ void add_flood_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand("show", "Show flood lists");
 	show->add_option("--segment", *only, "Only this segment");
-	json_flag(show, g);
 	show->footer("Example: ovx --netns host1 flood show --segment blue-web");
 	out.push_back({show, nullptr, [only](const Globals &g, const std::string &instance) {
 			       const auto state = inspect(open_existing(instance), false);

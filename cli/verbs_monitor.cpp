@@ -5,7 +5,7 @@
 
 namespace ovx::cli {
 
-void add_monitor_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_monitor_verbs(CLI::App &app, Commands &out)
 {
 	auto o = std::make_shared<MonitorOptions>();
 	auto kinds = std::make_shared<std::vector<std::string>>();
@@ -20,7 +20,6 @@ void add_monitor_verbs(CLI::App &app, Globals &g, Commands &out)
 			"Seconds between the reads of the FDB behind learn, move, age-out and "
 			"flush (default 1; longer while a read costs more than 1/20 of it); a MAC "
 			"learned and gone within one is not seen");
-	json_flag(mon, g);
 	mon->footer("Example: ovx --netns host1 monitor --json fdb drift\n"
 		    "One line per event (--json: one object per line); ends on SIGINT, SIGTERM, "
 		    "or when its output is closed ('ovx monitor | head -3').");

@@ -78,17 +78,16 @@ struct Options {
 
 void stats(const Options &o, bool json, const std::string &instance);
 void trace(const Options &o, bool json, const std::string &instance);
-void metrics_serve(const Options &o, const std::string &instance);
+void metrics_serve(const Options &o, bool json, const std::string &instance);
 
 } // namespace
 
-void add_observe_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_observe_verbs(CLI::App &app, Commands &out)
 {
 	auto o = std::make_shared<Options>();
 	CLI::App *stats_, *trace_, *serve_;
 
 	stats_ = app.add_subcommand("stats", "Per-segment and per-port counters, drops by reason");
-	stats_->add_flag("--json", g.json, "JSON output (one object per reading with --watch)");
 	stats_->add_option("--segment", o->segment, "Only this segment (and its ports)");
 	stats_->add_flag("--watch", o->watch, "Print per-second rates every interval until stopped");
 	stats_->add_option("--interval", o->interval, "Seconds between readings with --watch")
@@ -100,7 +99,6 @@ void add_observe_verbs(CLI::App &app, Globals &g, Commands &out)
 	trace_ = app.add_subcommand("trace", "Stream datapath events (drops, forwarding) live");
 	trace_->add_option("--segment", o->segment, "Only events of this segment");
 	trace_->add_flag("--drops", o->drops, "Only drops (the programs emit nothing else)");
-	trace_->add_flag("--json", g.json, "One JSON object per event");
 	trace_->add_option("--count", o->count, "Stop after this many events");
 	trace_->footer("Events are on only while a trace runs; one trace per instance at a time.\n"
 		       "Example: ovx --netns host1 trace --drops");
@@ -125,8 +123,8 @@ void add_observe_verbs(CLI::App &app, Globals &g, Commands &out)
 	out.push_back({trace_, nullptr, [o](const Globals &g, const std::string &instance) {
 			       trace(*o, g.json, instance);
 		       }});
-	out.push_back({serve_, nullptr, [o](const Globals &, const std::string &instance) {
-			       metrics_serve(*o, instance);
+	out.push_back({serve_, nullptr, [o](const Globals &g, const std::string &instance) {
+			       metrics_serve(*o, g.json, instance);
 		       }});
 	out.back().privilege = Privilege::group;
 }
@@ -151,7 +149,8 @@ void stats(const Options &o, bool json, const std::string &instance)
 		const auto now = std::chrono::steady_clock::now();
 		const double seconds = std::chrono::duration<double>(now - at).count();
 		if (json) {
-			std::cout << nlohmann::json{{"rates", rates_json(before, after, seconds)},
+			std::cout << nlohmann::json{{"schema", kStatsWatchSchema},
+						    {"rates", rates_json(before, after, seconds)},
 						    {"totals", stats_json(after)}}
 					     .dump()
 				  << std::endl;
@@ -211,7 +210,7 @@ void trace(const Options &o, bool json, const std::string &instance)
 		reader.poll(200);
 }
 
-void metrics_serve(const Options &o, const std::string &instance)
+void metrics_serve(const Options &o, bool json, const std::string &instance)
 {
 	const ListenAddr listen = parse_listen(o.listen);
 	MetricsCollector collector(instance, std::chrono::milliseconds(
@@ -219,8 +218,14 @@ void metrics_serve(const Options &o, const std::string &instance)
 	MetricsServer server(collector, listen);
 	catch_stop_signals();
 	const bool v6 = listen.host.find(':') != std::string::npos;
-	std::cerr << "ovx metrics: serving instance " << instance << " on http://"
-		  << (v6 ? "[" + listen.host + "]" : listen.host) << ":" << listen.port << "/metrics\n";
+	const std::string url = "http://" + (v6 ? "[" + listen.host + "]" : listen.host) + ":" +
+				std::to_string(listen.port) + "/metrics";
+	// Said once it listens: a script waits for this line, then scrapes.
+	if (json)
+		std::cout << nlohmann::json{{"instance", instance}, {"listen", url}}.dump()
+			  << std::endl;
+	else
+		std::cerr << "ovx metrics: serving instance " << instance << " on " << url << '\n';
 	std::thread serving([&] { server.run(); });
 	while (sleep_unless_stopped(3600)) {
 	}

@@ -1,11 +1,6 @@
 #include "cli/verbs_offload.h"
 
 #include <unistd.h>
-#include <xdp/libxdp.h>
-
-#include <cstdarg>
-#include <cstdio>
-#include <cstdlib>
 
 #include <iostream>
 #include <memory>
@@ -110,14 +105,6 @@ void print_counters(std::ostream &out, const std::string &instance, const Offloa
 			    << " packets, " << c.drops[r].bytes << " bytes\n";
 }
 
-// libxdp's own notes, like libbpf's (main.cpp), only with OVX_DEBUG=1: ovx's
-// messages say what failed and where.
-int libxdp_log(enum libxdp_print_level, const char *fmt, va_list args)
-{
-	static const bool debug = std::getenv("OVX_DEBUG") != nullptr;
-	return debug ? std::vfprintf(stderr, fmt, args) : 0;
-}
-
 // For the verbs that touch a device: root, then the namespace it lives in.
 void enter(const std::string &netns)
 {
@@ -129,8 +116,7 @@ void enter(const std::string &netns)
 
 } // namespace
 
-std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
-						      const bool &wait, const std::string &netns,
+std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, const Globals &g,
 						      std::function<std::string()> instance)
 {
 	struct Args {
@@ -139,7 +125,6 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		bool relay = false;
 	};
 	auto args = std::make_shared<Args>();
-	libxdp_set_print(libxdp_log);
 
 	auto *offload = app.add_subcommand("offload", "The NIC (hardware offload) part of the dataplane");
 	offload->require_subcommand(1);
@@ -148,7 +133,6 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		"check", "Check a BPF object against the NFP offload rules (exit 1 when it breaks any)");
 	check->add_option("OBJECT", args->object,
 			  "Compiled BPF object (default: the offload program shipped in ovx)");
-	check->add_flag("--json", json, "JSON output");
 	check->footer("Example: ovx offload check build/gen/bpf/xdp_offload.bpf.o");
 
 	auto *attach = offload->add_subcommand(
@@ -159,19 +143,18 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 	attach->add_flag("--relay", args->relay,
 			 "Relay on the NIC: frames for a static remote MAC go straight back out "
 			 "toward its VTEP (XDP_TX) instead of being dropped by the host");
-	attach->add_flag("--json", json, "JSON output");
 	attach->footer("Example: ovx offload attach -f host1.yaml --relay");
 
 	auto *stats = offload->add_subcommand(
 		"stats", "The NIC's counters (mode: offload): drops by reason, relayed frames");
-	stats->add_flag("--json", json, "JSON output");
 	stats->footer("Example: ovx --netns host1 offload stats --json");
 
 	auto *detach = offload->add_subcommand("detach", "Remove the hardware-mode XDP program");
 	detach->add_option("--interface", args->interface, "The NIC")->required();
 	detach->footer("Example: ovx offload detach --interface eth1");
 
-	return [=, &json, &wait, &netns]() -> std::optional<int> {
+	return [=, &g]() -> std::optional<int> {
+		const bool json = g.json;
 		if (check->parsed()) {
 			const offload::Report r = args->object.empty()
 							  ? offload::check_object("ovx:xdp_offload", offload_object())
@@ -184,8 +167,8 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		}
 		if (attach->parsed()) {
 			const Config config = load_config(args->file);
-			enter(netns);
-			const WriterLock writer = WriterLock::take(instance(), "ovx offload attach", wait);
+			enter(g.netns);
+			const WriterLock writer = WriterLock::take(instance(), "ovx offload attach", g.wait);
 			const OffloadAttachResult r = offload_attach(config, args->max_entries, args->relay);
 			if (json)
 				std::cout << attach_json(r).dump(2) << '\n';
@@ -198,7 +181,7 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 		}
 		if (stats->parsed()) {
 			const std::string name = instance();
-			enter(netns);
+			enter(g.netns);
 			const auto c = offload_counters(offload_dir(name));
 			if (!c)
 				throw ConfigError("instance '" + name +
@@ -210,12 +193,19 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, bool &json,
 			return kExitOk;
 		}
 		if (detach->parsed()) {
-			enter(netns);
-			const WriterLock writer = WriterLock::take(instance(), "ovx offload detach", wait);
-			std::cout << args->interface << ": "
-				  << (offload_detach(args->interface) ? "offload program detached"
-								     : "no offload program attached")
-				  << '\n';
+			enter(g.netns);
+			const WriterLock writer = WriterLock::take(instance(), "ovx offload detach", g.wait);
+			const bool detached = offload_detach(args->interface);
+			if (json)
+				std::cout << nlohmann::json{{"interface", args->interface},
+							    {"detached", detached}}
+						     .dump()
+					  << '\n';
+			else
+				std::cout << args->interface << ": "
+					  << (detached ? "offload program detached"
+						       : "no offload program attached")
+					  << '\n';
 			return kExitOk;
 		}
 		return std::nullopt;

@@ -8,7 +8,7 @@
 
 namespace ovx::cli {
 
-void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_port_verbs(CLI::App &app, Commands &out)
 {
 	auto *group = app.add_subcommand("port", "Add, remove or show VM ports");
 	group->require_subcommand(1);
@@ -21,7 +21,6 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 	add->add_option("interface", a->interface, "Host side of the VM's veth or tap")->required();
 	add->add_option("--segment", a->segment, "Segment name")->required();
 	add->add_option("--mac", a->mac, "The VM's MAC: the only source MAC it may send")->required();
-	json_flag(add, g);
 	add->footer("Example: ovx --netns host1 port add vm1 --segment blue-web --mac 02:00:00:00:01:01");
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx port add", [&](Config &c) {
@@ -33,7 +32,6 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto iface = std::make_shared<std::string>();
 	auto *del = group->add_subcommand("del", "Remove a port (its TC program is detached)");
 	del->add_option("interface", *iface, "The port's interface")->required();
-	json_flag(del, g);
 	del->footer("Example: ovx --netns host1 port del vm1");
 	out.push_back({del, nullptr, [iface](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx port del",
@@ -42,7 +40,6 @@ void add_port_verbs(CLI::App &app, Globals &g, Commands &out)
 		       Access::edits});
 
 	auto *show = group->add_subcommand("show", "Show ports");
-	json_flag(show, g);
 	show->footer("Example: ovx --netns host1 port show --json");
 	out.push_back({show, nullptr, [](const Globals &g, const std::string &instance) {
 			       const auto state = inspect(open_existing(instance), false);

@@ -21,7 +21,7 @@ ovx_encap encap_arg(const std::string &text)
 
 } // namespace
 
-void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
+void add_segment_verbs(CLI::App &app, Commands &out)
 {
 	auto *group = app.add_subcommand("segment", "Add, remove or show L2 segments");
 	group->require_subcommand(1);
@@ -41,7 +41,6 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	add->add_option("--learning", a->learning, "true (default) or false")
 		->check(CLI::IsMember({"true", "false"}));
 	add->add_option("--aging", a->spec.aging_sec, "Seconds a learned MAC lives (default 300)");
-	json_flag(add, g);
 	add->footer("Example: ovx --netns host1 segment add blue-web --tenant blue --vni 5001");
 	out.push_back({add, nullptr, [a](const Globals &g, const std::string &instance) {
 			       Segment spec = a->spec;
@@ -56,7 +55,6 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto name = std::make_shared<std::string>();
 	auto *del = group->add_subcommand("del", "Remove a segment (its ports first)");
 	del->add_option("name", *name, "Segment name")->required();
-	json_flag(del, g);
 	del->footer("Example: ovx --netns host1 segment del blue-web");
 	out.push_back({del, nullptr, [name](const Globals &g, const std::string &instance) {
 			       run_edit(g, instance, "ovx segment del",
@@ -67,7 +65,6 @@ void add_segment_verbs(CLI::App &app, Globals &g, Commands &out)
 	auto only = std::make_shared<std::string>();
 	auto *show = group->add_subcommand("show", "Show segments");
 	show->add_option("name", *only, "Only this segment");
-	json_flag(show, g);
 	show->footer("Example: ovx --netns host1 segment show blue-web --json");
 	out.push_back({show, nullptr, [only](const Globals &g, const std::string &instance) {
 			       auto state = inspect(open_existing(instance), false);

@@ -14,7 +14,7 @@
 
 namespace ovx::cli {
 
-std::function<std::optional<int>()> add_validate_verb(CLI::App &app, Globals &g)
+std::function<std::optional<int>()> add_validate_verb(CLI::App &app, const Globals &g)
 {
 	struct Args {
 		std::string file;
@@ -27,7 +27,6 @@ std::function<std::optional<int>()> add_validate_verb(CLI::App &app, Globals &g)
 	sub->add_flag("--host", args->host,
 		      "Also check that its interfaces exist in this network namespace (implied by "
 		      "the global --netns, which needs CAP_SYS_ADMIN to enter it)");
-	json_flag(sub, g);
 	sub->footer("Example: ovx validate -f host1.yaml            # syntax, ranges, clashes\n"
 		    "         ovx --netns host1 validate -f host1.yaml  # and host1's interfaces\n"
 		    "Exit status 0 valid, 1 invalid (FILE:LINE:COLUMN: what is wrong).");

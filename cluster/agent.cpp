@@ -1,7 +1,6 @@
 #include "cluster/agent.h"
 
 #include <poll.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -26,6 +25,7 @@
 #include "agent/apply.h"
 #include "agent/daemon.h"
 #include "agent/file_watch.h"
+#include "agent/log.h"
 #include "agent/loop_fds.h"
 #include "agent/reconcile.h"
 #include "agent/writer_lock.h"
@@ -548,14 +548,8 @@ int Agent::run()
 
 int run_cluster_agent(const ClusterAgentOptions &options)
 {
-	auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-	auto log = std::make_shared<spdlog::logger>("cluster", sink);
-	log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l [instance=" + options.instance + "] %v");
-	const auto level = spdlog::level::from_str(options.log_level);
-	if (level == spdlog::level::off && options.log_level != "off")
-		throw ConfigError("--log-level: unknown level '" + options.log_level + "'");
-	log->set_level(level);
-	log->flush_on(spdlog::level::trace);
+	// Registered: cluster::log() (the library's messages) finds it.
+	auto log = make_logger("cluster", {{"instance", options.instance}});
 	spdlog::register_logger(log);
 	if (!(options.interval_sec >= 0.1))
 		throw ConfigError("--interval: at least 0.1 seconds");

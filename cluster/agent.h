@@ -14,7 +14,6 @@ struct ClusterAgentOptions {
 	std::string file;
 	std::string instance;
 	double interval_sec = 10;	// drift repair and duplicate timers
-	std::string log_level = "info"; // spdlog level name
 };
 
 // Runs until SIGTERM or SIGINT; the dataplane and the lease stay (a restart

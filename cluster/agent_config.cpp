@@ -18,8 +18,9 @@ public:
 	[[noreturn]] void fail(const yaml::Node &at, const std::string &what) const
 	{
 		const yaml::Mark m = at.mark();
-		throw ConfigError(path_ + ":" + std::to_string(m.is_null() ? 1 : m.line + 1) + ":" +
-				  std::to_string(m.is_null() ? 1 : m.column + 1) + ": " + what);
+		throw ConfigError(Location{path_, m.is_null() ? 1 : m.line + 1,
+					   m.is_null() ? 1 : m.column + 1, ""},
+				  what);
 	}
 
 	std::string scalar(const yaml::Node &n, const std::string &key) const
@@ -123,14 +124,14 @@ AgentConfig parse_agent_config(const std::string &text, const std::string &path)
 	try {
 		doc = yaml::parse(text);
 	} catch (const yaml::Error &e) {
-		throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-				  std::to_string(e.mark.column + 1) + ": " + e.what());
+		throw ConfigError(Location{path, e.mark.line + 1, e.mark.column + 1, ""}, e.what());
 	}
 	const Reader r(path);
 	AgentConfig cfg;
 	cfg.path = path;
 	if (doc.items.empty())
-		throw ConfigError(path + ":1:1: empty file (cluster, underlay and ports expected)");
+		throw ConfigError(Location{path, 1, 1, ""},
+				  "empty file (cluster, underlay and ports expected)");
 	const yaml::Node root(doc, 0);
 	if (!root.is_map())
 		r.fail(root, "expected a map of cluster, underlay, limits, ports");

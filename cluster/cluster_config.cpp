@@ -22,8 +22,7 @@ constexpr int kAttempts = 3;
 {
 	const int line = at.is_null() ? 1 : at.line + 1;
 	const int column = at.is_null() ? 1 : at.column + 1;
-	throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-			  what);
+	throw ConfigError(Location{path, line, column, ""}, what);
 }
 
 // What the file reader would accept but a cluster file must not hold: the

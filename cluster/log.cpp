@@ -1,6 +1,6 @@
 #include "cluster/log.h"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include "agent/log.h"
 
 namespace ovx::cluster {
 
@@ -9,7 +9,9 @@ spdlog::logger &log()
 	static const std::shared_ptr<spdlog::logger> logger = [] {
 		if (auto existing = spdlog::get("cluster"))
 			return existing;
-		return spdlog::stderr_color_mt("cluster");
+		auto made = make_logger("cluster", {});
+		spdlog::register_logger(made);
+		return made;
 	}();
 	return *logger;
 }

@@ -1,6 +1,7 @@
 // Control-plane errors and the exit status each one maps to.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -13,10 +14,27 @@ enum ExitStatus : int {
 	kExitChanges = 3, // `ovx apply --dry-run`: applying would change something
 };
 
+// Where in a file bad input sits: kept as fields, so that `--json` can hand
+// them to scripts (an editor jumping to the line) without parsing them back
+// out of the message.
+struct Location {
+	std::string file;
+	int line = 1;	 // 1-based
+	int column = 1;	 // 1-based
+	std::string key; // "segments[0].id"; empty when the problem is no one key's
+};
+
 // Bad input: the file or the command line. Nothing was changed.
 class ConfigError : public std::runtime_error {
 public:
 	using std::runtime_error::runtime_error;
+	// "FILE:LINE:COLUMN: KEY: WHAT"
+	ConfigError(Location at, const std::string &what);
+
+	const std::optional<Location> &location() const { return location_; }
+
+private:
+	std::optional<Location> location_;
 };
 
 // The kernel said no. @err is the errno, when there is one.

@@ -48,14 +48,15 @@ set_demo=(
 # libclang-rt-dev: clang's sanitizer and libFuzzer runtimes (tests/fuzz).
 # gnuplot-nox draws the benchmark's figures (bench/).
 # zsh and man-db check the generated completion and man pages
-# (tests/cli/docs_test.sh).
+# (tests/cli/docs_test.sh); python3-jsonschema validates --json output
+# against docs/schema/ (tests/e2e/test_json_output.sh).
 # chromium opens the Prometheus console pages headless (tests/dashboard/;
 # with its libraries 122 MB to download, 393 MB installed, 41 s here).
 set_test=(
 	libgtest-dev googletest prometheus chromium
 	tshark python3-scapy nftables systemd openssl etcd-client
 	libclang-rt-dev gnuplot-nox zsh man-db
-	mmdebstrap
+	mmdebstrap python3-jsonschema
 )
 set_netdevsim=(
 	linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio busybox-static qemu-system-x86

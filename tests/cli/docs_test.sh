@@ -117,10 +117,10 @@ done
 # Options whose values are a fixed set are declared as one (the parser
 # refuses other values), and both scripts offer the set at <TAB>.
 for want in "segment add|--encap" "segment add|--learning" "cluster segment add|--encap" \
-	"cluster segment add|--learning" "agent|--log-level"; do
+	"cluster segment add|--learning" "|--log-level" "|--log-format"; do
 	[[ -n ${choices[$want]:-} ]] || fail "'ovx ${want%|*} ${want#*|}' is not declared as a set of values (CLI::IsMember)"
 done
-((${#choices[@]} >= 5)) || fail "only ${#choices[@]} options with a set of values found"
+((${#choices[@]} >= 6)) || fail "only ${#choices[@]} options with a set of values found"
 for c in "${!choices[@]}"; do
 	p=${c%|*} f=${c#*|}
 	want=$(tr ',' '\n' <<<"${choices[$c]}" | sort | xargs)

@@ -430,6 +430,28 @@ TEST_P(ConfigErrorTest, IsRejectedWithThisMessage)
 	EXPECT_EQ(error_of(yaml(GetParam().text)), GetParam().error);
 }
 
+// `--json` hands the location to scripts as fields: the same as the message
+// says, with the key path when one key is at fault.
+TEST_P(ConfigErrorTest, CarriesItsLocationAsFields)
+{
+	try {
+		parse_config(yaml(GetParam().text), "h.yaml");
+		FAIL() << "no error";
+	} catch (const ConfigError &e) {
+		ASSERT_TRUE(e.location()) << e.what();
+		const Location &at = *e.location();
+		EXPECT_EQ(at.file, "h.yaml");
+		EXPECT_GE(at.line, 1);
+		EXPECT_GE(at.column, 1);
+		EXPECT_EQ(std::string(e.what()).rfind("h.yaml:" + std::to_string(at.line) + ":" +
+							      std::to_string(at.column) + ": " +
+							      (at.key.empty() ? "" : at.key + ": "),
+						      0),
+			  0u)
+			<< e.what() << " key " << at.key;
+	}
+}
+
 // Files start with the same three lines where they can, so that line numbers
 // are easy to check by eye: the first segment is at line 5.
 const ErrorCase kErrorCases[] = {
