@@ -24,6 +24,7 @@
 
 #include "agent/apply.h"
 #include "agent/daemon.h"
+#include "agent/events.h"
 #include "agent/file_watch.h"
 #include "agent/log.h"
 #include "agent/loop_fds.h"
@@ -101,6 +102,7 @@ private:
 
 	ClusterAgentOptions o_;
 	std::shared_ptr<spdlog::logger> log_;
+	EventBus events_{o_.instance}; // to `ovx monitor`s
 	UniqueFd wake_;
 	UniqueFd lapse_ = alarm_fd(); // the next forwarding pointer's end
 	UniqueFd save_timer_ = alarm_fd();
@@ -271,6 +273,13 @@ void Agent::converge(const char *why)
 			log_->info("{}: revision {}: {} added, {} changed, {} removed{}", why,
 				   revision, r.maps.added, r.maps.changed, r.maps.removed,
 				   r.created ? " (dataplane loaded)" : "");
+		// The timer's pass is news only when it wrote something.
+		if (std::strcmp(why, "timer") != 0 || r.maps.changes() || !r.attached.empty()) {
+			Event applied = apply_event("agent --cluster", r);
+			applied.fields["reason"] = why;
+			applied.fields["revision"] = revision;
+			events_.publish(applied);
+		}
 		if (last_error_.rfind("apply", 0) == 0)
 			last_error_.clear();
 	} catch (const std::exception &e) {
@@ -278,6 +287,10 @@ void Agent::converge(const char *why)
 		applied_.reset();
 		last_error_ = std::string("apply: ") + e.what();
 		log_->error("apply failed, retrying: {}", e.what());
+		events_.publish(event_now("apply", {{"by", "agent --cluster"},
+						    {"pid", state_.pid},
+						    {"reason", why},
+						    {"error", e.what()}}));
 	}
 	// Our own keys after the maps: a VM that arrived here is bound in the
 	// dataplane before any peer is told to send its frames here.
@@ -420,6 +433,10 @@ int Agent::run()
 	UniqueFd timer = timer_fd(o_.interval_sec);
 	log_->info("cluster agent starting: node={} endpoints={} file={} pid={}", cfg_.node,
 		   fmt::join(cfg_.etcd.endpoints, ","), state_.file, state_.pid);
+	events_.publish(event_now("agent-start", {{"pid", state_.pid},
+						  {"file", state_.file},
+						  {"node", cfg_.node},
+						  {"mode", "cluster"}}));
 
 	// etcd down at start: retried every interval, like every later error;
 	// the pinned dataplane forwards on its last state meanwhile.
@@ -468,6 +485,10 @@ int Agent::run()
 				if (si.ssi_signo != SIGHUP) {
 					log_->info("{}: stopping; the dataplane and the lease stay",
 						   strsignal(static_cast<int>(si.ssi_signo)));
+					events_.publish(event_now(
+						"agent-stop",
+						{{"pid", state_.pid},
+						 {"signal", strsignal(static_cast<int>(si.ssi_signo))}}));
 					save();
 					sync_.reset();
 					keepalive_.reset();

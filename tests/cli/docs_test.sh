@@ -10,19 +10,13 @@
 # config reader (agent/config.cpp) accepts.
 #   OVX: the binary (default build/ovx); OVX_BUILD: its build tree (default build)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-OVX=${OVX:-$root/build/ovx}
+source "$(dirname "$0")/check_lib.sh"
 build=${OVX_BUILD:-$(dirname "$OVX")}
 bash_script=$build/completion/ovx.bash
 zsh_script=$build/completion/_ovx
 man8=$build/man/ovx.8
 man5=$build/man/ovx-config.5
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
 for tool in zsh groff man; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed" >&2; exit 1; }
 done
@@ -170,8 +164,4 @@ for k in $keys; do
 	grep -qx "\.B $k" "$man5" || fail "ovx-config.5 does not describe the key '$k'"
 done
 
-if ((failures)); then
-	echo "FAIL: $failures problems" >&2
-	exit 1
-fi
-echo "PASS: ${#paths[@]} verbs and their flags in ovx.8, ovx.bash and _ovx, ${#choices[@]} value sets; $(wc -w <<<"$keys") keys in ovx-config.5"
+checks_done "${#paths[@]} verbs and their flags in ovx.8, ovx.bash and _ovx, ${#choices[@]} value sets; $(wc -w <<<"$keys") keys in ovx-config.5"

@@ -5,16 +5,7 @@
 # with git "unknown".
 #   OVX: the binary (default build/ovx)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-OVX=${OVX:-$root/build/ovx}
-py=/usr/bin/python3
-[[ -x $OVX ]] || { echo "FAIL: no ovx binary at $OVX" >&2; exit 1; }
-
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+source "$(dirname "$0")/check_lib.sh"
 
 version=$(sed -nE 's/^project\(ovx VERSION ([0-9.]+) .*/\1/p' "$root/CMakeLists.txt")
 abi=$(sed -nE 's/^#define OVX_ABI_VERSION[[:space:]]+([0-9]+).*/\1/p' "$root/maps/ovx_abi.h")
@@ -51,7 +42,4 @@ grep -qx '#define OVX_BUILD_GIT "unknown"' "$tree/build/gen/ovx_version.h" ||
 	fail "a tree without .git: $(grep GIT "$tree/build/gen/ovx_version.h")"
 grep -q '"ovx 9.8.7"' "$tree/build/man/ovx-config.5" || fail "ovx-config.5 lacks the version"
 
-if ((failures)); then
-	exit 1
-fi
-echo "PASS: ovx version: $line"
+checks_done "ovx version: $line"

@@ -80,23 +80,13 @@ in_h1 /usr/bin/python3 "$PROM_PY" wait "http://$EXPORTER1/metrics" 10 ||
 	e2e_fail "h1's exporter not answering: $(cat "$(topo_bg_out exporter1)")"
 in_h1 /usr/bin/python3 "$PROM_PY" wait "http://$EXPORTER2/metrics" 10 ||
 	e2e_fail "h2's exporter not answering from h1: $(cat "$(topo_bg_out exporter2)")"
-mkdir -p "$TOPO_DIR/prom-data" "$TOPO_DIR/console_libraries"
+mkdir -p "$TOPO_DIR/console_libraries"
 # Debian's console libraries beside ovx's, as docs/METRICS.md installs them.
 cp "$DEBIAN_LIBS/prom.lib" "$DEBIAN_LIBS/menu.lib" "$REPO/scripts/prometheus/console_libraries/ovx.lib" \
 	"$TOPO_DIR/console_libraries/"
-cat >"$TOPO_DIR/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: ovx
-    static_configs:
-      - targets: ['$EXPORTER1', '$EXPORTER2']
-YAML
-topo_bg prometheus "$H1_NS" prometheus --config.file="$TOPO_DIR/prometheus.yml" \
-	--storage.tsdb.path="$TOPO_DIR/prom-data" --web.listen-address="${PROM#http://}" \
+prometheus_start "$H1_NS" "${PROM#http://}" "'$EXPORTER1', '$EXPORTER2'" \
 	--web.console.templates="$REPO/scripts/prometheus/consoles" \
-	--web.console.libraries="$TOPO_DIR/console_libraries" --log.level=warn
+	--web.console.libraries="$TOPO_DIR/console_libraries"
 in_h1 /usr/bin/python3 "$PROM_PY" wait "$PROM/-/ready" 60 ||
 	e2e_fail "Prometheus not ready: $(tail -5 "$(topo_bg_out prometheus)")"
 e2e_ok "Prometheus ready, consoles from scripts/prometheus/consoles"

@@ -96,3 +96,24 @@ counters_topology() {
 	static_neighbours
 	BLUE=$(topo_tenant_segment blue)
 }
+
+# prometheus_start NS LISTEN TARGETS [ARGS...]: a real Prometheus in NS on
+# LISTEN (ADDR:PORT) scraping TARGETS ('a:1', 'b:2') every second, its data
+# in $TOPO_DIR (background job "prometheus"); ARGS go to prometheus too.
+prometheus_start() {
+	local ns=$1 listen=$2 targets=$3
+	shift 3
+	mkdir -p "$TOPO_DIR/prom-data"
+	cat >"$TOPO_DIR/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: ovx
+    static_configs:
+      - targets: [$targets]
+YAML
+	topo_bg prometheus "$ns" prometheus --config.file="$TOPO_DIR/prometheus.yml" \
+		--storage.tsdb.path="$TOPO_DIR/prom-data" --web.listen-address="$listen" \
+		--log.level=warn "$@"
+}

@@ -19,6 +19,21 @@ CLUSTER_MOBILITY="{freeze_moves: 100, freeze_window: 60}"
 X=b1 Y=b3
 XIP=$(topo_vm_ip $X)
 cluster_vm_movable $X
+# A monitor on h3 before its agent hears the cluster agent start and apply.
+H3_NS=$(topo_host_ns h3) H3_INSTANCE=$(ovx_instance h3)
+MON_OUT="$TOPO_DIR/monitor-h3.json"
+"$OVX" --netns "$H3_NS" --instance "$H3_INSTANCE" monitor --json agent apply \
+	>"$MON_OUT" 2>"$TOPO_DIR/monitor-h3.err" </dev/null &
+MON_PID=$!
+TOPO_PIDS+=("$MON_PID")
+stop_monitor() { [[ -n ${MON_PID:-} ]] && kill -INT "$MON_PID" 2>/dev/null && wait "$MON_PID" 2>/dev/null; MON_PID=; return 0; }
+TOPO_CLEANUP_HOOKS=(stop_monitor "${TOPO_CLEANUP_HOOKS[@]}")
+for _ in $(seq 50); do
+	compgen -G "/run/ovx/$H3_INSTANCE/monitors/*.sock" >/dev/null && break
+	sleep 0.1
+done
+compgen -G "/run/ovx/$H3_INSTANCE/monitors/*.sock" >/dev/null ||
+	e2e_fail "the monitor on h3 does not listen: $(cat "$TOPO_DIR/monitor-h3.err")"
 for h in h1 h2 h3; do
 	if [[ $h == h1 ]]; then f=$(cluster_vm_host_file h1 "${NIC_PORT[0]}"); else f=$(cluster_vm_host_file "$h"); fi
 	cluster_agent_start "$h" "$f" || e2e_fail "agent on $h: $(tail -5 "$(ovx_agent_log "$h")")"
@@ -51,6 +66,23 @@ deltas=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]
 	"/run/ovx/$(ovx_instance h3)/cluster.json")
 ((deltas >= 10)) || e2e_fail "h3 wrote $deltas of the moves as FDB deltas, want all 10"
 e2e_ok "$sent pings, 0 lost; h3 counted $moves moves, wrote $deltas changes as FDB deltas"
+
+e2e_step "ovx monitor on h3 heard its cluster agent start and apply each move"
+stop_monitor
+events=$(/usr/bin/python3 - "$MON_OUT" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+starts = [e for e in ev if e["event"] == "agent-start" and e.get("mode") == "cluster"]
+applies = [e for e in ev if e["event"] == "apply" and e.get("by") == "agent --cluster"]
+errors = [e for e in applies if "error" in e]
+print(len(starts), len(applies), len(errors))
+PY
+) || e2e_fail "monitor output is not JSON lines: $(head -3 "$MON_OUT")"
+read -r starts applies errors <<<"$events"
+((starts == 1)) || e2e_fail "monitor saw $starts cluster agent starts, want 1: $(cat "$MON_OUT")"
+((applies >= 10)) || e2e_fail "monitor saw $applies cluster agent applies, want one per move (10)"
+((errors == 0)) || e2e_fail "monitor saw $errors failed applies"
+e2e_ok "1 agent-start (mode cluster), $applies applies by the cluster agent, none failed"
 
 e2e_step "break-before-make with a 50 ms gap: losses bounded"
 topo_bg pings2 "$(topo_vm_ns $Y)" ping -i 0.001 -W 1 "$XIP"

@@ -78,19 +78,7 @@ for want in "ovx_segment_fdb_entries{tenant=\"blue\",segment=\"$BLUE\"} 2" \
 done
 
 e2e_step "Prometheus on h1's loopback ($PROM), scraping every second"
-mkdir -p "$TOPO_DIR/prom-data"
-cat >"$TOPO_DIR/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: ovx
-    static_configs:
-      - targets: ['127.0.0.1:$EXPORTER_PORT']
-YAML
-topo_bg prometheus "$H1_NS" prometheus --config.file="$TOPO_DIR/prometheus.yml" \
-	--storage.tsdb.path="$TOPO_DIR/prom-data" --web.listen-address="127.0.0.1:$PROM_PORT" \
-	--log.level=warn
+prometheus_start "$H1_NS" "127.0.0.1:$PROM_PORT" "'127.0.0.1:$EXPORTER_PORT'"
 in_h1 /usr/bin/python3 "$PROM_PY" wait "$PROM/-/ready" 60 ||
 	e2e_fail "Prometheus not ready: $(tail -5 "$(topo_bg_out prometheus)")"
 expect_promql 'up{job="ovx"}' '{__name__=up} 1'

@@ -6,16 +6,8 @@
 # JSON error of a broken file goes to stderr.
 #   OVX: the binary (default build/ovx)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-OVX=${OVX:-$root/build/ovx}
-py=/usr/bin/python3
-[[ -x $OVX ]] || { echo "FAIL: no ovx binary at $OVX" >&2; exit 1; }
+source "$(dirname "$0")/../cli/check_lib.sh"
 
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
 
 dir=$(mktemp -d /tmp/ovx-validate.XXXXXX)
@@ -76,7 +68,4 @@ expect 1 "broken YAML, --json" -- "$OVX" validate -f "$dir/broken.yaml" --json
 
 expect 1 "a missing file" -- "$OVX" validate -f "$dir/none.yaml"
 
-if ((failures)); then
-	exit 1
-fi
-echo "PASS: ovx validate as nobody"
+checks_done "ovx validate as nobody"
