@@ -1,5 +1,6 @@
 #include "agent/imperative.h"
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -103,55 +104,86 @@ Config current_config(const Dataplane &dp)
 	return c;
 }
 
+nlohmann::ordered_json config_tree(const Config &c)
+{
+	using json = nlohmann::ordered_json;
+	const auto ips = [](const std::vector<IpAddr> &list) {
+		json out = json::array();
+		for (const IpAddr &a : list)
+			out.push_back(format_ip(a));
+		return out;
+	};
+	std::vector<IpAddr> addresses;
+	for (const IpAddr *a : {&c.underlay.address4, &c.underlay.address6})
+		if (a->family)
+			addresses.push_back(*a);
+	json segments = json::array();
+	for (const Segment &s : c.segments) {
+		json seg = {{"name", s.name}, {"tenant", s.tenant}, {"encap", encap_name(s.encap)},
+			    {"id", s.id},     {"learning", s.learning}, {"aging", s.aging_sec}};
+		if (s.learn_limit)
+			seg["learn_limit"] = *s.learn_limit;
+		seg["flood"] = ips(s.flood);
+		seg["ports"] = json::array();
+		for (const Port &p : s.ports)
+			seg["ports"].push_back({{"interface", p.interface}, {"mac", format_mac(p.mac)}});
+		seg["remotes"] = json::array();
+		for (const Remote &r : s.remotes)
+			seg["remotes"].push_back({{"mac", format_mac(r.mac)}, {"vtep", format_ip(r.vtep)}});
+		segments.push_back(std::move(seg));
+	}
+	return {{"underlay",
+		 {{"interface", c.underlay.interface},
+		  {"address", ips(addresses)},
+		  {"mode", xdp_mode_name(c.underlay.mode)},
+		  {"port", c.underlay.vxlan_port},
+		  {"geneve_port", c.underlay.geneve_port}}},
+		{"limits", {{"fdb_entries", c.limits.fdb_entries}}},
+		{"segments", std::move(segments)}};
+}
+
+namespace {
+
+bool all_scalars(const nlohmann::ordered_json &j)
+{
+	return std::none_of(j.begin(), j.end(), [](const auto &v) { return v.is_structured(); });
+}
+
+// The file's style: lists of addresses and the small maps of a list (a
+// port, a remote) on one line each; everything else a block.
+void emit(YAML::Emitter &out, const nlohmann::ordered_json &j, bool in_list)
+{
+	if (j.is_object()) {
+		if (in_list && all_scalars(j))
+			out << YAML::Flow;
+		out << YAML::BeginMap;
+		for (const auto &[key, value] : j.items()) {
+			out << YAML::Key << key << YAML::Value;
+			emit(out, value, false);
+		}
+		out << YAML::EndMap;
+	} else if (j.is_array()) {
+		if (all_scalars(j))
+			out << YAML::Flow;
+		out << YAML::BeginSeq;
+		for (const auto &value : j)
+			emit(out, value, true);
+		out << YAML::EndSeq;
+	} else if (j.is_string()) {
+		out << j.get<std::string>();
+	} else if (j.is_boolean()) {
+		out << (j.get<bool>() ? "true" : "false");
+	} else {
+		out << j.dump(); // a number, as JSON writes it
+	}
+}
+
+} // namespace
+
 std::string to_yaml(const Config &c)
 {
 	YAML::Emitter out;
-	out << YAML::BeginMap;
-	out << YAML::Key << "underlay" << YAML::Value << YAML::BeginMap;
-	out << YAML::Key << "interface" << YAML::Value << c.underlay.interface;
-	out << YAML::Key << "address" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-	for (const IpAddr *a : {&c.underlay.address4, &c.underlay.address6})
-		if (a->family)
-			out << format_ip(*a);
-	out << YAML::EndSeq;
-	out << YAML::Key << "mode" << YAML::Value << xdp_mode_name(c.underlay.mode);
-	out << YAML::Key << "port" << YAML::Value << c.underlay.vxlan_port;
-	out << YAML::Key << "geneve_port" << YAML::Value << c.underlay.geneve_port;
-	out << YAML::EndMap;
-	out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
-	out << YAML::Key << "fdb_entries" << YAML::Value << c.limits.fdb_entries;
-	out << YAML::EndMap;
-	out << YAML::Key << "segments" << YAML::Value << YAML::BeginSeq;
-	for (const Segment &s : c.segments) {
-		out << YAML::BeginMap;
-		out << YAML::Key << "name" << YAML::Value << s.name;
-		out << YAML::Key << "tenant" << YAML::Value << s.tenant;
-		out << YAML::Key << "encap" << YAML::Value << encap_name(s.encap);
-		out << YAML::Key << "id" << YAML::Value << s.id;
-		out << YAML::Key << "learning" << YAML::Value << (s.learning ? "true" : "false");
-		out << YAML::Key << "aging" << YAML::Value << s.aging_sec;
-		if (s.learn_limit)
-			out << YAML::Key << "learn_limit" << YAML::Value << *s.learn_limit;
-		out << YAML::Key << "flood" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-		for (const IpAddr &a : s.flood)
-			out << format_ip(a);
-		out << YAML::EndSeq;
-		out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
-		for (const Port &p : s.ports)
-			out << YAML::Flow << YAML::BeginMap << YAML::Key << "interface"
-			    << YAML::Value << p.interface << YAML::Key << "mac" << YAML::Value
-			    << format_mac(p.mac) << YAML::EndMap;
-		out << YAML::EndSeq;
-		out << YAML::Key << "remotes" << YAML::Value << YAML::BeginSeq;
-		for (const Remote &r : s.remotes)
-			out << YAML::Flow << YAML::BeginMap << YAML::Key << "mac" << YAML::Value
-			    << format_mac(r.mac) << YAML::Key << "vtep" << YAML::Value
-			    << format_ip(r.vtep) << YAML::EndMap;
-		out << YAML::EndSeq;
-		out << YAML::EndMap;
-	}
-	out << YAML::EndSeq;
-	out << YAML::EndMap;
+	emit(out, config_tree(c), false);
 	return std::string(out.c_str()) + "\n";
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,9 @@ Config current_config(const Dataplane &dp);
 
 // @config as a desired-state file that load_config() reads back equal.
 std::string to_yaml(const Config &config);
+// The one layout of a Config as a file, keys in the file's order: to_yaml
+// writes it as YAML, `ovx export --json` as JSON (apply reads both).
+nlohmann::ordered_json config_tree(const Config &config);
 
 // Edits of a Config; each throws ConfigError when the edit makes no sense
 // (no such segment, already there, still in use).

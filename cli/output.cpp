@@ -276,43 +276,6 @@ json apply_json(const ApplyResult &r)
 		{"ports_detached", r.ports_detached}};
 }
 
-json config_json(const Config &c)
-{
-	const auto ips = [](const std::vector<IpAddr> &list) {
-		json out = json::array();
-		for (const IpAddr &a : list)
-			out.push_back(format_ip(a));
-		return out;
-	};
-	json segments = json::array();
-	for (const Segment &s : c.segments) {
-		json seg = {{"name", s.name},	     {"tenant", s.tenant},
-			    {"encap", encap_name(s.encap)}, {"id", s.id},
-			    {"learning", s.learning},	     {"aging", s.aging_sec},
-			    {"flood", ips(s.flood)},	     {"ports", json::array()},
-			    {"remotes", json::array()}};
-		if (s.learn_limit)
-			seg["learn_limit"] = *s.learn_limit;
-		for (const Port &p : s.ports)
-			seg["ports"].push_back({{"interface", p.interface}, {"mac", format_mac(p.mac)}});
-		for (const Remote &r : s.remotes)
-			seg["remotes"].push_back({{"mac", format_mac(r.mac)}, {"vtep", format_ip(r.vtep)}});
-		segments.push_back(std::move(seg));
-	}
-	std::vector<IpAddr> addresses;
-	for (const IpAddr *a : {&c.underlay.address4, &c.underlay.address6})
-		if (a->family)
-			addresses.push_back(*a);
-	return {{"underlay",
-		 {{"interface", c.underlay.interface},
-		  {"address", ips(addresses)},
-		  {"mode", xdp_mode_name(c.underlay.mode)},
-		  {"port", c.underlay.vxlan_port},
-		  {"geneve_port", c.underlay.geneve_port}}},
-		{"limits", {{"fdb_entries", c.limits.fdb_entries}}},
-		{"segments", segments}};
-}
-
 void print_show(std::ostream &out, const StateView &v)
 {
 	out << "instance " << v.instance << ": underlay " << v.underlay << " (mtu "

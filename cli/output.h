@@ -25,7 +25,6 @@ void print_fdb(std::ostream &out, const FdbView &entry);
 nlohmann::json stats_json(const StateView &state);
 nlohmann::json apply_json(const ApplyResult &result);
 // The desired state with the file's keys: a file apply reads (JSON is YAML).
-nlohmann::json config_json(const Config &config);
 void print_show(std::ostream &out, const StateView &state);
 void print_stats(std::ostream &out, const StateView &state);
 // Per-second rates between two readings @seconds apart (watch mode).

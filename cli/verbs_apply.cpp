@@ -79,7 +79,7 @@ void add_apply_verbs(CLI::App &app, Commands &out)
 	out.push_back({exp, nullptr, [](const Globals &g, const std::string &instance) {
 			       const Config c = current_config(open_existing(instance));
 			       if (g.json)
-				       std::cout << config_json(c).dump(2) << '\n';
+				       std::cout << config_tree(c).dump(2) << '\n';
 			       else
 				       std::cout << to_yaml(c);
 		       }});

@@ -73,6 +73,15 @@ TEST(ToYaml, LearnLimitReadsBack)
 	EXPECT_FALSE(back.segments.at(1).learn_limit);
 }
 
+// `ovx export --json` writes the same tree as JSON, which apply reads too.
+TEST(ToYaml, JsonFormReadsBackEqual)
+{
+	Config c = sample();
+	c.segments.at(0).learn_limit = 77;
+	const std::string text = config_tree(c).dump(2);
+	EXPECT_EQ(fingerprint(parse_config(text, "export")), fingerprint(c)) << text;
+}
+
 TEST(ToYaml, EmptySegmentsReadBack)
 {
 	Config c = sample();
