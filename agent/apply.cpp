@@ -82,6 +82,13 @@ void check_capacity(const Config &config, const DesiredState &want, const Tables
 					  std::to_string(OVX_MAX_FLOOD_VTEPS));
 }
 
+// Drivers of this kernel with native XDP (ndo_bpf), veth aside.
+const std::set<std::string, std::less<>> kNativeXdpDrivers = {
+	"i40e",	   "ice",	"ixgbe",   "ixgbevf", "igb",	  "igc",      "mlx4_en", "mlx5_core",
+	"bnxt_en", "nfp",	"qede",	   "virtio_net", "tun",	  "ena",      "gve",	 "hv_netvsc",
+	"sfc",	   "thunder-nicvf", "mvneta", "mvpp2", "stmmac", "dpaa2-eth", "fec",	 "enetc",
+	"lan743x", "netdevsim", "bonding", "xen-netfront", "atlantic", "octeontx2-nicvf", "idpf"};
+
 std::uint32_t xdp_flags(XdpMode mode)
 {
 	switch (mode) {
@@ -89,7 +96,8 @@ std::uint32_t xdp_flags(XdpMode mode)
 		return XDP_FLAGS_SKB_MODE;
 	case XdpMode::offload: // the host's programs: the NIC gets xdp_offload
 	case XdpMode::native:
-	case XdpMode::tc: // never attached
+	case XdpMode::tc:	 // never attached
+	case XdpMode::automatic: // made native or tc before any attach
 		break;
 	}
 	return XDP_FLAGS_DRV_MODE;
@@ -212,11 +220,32 @@ private:
 	std::optional<ChangeLog> log_;
 };
 
+// The config with underlay.mode auto made concrete (effective_mode()).
+Config with_effective_mode(const Config &config)
+{
+	Config c = config;
+	c.underlay.mode = effective_mode(config.underlay.mode, config.underlay.interface);
+	return c;
+}
+
+} // namespace
+
+XdpMode effective_mode(XdpMode mode, const std::string &interface)
+{
+	if (mode != XdpMode::automatic)
+		return mode;
+	return kNativeXdpDrivers.contains(interface_driver(interface)) ? XdpMode::native
+									: XdpMode::tc;
+}
+
+namespace {
+
 // apply(), or with @plan its dry run: every step decided here, made only
 // without @plan.
-ApplyResult apply_or_plan(const Config &config, const std::string &instance,
+ApplyResult apply_or_plan(const Config &asked, const std::string &instance,
 			  const WriteObserver &observe, Applied *applied, ApplyPlan *plan)
 {
+	const Config config = with_effective_mode(asked);
 	ApplyResult result;
 	const Resolved resolved = resolve(config);
 	if (!plan)
@@ -425,6 +454,9 @@ ApplyResult apply_or_plan(const Config &config, const std::string &instance,
 	for (std::uint32_t ifindex : have_ports)
 		if (!want.ports.contains(ifindex))
 			t.port_stats.erase(ifindex);
+	// After the commit: the VTEPs' managed neighbours exist by now, and a
+	// next hop not resolved yet only means the FIB path for a while.
+	result.nexthops = refresh_nexthops(t, monotonic_ns());
 	if (applied)
 		*applied = Applied{config.underlay.mode, resolved, std::move(want)};
 	return result;
@@ -445,9 +477,10 @@ ApplyPlan plan_apply(const Config &config, const std::string &instance)
 	return plan;
 }
 
-std::optional<ApplyResult> apply_delta(const Config &config, const std::string &instance,
+std::optional<ApplyResult> apply_delta(const Config &asked, const std::string &instance,
 				       Applied &last, const WriteObserver &observe)
 {
+	const Config config = with_effective_mode(asked);
 	// The NIC's own maps are written whole, by apply().
 	if (config.underlay.mode == XdpMode::offload)
 		return std::nullopt;

@@ -8,6 +8,7 @@
 
 #include "agent/config.h"
 #include "agent/desired.h"
+#include "agent/nexthops.h"
 #include "agent/reconcile.h"
 #include "loader/dataplane.h"
 #include "loader/segmenter.h"
@@ -22,7 +23,17 @@ struct ApplyResult {
 	// Hooks this call found without ovx's program and attached, in words
 	// ("XDP on eth1"): on a running instance, repairs.
 	std::vector<std::string> attached;
+	// The next-hop table as this apply refreshed it (not by a delta, nor
+	// in a plan); for the agents' NextHopWatch.
+	std::optional<NextHopState> nexthops;
 };
+
+// underlay.mode auto made concrete for @interface, by its driver: tc on a
+// veth (an XDP program there turns TSO off on its peer, and mode tc moves
+// more per core on it: docs/BENCHMARKS.md), native on drivers with native
+// XDP, tc on the rest (generic XDP costs more than no XDP). Other modes
+// stay as they are.
+XdpMode effective_mode(XdpMode mode, const std::string &interface);
 
 // The interfaces @config names, as this network namespace has them; a
 // missing one is a ConfigError pointing at the file.

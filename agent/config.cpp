@@ -453,7 +453,8 @@ XdpMode Reader::xdp_mode(const Value &v) const
 	for (const XdpMode m : kXdpModes)
 		if (text == xdp_mode_name(m))
 			return m;
-	fail(v, "unknown mode " + quoted(text) + " (expected native, generic, offload or tc)");
+	fail(v, "unknown mode " + quoted(text) +
+			     " (expected auto, native, generic, offload or tc)");
 }
 
 ovx_encap Reader::encap(const Value &v) const
@@ -776,6 +777,8 @@ const char *xdp_mode_name(XdpMode mode)
 		return "offload";
 	case XdpMode::tc:
 		return "tc";
+	case XdpMode::automatic:
+		return "auto";
 	}
 	return "unknown";
 }

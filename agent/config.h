@@ -31,9 +31,11 @@ struct Origin {
 
 // How the underlay receives: XDP in one of three modes, or TC alone (tc:
 // no XDP program; tc_underlay decapsulates whole skbs, GSO ones included).
-enum class XdpMode { native, generic, offload, tc };
-inline constexpr XdpMode kXdpModes[] = {XdpMode::native, XdpMode::generic, XdpMode::offload,
-					XdpMode::tc};
+// automatic ("auto", the default) is decided at every apply by the
+// interface's driver (effective_mode()).
+enum class XdpMode { native, generic, offload, tc, automatic };
+inline constexpr XdpMode kXdpModes[] = {XdpMode::automatic, XdpMode::native, XdpMode::generic,
+					XdpMode::offload, XdpMode::tc};
 
 struct Underlay {
 	std::string interface;
@@ -41,7 +43,7 @@ struct Underlay {
 	// VTEPs are reached from the address of their family.
 	IpAddr address4;
 	IpAddr address6;
-	XdpMode mode = XdpMode::native;
+	XdpMode mode = XdpMode::automatic;
 	std::uint16_t vxlan_port = OVX_VXLAN_PORT;
 	std::uint16_t geneve_port = OVX_GENEVE_PORT;
 	Origin interface_origin;

@@ -27,6 +27,7 @@
 #include "agent/log.h"
 #include "agent/loop_fds.h"
 #include "agent/migrate.h"
+#include "agent/nexthops.h"
 #include "agent/writer_lock.h"
 #include "loader/permissions.h"
 #include "maps/error.h"
@@ -115,6 +116,7 @@ private:
 
 	AgentOptions o_;
 	std::shared_ptr<spdlog::logger> log_;
+	NextHopWatch nexthops_;
 	std::string dir_;
 	AgentState state_;
 	EventBus events_; // to `ovx monitor`s
@@ -181,6 +183,8 @@ void Agent::cycle(Why why)
 	try {
 		const WriterLock writer = WriterLock::take(o_.instance, "ovx agent", true);
 		const ApplyResult r = ovx::apply(*config_, o_.instance, observe);
+		if (r.nexthops)
+			nexthops_.track(*r.nexthops);
 		for (const std::string &hook : r.attached) {
 			if (!drift) {
 				say(spdlog::level::info, "attached " + hook);
@@ -276,9 +280,12 @@ int Agent::run()
 	UniqueFd timer = timer_fd(o_.interval_sec);
 	const std::string name = file.filename().string();
 	for (;;) {
-		pollfd fds[3] = {{sig.get(), POLLIN, 0}, {watch.get(), POLLIN, 0},
-				 {timer.get(), POLLIN, 0}};
-		if (poll(fds, 3, -1) < 0) {
+		pollfd fds[5] = {{sig.get(), POLLIN, 0},
+				 {watch.get(), POLLIN, 0},
+				 {timer.get(), POLLIN, 0},
+				 {nexthops_.event_fd(), POLLIN, 0},
+				 {nexthops_.alarm_fd(), POLLIN, 0}};
+		if (poll(fds, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			throw SystemError("poll", errno);
@@ -310,6 +317,10 @@ int Agent::run()
 			drain(timer.get());
 			cycle(Why::timer);
 		}
+		if (fds[3].revents & POLLIN)
+			nexthops_.on_events();
+		if (fds[4].revents & POLLIN)
+			refresh_nexthops_now(*log_, o_.instance, nexthops_);
 	}
 }
 

@@ -36,6 +36,15 @@ ovx_vni_key vni_key(ovx_encap encap, std::uint64_t id)
 	return key;
 }
 
+ovx_rx_key rx_key(ovx_encap encap, std::uint64_t id, const ovx_addr &src)
+{
+	ovx_rx_key key{};
+	key.id = id;
+	key.encap = static_cast<std::uint8_t>(encap);
+	key.src = src;
+	return key;
+}
+
 std::uint32_t encap_overhead(ovx_encap encap, int family)
 {
 	std::uint32_t tun = 0;
@@ -182,6 +191,7 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 		// before their frame's first segment names its segment.
 		auto member = [&](const IpAddr &vtep) {
 			d.vteps[ovx_vtep_key{sid, to_abi(vtep)}] = 1;
+			d.rx_vteps[rx_key(s.encap, s.id, to_abi(vtep))] = sid;
 			if (s.encap == OVX_ENCAP_STT)
 				d.vteps[ovx_vtep_key{0, to_abi(vtep)}] = 1;
 		};

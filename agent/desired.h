@@ -34,6 +34,9 @@ struct DesiredState {
 	AbiMap<ovx_flood_key, std::uint32_t> flood_ports;
 	AbiMap<ovx_flood_key, ovx_addr> flood_vteps;
 	AbiMap<ovx_vtep_key, std::uint32_t> vteps;
+	// The receive side's lookup: one entry per member of vteps (but
+	// segment 0's), keyed by the segment's (encap, id) and the member.
+	AbiMap<ovx_rx_key, std::uint32_t> rx_vteps;
 };
 
 // Segment ids are stable: a segment keeps the id its (encap, id) has in
@@ -71,6 +74,7 @@ void set_cookie(ovx_config &c, const std::optional<ovx_config> &current);
 ovx_addr to_abi(const IpAddr &addr);
 IpAddr from_abi(const ovx_addr &addr);
 ovx_vni_key vni_key(ovx_encap encap, std::uint64_t id);
+ovx_rx_key rx_key(ovx_encap encap, std::uint64_t id, const ovx_addr &src);
 // Bytes an encapsulation adds in front of the inner frame toward a VTEP of
 // @family, outer Ethernet not counted; and the inner MTU that leaves.
 std::uint32_t encap_overhead(ovx_encap encap, int family);

@@ -75,7 +75,16 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		v.xdp_mode = xdp_mode_name(XdpMode::offload);
 	else
 		v.xdp_mode = attach_mode_name(att.mode);
-	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
+	const std::uint64_t now = monotonic_ns();
+	for (const auto &[addr, nh] : t.nexthops.dump()) {
+		NextHopView h;
+		h.vtep = from_abi(addr);
+		h.interface = interface_name(nh.ifindex);
+		std::memcpy(h.mac.data(), nh.dmac, h.mac.size());
+		h.live = now < nh.expires_ns;
+		v.nexthops.push_back(std::move(h));
+	}
+	v.datapath = sum_per_cpu(t.dp_stats.lookup(0));
 
 	std::map<std::uint32_t, std::size_t> index; // segment id -> v.segments
 	const auto names = t.seg_names.dump();

@@ -60,6 +60,14 @@ struct MapFill {
 	std::uint64_t capacity = 0;
 };
 
+// An ovx_nexthops entry: how the send side reaches a remote VTEP.
+struct NextHopView {
+	IpAddr vtep;
+	std::string interface; // egress
+	Mac mac{};	       // the next hop's
+	bool live = false;     // not expired: the datapath uses it
+};
+
 struct StateView {
 	std::string instance;
 	std::string underlay;
@@ -76,6 +84,8 @@ struct StateView {
 	std::vector<FdbView> fdb;
 	std::size_t fdb_capacity = 0;
 	ovx_seg_stats unassigned{}; // drops that no segment could be named for
+	std::vector<NextHopView> nexthops;
+	ovx_dp_stats datapath{}; // summed over CPUs: sends the next-hop table missed
 	std::vector<MapFill> maps; // set by add_fill()
 };
 

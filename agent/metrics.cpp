@@ -356,6 +356,19 @@ std::string render_metrics(const MetricsSnapshot &snap)
 
 	render_ports(w, snap);
 
+	w.family("ovx_nexthops", "gauge",
+		 "Remote VTEPs in the send side's next-hop table, by whether the entry is live.");
+	const auto live = static_cast<std::uint64_t>(std::count_if(
+		snap.state.nexthops.begin(), snap.state.nexthops.end(),
+		[](const NextHopView &h) { return h.live; }));
+	w.sample("state=\"live\"", live);
+	w.sample("state=\"expired\"", snap.state.nexthops.size() - live);
+	w.family("ovx_nexthop_fallbacks_total", "counter",
+		 "Frames sent through the kernel's FIB because the next-hop table had no entry "
+		 "(miss) or an expired one (stale).");
+	w.sample("reason=\"miss\"", snap.state.datapath.nexthop_miss);
+	w.sample("reason=\"stale\"", snap.state.datapath.nexthop_stale);
+
 	w.family("ovx_fdb_entries", "gauge", "FDB entries in all segments.");
 	w.sample("", snap.fdb.total);
 	w.family("ovx_fdb_count_age_seconds", "gauge",

@@ -88,6 +88,41 @@ const std::set<std::string_view> kV1Replaced = {"ovx_config", "ovx_seg_stats",
 						"ovx_port_stats", "ovx_trace",
 						"ovx_stt_slots", "ovx_tx_scratch"};
 
+// Maps v4 added: made fresh in every migration. The receive lookup is
+// filled from the VNIs and members below; the next hops by the next apply
+// (until then the FIB path serves, counted as misses).
+const std::set<std::string_view> kV4Added = {"ovx_rx_vteps", "ovx_nexthops", "ovx_dp_stats",
+					     "ovx_learn_seen"};
+
+// v4's receive lookup, from the (encap, id) -> segment and (segment, VTEP)
+// maps every version has. Before the switch, so that no frame of a member
+// meets a lookup that is not there yet.
+void fill_rx_vteps(Tables &t)
+{
+	std::map<std::uint32_t, ovx_vni_key> by_segment;
+	for (const auto &[k, sid] : t.vni.dump())
+		by_segment[sid] = k;
+	for (const auto &[k, one] : t.vteps.dump()) {
+		auto it = by_segment.find(k.segment);
+		if (it != by_segment.end())
+			t.rx_vteps.update(rx_key(static_cast<ovx_encap>(it->second.encap),
+						 it->second.id, k.addr),
+					  k.segment);
+	}
+}
+
+// v3's config is v4's but for its version.
+void fill_from_v3(const std::string &instance, Tables &t)
+{
+	Map<std::uint32_t, ovx_config> old_config(Dataplane::pinned_fd(instance, "ovx_config"),
+						  "ovx_config (v3)");
+	if (auto c = old_config.lookup(0)) {
+		c->abi_version = OVX_ABI_VERSION;
+		t.config.update(0, *c);
+	}
+	fill_rx_vteps(t);
+}
+
 // What v3 adds to a config: a fresh cookie, and the FDB's learning limit for
 // the static entries it holds (the next apply sets it from the file).
 void complete_config(ovx_config &c, const Tables &t)
@@ -230,6 +265,7 @@ void fill_from_v2(const std::string &instance, Tables &t)
 	copy_config<ovx_config_v2>(instance, t, "ovx_config (v2)");
 	copy_stats<ovx_seg_stats_v2>(instance, t, "ovx_seg_stats (v2)");
 	convert_v2_common(instance, t);
+	fill_rx_vteps(t);
 }
 
 // Fills the fresh maps from the pinned v1 ones. Counters the old programs
@@ -240,6 +276,7 @@ void fill_from_v1(const std::string &instance, Tables &t)
 	copy_config<ovx_config_v1>(instance, t, "ovx_config (v1)");
 	copy_stats<ovx_seg_stats_v1>(instance, t, "ovx_seg_stats (v1)");
 	convert_v2_common(instance, t);
+	fill_rx_vteps(t);
 }
 
 } // namespace
@@ -257,23 +294,32 @@ std::optional<ProgramSwap> upgrade_instance(const std::string &instance, bool mi
 		throw ConfigError("instance '" + instance + "' was pinned by a newer ovx (" + have +
 				  ", this one speaks v" + std::to_string(OVX_ABI_VERSION) +
 				  "): use that ovx, or 'ovx down' and apply again");
-	if (*abi != 1 && *abi != 2)
+	if (*abi < 1 || *abi > 3)
 		throw ConfigError("instance '" + instance + "' has " + have +
-				  " pins, and ovx migrates from v1 and v2 only: 'ovx down' with the "
+				  " pins, and ovx migrates from v1, v2 and v3 only: 'ovx down' with the "
 				  "old binary, then apply again");
 	if (!migrate)
 		throw ConfigError("instance '" + instance + "' has " + have +
 				  " pins: 'ovx upgrade --migrate' carries them over to v" +
 				  std::to_string(OVX_ABI_VERSION) +
 				  " (FDB, learned entries, ports, segments and counters kept)");
+	if (*abi == 3)
+		return Dataplane::replace_programs(
+			instance,
+			[](std::string_view name) { return name != "ovx_config" && !kV4Added.contains(name); },
+			[&](Tables &t) { fill_from_v3(instance, t); });
 	if (*abi == 2)
 		return Dataplane::replace_programs(
-			instance, [](std::string_view name) { return !kV2Replaced.contains(name); },
+			instance,
+			[](std::string_view name) {
+				return !kV2Replaced.contains(name) && !kV4Added.contains(name);
+			},
 			[&](Tables &t) { fill_from_v2(instance, t); });
 	return Dataplane::replace_programs(
 		instance,
 		[](std::string_view name) {
-			return !kV1Replaced.contains(name) && !kV2Replaced.contains(name);
+			return !kV1Replaced.contains(name) && !kV2Replaced.contains(name) &&
+			       !kV4Added.contains(name);
 		},
 		[&](Tables &t) { fill_from_v1(instance, t); });
 }

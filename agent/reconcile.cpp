@@ -119,6 +119,11 @@ private:
 	{
 		return segment(k.segment) + " " + format_ip(from_abi(k.addr));
 	}
+	std::string describe(const ovx_rx_key &k) const
+	{
+		return std::string(encap_name(static_cast<ovx_encap>(k.encap))) + " " +
+		       std::to_string(k.id) + " from " + format_ip(from_abi(k.src));
+	}
 
 	// A zeroed array slot is no value at all.
 	template <typename V> Fields value(const std::string &map, const V &v) const
@@ -151,7 +156,7 @@ private:
 	}
 	Fields fields(const std::string &map, std::uint32_t v) const
 	{
-		if (map == "ovx_vni")
+		if (map == "ovx_vni" || map == "ovx_rx_vteps")
 			return {{"segment", segment_name(v)}};
 		if (map == "ovx_flood_ports")
 			return {{"interface", interface_name(v)}};
@@ -413,6 +418,7 @@ ReconcileReport reconcile_maps(Tables &t, const DesiredState &want, std::uint64_
 	const auto have_flood_ports = current(t.flood_ports);
 	const auto have_flood_vteps = current(t.flood_vteps);
 	const auto have_vteps = current(t.vteps);
+	const auto have_rx_vteps = current(t.rx_vteps);
 
 	const AbiMap<std::uint32_t, ovx_config> want_config{{0, want.config}};
 	const Notes o(observe, want.names, have_names, !journal);
@@ -497,7 +503,12 @@ ReconcileReport reconcile_maps(Tables &t, const DesiredState &want, std::uint64_
 	upsert_all(t.segments, want.segments, have_segments, journal, report, o);
 	upsert_all(t.ports, want.ports, have_ports, journal, report, o);
 	upsert_all(t.vni, want.vni, have_vni, journal, report, o);
+	// The receive lookup last in, first out: it admits frames only into
+	// segments, members and VNIs that stand.
+	upsert_all(t.rx_vteps, want.rx_vteps, have_rx_vteps, journal, report, o);
 
+	report.removed += remove_stale(t.rx_vteps, want.rx_vteps, have_rx_vteps,
+				       any<ovx_rx_key, std::uint32_t>, journal, o);
 	report.removed += remove_stale(t.vni, want.vni, have_vni, any<ovx_vni_key, std::uint32_t>,
 				       journal, o);
 	report.removed += remove_stale(t.ports, want.ports, have_ports,
@@ -558,6 +569,7 @@ ReconcileReport reconcile_delta(Tables &t, const DesiredState &before, const Des
 	// before the segment record that counts them.
 	upsert_all(t.vteps, after.vteps, before.vteps, &journal, report, note);
 	upsert_all(t.flood_vteps, after.flood_vteps, before.flood_vteps, &journal, report, note);
+	upsert_all(t.rx_vteps, after.rx_vteps, before.rx_vteps, &journal, report, note);
 	std::map<std::uint32_t, std::uint64_t> learned_gone;
 	for (const auto &[k, e] : after.fdb) {
 		if (auto it = before.fdb.find(k); it != before.fdb.end() && same_bytes(it->second, e))

@@ -149,6 +149,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 	struct ovx_seg_stats *st;
 	struct ethhdr *eth;
 	struct ovx_tx *tx;
+	__u64 now;
 	int from_segmenter = 0, reason, rc;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
@@ -194,8 +195,9 @@ int ovx_tc_port(struct __sk_buff *skb)
 	}
 
 	inner_len = skb->len;
+	now = bpf_ktime_get_coarse_ns();
 	if (!mac_is_multicast(dmac)) {
-		e = fdb_lookup(segment, seg, dmac);
+		e = fdb_lookup(segment, seg, dmac, now);
 		if (e && e->kind == OVX_FDB_PORT) {
 			if (e->ifindex == ifindex)
 				return drop(cfg, segment, OVX_DROP_HAIRPIN, &ti);
@@ -218,6 +220,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 			tx = tx_scratch();
 			if (!tx)
 				return drop(cfg, segment, OVX_DROP_TX_ERROR, &ti);
+			tx->now = now;
 			reason = encap(skb, cfg, seg, e->vtep.family, tx);
 			if (reason == OVX_DROP_MTU_EXCEEDED && from_segmenter &&
 			    seg->encap == OVX_ENCAP_STT)
@@ -253,6 +256,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 	tx = tx_scratch();
 	if (!tx)
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, &ti);
+	tx->now = now;
 	reason = encap(skb, cfg, seg, flood_family(segment), tx);
 	if (reason >= 0)
 		return drop(cfg, segment, reason, &ti);

@@ -97,6 +97,14 @@ json show_json(const StateView &v)
 			 {"geneve_port", v.geneve_port},
 			 {"xdp_mode", v.xdp_mode}};
 	j["trace"] = v.trace;
+	j["nexthops"] = json::array();
+	for (const auto &h : v.nexthops)
+		j["nexthops"].push_back({{"vtep", format_ip(h.vtep)},
+					 {"interface", h.interface},
+					 {"mac", format_mac(h.mac)},
+					 {"live", h.live}});
+	j["nexthop_fallbacks"] = {{"miss", v.datapath.nexthop_miss},
+				  {"stale", v.datapath.nexthop_stale}};
 	j["segments"] = json::array();
 	for (const auto &s : v.segments)
 		j["segments"].push_back(segment_json(s));
@@ -234,6 +242,8 @@ json stats_json(const StateView &v)
 		j["ports"].push_back(std::move(port));
 	}
 	j["unassigned_drops"] = drops_json(v.unassigned);
+	j["nexthop_fallbacks"] = {{"miss", v.datapath.nexthop_miss},
+				  {"stale", v.datapath.nexthop_stale}};
 	return j;
 }
 
@@ -285,6 +295,12 @@ void print_show(std::ostream &out, const StateView &v)
 	out << ", vxlan port " << v.vxlan_port << ", geneve port " << v.geneve_port << '\n';
 	for (const auto &s : v.segments)
 		print_segment(out, s);
+	for (const auto &h : v.nexthops)
+		out << "next hop to " << format_ip(h.vtep) << ": " << h.interface << ' '
+		    << format_mac(h.mac) << (h.live ? "" : " (expired: the FIB path serves)") << '\n';
+	if (v.datapath.nexthop_miss || v.datapath.nexthop_stale)
+		out << "sends without a live next hop (FIB path): " << v.datapath.nexthop_miss
+		    << " missed, " << v.datapath.nexthop_stale << " expired\n";
 	out << "fdb: " << v.fdb.size() << " of " << v.fdb_capacity << " entries\n";
 	for (const auto &f : v.fdb)
 		print_fdb(out, f);

@@ -28,6 +28,7 @@
 #include "agent/file_watch.h"
 #include "agent/log.h"
 #include "agent/loop_fds.h"
+#include "agent/nexthops.h"
 #include "agent/reconcile.h"
 #include "agent/writer_lock.h"
 #include "cluster/agent_config.h"
@@ -106,6 +107,7 @@ private:
 	UniqueFd wake_;
 	UniqueFd lapse_ = alarm_fd(); // the next forwarding pointer's end
 	UniqueFd save_timer_ = alarm_fd();
+	NextHopWatch nexthops_;
 	bool save_due_ = false;
 	AgentConfig cfg_;
 	std::unique_ptr<Client> client_;
@@ -268,6 +270,8 @@ void Agent::converge(const char *why)
 		const ApplyResult r = delta ? *delta : ovx::apply(want, o_.instance, {}, &whole);
 		if (!delta)
 			applied_ = std::move(whole);
+		if (r.nexthops)
+			nexthops_.track(*r.nexthops);
 		stats_.applies++;
 		if (r.maps.changes() || r.created || !r.attached.empty())
 			log_->info("{}: revision {}: {} added, {} changed, {} removed{}", why,
@@ -468,13 +472,15 @@ int Agent::run()
 		return kExitSystem;
 	const std::string name = file.filename().string();
 	for (;;) {
-		pollfd fds[6] = {{sig.get(), POLLIN, 0},
+		pollfd fds[8] = {{sig.get(), POLLIN, 0},
 				 {wake_.get(), POLLIN, 0},
 				 {watch.get(), POLLIN, 0},
 				 {timer.get(), POLLIN, 0},
 				 {lapse_.get(), POLLIN, 0},
-				 {save_timer_.get(), POLLIN, 0}};
-		if (poll(fds, 6, -1) < 0) {
+				 {save_timer_.get(), POLLIN, 0},
+				 {nexthops_.event_fd(), POLLIN, 0},
+				 {nexthops_.alarm_fd(), POLLIN, 0}};
+		if (poll(fds, 8, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			throw SystemError("poll", errno);
@@ -562,6 +568,10 @@ int Agent::run()
 			drain(save_timer_.get());
 			save();
 		}
+		if (fds[6].revents & POLLIN)
+			nexthops_.on_events();
+		if (fds[7].revents & POLLIN)
+			refresh_nexthops_now(*log_, o_.instance, nexthops_);
 	}
 }
 

@@ -19,42 +19,55 @@
 
 namespace ovx {
 
-std::optional<MacBytes> next_hop_mac(int ifindex, std::uint32_t dst)
+std::optional<NextHop> next_hop(int family, const std::array<std::uint8_t, 16> &dst)
 {
+	const std::size_t alen = family == AF_INET6 ? 16 : 4;
 	std::vector<char> buf;
 	nlmsghdr *nlh = rtnl_message(buf, RTM_GETROUTE, 0);
 	auto *rtm = static_cast<rtmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 32;
-	mnl_attr_put_u32(nlh, RTA_DST, dst);
-	int oif = 0;
-	std::uint32_t hop = dst;
+	rtm->rtm_family = static_cast<unsigned char>(family);
+	rtm->rtm_dst_len = static_cast<unsigned char>(alen * 8);
+	mnl_attr_put(nlh, RTA_DST, alen, dst.data());
+	NextHop hop;
+	hop.via = dst;
 	if (!rtnl_query(nlh, sizeof(rtmsg), [&](const nlattr *a) {
 		    if (mnl_attr_get_type(a) == RTA_OIF)
-			    oif = static_cast<int>(mnl_attr_get_u32(a));
-		    else if (mnl_attr_get_type(a) == RTA_GATEWAY)
-			    hop = mnl_attr_get_u32(a);
+			    hop.ifindex = static_cast<int>(mnl_attr_get_u32(a));
+		    else if (mnl_attr_get_type(a) == RTA_GATEWAY &&
+			     mnl_attr_get_payload_len(a) == alen)
+			    std::memcpy(hop.via.data(), mnl_attr_get_payload(a), alen);
 	    }))
 		return std::nullopt;
-	if (oif != ifindex)
+	if (!hop.ifindex)
 		return std::nullopt;
 
 	nlh = rtnl_message(buf, RTM_GETNEIGH, 0);
 	auto *ndm = static_cast<ndmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = ifindex;
-	mnl_attr_put_u32(nlh, NDA_DST, hop);
-	std::optional<MacBytes> mac;
+	ndm->ndm_family = static_cast<unsigned char>(family);
+	ndm->ndm_ifindex = hop.ifindex;
+	mnl_attr_put(nlh, NDA_DST, alen, hop.via.data());
+	bool resolved = false;
 	if (!rtnl_query(nlh, sizeof(ndmsg), [&](const nlattr *a) {
 		    if (mnl_attr_get_type(a) == NDA_LLADDR && mnl_attr_get_payload_len(a) == 6) {
-			    MacBytes m;
-			    std::memcpy(m.data(), mnl_attr_get_payload(a), 6);
-			    mac = m;
+			    std::memcpy(hop.dmac.data(), mnl_attr_get_payload(a), 6);
+			    resolved = true;
 		    }
 	    }))
 		return std::nullopt;
 	// An entry still resolving (INCOMPLETE, FAILED) carries no address.
-	return mac;
+	if (!resolved)
+		return std::nullopt;
+	return hop;
+}
+
+std::optional<MacBytes> next_hop_mac(int ifindex, std::uint32_t dst)
+{
+	std::array<std::uint8_t, 16> addr{};
+	std::memcpy(addr.data(), &dst, 4);
+	const auto hop = next_hop(AF_INET, addr);
+	if (!hop || hop->ifindex != ifindex)
+		return std::nullopt;
+	return hop->dmac;
 }
 
 MacBytes interface_mac(int ifindex)

@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define OVX_ABI_VERSION 3
+#define OVX_ABI_VERSION 4
 
 #ifdef __cplusplus
 #define OVX_STATIC_ASSERT static_assert
@@ -253,6 +253,45 @@ struct ovx_vtep_key {
 	struct ovx_addr addr;
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_vtep_key) == 24, "ovx_vtep_key layout");
+
+/*
+ * ovx_rx_vteps: HASH (encapsulation, id, sending VTEP) -> segment id. The
+ * receive side's one lookup: it finds the segment and proves that the
+ * sender is one of its VTEPs at once. The control plane derives it from
+ * ovx_vni and ovx_vteps, which stay for the send side and to name the drop
+ * reason when this lookup misses.
+ */
+struct ovx_rx_key {
+	__u64 id;		/* VNI / VSID / STT context id */
+	__u8 encap;		/* enum ovx_encap */
+	__u8 pad[3];
+	struct ovx_addr src;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_rx_key) == 32, "ovx_rx_key layout");
+
+/*
+ * ovx_nexthops: HASH remote VTEP address -> how to reach it on the underlay,
+ * as the kernel's FIB and neighbour table had it when the control plane
+ * last looked (at every apply, and in the agent on every neighbour, route or
+ * link change). The send side uses it instead of bpf_fib_lookup(); a miss,
+ * or an entry past expires_ns, takes the FIB path and is counted
+ * (ovx_dp_stats), so an agent that stopped leaves a slower path, never a
+ * wrong one for longer than the entry's lifetime.
+ */
+struct ovx_nexthop {
+	__u32 ifindex;		/* egress interface */
+	__u8 dmac[6];		/* the next hop's MAC */
+	__u8 smac[6];		/* the egress interface's */
+	__u64 expires_ns;	/* CLOCK_MONOTONIC */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_nexthop) == 24, "ovx_nexthop layout");
+
+/* ovx_dp_stats: PERCPU_ARRAY of one: datapath-wide counters, summed over CPUs. */
+struct ovx_dp_stats {
+	__u64 nexthop_miss;	/* no ovx_nexthops entry: bpf_fib_lookup() */
+	__u64 nexthop_stale;	/* an expired entry: bpf_fib_lookup() */
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_dp_stats) == 16, "ovx_dp_stats layout");
 
 /* ovx_seg_stats: PERCPU_ARRAY indexed by segment id; the reader sums CPUs. */
 struct ovx_seg_stats {

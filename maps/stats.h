@@ -42,4 +42,14 @@ inline ovx_port_stats sum_per_cpu(const std::vector<ovx_port_stats> &per_cpu)
 	return total;
 }
 
+inline ovx_dp_stats sum_per_cpu(const std::vector<ovx_dp_stats> &per_cpu)
+{
+	ovx_dp_stats total{};
+	for (const auto &s : per_cpu) {
+		total.nexthop_miss += s.nexthop_miss;
+		total.nexthop_stale += s.nexthop_stale;
+	}
+	return total;
+}
+
 } // namespace ovx

@@ -21,6 +21,10 @@ Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 		.stt_slots = {map("ovx_stt_slots"), "ovx_stt_slots"},
 		.tx_scratch = {map("ovx_tx_scratch"), "ovx_tx_scratch"},
 		.learned = {map("ovx_learned"), "ovx_learned"},
+		.rx_vteps = {map("ovx_rx_vteps"), "ovx_rx_vteps"},
+		.nexthops = {map("ovx_nexthops"), "ovx_nexthops"},
+		.dp_stats = {map("ovx_dp_stats"), "ovx_dp_stats"},
+		.learn_seen = {map("ovx_learn_seen"), "ovx_learn_seen"},
 	};
 }
 
@@ -34,7 +38,9 @@ int Tables::fd(std::string_view name) const
 		{"ovx_vteps", vteps.fd()},	       {"ovx_seg_stats", seg_stats.fd()},
 		{"ovx_port_stats", port_stats.fd()},   {"ovx_trace", trace.fd()},
 		{"ovx_stt_slots", stt_slots.fd()},     {"ovx_tx_scratch", tx_scratch.fd()},
-		{"ovx_learned", learned.fd()},
+		{"ovx_learned", learned.fd()},	       {"ovx_rx_vteps", rx_vteps.fd()},
+		{"ovx_nexthops", nexthops.fd()},       {"ovx_dp_stats", dp_stats.fd()},
+		{"ovx_learn_seen", learn_seen.fd()},
 	};
 	for (const auto &[n, fd] : fds)
 		if (n == name)

@@ -11,11 +11,12 @@
 namespace ovx {
 
 // Every map the programs declare (bpf/include/ovx_maps.h), by name.
-inline constexpr std::array<std::string_view, 15> kMapNames = {
+inline constexpr std::array<std::string_view, 19> kMapNames = {
 	"ovx_config",	   "ovx_vni",	      "ovx_segments", "ovx_seg_names",
 	"ovx_ports",	   "ovx_fdb",	      "ovx_flood_ports", "ovx_flood_vteps",
 	"ovx_vteps",	   "ovx_seg_stats",   "ovx_port_stats", "ovx_trace",
-	"ovx_stt_slots",   "ovx_tx_scratch",  "ovx_learned",
+	"ovx_stt_slots",   "ovx_tx_scratch",  "ovx_learned",	 "ovx_rx_vteps",
+	"ovx_nexthops",	   "ovx_dp_stats",    "ovx_learn_seen",
 };
 
 struct Tables {
@@ -36,6 +37,10 @@ struct Tables {
 	// Learned FDB entries per segment (0: all): reconcile releases one for
 	// every learned entry it deletes or replaces with a static one.
 	CounterArray learned;
+	Map<ovx_rx_key, std::uint32_t> rx_vteps; // derived from vni and vteps
+	Map<ovx_addr, ovx_nexthop> nexthops;	   // from the kernel, not the file
+	PerCpuArray<ovx_dp_stats> dp_stats;
+	RawMap learn_seen; // learning's per-CPU shortcut, datapath-private
 
 	// @open returns an owned fd for a map name from kMapNames.
 	static Tables open(const std::function<UniqueFd(std::string_view)> &open);

@@ -161,10 +161,11 @@ static __always_inline int vtep_member(__u32 segment, const struct ovx_addr *vte
  * not lapsed, and only to a VTEP of the segment. -1, or the drop reason:
  * split horizon where there is no pointer, as for any remote MAC.
  */
-static __always_inline int fdb_forwarding(__u32 segment, const struct ovx_fdb_entry *e)
+static __always_inline int fdb_forwarding(__u32 segment, const struct ovx_fdb_entry *e,
+					  __u64 now)
 {
 	if (e->kind != OVX_FDB_VTEP || !(e->flags & OVX_FDB_FORWARD) ||
-	    bpf_ktime_get_coarse_ns() >= e->forward_until_ns)
+	    now >= e->forward_until_ns)
 		return OVX_DROP_SPLIT_HORIZON;
 	if (!vtep_member(segment, &e->vtep))
 		return OVX_DROP_UNKNOWN_VTEP;
@@ -184,14 +185,14 @@ static __always_inline int fdb_expired(const struct ovx_fdb_entry *e,
  * packet path, and the control plane only reclaims the memory later.
  */
 static __always_inline const struct ovx_fdb_entry *
-fdb_lookup(__u32 segment, const struct ovx_segment *seg, const __u8 *mac)
+fdb_lookup(__u32 segment, const struct ovx_segment *seg, const __u8 *mac, __u64 now)
 {
 	struct ovx_fdb_key key = { .segment = segment };
 	const struct ovx_fdb_entry *e;
 
 	mac_copy(key.mac, mac);
 	e = bpf_map_lookup_elem(&ovx_fdb, &key);
-	if (e && fdb_expired(e, seg, bpf_ktime_get_coarse_ns()))
+	if (e && fdb_expired(e, seg, now))
 		return NULL;
 	return e;
 }
@@ -240,18 +241,18 @@ static __always_inline void learn_release(__u32 segment)
  * OVX_LEARN_REFRESH_NS so that a busy flow does not bounce the cache line.
  * A new entry needs room under the learning limits (learn_reserve); one
  * that finds none is counted (learn_refused) and the frame delivered all
- * the same.
+ * the same. Returns whether the FDB now holds the source, as learned or
+ * static: only then may fdb_learn_seen() skip its next frames.
  */
-static __always_inline void fdb_learn(__u32 segment, const struct ovx_segment *seg,
-				      const __u8 *mac, const struct ovx_addr *vtep,
-				      struct ovx_seg_stats *st)
+static __always_inline int fdb_learn(__u32 segment, const struct ovx_segment *seg,
+				     const __u8 *mac, const struct ovx_addr *vtep,
+				     struct ovx_seg_stats *st, __u64 now)
 {
 	struct ovx_fdb_key key = { .segment = segment };
 	struct ovx_fdb_entry *e, fresh = {
 		.kind = OVX_FDB_VTEP,
 		.flags = OVX_FDB_LEARNED,
 	};
-	__u64 now = bpf_ktime_get_coarse_ns();
 	long err;
 	int moved;
 
@@ -261,30 +262,58 @@ static __always_inline void fdb_learn(__u32 segment, const struct ovx_segment *s
 	e = bpf_map_lookup_elem(&ovx_fdb, &key);
 	if (e) {
 		if (e->flags & OVX_FDB_STATIC)
-			return;
+			return 1;
 		moved = e->kind != OVX_FDB_VTEP || !addr_eq(&e->vtep, vtep);
 		if (!moved) {
 			if (now - e->seen_ns >= OVX_LEARN_REFRESH_NS)
 				e->seen_ns = now;
-			return;
+			return 1;
 		}
 		/* In place: an entry the control plane deleted meanwhile stays deleted. */
-		if (bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_EXIST) == 0)
-			st->learned++;
-		return;
+		if (bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_EXIST))
+			return 0;
+		st->learned++;
+		return 1;
 	}
 	if (!learn_reserve(segment, seg)) {
 		st->learn_refused++;
-		return;
+		return 0;
 	}
 	err = bpf_map_update_elem(&ovx_fdb, &key, &fresh, BPF_NOEXIST);
 	if (err == 0) {
 		st->learned++;
-		return;
+		return 1;
 	}
 	learn_release(segment);
 	if (err != -EEXIST)	/* not another CPU learning it first: the FDB is full */
 		st->learn_refused++;
+	return 0;
+}
+
+/*
+ * fdb_learn() for a flow's frames: the source this CPU last found in the
+ * segment's FDB, within OVX_LEARN_REFRESH_NS, needs no FDB lookup at all
+ * (most frames of a flow). A source the control plane deletes meanwhile is
+ * learned again at most that much later; a refused one is never skipped,
+ * so that learn_refused keeps counting frames.
+ */
+static __always_inline void fdb_learn_seen(__u32 segment, const struct ovx_segment *seg,
+					   const __u8 *mac, const struct ovx_addr *vtep,
+					   struct ovx_seg_stats *st, __u64 now)
+{
+	struct ovx_learn_seen *last = bpf_map_lookup_elem(&ovx_learn_seen, &segment);
+
+	/* Byte by byte: @mac may be on the stack (TC's copy), unaligned. */
+	if (last && now - last->seen_ns < OVX_LEARN_REFRESH_NS &&
+	    !((last->mac[0] ^ mac[0]) | (last->mac[1] ^ mac[1]) | (last->mac[2] ^ mac[2]) |
+	      (last->mac[3] ^ mac[3]) | (last->mac[4] ^ mac[4]) | (last->mac[5] ^ mac[5])) &&
+	    addr_eq(&last->vtep, vtep))
+		return;
+	if (fdb_learn(segment, seg, mac, vtep, st, now) && last) {
+		mac_copy(last->mac, mac);
+		last->vtep = *vtep;
+		last->seen_ns = now;
+	}
 }
 
 #endif /* OVX_COMMON_H */

@@ -82,6 +82,47 @@ struct {
 } ovx_seg_stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_VTEPS);
+	__type(key, struct ovx_rx_key);
+	__type(value, __u32);
+} ovx_rx_vteps SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OVX_MAX_VTEPS);
+	__type(key, struct ovx_addr);
+	__type(value, struct ovx_nexthop);
+} ovx_nexthops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovx_dp_stats);
+} ovx_dp_stats SEC(".maps");
+
+/*
+ * The last source learned per segment on this CPU: a frame from the same
+ * MAC behind the same VTEP within OVX_LEARN_REFRESH_NS skips the FDB, which
+ * it would only read to find nothing to do. Datapath-private.
+ */
+struct ovx_learn_seen {
+	__u8 mac[6];
+	__u16 pad;
+	struct ovx_addr vtep;
+	__u32 pad2;
+	__u64 seen_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OVX_MAX_SEGMENTS);
+	__type(key, __u32);
+	__type(value, struct ovx_learn_seen);
+} ovx_learn_seen SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, OVX_MAX_SEGMENTS);
 	__uint(map_flags, BPF_F_MMAPABLE);

@@ -281,27 +281,45 @@ static __always_inline int rx_parse(void *data, void *end, __u32 total,
 }
 
 /*
+ * Why a frame that ovx_rx_vteps does not admit is refused: no active
+ * segment for (rx->encap, rx->id), or a sender that is none of its VTEPs.
+ * Off the fast path: only refused frames pay these lookups.
+ */
+static __always_inline int rx_refused(const struct ovx_rx *rx, __u32 *segment)
+{
+	struct ovx_vni_key vkey = { .id = rx->id, .encap = rx->encap };
+	const struct ovx_segment *seg;
+	__u32 *sid;
+
+	sid = bpf_map_lookup_elem(&ovx_vni, &vkey);
+	if (!sid)
+		return OVX_DROP_UNKNOWN_VNI;
+	seg = bpf_map_lookup_elem(&ovx_segments, sid);
+	if (!seg || !(seg->flags & OVX_SEG_ACTIVE))
+		return OVX_DROP_UNKNOWN_VNI;
+	*segment = *sid;
+	return OVX_DROP_UNKNOWN_VTEP;
+}
+
+/*
  * The active segment of (rx->encap, rx->id) into *segment (0 when none), and
- * whether rx->src is one of its VTEPs: -1, or the drop reason.
+ * whether rx->src is one of its VTEPs: -1, or the drop reason. One lookup
+ * answers both for every frame admitted (ovx_rx_vteps).
  */
 static __always_inline int rx_member(const struct ovx_rx *rx, __u32 *segment,
 				     const struct ovx_segment **seg)
 {
-	struct ovx_vni_key vkey = { .id = rx->id, .encap = rx->encap };
-	struct ovx_vtep_key tkey = { .addr = rx->src };
+	struct ovx_rx_key key = { .id = rx->id, .encap = rx->encap, .src = rx->src };
 	__u32 *sid;
 
 	*segment = 0;
-	sid = bpf_map_lookup_elem(&ovx_vni, &vkey);
+	sid = bpf_map_lookup_elem(&ovx_rx_vteps, &key);
 	if (!sid)
-		return OVX_DROP_UNKNOWN_VNI;
-	tkey.segment = *sid;
-	*seg = bpf_map_lookup_elem(&ovx_segments, &tkey.segment);
+		return rx_refused(rx, segment);
+	*seg = bpf_map_lookup_elem(&ovx_segments, sid);
 	if (!*seg || !((*seg)->flags & OVX_SEG_ACTIVE))
 		return OVX_DROP_UNKNOWN_VNI;
-	*segment = tkey.segment;
-	if (!bpf_map_lookup_elem(&ovx_vteps, &tkey))
-		return OVX_DROP_UNKNOWN_VTEP;
+	*segment = *sid;
 	return -1;
 }
 
@@ -321,6 +339,7 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 	const struct ovx_fdb_entry *e;
 	const struct ovx_segment *seg = NULL;
 	struct ovx_seg_stats *st;
+	__u64 now;
 	int reason;
 
 	*ifindex = 0;
@@ -331,10 +350,11 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 	if (!st || !seg)
 		return OVX_DROP_UNKNOWN_VNI;
 
+	now = bpf_ktime_get_coarse_ns();
 	if ((seg->flags & OVX_SEG_LEARNING) && !mac_is_multicast(src))
-		fdb_learn(*segment, seg, src, &rx->src, st);
+		fdb_learn_seen(*segment, seg, src, &rx->src, st, now);
 	if (!mac_is_multicast(dst)) {
-		e = fdb_lookup(*segment, seg, dst);
+		e = fdb_lookup(*segment, seg, dst, now);
 		if (e && e->kind == OVX_FDB_PORT) {
 			*ifindex = e->ifindex;
 		} else if (e) {
@@ -342,7 +362,7 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 			if (!may_forward || rx->forwarded || addr_eq(&e->vtep, &rx->src))
 				return OVX_DROP_SPLIT_HORIZON;
 			/* ...but for a MAC that just left this host (NVO3's forwarding pointer). */
-			reason = fdb_forwarding(*segment, e);
+			reason = fdb_forwarding(*segment, e, now);
 			if (reason >= 0)
 				return reason;
 			*ifindex = OVX_SHIM_FORWARD;

@@ -65,6 +65,7 @@ static __always_inline int rx_tc_forward(struct __sk_buff *skb, const struct ovx
 	const struct ovx_segment *seg;
 	const struct ovx_fdb_entry *e;
 	struct ovx_seg_stats *st;
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct ovx_tx *tx;
 	int reason, rc;
 
@@ -76,12 +77,13 @@ static __always_inline int rx_tc_forward(struct __sk_buff *skb, const struct ovx
 	e = bpf_map_lookup_elem(&ovx_fdb, &key);
 	if (!e)
 		return rx_tc_drop(key.segment, OVX_DROP_SPLIT_HORIZON);
-	reason = fdb_forwarding(key.segment, e);
+	reason = fdb_forwarding(key.segment, e, now);
 	if (reason >= 0)
 		return rx_tc_drop(key.segment, reason);
 	tx = tx_scratch();
 	if (!tx)
 		return rx_tc_drop(key.segment, OVX_DROP_TX_ERROR);
+	tx->now = now;
 	reason = tx_reencap(skb, cfg, seg, e->vtep.family, room, tx);
 	if (reason < 0 && !tx_fits(skb, cfg))
 		reason = OVX_DROP_MTU_EXCEEDED;

@@ -28,6 +28,7 @@ struct ovx_tx {
 	__u32 hlen;		/* bytes of h in use, outer Ethernet included */
 	__u32 inner_len;
 	__u32 l4_sum;		/* STT: sum over the TCP-like header and payload */
+	__u64 now;		/* the frame's clock read (coarse), for ovx_nexthops */
 	__u8 family;
 	__u8 l4_csum;		/* STT: fill in the TCP-like checksum per copy */
 };
@@ -180,7 +181,8 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	const int v6 = family == AF_INET6;
 	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
 	const __u32 tlen = tun_hlen(seg->encap);
-	const __u32 hash = bpf_get_hash_recalc(skb);
+	/* The sender's hash when the stack set one (sockets do): no dissection. */
+	const __u32 hash = skb->hash ?: bpf_get_hash_recalc(skb);
 	__be16 inner_proto;
 	__u32 tags = 0, l2;
 	__u64 flags = 0;
@@ -300,11 +302,18 @@ static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_co
 	return -1;
 }
 
-/* The encapsulated frame must fit the underlay MTU, per GSO segment too. */
+/*
+ * The encapsulated frame must fit the underlay MTU, per GSO segment too.
+ * A frame that is not GSO and fits the MTU the config holds (set at every
+ * apply, and by the agent when the link changes) needs no helper; the rest
+ * ask the device.
+ */
 static __always_inline int tx_fits(struct __sk_buff *skb, const struct ovx_config *cfg)
 {
 	__u32 mtu_len = 0;
 
+	if (!skb->gso_size && skb->len <= cfg->underlay_mtu + OVX_OUTER_ETH)
+		return 1;
 	return bpf_check_mtu(skb, cfg->underlay_ifindex, &mtu_len, 0,
 			     BPF_MTU_CHK_SEGS) == BPF_MTU_CHK_RET_SUCCESS;
 }
@@ -337,46 +346,75 @@ static __always_inline __sum16 tcp_check(const struct ovx_tx *tx, __u32 l4_len, 
 	return (__sum16)~s;
 }
 
+/* A send that ovx_nexthops could not serve, and why. */
+static __always_inline void count_nexthop_fallback(int stale)
+{
+	__u32 zero = 0;
+	struct ovx_dp_stats *ds = bpf_map_lookup_elem(&ovx_dp_stats, &zero);
+
+	if (!ds)
+		return;
+	if (stale)
+		ds->nexthop_stale++;
+	else
+		ds->nexthop_miss++;
+}
+
 /*
  * Address the encapsulated frame to @dst: the outer destination and the
- * underlay MACs from the kernel's FIB and neighbour table, into @tx->h.
- * @ip_len is the IP length of the largest packet to send (0: the skb's).
- * Returns the FIB's verdict (BPF_FIB_LKUP_RET_SUCCESS, or _NO_NEIGH when
- * @may_resolve and bpf_redirect_neigh() can resolve it), or -1 when the
- * frame has no way out (counted).
+ * underlay MACs from ovx_nexthops, or, when it has no live entry, from the
+ * kernel's FIB and neighbour table, into @tx->h; the egress interface into
+ * fib->ifindex. @ip_len is the IP length of the largest packet to send (0:
+ * the skb's), for the FIB's MTU check. Returns BPF_FIB_LKUP_RET_SUCCESS,
+ * or _NO_NEIGH when @may_resolve and bpf_redirect_neigh() can resolve it
+ * (fib then holds the next hop), or -1 when the frame has no way out
+ * (counted).
  */
 static __always_inline int tx_route(struct __sk_buff *skb, const struct ovx_config *cfg,
 				    struct ovx_tx *tx, const struct ovx_addr *dst,
 				    __u32 segment, int may_resolve, __u16 ip_len,
 				    struct bpf_fib_lookup *fib)
 {
+	const struct ovx_nexthop *nh;
 	struct ethhdr *eth;
 	int rc;
 
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = tx->family;
-	fib->ifindex = cfg->underlay_ifindex;
-	fib->tot_len = ip_len;
 	if (dst->family != tx->family) {
 		count_drop(segment, OVX_DROP_NO_ROUTE);
 		return -1;
 	}
 	if (tx->family == AF_INET6) {
-		fib->l4_protocol = tx->h.v6.ip.nexthdr;
 		__builtin_memcpy(&tx->h.v6.ip.daddr, dst->a, sizeof(dst->a));
-		__builtin_memcpy(fib->ipv6_src, cfg->vtep6.a, sizeof(fib->ipv6_src));
-		__builtin_memcpy(fib->ipv6_dst, dst->a, sizeof(fib->ipv6_dst));
 		eth = &tx->h.v6.eth;
 	} else {
-		fib->l4_protocol = tx->h.v4.ip.protocol;
-		fib->ipv4_src = cfg->vtep4.a[0];
-		fib->ipv4_dst = dst->a[0];
 		tx->h.v4.ip.daddr = dst->a[0];
 		tx->h.v4.ip.check = 0;
 		tx->h.v4.ip.check = ipv4_csum(&tx->h.v4.ip);
 		eth = &tx->h.v4.eth;
 	}
 
+	nh = bpf_map_lookup_elem(&ovx_nexthops, dst);
+	if (nh && tx->now < nh->expires_ns) {
+		mac_copy(eth->h_dest, nh->dmac);
+		mac_copy(eth->h_source, nh->smac);
+		fib->ifindex = nh->ifindex;
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	count_nexthop_fallback(nh != NULL);
+
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = tx->family;
+	fib->ifindex = cfg->underlay_ifindex;
+	fib->tot_len = ip_len;
+	if (tx->family == AF_INET6) {
+		fib->l4_protocol = tx->h.v6.ip.nexthdr;
+		__builtin_memcpy(fib->ipv6_src, cfg->vtep6.a, sizeof(fib->ipv6_src));
+		__builtin_memcpy(fib->ipv6_dst, dst->a, sizeof(fib->ipv6_dst));
+	} else {
+		fib->l4_protocol = tx->h.v4.ip.protocol;
+		fib->ipv4_src = cfg->vtep4.a[0];
+		fib->ipv4_dst = dst->a[0];
+	}
 	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_OUTPUT);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
 		mac_copy(eth->h_dest, fib->dmac);

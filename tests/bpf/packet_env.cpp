@@ -14,6 +14,7 @@
 #include "agent/apply.h"
 #include "agent/config.h"
 #include "agent/desired.h"
+#include "agent/nexthops.h"
 #include "agent/reconcile.h"
 #include "maps/error.h"
 
@@ -211,6 +212,7 @@ void apply_config_text(Dataplane &dp, const std::string &yaml,
 	if (segmenter)
 		use_segmenter(want, *segmenter);
 	reconcile(dp.tables(), want, monotonic_ns());
+	refresh_nexthops(dp.tables(), monotonic_ns()); // as `ovx apply` does after its commit
 }
 
 Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,

@@ -74,7 +74,8 @@ const char *packet_config_text();
 // Fills @dp's maps from the environment's desired state.
 void apply_packet_config(Dataplane &dp);
 
-// Makes @dp's maps match another desired state on the same interfaces;
+// Makes @dp's maps match another desired state on the same interfaces, and
+// fills the next-hop table from the namespace's neighbours, as `ovx apply` does;
 // STT segments use @segmenter when given (see loader/segmenter.h).
 void apply_config_text(Dataplane &dp, const std::string &yaml,
 		       const std::optional<Segmenter> &segmenter = std::nullopt);

@@ -3,8 +3,9 @@
 # overlay frame whole (GSO ones too). Two ovx hosts in mode tc, blue on VXLAN
 # and red on NVGRE with the same MACs and IPs: no XDP on eth1, `ovx show` and
 # `ovx status` say tc and healthy, pings within each tenant with nothing at
-# the other's VMs, iperf3 TCP; then h1 switches to native (XDP attached) and
-# back to tc (XDP gone), its VMs reachable throughout.
+# the other's VMs, iperf3 TCP; then h1 switches to native (XDP attached),
+# auto (which is tc on a veth), native and back to tc (XDP gone), its VMs
+# reachable throughout.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -57,11 +58,12 @@ gbps=$(topo_iperf_client b1 "$(topo_vm_ip b2)" "$SECS") || e2e_fail "iperf3: $gb
 e2e_ok "iperf3 TCP b1 -> b2: $gbps Gbit/s"
 e2e_info "RESULT: mode tc, VXLAN, iperf3 $gbps Gbit/s"
 
-e2e_step "h1: tc -> native -> tc, re-applied in place"
-for mode in native tc; do
+# auto (the default) picks tc on this veth underlay, also coming from native.
+e2e_step "h1: tc -> native -> auto (tc on veth) -> native -> tc, re-applied in place"
+for mode in native auto native tc; do
 	TOPO_XDP_MODE=$mode topo_write_ovx_config h1 "$(topo_config_file h1)"
 	ovx_apply h1 >/dev/null || e2e_fail "ovx apply on h1 in mode $mode: $OVX_OUT"
-	expect_mode h1 "$mode"
+	expect_mode h1 "$([[ $mode == auto ]] && echo tc || echo "$mode")"
 	e2e_expect_ping b1 "$(topo_vm_ip b2)"
 	e2e_expect_ping r2 "$(topo_vm_ip r1)"
 done

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Migration of an instance pinned by an older ovx (map ABI v2, git 85c3d77,
-# the previous version; MIGRATE_FROM=1: ABI v1, git 954cadd) to this ovx's
-# ABI, under 1 ms ping + paced iperf3: the new binary refuses the old pins
-# with a message that says what to do, `ovx upgrade --migrate` carries FDB
-# (static and learned), ports, segments and counters over and swaps the
-# programs, and no ping is lost.
+# Migration of an instance pinned by an older ovx (map ABI v3, git b29534d,
+# the previous version; MIGRATE_FROM=2: ABI v2, git 85c3d77; MIGRATE_FROM=1:
+# ABI v1, git 954cadd) to this ovx's ABI, under 1 ms ping + paced iperf3:
+# the new binary refuses the old pins with a message that says what to do,
+# `ovx upgrade --migrate` carries FDB (static and learned), ports, segments
+# and counters over and swaps the programs, and no ping is lost.
 #   OVX_OLD: an ovx binary of that ABI to use; default: built from its
 #   commit into <build>/ovx-abi<N> (kept for the next run).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FROM=${MIGRATE_FROM:-2}
+FROM=${MIGRATE_FROM:-3}
 case $FROM in
 1) OLD_COMMIT=954cadd ;;
 2) OLD_COMMIT=85c3d77 ;;
-*) echo "MIGRATE_FROM: 1 or 2, not '$FROM'" >&2; exit 1 ;;
+3) OLD_COMMIT=b29534d ;;
+*) echo "MIGRATE_FROM: 1, 2 or 3, not '$FROM'" >&2; exit 1 ;;
 esac
 RATE=${HITLESS_RATE:-200M}
 
@@ -26,18 +27,21 @@ e2e_step "the ABI v$FROM binary (git $OLD_COMMIT)"
 # The ABI v2 and v1 programs hand frames from XDP to TC in XDP metadata,
 # which this kernel (6.18) refuses to XDP programs (bpf_xdp_adjust_meta), and
 # their loader loads the XDP program even in mode tc, where it is never
-# attached. The old tree is built with that one call replaced by a head
-# adjustment the kernel always refuses (XDP_DROP if it ever ran), so the old instance runs in mode tc; what
-# migrates (maps, pins, TC programs) is untouched.
-OLD=${OVX_OLD:-$(dirname "$NEW")/ovx-abi$FROM-nometa/build/ovx}
+# attached. Their tree is built with that one call replaced by a head
+# adjustment the kernel always refuses (XDP_DROP if it ever ran), so the old
+# instance runs in mode tc; what migrates (maps, pins, TC programs) is
+# untouched. ABI v3 runs as it is, in native XDP mode.
+OLD=${OVX_OLD:-$(dirname "$NEW")/ovx-abi$FROM/build/ovx}
 if [[ ! -x $OLD ]]; then
-	src=$(dirname "$NEW")/ovx-abi$FROM-nometa
+	src=$(dirname "$NEW")/ovx-abi$FROM
 	rm -rf "$src" && mkdir -p "$src" || e2e_fail "cannot create $src"
 	git -C "$OVX_REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$src" ||
 		e2e_fail "cannot extract git $OLD_COMMIT (needs the repository's history)"
-	grep -q 'bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))' "$src/bpf/xdp_underlay.bpf.c" ||
-		e2e_fail "git $OLD_COMMIT: the adjust_meta call to replace is not where expected"
-	sed -i 's/bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))/bpf_xdp_adjust_head(ctx, 0x7fffffff)/' "$src/bpf/xdp_underlay.bpf.c"
+	if ((FROM < 3)); then
+		grep -q 'bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))' "$src/bpf/xdp_underlay.bpf.c" ||
+			e2e_fail "git $OLD_COMMIT: the adjust_meta call to replace is not where expected"
+		sed -i 's/bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))/bpf_xdp_adjust_head(ctx, 0x7fffffff)/' "$src/bpf/xdp_underlay.bpf.c"
+	fi
 	(cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
 		nice -n 10 cmake --build "$src/build" --target ovx -j2 >"$src/build.log" 2>&1) ||
 		e2e_fail "building ovx $OLD_COMMIT failed: $(tail -20 "$src/build.log")"
@@ -45,7 +49,7 @@ fi
 "$OLD" --version | grep "ABI v$FROM" >/dev/null || e2e_fail "$OLD is not ABI v$FROM: $("$OLD" --version)"
 e2e_ok "$OLD: $("$OLD" --version)"
 
-export TOPO_XDP_MODE=${TOPO_XDP_MODE:-tc}
+if ((FROM < 3)); then export TOPO_XDP_MODE=${TOPO_XDP_MODE:-tc}; else export TOPO_XDP_MODE=${TOPO_XDP_MODE:-native}; fi
 e2e_build_topology "ovx ovx ovx" "blue:5001"
 BLUE=$(topo_tenant_segment blue)
 # One static remote besides the port; b2 and b3 are learned from traffic.

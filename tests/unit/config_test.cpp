@@ -1,3 +1,4 @@
+#include "agent/apply.h"
 #include "agent/config.h"
 
 #include <arpa/inet.h>
@@ -149,7 +150,7 @@ underlay:
   address: 10.0.0.1
 )"),
 				      "h.yaml");
-	EXPECT_EQ(c.underlay.mode, XdpMode::native);
+	EXPECT_EQ(c.underlay.mode, XdpMode::automatic);
 	EXPECT_EQ(c.underlay.vxlan_port, 4789);
 	EXPECT_EQ(c.limits.fdb_entries, static_cast<std::uint32_t>(OVX_FDB_DEFAULT));
 	EXPECT_TRUE(c.segments.empty());
@@ -343,9 +344,19 @@ segments:
 	}
 }
 
+TEST(ConfigTest, AutoModeIsMadeConcreteByTheDriver)
+{
+	// Only auto changes; a driver not known for native XDP (here: no
+	// interface at all, driver "unknown") gets TC, which works everywhere.
+	EXPECT_EQ(effective_mode(XdpMode::native, "ovx-no-such0"), XdpMode::native);
+	EXPECT_EQ(effective_mode(XdpMode::generic, "ovx-no-such0"), XdpMode::generic);
+	EXPECT_EQ(effective_mode(XdpMode::automatic, "ovx-no-such0"), XdpMode::tc);
+}
+
 TEST(ConfigTest, XdpModes)
 {
 	for (const auto &[text, want] : std::initializer_list<std::pair<const char *, XdpMode>>{
+		     {"auto", XdpMode::automatic},
 		     {"native", XdpMode::native},
 		     {"generic", XdpMode::generic},
 		     {"offload", XdpMode::offload},
@@ -624,8 +635,8 @@ underlay:
   address: 192.168.77.1
   mode: turbo
 )",
-	 "h.yaml:4:9: underlay.mode: unknown mode 'turbo' (expected native, generic, offload "
-	 "or tc)"},
+	 "h.yaml:4:9: underlay.mode: unknown mode 'turbo' (expected auto, native, generic, "
+	 "offload or tc)"},
 	{"PortZero", R"(
 underlay:
   interface: eth1

@@ -96,6 +96,9 @@ MetricsSnapshot fake_snapshot()
 	snap.fdb.scan_seconds = 0.0125;
 	snap.fdb_age_sec = 2.5;
 	v.maps = {{"ovx_fdb", 4, 1048576}, {"ovx_ports", 1, 4096}};
+	v.nexthops = {{.vtep = {}, .interface = "ul0", .mac = {}, .live = true},
+		      {.vtep = {}, .interface = "ul0", .mac = {}, .live = false}};
+	v.datapath = {.nexthop_miss = 7, .nexthop_stale = 2};
 
 	AgentState a;
 	a.running = true;
