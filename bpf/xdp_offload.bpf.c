@@ -2,23 +2,27 @@
 /*
  * XDP on the NIC (hardware offload): the underlay pre-filter and relay.
  *
- * Overlay frames that the host would drop anyway (not to this VTEP,
- * fragmented, truncated, without the VNI flag, for an unknown VNI, or from a
- * VTEP that is no member of the segment) are dropped and counted here,
- * before they cross PCIe. When the relay is on (ovx_off_relay has entries),
- * a unicast frame for a MAC that sits behind another VTEP is re-addressed to
- * that VTEP and sent back out (XDP_TX) instead of reaching the host, which
- * would drop it (split horizon). Every other frame passes to the host
- * unchanged, where xdp_underlay and tc_underlay do the rest. Written within
- * the NFP JIT's rules (docs/OFFLOAD.md), which `ovx offload check` verifies.
+ * Overlay frames (VXLAN, Geneve, NVGRE over IPv4 or IPv6) that the host
+ * would drop anyway (not to this VTEP, fragmented, truncated, with flags or
+ * a protocol ovx refuses, for an unknown id, or from a VTEP that is no
+ * member of the segment) are dropped and counted here, before they cross
+ * PCIe. When the relay is on (ovx_off_relay has entries), a unicast VXLAN
+ * frame over IPv4 for a MAC that sits behind another VTEP is sent on to that
+ * VTEP (XDP_TX) instead of reaching the host, which would drop it (split
+ * horizon), once at most. Every other frame passes to the host unchanged,
+ * where xdp_underlay and tc_underlay do the rest. Written within the NFP
+ * JIT's rules (docs/OFFLOAD.md), which `ovx offload check` verifies.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "ovx_offload_maps.h"
-#include "ovx_offload_vxlan.h"
+#include "ovx_offload_rx.h"
 
 #ifndef AF_INET
 #define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
 #endif
 
 /* Counters by atomic add only: the NIC cannot store into map values. */
@@ -36,17 +40,31 @@ static __always_inline int drop(__u32 reason, __u64 len)
 	return XDP_DROP;
 }
 
-/* Where a static entry puts (segment, the inner destination MAC), if elsewhere. */
+/*
+ * Where a static entry puts the inner destination MAC of a VXLAN frame over
+ * IPv4 in @segment, if it may be sent on there: never a frame that a VTEP
+ * sent on already (its mark) or that has no hop left, never back to its
+ * sender, never broadcast or multicast (the host floods). The mark alone
+ * bounds a frame to one relay, whatever the VTEPs' entries say; the hop
+ * budget holds should a middlebox rewrite the mark.
+ */
 static __always_inline const struct ovx_offload_relay *
-relay_for(__u32 segment, const struct ethhdr *inner)
+relay_for(__u32 segment, void *data, void *end, const struct iphdr *ip)
 {
+	const struct ovx_offload_relay *relay;
+	struct ethhdr *inner = data + ETH_HLEN + sizeof(*ip) + sizeof(struct udphdr) +
+			       sizeof(struct ovx_vxlanhdr);
 	struct ovx_fdb_key key = {};
 
-	if (inner->h_dest[0] & 1)	/* broadcast and multicast: the host floods */
+	if ((void *)(inner + 1) > end || ip->id == bpf_htons(OVX_FWD_IPV4_ID) || ip->ttl <= 1 ||
+	    (inner->h_dest[0] & 1))
 		return NULL;
 	key.segment = segment;
 	__builtin_memcpy(key.mac, inner->h_dest, ETH_ALEN);
-	return bpf_map_lookup_elem(&ovx_off_relay, &key);
+	relay = bpf_map_lookup_elem(&ovx_off_relay, &key);
+	if (!relay || relay->vtep4 == ip->saddr)
+		return NULL;
+	return relay;
 }
 
 SEC("xdp")
@@ -63,13 +81,13 @@ int ovx_xdp_offload(struct xdp_md *ctx)
 	struct ovx_vtep_key tkey = {};
 	const struct ovx_offload_relay *relay;
 	const struct ovx_offload_config *cfg;
-	struct ovx_offload_vxlan4 h;
+	struct ovx_offload_frame f = {};
 	__u32 zero = 0, reason = 0, *segment;
 
 	cfg = bpf_map_lookup_elem(&ovx_off_config, &zero);
 	if (!cfg)
 		return XDP_PASS;
-	switch (ovx_offload_classify(data, end, cfg, &h, &reason)) {
+	switch (ovx_offload_classify(data, end, cfg, &f, &reason)) {
 	case OVX_OFFLOAD_HOST:
 		return XDP_PASS;
 	case OVX_OFFLOAD_DROP:
@@ -78,22 +96,32 @@ int ovx_xdp_offload(struct xdp_md *ctx)
 		break;
 	}
 
-	vkey.encap = OVX_ENCAP_VXLAN;
-	vkey.id = bpf_ntohl(h.vxlan->vni) >> 8;
+	vkey.encap = f.encap;
+	vkey.id = f.id;
 	segment = bpf_map_lookup_elem(&ovx_off_vni, &vkey);
 	if (!segment)
 		return drop(OVX_DROP_UNKNOWN_VNI, end - data);
 	tkey.segment = *segment;
-	tkey.addr.family = AF_INET;
-	tkey.addr.a[0] = h.ip->saddr;
+	if (f.ip4) {
+		tkey.addr.family = AF_INET;
+		tkey.addr.a[0] = f.ip4->saddr;
+	} else if (f.ip6) {
+		tkey.addr.family = AF_INET6;
+		tkey.addr.a[0] = f.ip6->saddr.in6_u.u6_addr32[0];
+		tkey.addr.a[1] = f.ip6->saddr.in6_u.u6_addr32[1];
+		tkey.addr.a[2] = f.ip6->saddr.in6_u.u6_addr32[2];
+		tkey.addr.a[3] = f.ip6->saddr.in6_u.u6_addr32[3];
+	}
 	if (!bpf_map_lookup_elem(&ovx_off_vteps, &tkey))
 		return drop(OVX_DROP_UNKNOWN_VTEP, end - data);
 
-	/* Never back to the sender: that is a loop, and the host's to drop. */
-	relay = relay_for(tkey.segment, h.inner);
-	if (!relay || relay->vtep4 == h.ip->saddr)
+	if (!f.ip4 || f.encap != OVX_ENCAP_VXLAN)
 		return XDP_PASS;
-	ovx_offload_readdress(&h, cfg->vtep4, relay->vtep4, relay->dst_mac, relay->src_mac);
+	relay = relay_for(tkey.segment, data, end, f.ip4);
+	if (!relay)
+		return XDP_PASS;
+	ovx_offload_relay_out(data, f.ip4, (void *)(f.ip4 + 1), relay->vtep4, relay->dst_mac,
+			      relay->src_mac);
 	count(bpf_map_lookup_elem(&ovx_off_relayed, &zero), end - data);
 	return XDP_TX;
 }
