@@ -216,9 +216,14 @@ NicOffload NicOffload::attach(const std::string &dir, int ifindex)
 	}
 }
 
-void NicOffload::write(const DesiredState &desired)
+void NicOffload::write(const DesiredState &desired, bool relay)
 {
-	write_offload(tables_, offload_desired(desired));
+	if (!relay) {
+		write_offload(tables_, offload_desired(desired));
+		return;
+	}
+	const RelayHops hops = underlay_hops(ifindex_);
+	write_offload(tables_, offload_desired(desired, &hops));
 }
 
 std::string offload_dir(const std::string &instance)

@@ -79,8 +79,10 @@ public:
 	// Unless commit()ed, what this call attached is taken off again.
 	~NicOffload();
 
-	// Makes the NIC's maps match @desired (no relay: not in the file yet).
-	void write(const DesiredState &desired);
+	// Makes the NIC's maps match @desired, the relay's entries too with
+	// @relay (`underlay.offload: {relay: true}`), their next hops as the
+	// kernel has them now.
+	void write(const DesiredState &desired, bool relay);
 	void commit() { attached_now_ = false; }
 
 private:
