@@ -53,6 +53,7 @@ OffloadDesired offload_desired(const DesiredState &desired, const RelayHops *rel
 	}
 	if (!relay)
 		return out;
+	out.config.flags |= OVX_OFFLOAD_CFG_RELAY;
 	for (const auto &[key, entry] : desired.fdb) {
 		if (entry.kind != OVX_FDB_VTEP || entry.vtep.family != AF_INET ||
 		    !vxlan.count(key.segment) || !out.vteps.count(ovx_vtep_key{key.segment, entry.vtep}))
@@ -224,6 +225,15 @@ void NicOffload::write(const DesiredState &desired, bool relay)
 	}
 	const RelayHops hops = underlay_hops(ifindex_);
 	write_offload(tables_, offload_desired(desired, &hops));
+}
+
+bool offload_relay_on(const std::string &dir)
+{
+	auto tables = open_pinned_offload_maps(dir);
+	if (!tables)
+		return false;
+	const auto cfg = tables->config.lookup(0);
+	return cfg && (cfg->flags & OVX_OFFLOAD_CFG_RELAY);
 }
 
 std::string offload_dir(const std::string &instance)

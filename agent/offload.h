@@ -107,6 +107,9 @@ struct OffloadCounters {
 // Read from the maps pinned under @dir; nullopt when ovx has none there.
 std::optional<OffloadCounters> offload_counters(const std::string &dir);
 
+// Whether the NIC program pinned under @dir was written with the relay on.
+bool offload_relay_on(const std::string &dir);
+
 // Where apply pins the NIC's maps for @instance.
 std::string offload_dir(const std::string &instance);
 

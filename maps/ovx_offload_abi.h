@@ -30,9 +30,16 @@ struct ovx_offload_config {
 	__be16 geneve_port;
 	__be32 vtep6[4];	/* its IPv6 VTEP address; all zero = none */
 	__u16 encaps;		/* as ovx_config.encaps: what the host claims */
-	__u16 pad[3];
+	__u16 flags;		/* OVX_OFFLOAD_CFG_*; the program reads none */
+	__u16 pad[2];
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_offload_config) == 32, "ovx_offload_config layout");
+
+/*
+ * The control plane's record that the file turned the relay on (even with no
+ * entry yet), for the verbs that rebuild the file from the instance.
+ */
+#define OVX_OFFLOAD_CFG_RELAY	(1u << 0)
 
 /*
  * ovx_off_drops: ARRAY indexed by enum ovx_drop_reason; ovx_off_relayed:

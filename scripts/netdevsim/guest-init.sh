@@ -119,6 +119,13 @@ step apply-relay-link $ip2 -d link show "$nic"
 has 'xdpoffload' || { echo "OVX-STEP apply-relay-xdpoffload FAIL"; failed=1; }
 step apply-relay-map sh -c 'bpftool map dump pinned /sys/fs/bpf/ovx/*/offload/ovx_off_relay'
 has '1 element' || has 'Found 1 element' || { echo "OVX-STEP apply-relay-entry FAIL"; failed=1; }
+# An imperative verb re-applies what the instance runs: the relay stays on,
+# and export writes it.
+step apply-relay-imperative ovx fdb add 02:00:00:00:09:01 --segment blue --vtep 192.0.2.2
+step apply-relay-export ovx export
+has 'relay: true' || { echo "OVX-STEP apply-relay-export-relay FAIL"; failed=1; }
+step apply-relay-map-after sh -c 'bpftool map dump pinned /sys/fs/bpf/ovx/*/offload/ovx_off_relay'
+has 'Found 2 elements' || { echo "OVX-STEP apply-relay-imperative-entries FAIL"; failed=1; }
 step apply-relay-down ovx down
 [ -e /sys/fs/bpf/ovx ] && { echo "OVX-STEP apply-relay-pins FAIL"; failed=1; }
 

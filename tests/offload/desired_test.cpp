@@ -122,6 +122,8 @@ TEST(OffloadDesired, RelayOnlyWhenAskedAndOnlyWithANextHop)
 			       return std::nullopt;
 		       }};
 	const OffloadDesired o = offload_desired(d, &hops);
+	EXPECT_TRUE(o.config.flags & OVX_OFFLOAD_CFG_RELAY) << "the record export reads back";
+	EXPECT_FALSE(offload_desired(d).config.flags & OVX_OFFLOAD_CFG_RELAY);
 	ASSERT_EQ(o.relay.size(), 1u); // the one static remote, behind .4
 	const auto &[key, r] = *o.relay.begin();
 	EXPECT_EQ(key.segment, d.vni.at(vni_key(OVX_ENCAP_VXLAN, 5001)));
