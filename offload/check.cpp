@@ -585,10 +585,11 @@ struct Value {
 	bool operator==(const Value &) const = default;
 };
 
-// Bounds on offsets the analysis keeps: past them a pointer is variable
-// (the verifier's own: MAX_PACKET_OFF, and twice MAX_BPF_STACK), so that a
-// loop moving a pointer reaches a fixpoint.
-constexpr std::int64_t kMaxPacketOff = 0xffff;
+// Bounds on offsets the analysis keeps: past them a pointer is variable, so
+// that a loop moving a pointer reaches a fixpoint soon. Both are past what
+// the card can reach (its packet split is at most 255 * 64 - 32 bytes, the
+// kernel's stack 512 bytes).
+constexpr std::int64_t kMaxPacketOff = 16384;
 constexpr std::int64_t kMinStackOff = -1024;
 
 const char *kind_name(unsigned kind)
@@ -802,7 +803,7 @@ std::size_t nfp_cost(const bpf_insn &in)
 		}
 	}
 	case BPF_LD:
-		return in.code == (BPF_LD | BPF_IMM | BPF_DW) ? 4 : 8;
+		return in.code == (BPF_LD | BPF_IMM | BPF_DW) ? 4 : 12; // data_ld()
 	case BPF_LDX:
 	case BPF_ST:
 		return wide ? 10 : 8;
@@ -816,8 +817,13 @@ std::size_t nfp_cost(const bpf_insn &in)
 			return 1;
 		if (op == BPF_EXIT)
 			return 2;
-		if (op == BPF_CALL)
-			return in.src_reg == BPF_PSEUDO_CALL ? 8 : 12;
+		if (op == BPF_CALL) {
+			if (in.src_reg == BPF_PSEUDO_CALL)
+				return 8;
+			if (in.imm == BPF_FUNC_xdp_adjust_head)
+				return 40; // adjust_head(): checks and moves the packet
+			return in.imm == BPF_FUNC_xdp_adjust_tail ? 20 : 12;
+		}
 		return cls == BPF_JMP ? 4 : 3;
 	default:
 		return 0; // the second half of a 64-bit immediate load

@@ -176,6 +176,33 @@ TEST(Checker, DataMetaIsNoPacketPointer)
 	EXPECT_NE(findings[0].reason.find("data_meta"), std::string::npos) << findings[0].reason;
 }
 
+// One store reached with r2 at r10-8 or at r10-@other: the driver takes
+// different offsets at one instruction when they agree modulo 4.
+std::vector<Finding> store_at_two_offsets(std::int16_t other)
+{
+	const bpf_insn code[] = {
+		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+		{BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0},
+		{BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8},
+		{BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0},
+		{BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0},
+		{BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -other},
+		{BPF_STX | BPF_MEM | BPF_B, BPF_REG_2, BPF_REG_0, 0, 0},
+		{BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+	};
+	return check_instructions("two", {reinterpret_cast<const std::uint8_t *>(code), sizeof(code)},
+				  test_options());
+}
+
+TEST(Checker, StackOffsetsAtOneInstructionMustAgreeModulo4)
+{
+	EXPECT_TRUE(store_at_two_offsets(16).empty());
+	const auto findings = store_at_two_offsets(6);
+	ASSERT_EQ(findings.size(), 1u);
+	EXPECT_EQ(findings[0].rule, rule::stack_consistency);
+	EXPECT_EQ(findings[0].insn, 6);
+}
+
 // A caps file the test writes, removed whatever happens.
 struct CapsFile {
 	std::string path;
