@@ -517,6 +517,13 @@ Parsed parse_isolated(const std::string &name, std::vector<std::uint8_t> &bytes)
 constexpr std::size_t kMaxConsts = 8;
 constexpr std::int64_t kU32Max = 0xffffffffll;
 
+// Offsets come from untrusted code: they wrap as the machine does, never
+// overflow (undefined in C++).
+std::int64_t wrapping_add(std::int64_t a, std::int64_t b)
+{
+	return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
 struct Value {
 	enum Kind : std::uint8_t {
 		scalar,
@@ -571,16 +578,24 @@ struct Value {
 	// One known offset (stack, map value, packet).
 	bool fixed() const { return !var && !several; }
 	std::uint8_t kind_bits() const { return kind == mixed ? kinds : static_cast<std::uint8_t>(1u << kind); }
-	// Moves a pointer by @delta (nullopt: by an unknown amount).
-	void move(std::optional<std::int64_t> delta)
+	// Moves a pointer by one of @deltas (empty: by an unknown amount). The
+	// verifier follows each path with its own constant, so several
+	// constants keep a stack or packet pointer constant on every path.
+	void move(const std::set<std::int64_t> &deltas)
 	{
-		if (!delta) {
+		if (deltas.empty() || (deltas.size() > 1 && kind != stack && kind != packet)) {
 			var = true;
 			return;
 		}
-		off += *delta;
-		const unsigned turn = static_cast<unsigned>(*delta & 3);
-		mods = static_cast<std::uint8_t>(((mods << turn) | (mods >> (4 - turn))) & 0xf);
+		std::uint8_t moved = 0;
+		for (const std::int64_t d : deltas) {
+			const unsigned turn = static_cast<unsigned>(d & 3);
+			moved |= static_cast<std::uint8_t>(((mods << turn) | (mods >> (4 - turn))) & 0xf);
+		}
+		mods = moved;
+		several = several || deltas.size() > 1;
+		// stack: the lowest offset; packet: the highest
+		off = wrapping_add(off, kind == packet ? *deltas.rbegin() : *deltas.begin());
 	}
 	bool operator==(const Value &) const = default;
 };
@@ -1058,7 +1073,9 @@ private:
 	{
 		if (p.kind == Value::packet && (p.off > kMaxPacketOff || p.off < -kMaxPacketOff))
 			p.var = true;
-		if (p.kind == Value::stack && p.off < kMinStackOff)
+		if (p.kind == Value::stack && (p.off < kMinStackOff || p.off > -kMinStackOff))
+			p.var = true;
+		if (p.kind == Value::map_value && (p.off < -kMaxPacketOff || p.off > kMaxPacketOff))
 			p.var = true;
 		if (p.var) { // the shape join() gives a variable pointer
 			p.off = 0;
@@ -1100,10 +1117,11 @@ private:
 				const Value &n = dst_ptr ? src : dst;
 				if (p.kind == Value::stack || p.kind == Value::map_value ||
 				    p.kind == Value::packet) {
-					std::optional<std::int64_t> delta = n.single();
-					if (delta && op == BPF_SUB)
-						delta = -*delta;
-					p.move(delta);
+					std::set<std::int64_t> deltas;
+					if (n.kind == Value::scalar)
+						for (const std::int64_t c : n.consts)
+							deltas.insert(op == BPF_SUB ? wrapping_add(~c, 1) : c);
+					p.move(deltas);
 					bound(p);
 				}
 				return p;

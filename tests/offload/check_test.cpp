@@ -203,6 +203,35 @@ TEST(Checker, StackOffsetsAtOneInstructionMustAgreeModulo4)
 	EXPECT_EQ(findings[0].insn, 6);
 }
 
+// A packet load at data + 4 or data + @other, a constant on each path (as
+// the verifier sees it): bounded by the larger.
+std::vector<Finding> packet_load_at(std::int32_t other)
+{
+	const bpf_insn code[] = {
+		{BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, offsetof(xdp_md, data), 0},
+		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 4},
+		{BPF_LDX | BPF_MEM | BPF_B, BPF_REG_0, BPF_REG_2, 0, 0},
+		{BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0},
+		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, other},
+		{BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_2, BPF_REG_3, 0, 0},
+		{BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_2, 0, 0},
+		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+		{BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+	};
+	return check_instructions("pkt", {reinterpret_cast<const std::uint8_t *>(code), sizeof(code)},
+				  test_options());
+}
+
+TEST(Checker, PacketOffsetsConstantOnEachPathAreBounded)
+{
+	EXPECT_TRUE(packet_load_at(1000).empty());
+	const auto findings = packet_load_at(1886); // bytes 1886..1889: past 1888
+	ASSERT_EQ(findings.size(), 1u);
+	EXPECT_EQ(findings[0].rule, rule::packet_offset);
+	EXPECT_EQ(findings[0].insn, 6);
+	EXPECT_NE(findings[0].reason.find("byte 1889"), std::string::npos) << findings[0].reason;
+}
+
 // A caps file the test writes, removed whatever happens.
 struct CapsFile {
 	std::string path;
