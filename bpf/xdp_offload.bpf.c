@@ -18,13 +18,6 @@
 #include "ovx_offload_maps.h"
 #include "ovx_offload_rx.h"
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
-
 /* Counters by atomic add only: the NIC cannot store into map values. */
 static __always_inline void count(struct ovx_offload_counter *c, __u64 len)
 {
@@ -55,12 +48,19 @@ relay_for(__u32 segment, void *data, void *end, const struct iphdr *ip)
 	struct ethhdr *inner = data + ETH_HLEN + sizeof(*ip) + sizeof(struct udphdr) +
 			       sizeof(struct ovx_vxlanhdr);
 	struct ovx_fdb_key key = {};
+	const __u16 *mac;
+	__u16 *key_mac;
 
 	if ((void *)(inner + 1) > end || ip->id == bpf_htons(OVX_FWD_IPV4_ID) || ip->ttl <= 1 ||
 	    (inner->h_dest[0] & 1))
 		return NULL;
 	key.segment = segment;
-	__builtin_memcpy(key.mac, inner->h_dest, ETH_ALEN);
+	/* Half-words: the packed struct ethhdr would make it six byte copies. */
+	mac = (const __u16 *)inner->h_dest;
+	key_mac = (__u16 *)key.mac;
+	key_mac[0] = mac[0];
+	key_mac[1] = mac[1];
+	key_mac[2] = mac[2];
 	relay = bpf_map_lookup_elem(&ovx_off_relay, &key);
 	if (!relay || relay->vtep4 == ip->saddr)
 		return NULL;
@@ -83,11 +83,12 @@ int ovx_xdp_offload(struct xdp_md *ctx)
 	const struct ovx_offload_config *cfg;
 	struct ovx_offload_frame f = {};
 	__u32 zero = 0, reason = 0, *segment;
+	struct iphdr *ip;
 
 	cfg = bpf_map_lookup_elem(&ovx_off_config, &zero);
 	if (!cfg)
 		return XDP_PASS;
-	switch (ovx_offload_classify(data, end, cfg, &f, &reason)) {
+	switch (ovx_offload_classify(data, end, cfg, &tkey.addr, &f, &reason)) {
 	case OVX_OFFLOAD_HOST:
 		return XDP_PASS;
 	case OVX_OFFLOAD_DROP:
@@ -102,26 +103,16 @@ int ovx_xdp_offload(struct xdp_md *ctx)
 	if (!segment)
 		return drop(OVX_DROP_UNKNOWN_VNI, end - data);
 	tkey.segment = *segment;
-	if (f.ip4) {
-		tkey.addr.family = AF_INET;
-		tkey.addr.a[0] = f.ip4->saddr;
-	} else if (f.ip6) {
-		tkey.addr.family = AF_INET6;
-		tkey.addr.a[0] = f.ip6->saddr.in6_u.u6_addr32[0];
-		tkey.addr.a[1] = f.ip6->saddr.in6_u.u6_addr32[1];
-		tkey.addr.a[2] = f.ip6->saddr.in6_u.u6_addr32[2];
-		tkey.addr.a[3] = f.ip6->saddr.in6_u.u6_addr32[3];
-	}
 	if (!bpf_map_lookup_elem(&ovx_off_vteps, &tkey))
 		return drop(OVX_DROP_UNKNOWN_VTEP, end - data);
 
-	if (!f.ip4 || f.encap != OVX_ENCAP_VXLAN)
+	if (tkey.addr.family != AF_INET || f.encap != OVX_ENCAP_VXLAN)
 		return XDP_PASS;
-	relay = relay_for(tkey.segment, data, end, f.ip4);
+	ip = data + ETH_HLEN;
+	relay = relay_for(tkey.segment, data, end, ip);
 	if (!relay)
 		return XDP_PASS;
-	ovx_offload_relay_out(data, f.ip4, (void *)(f.ip4 + 1), relay->vtep4, relay->dst_mac,
-			      relay->src_mac);
+	ovx_offload_relay_out(data, ip, (void *)(ip + 1), relay);
 	count(bpf_map_lookup_elem(&ovx_off_relayed, &zero), end - data);
 	return XDP_TX;
 }

@@ -22,6 +22,12 @@
 #ifndef IPPROTO_GRE
 #define IPPROTO_GRE 47
 #endif
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 /* What the pre-filter makes of a frame. */
 enum ovx_offload_class {
@@ -30,10 +36,11 @@ enum ovx_offload_class {
 	OVX_OFFLOAD_DROP,	/* broken or not for us: *reason says why */
 };
 
-/* The parts of a candidate frame the maps and the relay need. */
+/*
+ * The parts of a candidate frame the maps need; the relay finds the outer
+ * IPv4 header at its constant offset (ETH_HLEN).
+ */
 struct ovx_offload_frame {
-	struct iphdr *ip4;	/* the outer IPv4 header; NULL over IPv6 */
-	struct ipv6hdr *ip6;	/* the outer IPv6 header; NULL over IPv4 */
 	__u32 id;		/* VNI or VSID */
 	__u8 encap;		/* enum ovx_encap */
 };
@@ -45,16 +52,18 @@ static __always_inline int ovx_offload_encap_in_use(const struct ovx_offload_con
 }
 
 /*
- * The tunnel behind an outer IP header whose payload starts at @l4 (a
- * constant offset at each call, so that every packet offset stays constant
- * on the NIC) and ends at @l4_end, in the host's order of checks, so that
- * both name the same drop reason. Geneve options are left to the host:
- * walking them needs variable packet offsets.
+ * The tunnel behind an outer IP header whose payload starts at @l4 (one of
+ * two constant offsets, one per family, so that every packet offset stays
+ * constant on each path on the NIC) and ends at @l4_end, in the host's order
+ * of checks, so that both name the same drop reason: @ip_drop is the outer
+ * header's (not our VTEP, fragment, malformed; OVX_DROP_MAX if none), which
+ * counts only once the frame is known to be a tunnel ovx claims. Geneve
+ * options are left to the host: walking them needs variable packet offsets.
  */
 static __always_inline enum ovx_offload_class
 ovx_offload_tunnel(void *data, void *end, const struct ovx_offload_config *cfg, void *l4,
-		   __u8 proto, __u32 l4_end, int ours, int frag, int bad,
-		   struct ovx_offload_frame *f, __u32 *reason)
+		   __u8 proto, __u32 l4_end, __u32 ip_drop, struct ovx_offload_frame *f,
+		   __u32 *reason)
 {
 	const __u32 l4_off = l4 - data;
 	struct udphdr *udp = l4;
@@ -76,15 +85,12 @@ ovx_offload_tunnel(void *data, void *end, const struct ovx_offload_config *cfg, 
 		return OVX_OFFLOAD_HOST;
 	}
 
-	*reason = OVX_DROP_NOT_OUR_VTEP;
-	if (!ours)
-		return OVX_OFFLOAD_DROP;
-	*reason = OVX_DROP_FRAGMENT;
-	if (frag)
+	*reason = ip_drop;
+	if (ip_drop != OVX_DROP_MAX)
 		return OVX_OFFLOAD_DROP;
 	/* Lengths from the headers, as rx_parse() takes them, not the frame's. */
 	*reason = OVX_DROP_MALFORMED;
-	if (bad || l4_end > (__u32)(end - data) || l4_off > l4_end)
+	if (l4_end > (__u32)(end - data) || l4_off > l4_end)
 		return OVX_OFFLOAD_DROP;
 
 	if (f->encap == OVX_ENCAP_NVGRE) {
@@ -156,12 +162,18 @@ static __always_inline int ovx_offload_is_vtep6(const struct ovx_offload_config 
 /*
  * Classify a frame. IPv4 options and IPv6 extension headers are left to the
  * host: only fixed-size headers keep every packet offset constant on the NIC.
+ * Each family only reads its header; the tunnel checks are one copy for both
+ * (their payload starts at one of two constant offsets), since two inlined
+ * copies would not fit the firmware's program length.
  */
 static __always_inline enum ovx_offload_class
 ovx_offload_classify(void *data, void *end, const struct ovx_offload_config *cfg,
-		     struct ovx_offload_frame *f, __u32 *reason)
+		     struct ovx_addr *src, struct ovx_offload_frame *f, __u32 *reason)
 {
 	struct ethhdr *eth = data;
+	__u32 l4_end, ip_drop = OVX_DROP_MAX;
+	void *l4;
+	__u8 proto;
 
 	if ((void *)(eth + 1) > end)
 		return OVX_OFFLOAD_HOST;
@@ -170,28 +182,38 @@ ovx_offload_classify(void *data, void *end, const struct ovx_offload_config *cfg
 
 		if ((void *)(ip + 1) > end || ip->ihl != 5)
 			return OVX_OFFLOAD_HOST;
-		f->ip4 = ip;
-		f->ip6 = NULL;
-		return ovx_offload_tunnel(data, end, cfg, ip + 1, ip->protocol,
-					  ETH_HLEN + bpf_ntohs(ip->tot_len),
-					  cfg->vtep4 && ip->daddr == cfg->vtep4,
-					  ip->frag_off & bpf_htons(0x3fff),	/* MF or an offset */
-					  ip->version != 4 || bpf_ntohs(ip->tot_len) < sizeof(*ip),
-					  f, reason);
-	}
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		src->family = AF_INET;
+		src->a[0] = ip->saddr;
+		l4 = ip + 1;
+		proto = ip->protocol;
+		l4_end = ETH_HLEN + bpf_ntohs(ip->tot_len);
+		if (!cfg->vtep4 || ip->daddr != cfg->vtep4)
+			ip_drop = OVX_DROP_NOT_OUR_VTEP;
+		else if (ip->frag_off & bpf_htons(0x3fff))	/* MF or an offset */
+			ip_drop = OVX_DROP_FRAGMENT;
+		else if (ip->version != 4 || l4_end < ETH_HLEN + sizeof(*ip))
+			ip_drop = OVX_DROP_MALFORMED;
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
 		if ((void *)(ip6 + 1) > end)
 			return OVX_OFFLOAD_HOST;
-		f->ip4 = NULL;
-		f->ip6 = ip6;
-		return ovx_offload_tunnel(data, end, cfg, ip6 + 1, ip6->nexthdr,
-					  ETH_HLEN + sizeof(*ip6) + bpf_ntohs(ip6->payload_len),
-					  ovx_offload_is_vtep6(cfg, &ip6->daddr), 0,
-					  ip6->version != 6, f, reason);
+		src->family = AF_INET6;
+		src->a[0] = ip6->saddr.in6_u.u6_addr32[0];
+		src->a[1] = ip6->saddr.in6_u.u6_addr32[1];
+		src->a[2] = ip6->saddr.in6_u.u6_addr32[2];
+		src->a[3] = ip6->saddr.in6_u.u6_addr32[3];
+		l4 = ip6 + 1;
+		proto = ip6->nexthdr;
+		l4_end = ETH_HLEN + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		if (!ovx_offload_is_vtep6(cfg, &ip6->daddr))
+			ip_drop = OVX_DROP_NOT_OUR_VTEP;
+		else if (ip6->version != 6)
+			ip_drop = OVX_DROP_MALFORMED;
+	} else {
+		return OVX_OFFLOAD_HOST;
 	}
-	return OVX_OFFLOAD_HOST;
+	return ovx_offload_tunnel(data, end, cfg, l4, proto, l4_end, ip_drop, f, reason);
 }
 
 /* Header checksum of the fixed 20-byte IPv4 header, check field zeroed. */
@@ -209,21 +231,35 @@ static __always_inline __sum16 ovx_offload_ipv4_csum(const struct iphdr *ip)
 }
 
 /*
- * Send a VXLAN-over-IPv4 frame on to @vtep4: outer MACs toward the next
- * hop, destination address, one hop less of TTL, the mark of a frame sent
- * on (OVX_FWD_IPV4_ID: no VTEP sends it on again), header checksum. The
+ * Send a VXLAN-over-IPv4 frame on to @relay's VTEP: outer MACs toward the
+ * next hop, destination address, one hop less of TTL, the mark of a frame
+ * sent on (OVX_FWD_IPV4_ID: no VTEP sends it on again), header checksum. The
  * source address stays the sender's, so that the receiver learns the inner
  * source MAC behind the VTEP that has it; the UDP source port (the inner
  * flow's entropy) stays, the UDP checksum becomes 0 (allowed for IPv4
  * tunnels; the old one covered the old address).
  */
 static __always_inline void ovx_offload_relay_out(struct ethhdr *eth, struct iphdr *ip,
-						  struct udphdr *udp, __be32 vtep4,
-						  const __u8 *dst_mac, const __u8 *src_mac)
+						  struct udphdr *udp,
+						  const struct ovx_offload_relay *relay)
 {
-	__builtin_memcpy(eth->h_dest, dst_mac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, src_mac, ETH_ALEN);
-	ip->daddr = vtep4;
+	/*
+	 * Both MACs lie side by side in the entry as in the header: three
+	 * words, not the twelve byte copies of the packed struct ethhdr (which
+	 * would cost the NIC some 150 instructions of its program length).
+	 */
+	const __u32 *macs = (const __u32 *)relay->dst_mac;
+	__u32 *hdr = (__u32 *)eth;
+
+	_Static_assert(__builtin_offsetof(struct ovx_offload_relay, dst_mac) % 4 == 0 &&
+			       __builtin_offsetof(struct ovx_offload_relay, src_mac) ==
+				       __builtin_offsetof(struct ovx_offload_relay, dst_mac) +
+					       ETH_ALEN,
+		       "relay entry: dst_mac, then src_mac, word-aligned");
+	hdr[0] = macs[0];
+	hdr[1] = macs[1];
+	hdr[2] = macs[2];
+	ip->daddr = relay->vtep4;
 	ip->ttl--;
 	ip->id = bpf_htons(OVX_FWD_IPV4_ID);
 	ip->check = 0;
