@@ -22,10 +22,8 @@
 #ifndef IPPROTO_GRE
 #define IPPROTO_GRE 47
 #endif
-#ifndef AF_INET
+#ifndef AF_INET	/* the C library's, which BPF code does not include */
 #define AF_INET 2
-#endif
-#ifndef AF_INET6
 #define AF_INET6 10
 #endif
 
