@@ -445,7 +445,7 @@ ApplyResult apply_or_plan(const Config &asked, const std::string &instance,
 	result.maps = reconcile(t, want, monotonic_ns(), maps, observe);
 	crash_point("maps written");
 	if (nic)
-		nic->write(want);
+		nic->write(want, config.underlay.offload_relay);
 
 	maps.commit();
 	if (nic)

@@ -470,7 +470,7 @@ ovx_encap Reader::encap(const Value &v) const
 Underlay Reader::read_underlay(const Value &v) const
 {
 	const Fields f =
-		fields(v, {"interface", "address", "mode", "port", "geneve_port"});
+		fields(v, {"interface", "address", "mode", "port", "geneve_port", "offload"});
 	Underlay u;
 	const Value &ifv = need(v, f, "interface");
 	u.interface = ifname(ifv);
@@ -482,6 +482,14 @@ Underlay Reader::read_underlay(const Value &v) const
 		u.vxlan_port = static_cast<std::uint16_t>(integer(*p, "port", 1, 65535));
 	if (const Value *p = find(f, "geneve_port"))
 		u.geneve_port = static_cast<std::uint16_t>(integer(*p, "port", 1, 65535));
+	if (const Value *o = find(f, "offload")) {
+		const Fields of = fields(*o, {"relay"});
+		if (const Value *r = find(of, "relay"))
+			u.offload_relay = boolean(*r);
+		if (u.mode != XdpMode::offload)
+			fail(*o, std::string("needs mode: offload (the relay runs on the NIC; the mode is ") +
+					 xdp_mode_name(u.mode) + ")");
+	}
 	if (u.vxlan_port == u.geneve_port)
 		fail(*find(f, find(f, "geneve_port") ? "geneve_port" : "port"),
 		     "VXLAN and Geneve need different UDP ports (both are " +

@@ -46,6 +46,9 @@ struct Underlay {
 	XdpMode mode = XdpMode::automatic;
 	std::uint16_t vxlan_port = OVX_VXLAN_PORT;
 	std::uint16_t geneve_port = OVX_GENEVE_PORT;
+	// mode offload, `offload: {relay: true}`: the NIC sends frames for a
+	// static remote MAC behind another VTEP on to it (docs/OFFLOAD.md).
+	bool offload_relay = false;
 	Origin interface_origin;
 
 	const IpAddr &address(int family) const;

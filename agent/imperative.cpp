@@ -8,6 +8,7 @@
 
 #include "agent/desired.h"
 #include "agent/inspect.h"
+#include "agent/offload.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -73,6 +74,8 @@ Config current_config(const Dataplane &dp)
 	for (const XdpMode m : kXdpModes)
 		if (v.xdp_mode == xdp_mode_name(m))
 			c.underlay.mode = m;
+	c.underlay.offload_relay = c.underlay.mode == XdpMode::offload &&
+				   offload_relay_on(offload_dir(dp.instance()));
 	c.limits.fdb_entries = static_cast<std::uint32_t>(v.fdb_capacity);
 
 	std::map<std::string, std::size_t> index; // segment name -> c.segments
@@ -132,12 +135,14 @@ nlohmann::ordered_json config_tree(const Config &c)
 			seg["remotes"].push_back({{"mac", format_mac(r.mac)}, {"vtep", format_ip(r.vtep)}});
 		segments.push_back(std::move(seg));
 	}
-	return {{"underlay",
-		 {{"interface", c.underlay.interface},
-		  {"address", ips(addresses)},
-		  {"mode", xdp_mode_name(c.underlay.mode)},
-		  {"port", c.underlay.vxlan_port},
-		  {"geneve_port", c.underlay.geneve_port}}},
+	json underlay = {{"interface", c.underlay.interface},
+			 {"address", ips(addresses)},
+			 {"mode", xdp_mode_name(c.underlay.mode)},
+			 {"port", c.underlay.vxlan_port},
+			 {"geneve_port", c.underlay.geneve_port}};
+	if (c.underlay.offload_relay)
+		underlay["offload"] = {{"relay", true}};
+	return {{"underlay", std::move(underlay)},
 		{"limits", {{"fdb_entries", c.limits.fdb_entries}}},
 		{"segments", std::move(segments)}};
 }

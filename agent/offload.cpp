@@ -6,6 +6,8 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
+#include <set>
 #include <utility>
 #include <netinet/in.h>
 
@@ -24,25 +26,37 @@ RelayHops underlay_hops(int ifindex)
 OffloadDesired offload_desired(const DesiredState &desired, const RelayHops *relay)
 {
 	OffloadDesired out;
-	out.config.vtep4 = desired.config.vtep4.family == AF_INET ? desired.config.vtep4.a[0] : 0;
-	out.config.vxlan_port = desired.config.vxlan_port;
+	const ovx_config &c = desired.config;
+	out.config.vtep4 = c.vtep4.family == AF_INET ? c.vtep4.a[0] : 0;
+	if (c.vtep6.family == AF_INET6)
+		std::copy(std::begin(c.vtep6.a), std::end(c.vtep6.a), out.config.vtep6);
+	out.config.vxlan_port = c.vxlan_port;
+	out.config.geneve_port = c.geneve_port;
+	out.config.encaps = c.encaps;
+	// The segments of each encapsulation the NIC reads (STT stays on the
+	// host), and for the relay the VXLAN ones.
+	std::set<std::uint32_t> vxlan;
 	for (const auto &[key, segment] : desired.vni) {
 		auto seg = desired.segments.find(segment);
-		if (key.encap == OVX_ENCAP_VXLAN && seg != desired.segments.end() &&
-		    (seg->second.flags & OVX_SEG_ACTIVE))
+		if (key.encap != OVX_ENCAP_STT && seg != desired.segments.end() &&
+		    (seg->second.flags & OVX_SEG_ACTIVE)) {
 			out.vni[key] = segment;
+			if (key.encap == OVX_ENCAP_VXLAN)
+				vxlan.insert(segment);
+		}
 	}
 	for (const auto &[key, one] : desired.vteps) {
 		const bool offloaded = std::any_of(out.vni.begin(), out.vni.end(),
 						   [sid = key.segment](const auto &v) { return v.second == sid; });
-		if (offloaded && key.addr.family == AF_INET)
+		if (offloaded)
 			out.vteps[key] = one;
 	}
 	if (!relay)
 		return out;
+	out.config.flags |= OVX_OFFLOAD_CFG_RELAY;
 	for (const auto &[key, entry] : desired.fdb) {
 		if (entry.kind != OVX_FDB_VTEP || entry.vtep.family != AF_INET ||
-		    !out.vteps.count(ovx_vtep_key{key.segment, entry.vtep}))
+		    !vxlan.count(key.segment) || !out.vteps.count(ovx_vtep_key{key.segment, entry.vtep}))
 			continue;
 		const auto hop = relay->next_hop(entry.vtep.a[0]);
 		if (!hop)
@@ -179,7 +193,14 @@ std::optional<std::uint32_t> test_device_map_size()
 
 NicOffload NicOffload::attach(const std::string &dir, int ifindex)
 {
-	if (auto pinned = open_pinned_offload_maps(dir); pinned && hw_attached_program(ifindex))
+	std::optional<OffloadTables> pinned;
+	try {
+		pinned = open_pinned_offload_maps(dir);
+	} catch (const SystemError &) {
+		// Maps of another layout: an older ovx's program, replaced below.
+		offload_remove(dir, ifindex);
+	}
+	if (pinned && hw_attached_program(ifindex))
 		return NicOffload(dir, ifindex, std::move(*pinned), false);
 	// Pins without a program on the device are left from a device that went.
 	std::error_code ec;
@@ -196,9 +217,23 @@ NicOffload NicOffload::attach(const std::string &dir, int ifindex)
 	}
 }
 
-void NicOffload::write(const DesiredState &desired)
+void NicOffload::write(const DesiredState &desired, bool relay)
 {
-	write_offload(tables_, offload_desired(desired));
+	if (!relay) {
+		write_offload(tables_, offload_desired(desired));
+		return;
+	}
+	const RelayHops hops = underlay_hops(ifindex_);
+	write_offload(tables_, offload_desired(desired, &hops));
+}
+
+bool offload_relay_on(const std::string &dir)
+{
+	auto tables = open_pinned_offload_maps(dir);
+	if (!tables)
+		return false;
+	const auto cfg = tables->config.lookup(0);
+	return cfg && (cfg->flags & OVX_OFFLOAD_CFG_RELAY);
 }
 
 std::string offload_dir(const std::string &instance)

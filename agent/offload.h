@@ -15,9 +15,9 @@
 
 namespace ovx {
 
-// What the offload maps hold for a desired state: the VXLAN-over-IPv4 part
-// of it, the encapsulation the offload program parses; frames of other
-// encapsulations pass to the host untouched.
+// What the offload maps hold for a desired state: its active VXLAN, Geneve
+// and NVGRE segments and their VTEPs of both families, what the offload
+// program parses; STT frames pass to the host untouched.
 struct OffloadDesired {
 	ovx_offload_config config{};
 	AbiMap<ovx_vni_key, std::uint32_t> vni;
@@ -36,8 +36,9 @@ struct RelayHops {
 // The kernel's view of @ifindex's next hops, now.
 RelayHops underlay_hops(int ifindex);
 
-// With @relay, static remote MACs (IPv4 VTEPs with a resolved next hop)
-// become relay entries; without, the relay stays empty (off).
+// With @relay, static remote MACs of VXLAN segments (IPv4 VTEPs with a
+// resolved next hop) become relay entries; without, the relay stays empty
+// (off).
 OffloadDesired offload_desired(const DesiredState &desired, const RelayHops *relay = nullptr);
 
 // Makes the offload maps hold exactly @want; a table too small for it is a
@@ -78,8 +79,10 @@ public:
 	// Unless commit()ed, what this call attached is taken off again.
 	~NicOffload();
 
-	// Makes the NIC's maps match @desired (no relay: not in the file yet).
-	void write(const DesiredState &desired);
+	// Makes the NIC's maps match @desired, the relay's entries too with
+	// @relay (`underlay.offload: {relay: true}`), their next hops as the
+	// kernel has them now.
+	void write(const DesiredState &desired, bool relay);
 	void commit() { attached_now_ = false; }
 
 private:
@@ -103,6 +106,9 @@ struct OffloadCounters {
 
 // Read from the maps pinned under @dir; nullopt when ovx has none there.
 std::optional<OffloadCounters> offload_counters(const std::string &dir);
+
+// Whether the NIC program pinned under @dir was written with the relay on.
+bool offload_relay_on(const std::string &dir);
 
 // Where apply pins the NIC's maps for @instance.
 std::string offload_dir(const std::string &instance);

@@ -30,9 +30,13 @@
 #include <utility>
 #include <vector>
 
+#include "agent/apply.h"
 #include "agent/config.h"
+#include "agent/desired.h"
+#include "agent/offload.h"
 #include "agent/reconcile.h"
 #include "loader/dataplane.h"
+#include "loader/offload.h"
 #include "maps/error.h"
 #include "tests/bpf/packet_env.h"
 
@@ -46,7 +50,7 @@ struct Options {
 	int rounds = 5;
 	std::vector<std::uint32_t> fdb_sizes = {1000, 100000, 1000000};
 	std::vector<std::uint32_t> segment_counts = {10, 10000};
-	std::set<std::string> sweeps = {"forward", "fdb", "segments", "flood", "encap"};
+	std::set<std::string> sweeps = {"forward", "fdb", "segments", "flood", "encap", "offload"};
 };
 
 UniqueFd empty_program(bpf_prog_type type, int verdict)
@@ -123,6 +127,22 @@ std::vector<Case> cases()
 		{"tc_flood_1port_2vteps", Program::tc_port, false, "vm1", arp, TC_ACT_REDIRECT},
 		{"tc_drop_spoofed", Program::tc_port, false, "vm2", vm_ping(kVm2, kVm1, 1, 2),
 		 TC_ACT_SHOT},
+	};
+}
+
+// The NIC's program (xdp_offload, run here on the host) on the packet
+// environment's desired state with the relay on: its drop, its pass to the
+// host after every lookup, its relay, and a frame that is no overlay traffic.
+std::vector<std::pair<std::string, std::pair<Bytes, std::uint32_t>>> offload_cases()
+{
+	const test::Underlay from2{kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789};
+	const test::Underlay from3{kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 51000, 4789};
+	const Bytes ping_to_vm1 = vm_ping(kVm1, kRemoteStatic, 2, 1);
+	return {
+		{"offload_drop_unknown_vni", {vxlan_frame(from2, 7777, ping_to_vm1), XDP_DROP}},
+		{"offload_pass_to_port", {vxlan_frame(from2, 5001, ping_to_vm1), XDP_PASS}},
+		{"offload_relay", {vxlan_frame(from3, 5001, vm_ping(kRemoteStatic, kVm2, 1, 2)), XDP_TX}},
+		{"offload_pass_host", {vm_ping(kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep), XDP_PASS}},
 	};
 }
 
@@ -294,7 +314,7 @@ int main(int argc, char **argv)
 			o.sweeps = {argv[++i]};
 		} else {
 			std::fprintf(stderr,
-				     "usage: %s [--quick] [--sweep forward|fdb|segments|flood|encap]\n",
+				     "usage: %s [--quick] [--sweep forward|fdb|segments|flood|encap|offload]\n",
 				     argv[0]);
 			return 1;
 		}
@@ -343,6 +363,23 @@ int main(int argc, char **argv)
 			apply_packet_config(dp);
 			point_forward(dp);
 			sweep_rounds("forward", 0, dp, forward_cases());
+		}
+		if (o.sweeps.contains("offload")) {
+			Dataplane dp = Dataplane::load_unpinned(4096);
+			apply_packet_config(dp);
+			const Config config = parse_config(packet_config_text(), "packet_env.yaml");
+			const DesiredState desired = build_desired(config, resolve(config), dp.tables());
+			const RelayHops hops = underlay_hops(packet_ifindex("ul0"));
+			OffloadProgram off = OffloadProgram::load();
+			write_offload(off.tables(), offload_desired(desired, &hops));
+			for (int round = 0; round < o.rounds; round++) {
+				floors("offload", 0, round);
+				for (const auto &[name, fv] : offload_cases())
+					row("offload", 0, "vxlan", "ipv4", name, round,
+					    median_ns(name, off.program_fd(), true, packet_ifindex("ul0"),
+						      fv.first, fv.second, o.calls));
+				std::fflush(stdout);
+			}
 		}
 		if (!o.sweeps.contains("fdb"))
 			o.fdb_sizes.clear();

@@ -25,41 +25,49 @@ nlohmann::json report_json(const offload::Report &r)
 		programs.push_back({{"name", p.name},
 				    {"section", p.section},
 				    {"instructions", p.instructions},
-				    {"max_instructions", offload::kMaxInstructions}});
+				    {"nfp_instructions", p.nfp_instructions},
+				    {"max_nfp_instructions", r.caps.max_program_length},
+				    {"stack_bytes", p.stack_bytes},
+				    {"max_stack_bytes", r.caps.stack_bytes}});
 	for (const auto &m : r.maps)
 		maps.push_back({{"name", m.name},
 				{"type", offload::map_type_name(m.type)},
 				{"key_size", m.key_size},
 				{"value_size", m.value_size},
 				{"element_bytes", m.element_bytes},
-				{"max_element_bytes", offload::kMaxElementBytes},
+				{"max_element_bytes", r.caps.max_element_size},
 				{"max_entries", m.max_entries},
 				{"flags", m.flags}});
 	for (const auto &f : r.findings) {
-		nlohmann::json j = {{"rule", f.rule}, {"program", f.program}, {"reason", f.reason}};
+		nlohmann::json j = {{"rule", f.rule},
+				    {"policy", offload::is_policy(f.rule)},
+				    {"program", f.program},
+				    {"reason", f.reason}};
 		j["insn"] = f.insn >= 0 ? nlohmann::json(f.insn) : nlohmann::json(nullptr);
 		j["map"] = f.map.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.map);
 		findings.push_back(j);
 	}
-	return {{"object", r.object}, {"clean", r.clean()}, {"programs", programs},
-		{"maps", maps},	      {"findings", findings}};
+	return {{"object", r.object}, {"caps", r.caps.source}, {"clean", r.clean()},
+		{"programs", programs}, {"maps", maps},	       {"findings", findings}};
 }
 
 void print_report(std::ostream &out, const offload::Report &r)
 {
 	for (const auto &p : r.programs)
-		out << r.object << ": program " << p.name << " (" << p.section << "): "
-		    << p.instructions << " instructions of " << offload::kMaxInstructions << '\n';
+		out << r.object << ": program " << p.name << " (" << p.section << "): " << p.instructions
+		    << " instructions, about " << p.nfp_instructions << " NFP instructions of "
+		    << r.caps.max_program_length << ", stack " << p.stack_bytes << " of "
+		    << r.caps.stack_bytes << " bytes\n";
 	for (const auto &m : r.maps)
 		out << r.object << ": map " << m.name << ": " << offload::map_type_name(m.type)
 		    << ", key " << m.key_size << " + value " << m.value_size << " = "
-		    << m.element_bytes << " of " << offload::kMaxElementBytes << " bytes, "
+		    << m.element_bytes << " of " << r.caps.max_element_size << " bytes, "
 		    << m.max_entries << (m.max_entries == 1 ? " entry\n" : " entries\n");
 	for (const auto &f : r.findings) {
 		out << r.object << ": ";
 		if (!f.program.empty())
 			out << f.program << (f.insn >= 0 ? ":" + std::to_string(f.insn) : "") << ": ";
-		out << f.rule << ": " << f.reason << '\n';
+		out << f.rule << (offload::is_policy(f.rule) ? " (policy)" : "") << ": " << f.reason << '\n';
 	}
 	out << r.object << ": "
 	    << (r.clean() ? "keeps every NFP offload rule"
@@ -120,7 +128,8 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, const Globa
 						      std::function<std::string()> instance)
 {
 	struct Args {
-		std::string object, file, interface;
+		std::string object, file, interface, caps;
+		bool no_policies = false;
 		std::optional<std::uint32_t> max_entries;
 		bool relay = false;
 	};
@@ -133,7 +142,12 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, const Globa
 		"check", "Check a BPF object against the NFP offload rules (exit 1 when it breaks any)");
 	check->add_option("OBJECT", args->object,
 			  "Compiled BPF object (default: the offload program shipped in ovx)");
-	check->footer("Example: ovx offload check build/gen/bpf/xdp_offload.bpf.o");
+	check->add_option("--caps", args->caps,
+			  "The card's firmware limits, \"KEY VALUE\" lines (default: the built-in table; "
+			  "docs/OFFLOAD.md)");
+	check->add_flag("--no-policies", args->no_policies,
+			"The driver's rules only, not ovx's policies (verdict, bpf-call)");
+	check->footer("Example: ovx offload check --caps card.caps build/gen/bpf/xdp_offload.bpf.o");
 
 	auto *attach = offload->add_subcommand(
 		"attach", "Load the offload program onto the underlay NIC (XDP hardware mode) and read it back");
@@ -156,9 +170,14 @@ std::function<std::optional<int>()> add_offload_verbs(CLI::App &app, const Globa
 	return [=, &g]() -> std::optional<int> {
 		const bool json = g.json;
 		if (check->parsed()) {
-			const offload::Report r = args->object.empty()
-							  ? offload::check_object("ovx:xdp_offload", offload_object())
-							  : offload::check_file(args->object);
+			offload::Options options;
+			if (!args->caps.empty())
+				options.caps = offload::parse_caps(args->caps);
+			options.policies = !args->no_policies;
+			const offload::Report r =
+				args->object.empty()
+					? offload::check_object("ovx:xdp_offload", offload_object(), options)
+					: offload::check_file(args->object, options);
 			if (json)
 				std::cout << report_json(r).dump(2) << '\n';
 			else

@@ -27,9 +27,19 @@
 struct ovx_offload_config {
 	__be32 vtep4;		/* this host's IPv4 VTEP address; 0 = none */
 	__be16 vxlan_port;
-	__u16 pad;
+	__be16 geneve_port;
+	__be32 vtep6[4];	/* its IPv6 VTEP address; all zero = none */
+	__u16 encaps;		/* as ovx_config.encaps: what the host claims */
+	__u16 flags;		/* OVX_OFFLOAD_CFG_*; the program reads none */
+	__u16 pad[2];
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_offload_config) == 8, "ovx_offload_config layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_offload_config) == 32, "ovx_offload_config layout");
+
+/*
+ * The control plane's record that the file turned the relay on (even with no
+ * entry yet), for the verbs that rebuild the file from the instance.
+ */
+#define OVX_OFFLOAD_CFG_RELAY	(1u << 0)
 
 /*
  * ovx_off_drops: ARRAY indexed by enum ovx_drop_reason; ovx_off_relayed:
@@ -43,9 +53,10 @@ struct ovx_offload_counter {
 OVX_STATIC_ASSERT(sizeof(struct ovx_offload_counter) == 16, "ovx_offload_counter layout");
 
 /*
- * ovx_off_relay: HASH struct ovx_fdb_key -> where a unicast frame for a MAC
- * that sits behind another VTEP is sent back out (XDP_TX), re-encapsulated:
- * the NIC has no FIB, so the next hop's MAC comes with the entry.
+ * ovx_off_relay: HASH struct ovx_fdb_key -> where a unicast VXLAN frame over
+ * IPv4 for a MAC that sits behind another VTEP is sent on (XDP_TX), from
+ * its sender still and marked OVX_FWD_IPV4_ID: the NIC has no FIB, so the
+ * next hop's MAC comes with the entry.
  */
 struct ovx_offload_relay {
 	__be32 vtep4;		/* the VTEP the MAC sits behind */
@@ -56,7 +67,8 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_offload_relay) == 16, "ovx_offload_relay lay
 
 /*
  * ovx_off_vni: HASH struct ovx_vni_key -> segment id (the host's ids), active
- * segments only. ovx_off_vteps: HASH struct ovx_vtep_key -> 1.
+ * VXLAN, Geneve and NVGRE segments. ovx_off_vteps: HASH struct ovx_vtep_key
+ * -> 1, their VTEPs of either family.
  */
 
 #endif /* OVX_OFFLOAD_ABI_H */

@@ -110,6 +110,25 @@ step down-link $ip2 -d link show "$nic"
 has 'xdp' && { echo "OVX-STEP down-clean FAIL"; failed=1; }
 [ -e /sys/fs/bpf/ovx ] && { echo "OVX-STEP down-pins FAIL"; failed=1; }
 
+# The relay from the file: `offload: {relay: true}` fills the device's relay
+# map from the static remote (the next hop is resolved above).
+sed 's/mode: offload}/mode: offload, offload: {relay: true}}/' /tmp/nic.yaml >/tmp/relay.yaml
+grep 'relay: true' /tmp/relay.yaml >/dev/null || { echo "OVX-STEP relay-yaml FAIL"; failed=1; }
+step apply-relay ovx apply -f /tmp/relay.yaml
+step apply-relay-link $ip2 -d link show "$nic"
+has 'xdpoffload' || { echo "OVX-STEP apply-relay-xdpoffload FAIL"; failed=1; }
+step apply-relay-map sh -c 'bpftool map dump pinned /sys/fs/bpf/ovx/*/offload/ovx_off_relay'
+has '1 element' || has 'Found 1 element' || { echo "OVX-STEP apply-relay-entry FAIL"; failed=1; }
+# An imperative verb re-applies what the instance runs: the relay stays on,
+# and export writes it.
+step apply-relay-imperative ovx fdb add 02:00:00:00:09:01 --segment blue --vtep 192.0.2.2
+step apply-relay-export ovx export
+has 'relay: true' || { echo "OVX-STEP apply-relay-export-relay FAIL"; failed=1; }
+step apply-relay-map-after sh -c 'bpftool map dump pinned /sys/fs/bpf/ovx/*/offload/ovx_off_relay'
+has 'Found 2 elements' || { echo "OVX-STEP apply-relay-imperative-entries FAIL"; failed=1; }
+step apply-relay-down ovx down
+[ -e /sys/fs/bpf/ovx ] && { echo "OVX-STEP apply-relay-pins FAIL"; failed=1; }
+
 # A device that cannot offload: refused, naming it, and nothing attached.
 if ovx offload attach -f /tmp/lo.yaml --max-entries 2 >/tmp/out 2>&1; then
 	cat /tmp/out

@@ -11,13 +11,19 @@
 // host would have dropped the frame as one for a remote MAC (split horizon).
 // The pre-filter cases must be dropped on the NIC, not left to the host.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "agent/apply.h"
 #include "agent/config.h"
@@ -64,12 +70,15 @@ class OffloadVsHost : public ::testing::Test {
 protected:
 	void SetUp() override { load(false); }
 
-	void load(bool relay)
+	void load(bool relay, const std::string &yaml = packet_config_text())
 	{
 		host_ = Dataplane::load_unpinned(4096);
-		apply_packet_config(*host_);
-		const Config config = parse_config(packet_config_text(), "packet_env.yaml");
+		apply_config_text(*host_, yaml);
+		const Config config = parse_config(yaml, "packet_env.yaml");
 		const DesiredState desired = build_desired(config, resolve(config), host_->tables());
+		segments_ = {0};
+		for (const auto &[id, seg] : desired.segments)
+			segments_.push_back(id);
 		const RelayHops hops = underlay_hops(packet_ifindex("ul0"));
 		offload_ = OffloadProgram::load();
 		write_offload(offload_->tables(), offload_desired(desired, relay ? &hops : nullptr));
@@ -78,7 +87,7 @@ protected:
 	Drops host_drops() const
 	{
 		Drops d{};
-		for (std::uint32_t seg : {0u, kBlue, kRed}) {
+		for (std::uint32_t seg : segments_) {
 			const ovx_seg_stats s = sum_per_cpu(host_->tables().seg_stats.lookup(seg));
 			for (unsigned r = 0; r < OVX_DROP_MAX; r++)
 				d[r] += s.drops[r];
@@ -146,8 +155,32 @@ protected:
 
 	int compare(const Bytes &frame) { return compare_run(frame).verdict; }
 
+	// @n frames from @seeds with one or two bytes changed at positions
+	// @pick chooses, one in eight cut short: the differential property on
+	// each, and both verdicts at least @at_least times.
+	void mutated_sweep(std::mt19937 &rng, const std::vector<Bytes> &seeds, int n, int at_least,
+			   const std::function<std::size_t(const Bytes &)> &pick)
+	{
+		int drops = 0, passes = 0;
+		for (int i = 0; i < n; i++) {
+			Bytes f = seeds[rng() % seeds.size()];
+			for (unsigned k = 1 + rng() % 2; k > 0; k--) {
+				const std::size_t at = pick(f);
+				f[at] = static_cast<std::uint8_t>(rng() % 3 == 0 ? rng() : f[at] ^ (1u << (rng() % 8)));
+			}
+			if (rng() % 8 == 0)
+				f.resize(14 + rng() % (f.size() - 14));
+			(compare(f) == XDP_DROP ? drops : passes)++;
+			if (HasFailure())
+				FAIL() << "mutation " << i << " disagrees: " << hex(f);
+		}
+		EXPECT_GT(drops, at_least);
+		EXPECT_GT(passes, at_least);
+	}
+
 	std::optional<Dataplane> host_;
 	std::optional<OffloadProgram> offload_;
+	std::vector<std::uint32_t> segments_; // the host's, and 0 for drops before one is known
 };
 
 const Bytes kInner = vm_ping(kVm1, kRemoteStatic, 2, 1);
@@ -253,22 +286,122 @@ TEST_F(OffloadVsHost, MutatedFramesNeverDisagree)
 	// Outer IP version/IHL, fragment bits, protocol, addresses; UDP port;
 	// VXLAN flags and VNI; the inner destination MAC.
 	const std::size_t hot[] = {12, 13, 14, 20, 21, 23, 26, 29, 30, 33, 36, 37, 42, 46, 47, 48, 50, 55};
-	int drops = 0, passes = 0;
-	for (int i = 0; i < 600; i++) {
-		Bytes f = seeds[rng() % std::size(seeds)];
-		for (unsigned n = 1 + rng() % 2; n > 0; n--) {
-			const std::size_t at = hot[rng() % std::size(hot)];
-			f[at] = static_cast<std::uint8_t>(rng() % 3 == 0 ? rng() : f[at] ^ (1u << (rng() % 8)));
+	mutated_sweep(rng, std::vector<Bytes>(std::begin(seeds), std::end(seeds)), 600, 100,
+		      [&](const Bytes &) { return hot[rng() % std::size(hot)]; });
+}
+
+// Geneve and NVGRE segments and IPv6 VTEPs beside the environment's own,
+// and an STT segment, whose frames stay the host's.
+std::string every_encap_config()
+{
+	std::string yaml = packet_config_text();
+	const std::string ul = "underlay: {interface: ul0, address: 192.168.77.1}";
+	yaml.replace(yaml.find(ul), ul.size(),
+		     "underlay: {interface: ul0, address: [192.168.77.1, \"fd00:77::1\"]}");
+	return yaml + R"(  - {name: gen4, tenant: t, encap: geneve, id: 6001, flood: [192.168.77.2]}
+  - {name: gre4, tenant: t, encap: nvgre, id: 6002, flood: [192.168.77.2]}
+  - {name: vx6, tenant: t, id: 6003, flood: ["fd00:77::2"]}
+  - {name: gen6, tenant: t, encap: geneve, id: 6004, flood: ["fd00:77::2"]}
+  - {name: gre6, tenant: t, encap: nvgre, id: 6005, flood: ["fd00:77::2"]}
+  - {name: stt4, tenant: t, encap: stt, id: 6006, flood: [192.168.77.3]}
+)";
+}
+
+struct Flavour {
+	const char *name;
+	Encap encap;
+	int family;
+	std::uint32_t id;
+};
+
+const Flavour kFlavours[] = {
+	{"geneve4", Encap::geneve, AF_INET, 6001}, {"nvgre4", Encap::nvgre, AF_INET, 6002},
+	{"vxlan6", Encap::vxlan, AF_INET6, 6003},  {"geneve6", Encap::geneve, AF_INET6, 6004},
+	{"nvgre6", Encap::nvgre, AF_INET6, 6005},
+};
+
+// Host @n of the underlay in @family: 192.168.77.n or fd00:77::n.
+Ip6Addr host_addr(int family, std::uint8_t n)
+{
+	Ip6Addr a{};
+	if (family == AF_INET)
+		a = {192, 168, 77, n};
+	else
+		a = {0xfd, 0, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, n};
+	return a;
+}
+
+Outer outer(int family, std::uint8_t src, std::uint8_t dst)
+{
+	return Outer{.dst_mac = kUnderlayMac,
+		     .src_mac = kVtep2Mac,
+		     .family = family,
+		     .src = host_addr(family, src),
+		     .dst = host_addr(family, dst),
+		     .entropy = 51000};
+}
+
+class EveryEncap : public OffloadVsHost {
+protected:
+	void SetUp() override { load(false, every_encap_config()); }
+};
+
+TEST_F(EveryEncap, DropsWhatTheHostDropsOnTheNic)
+{
+	const Bytes geneve_options = {0x01, 0x02, 0x03, 0x00}; // one option, not critical
+	for (const Flavour &fl : kFlavours) {
+		SCOPED_TRACE(fl.name);
+		const Outer o = outer(fl.family, 2, 1);
+		const auto tunnel = [&](std::uint32_t id, const Bytes &inner) {
+			return tunnel_frame(o, fl.encap, id, inner);
+		};
+		EXPECT_EQ(compare(tunnel(fl.id, kInner)), XDP_PASS) << "a member's frame";
+		EXPECT_EQ(compare(tunnel(fl.id + 100, kInner)), XDP_DROP) << "unknown id";
+		EXPECT_EQ(compare(tunnel_frame(outer(fl.family, 99, 1), fl.encap, fl.id, kInner)), XDP_DROP)
+			<< "unknown VTEP";
+		EXPECT_EQ(compare(tunnel_frame(outer(fl.family, 2, 9), fl.encap, fl.id, kInner)), XDP_DROP)
+			<< "not our VTEP";
+		// A member of another segment of the same encapsulation and family.
+		EXPECT_EQ(compare(tunnel_frame(outer(fl.family, 3, 1), fl.encap, fl.id, kInner)), XDP_DROP)
+			<< "VTEP of no such segment";
+		Bytes cut = tunnel(fl.id, kInner);
+		cut.resize(14 + outer_ip_len(fl.family) + 16 + 10);
+		EXPECT_EQ(compare(cut), XDP_DROP) << "truncated";
+		if (fl.encap == Encap::geneve) {
+			const auto gen = [&](std::uint8_t flags, std::uint16_t proto, const Bytes &opts) {
+				return ip_frame(o, 17, udp(51000, 6081, geneve(fl.id, kInner, opts, flags, proto)));
+			};
+			EXPECT_EQ(compare(gen(0x40, kEthTeb, {})), XDP_DROP) << "critical options";
+			EXPECT_EQ(compare(gen(0x80, kEthTeb, {})), XDP_DROP) << "OAM";
+			EXPECT_EQ(compare(gen(0, kEthIp, {})), XDP_DROP) << "not Ethernet";
+			EXPECT_EQ(compare(gen(0, kEthTeb, geneve_options)), XDP_PASS)
+				<< "options: the host walks them";
 		}
-		if (rng() % 8 == 0)
-			f.resize(14 + rng() % (f.size() - 14));
-		(compare(f) == XDP_DROP ? drops : passes)++;
-		if (HasFailure())
-			FAIL() << "mutation " << i << " disagrees: " << hex(f);
+		if (fl.encap == Encap::nvgre) {
+			EXPECT_EQ(compare(ip_frame(o, 47, nvgre(fl.id, 1, kInner, 0x3000))), XDP_DROP)
+				<< "GRE flags";
+			EXPECT_EQ(compare(ip_frame(o, 47, nvgre(fl.id, 1, kInner, 0x2000, kEthIp))), XDP_DROP)
+				<< "not Ethernet";
+		}
 	}
-	// Both sides of the filter were exercised.
-	EXPECT_GT(drops, 100);
-	EXPECT_GT(passes, 100);
+	// STT is the host's, whatever it carries.
+	EXPECT_EQ(compare(tunnel_frame(outer(AF_INET, 3, 1), Encap::stt, 6006, kInner)), XDP_PASS);
+	EXPECT_EQ(compare(tunnel_frame(outer(AF_INET, 3, 1), Encap::stt, 9999, kInner)), XDP_PASS);
+}
+
+// Every encapsulation and family, mutated at random in the outer headers,
+// the tunnel header and the inner destination MAC.
+TEST_F(EveryEncap, MutatedFramesNeverDisagree)
+{
+	std::mt19937 rng(17);
+	std::vector<Bytes> seeds;
+	for (const Flavour &fl : kFlavours)
+		seeds.push_back(tunnel_frame(outer(fl.family, 2, 1), fl.encap, fl.id, kInner));
+	seeds.push_back(tunnel_frame(outer(AF_INET, 3, 1), Encap::stt, 6006, kInner));
+	// From the EtherType to the inner destination MAC.
+	mutated_sweep(rng, seeds, 1500, 300, [&](const Bytes &f) {
+		return 12 + rng() % ((f[12] == 0x86 ? 40u : 20u) + 16 + 6 + 2);
+	});
 }
 
 class Relay : public OffloadVsHost {
@@ -276,18 +409,146 @@ protected:
 	void SetUp() override { load(true); }
 };
 
+// A VXLAN frame on the underlay with the outer IPv4 header's TTL and
+// identification (the relay's hop budget and mark) as given.
+Bytes vxlan_with(MacAddr dst_mac, MacAddr src_mac, std::uint32_t src, std::uint32_t dst,
+		 std::uint32_t vni, const Bytes &inner, Ipv4Opts opts)
+{
+	return eth(dst_mac, src_mac, kEthIp, ip4(src, dst, 17, udp(51000, 4789, vxlan(vni, inner)), opts));
+}
+
 TEST_F(Relay, SendsAFrameForARemoteMacStraightToItsVtep)
 {
-	// kRemoteStatic sits behind .2 (static); .3 sends a frame for it.
+	// kRemoteStatic sits behind .2 (static); .3 sends a frame for it. It
+	// leaves from .3 still (receivers learn the MAC behind its sender),
+	// one hop poorer and marked as relayed.
 	const Bytes inner = vm_ping(kRemoteStatic, kVm2, 1, 2);
-	const XdpRun r = compare_run(from(kVtep3, kLocalVtep, 5001, inner));
+	const XdpRun r = compare_run(
+		vxlan_with(kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 5001, inner, {.ttl = 9}));
 	ASSERT_EQ(r.verdict, XDP_TX);
-	EXPECT_EQ(hex(r.out), hex(vxlan_frame(Underlay{.dst_mac = kVtep2Mac,
-							.src_mac = kUnderlayMac,
-							.src_ip = kLocalVtep,
-							.dst_ip = kVtep2,
-							.sport = 51000},
-					       5001, inner)));
+	EXPECT_EQ(hex(r.out), hex(vxlan_with(kVtep2Mac, kUnderlayMac, kVtep3, kVtep2, 5001, inner,
+					     {.ttl = 8, .id = OVX_FWD_IPV4_ID})));
+}
+
+TEST_F(Relay, NeverARelayedFrameAgain)
+{
+	// The mark a forwarding pointer or a relay leaves: the host's to drop.
+	EXPECT_EQ(compare(vxlan_with(kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 5001,
+				     vm_ping(kRemoteStatic, kVm2, 1, 2), {.id = OVX_FWD_IPV4_ID})),
+		  XDP_PASS);
+}
+
+TEST_F(Relay, NeverWithoutAHopLeft)
+{
+	for (std::uint8_t ttl : {0, 1})
+		EXPECT_EQ(compare(vxlan_with(kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 5001,
+					     vm_ping(kRemoteStatic, kVm2, 1, 2), {.ttl = ttl})),
+			  XDP_PASS)
+			<< "TTL " << int{ttl};
+	EXPECT_EQ(compare(vxlan_with(kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 5001,
+				     vm_ping(kRemoteStatic, kVm2, 1, 2), {.ttl = 2})),
+		  XDP_TX);
+}
+
+// The NIC of one of three hosts (.1, .2, .3, all members of blue), with
+// relay entries for @statics (MAC -> the VTEP it sits behind): what
+// offload_desired() makes of that host's file, written by hand so that the
+// three can disagree.
+MacAddr underlay_mac(std::uint32_t vtep)
+{
+	return vtep == kLocalVtep ? kUnderlayMac : vtep == kVtep2 ? kVtep2Mac : kVtep3Mac;
+}
+
+OffloadProgram nic_of(std::uint32_t vtep, const std::vector<std::pair<MacAddr, std::uint32_t>> &statics)
+{
+	OffloadDesired d;
+	d.config.vtep4 = htonl(vtep);
+	d.config.vxlan_port = htons(4789);
+	d.config.encaps = 1u << OVX_ENCAP_VXLAN;
+	ovx_vni_key vk{};
+	vk.id = 5001;
+	vk.encap = OVX_ENCAP_VXLAN;
+	d.vni[vk] = kBlue;
+	for (std::uint32_t member : {kLocalVtep, kVtep2, kVtep3}) {
+		ovx_vtep_key tk{};
+		tk.segment = kBlue;
+		tk.addr.family = AF_INET;
+		tk.addr.a[0] = htonl(member);
+		d.vteps[tk] = 1;
+	}
+	for (const auto &[m, behind] : statics) {
+		ovx_fdb_key k{};
+		k.segment = kBlue;
+		std::memcpy(k.mac, m.b, 6);
+		ovx_offload_relay r{};
+		r.vtep4 = htonl(behind);
+		std::memcpy(r.dst_mac, underlay_mac(behind).b, 6);
+		std::memcpy(r.src_mac, underlay_mac(vtep).b, 6);
+		d.relay[k] = r;
+	}
+	OffloadProgram p = OffloadProgram::load();
+	write_offload(p.tables(), d);
+	return p;
+}
+
+std::uint32_t outer_dst(const Bytes &f)
+{
+	return std::uint32_t{f[30]} << 24 | std::uint32_t{f[31]} << 16 | std::uint32_t{f[32]} << 8 | f[33];
+}
+
+TEST(ThreeHosts, InconsistentStaticEntriesNeverLoop)
+{
+	// .1 puts M behind .2, .2 behind .3, .3 behind .1: each would pass the
+	// frame on to the next, and none back to the VTEP it came from.
+	const MacAddr m = mac("02:00:00:00:09:09");
+	std::map<std::uint32_t, OffloadProgram> nics;
+	nics.emplace(kLocalVtep, nic_of(kLocalVtep, {{m, kVtep2}}));
+	nics.emplace(kVtep2, nic_of(kVtep2, {{m, kVtep3}}));
+	nics.emplace(kVtep3, nic_of(kVtep3, {{m, kLocalVtep}}));
+	for (std::uint8_t ttl : {64, 255}) {
+		Bytes f = vxlan_with(kUnderlayMac, kVtep3Mac, kVtep3, kLocalVtep, 5001,
+				     vm_ping(m, kVm2, 1, 2), {.ttl = ttl});
+		int relays = 0, verdict = XDP_TX;
+		for (int hop = 0; hop < 300 && verdict == XDP_TX; hop++) {
+			const XdpRun r = run_xdp(nics.at(outer_dst(f)).program_fd(), f);
+			verdict = r.verdict;
+			if (verdict == XDP_TX) {
+				relays++;
+				f = r.out;
+			}
+		}
+		// One relay (.1 -> .2), then .2's host has it: no second hop.
+		EXPECT_EQ(relays, 1) << "TTL " << int{ttl};
+		EXPECT_EQ(verdict, XDP_PASS);
+		EXPECT_EQ(outer_dst(f), kVtep2);
+	}
+}
+
+TEST_F(Relay, RepliesToARelayedFrameGoStraightToItsSender)
+{
+	// .2 relays to us a frame from .3 for vm1 (.2's static entry puts vm1
+	// behind us); .2 has no entry for the sender's MAC.
+	const MacAddr far = mac("02:00:00:00:03:03");
+	OffloadProgram b = nic_of(kVtep2, {{kVm1, kLocalVtep}});
+	const XdpRun relayed = run_xdp(
+		b.program_fd(), vxlan_with(kVtep2Mac, kVtep3Mac, kVtep3, kVtep2, 5001,
+					   vm_ping(kVm1, far, 3, 1), {}));
+	ASSERT_EQ(relayed.verdict, XDP_TX);
+	// We deliver it and learn its sender's MAC behind .3, its sender...
+	EXPECT_EQ(run_xdp(host_->program_fd(Program::xdp_underlay), relayed.out).verdict, XDP_PASS);
+	ovx_fdb_key k{};
+	k.segment = kBlue;
+	std::memcpy(k.mac, far.b, 6);
+	const auto learned = host_->tables().fdb.lookup(k);
+	ASSERT_TRUE(learned);
+	EXPECT_EQ(learned->vtep.a[0], htonl(kVtep3));
+	// ...so that vm1's reply goes to .3, not to .2, whose host would drop
+	// it (split horizon: a frame from the overlay for a remote MAC).
+	const RunResult reply = test_run_tc(*host_, Program::tc_port, packet_ifindex("vm1"),
+					    vm_ping(far, kVm1, 1, 3));
+	ASSERT_EQ(reply.retval, TC_ACT_REDIRECT);
+	ASSERT_GT(reply.out.size(), 34u);
+	EXPECT_EQ(outer_dst(reply.out), kVtep3);
 }
 
 TEST_F(Relay, NeverBackToTheSender)

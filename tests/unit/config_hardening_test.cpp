@@ -236,7 +236,7 @@ TEST(ConfigHardeningTest, LongKeysAreCutInThePathToo)
 	const std::string error = error_of("underlay: {? " + key + "\n  : 1}\n");
 	const std::string cut = "'" + std::string(64, 'k') + "...'";
 	EXPECT_EQ(error, "h.yaml:1:14: underlay." + cut + ": unknown key " + cut +
-				 " (expected one of: interface, address, mode, port, geneve_port)");
+				 " (expected one of: interface, address, mode, port, geneve_port, offload)");
 }
 
 TEST(ConfigHardeningTest, ControlCharactersAreEscapedInMessages)

@@ -369,6 +369,21 @@ TEST(ConfigTest, XdpModes)
 	}
 }
 
+TEST(ConfigTest, OffloadRelayIsOffUnlessAsked)
+{
+	EXPECT_FALSE(parse_config("underlay: {interface: eth1, address: 10.0.0.1, mode: offload}\n",
+				  "h.yaml")
+			     .underlay.offload_relay);
+	EXPECT_FALSE(parse_config("underlay: {interface: eth1, address: 10.0.0.1, mode: offload, "
+				  "offload: {relay: false}}\n",
+				  "h.yaml")
+			     .underlay.offload_relay);
+	EXPECT_TRUE(parse_config("underlay: {interface: eth1, address: 10.0.0.1, mode: offload, "
+				 "offload: {relay: true}}\n",
+				 "h.yaml")
+			    .underlay.offload_relay);
+}
+
 TEST(ConfigTest, LearnLimitIsPerSegmentAndOptional)
 {
 	const Config c = parse_config(yaml(R"(
@@ -503,7 +518,7 @@ segments:
 underlay: {interface: eth1, address: 10.0.0.1, "": 1}
 )",
 	 "h.yaml:1:48: underlay.: unknown key '' (expected one of: interface, address, mode, port, "
-	 "geneve_port)"},
+	 "geneve_port, offload)"},
 	{"UnknownTopLevelKey", R"(
 underlay: {interface: eth1, address: 10.0.0.1}
 segment: []
@@ -579,7 +594,7 @@ underlay:
   mtu: 9000
 )",
 	 "h.yaml:4:3: underlay.mtu: unknown key 'mtu' (expected one of: interface, address, "
-	 "mode, port, geneve_port)"},
+	 "mode, port, geneve_port, offload)"},
 	{"MalformedAddress", R"(
 underlay:
   interface: eth1
@@ -637,6 +652,38 @@ underlay:
 )",
 	 "h.yaml:4:9: underlay.mode: unknown mode 'turbo' (expected auto, native, generic, "
 	 "offload or tc)"},
+	{"OffloadRelayNotABoolean", R"(
+underlay:
+  interface: eth1
+  address: 192.168.77.1
+  mode: offload
+  offload: {relay: yes}
+)",
+	 "h.yaml:5:20: underlay.offload.relay: expected true or false, got 'yes'"},
+	{"OffloadUnknownKey", R"(
+underlay:
+  interface: eth1
+  address: 192.168.77.1
+  mode: offload
+  offload: {relay: true, hops: 2}
+)",
+	 "h.yaml:5:26: underlay.offload.hops: unknown key 'hops' (expected one of: relay)"},
+	{"OffloadNotAMap", R"(
+underlay:
+  interface: eth1
+  address: 192.168.77.1
+  mode: offload
+  offload: true
+)",
+	 "h.yaml:5:12: underlay.offload: expected a map, got 'true'"},
+	{"OffloadWithoutOffloadMode", R"(
+underlay:
+  interface: eth1
+  address: 192.168.77.1
+  offload: {relay: true}
+)",
+	 "h.yaml:4:12: underlay.offload: needs mode: offload (the relay runs on the NIC; the "
+	 "mode is native)"},
 	{"PortZero", R"(
 underlay:
   interface: eth1

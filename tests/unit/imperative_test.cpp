@@ -82,6 +82,18 @@ TEST(ToYaml, JsonFormReadsBackEqual)
 	EXPECT_EQ(fingerprint(parse_config(text, "export")), fingerprint(c)) << text;
 }
 
+// The NIC's relay survives export and the imperative verbs too.
+TEST(ToYaml, OffloadRelayReadsBack)
+{
+	Config c = sample();
+	c.underlay.mode = XdpMode::offload;
+	c.underlay.offload_relay = true;
+	EXPECT_TRUE(parse_config(to_yaml(c), "export").underlay.offload_relay);
+	EXPECT_TRUE(parse_config(config_tree(c).dump(2), "export").underlay.offload_relay);
+	c.underlay.offload_relay = false;
+	EXPECT_EQ(to_yaml(c).find("relay"), std::string::npos) << "nothing written for the default";
+}
+
 TEST(ToYaml, EmptySegmentsReadBack)
 {
 	Config c = sample();

@@ -9,7 +9,7 @@ static __attribute__((noinline)) int odd(__u32 x)
 SEC("xdp")
 int bpf_call(struct xdp_md *ctx)
 {
-	if (odd(ctx->ingress_ifindex))
+	if (odd(first_byte(ctx)))
 		return XDP_DROP;
 	return XDP_PASS;
 }

@@ -1,4 +1,5 @@
-// Keeps every rule: a hash lookup with a stack key, counting by atomic add.
+// Keeps every rule: a hash lookup with a stack key, counting by atomic add
+// into a counter created zero, and a receive queue chosen.
 #include "rule_test.h"
 
 struct {
@@ -11,9 +12,12 @@ struct {
 SEC("xdp")
 int clean(struct xdp_md *ctx)
 {
-	__u32 key = ctx->ingress_ifindex, slot = ctx->rx_queue_index & 3;
+	__u32 key = first_byte(ctx), slot = first_byte(ctx) & 3;
+	struct counter zero = {};
 	struct counter *c;
 
+	bpf_map_update_elem(&counters, &slot, &zero, BPF_NOEXIST);
+	ctx->rx_queue_index = slot;
 	if (!bpf_map_lookup_elem(&blocked, &key))
 		return XDP_PASS;
 	c = bpf_map_lookup_elem(&counters, &slot);

@@ -6,7 +6,7 @@ const volatile __u32 threshold = 100;
 SEC("xdp")
 int global_data(struct xdp_md *ctx)
 {
-	if (ctx->ingress_ifindex > threshold)
+	if (first_byte(ctx) > threshold)
 		return XDP_DROP;
 	return XDP_PASS;
 }

@@ -12,7 +12,7 @@ struct {
 SEC("xdp")
 int map_flags(struct xdp_md *ctx)
 {
-	__u32 key = ctx->ingress_ifindex;
+	__u32 key = first_byte(ctx);
 
 	if (bpf_map_lookup_elem(&sparse, &key))
 		return XDP_DROP;

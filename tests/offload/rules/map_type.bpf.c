@@ -11,7 +11,7 @@ struct {
 SEC("xdp")
 int map_type(struct xdp_md *ctx)
 {
-	__u32 key = ctx->ingress_ifindex;
+	__u32 key = first_byte(ctx);
 
 	if (bpf_map_lookup_elem(&recent, &key))
 		return XDP_DROP;

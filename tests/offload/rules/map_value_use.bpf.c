@@ -4,7 +4,7 @@
 SEC("xdp")
 int map_value_use(struct xdp_md *ctx)
 {
-	__u32 slot = ctx->rx_queue_index & 3;
+	__u32 slot = first_byte(ctx) & 3;
 	struct counter *c = bpf_map_lookup_elem(&counters, &slot);
 
 	if (!c)

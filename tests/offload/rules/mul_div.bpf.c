@@ -5,7 +5,7 @@ SEC("xdp")
 int mul_div(struct xdp_md *ctx)
 {
 	__u64 len = ctx->data_end - ctx->data;
-	__u64 parts = ctx->rx_queue_index + 1;
+	__u64 parts = first_byte(ctx) + 1;
 
 	if (len / parts > 100)
 		return XDP_DROP;

@@ -4,7 +4,7 @@
 SEC("xdp")
 int opcode(struct xdp_md *ctx)
 {
-	__u64 q = ctx->rx_queue_index;
+	__u64 q = first_byte(ctx);
 
 	asm volatile("%0 = le16 %0" : "+r"(q));
 	if (q == 3)

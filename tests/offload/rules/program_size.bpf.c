@@ -9,7 +9,7 @@ int program_size(struct xdp_md *ctx)
 #pragma clang loop unroll(full)
 	for (int i = 0; i < 3000; i++)
 		scratch = i;
-	if (scratch == ctx->ingress_ifindex)
+	if (scratch == first_byte(ctx))
 		return XDP_DROP;
 	return XDP_PASS;
 }

@@ -24,4 +24,15 @@ struct {
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Something to decide on that the NFP can read: the first byte of the
+ * packet (its context holds only data and data_end). */
+static __always_inline __u32 first_byte(struct xdp_md *ctx)
+{
+	__u8 *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+
+	if (data + 1 > end)
+		return 0;
+	return data[0];
+}
+
 #endif

@@ -6,7 +6,7 @@ int stack_offset(struct xdp_md *ctx)
 {
 	volatile __u32 seen[4] = {};
 
-	seen[ctx->rx_queue_index & 3] = 1;
+	seen[first_byte(ctx) & 3] = 1;
 	if (seen[0])
 		return XDP_DROP;
 	return XDP_PASS;

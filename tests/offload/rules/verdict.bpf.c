@@ -4,7 +4,7 @@
 SEC("xdp")
 int verdict(struct xdp_md *ctx)
 {
-	if (ctx->ingress_ifindex == 7)
+	if (first_byte(ctx) == 7)
 		return XDP_REDIRECT;
 	return XDP_PASS;
 }
