@@ -252,13 +252,18 @@ MultiprogPtr multiprog(int ifindex)
 	return MultiprogPtr(mp);
 }
 
-std::uint32_t config_map_id(const Tables &tables)
+std::uint32_t config_map_id(int fd)
 {
 	bpf_map_info info{};
 	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(tables.config.fd(), &info, &len))
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		throw SystemError("map ovx_config: cannot read its info", errno);
 	return info.id;
+}
+
+std::uint32_t config_map_id(const Tables &tables)
+{
+	return config_map_id(tables.config.fd());
 }
 
 // The maps program @prog_id uses (none when it is gone).
@@ -657,7 +662,11 @@ ProgramSwap Dataplane::replace_programs(const std::string &instance,
 		new_xdp = std::move(p.xdp);
 		swap.xdp_replaced = true;
 	} else if (underlay) {
-		if (auto cur = find_component(underlay, config_map_id(p.tables))) {
+		// The running program uses the pinned config map, which a
+		// migration may have replaced in p.tables.
+		const std::uint32_t running_config =
+			config_map_id(get_pinned(dir + "/ovx_config").get());
+		if (auto cur = find_component(underlay, running_config)) {
 			swap.old_xdp_id = cur->prog_id;
 			MultiprogPtr mp = multiprog(underlay);
 			if (mp && !xdp_multiprog__is_legacy(mp.get())) {
