@@ -683,7 +683,7 @@ underlay:
   offload: {relay: true}
 )",
 	 "h.yaml:4:12: underlay.offload: needs mode: offload (the relay runs on the NIC; the "
-	 "mode is native)"},
+	 "mode is auto)"},
 	{"PortZero", R"(
 underlay:
   interface: eth1
