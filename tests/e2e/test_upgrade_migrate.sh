@@ -5,46 +5,24 @@
 # the new binary refuses the old pins with a message that says what to do,
 # `ovx upgrade --migrate` carries FDB (static and learned), ports, segments
 # and counters over and swaps the programs, and no ping is lost.
-#   OVX_OLD: an ovx binary of that ABI to use; default: built from its
-#   commit into <build>/ovx-abi<N> (kept for the next run).
+#   OVX_OLD: an ovx binary of that ABI to use; default: old_ovx.sh builds it
+#   from its commit into <build>/ovx-abi<N> (kept for the next run).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FROM=${MIGRATE_FROM:-3}
-case $FROM in
-1) OLD_COMMIT=954cadd ;;
-2) OLD_COMMIT=85c3d77 ;;
-3) OLD_COMMIT=b29534d ;;
-*) echo "MIGRATE_FROM: 1, 2 or 3, not '$FROM'" >&2; exit 1 ;;
-esac
+FROM=${MIGRATE_FROM:-3} # old_ovx.sh names the commit of each ABI
 RATE=${HITLESS_RATE:-200M}
 
 NEW=$OVX
 NEW_ABI=$("$NEW" --version | sed -n 's/.*ABI v\([0-9]*\).*/\1/p')
 e2e_init test_upgrade_migrate "ABI v$FROM pins -> v$NEW_ABI with ovx upgrade --migrate under traffic"
 
-e2e_step "the ABI v$FROM binary (git $OLD_COMMIT)"
-# The ABI v2 and v1 programs hand frames from XDP to TC in XDP metadata,
-# which this kernel (6.18) refuses to XDP programs (bpf_xdp_adjust_meta), and
-# their loader loads the XDP program even in mode tc, where it is never
-# attached. Their tree is built with that one call replaced by a head
-# adjustment the kernel always refuses (XDP_DROP if it ever ran), so the old
-# instance runs in mode tc; what migrates (maps, pins, TC programs) is
-# untouched. ABI v3 runs as it is, in native XDP mode.
-OLD=${OVX_OLD:-$(dirname "$NEW")/ovx-abi$FROM/build/ovx}
-if [[ ! -x $OLD ]]; then
-	src=$(dirname "$NEW")/ovx-abi$FROM
-	rm -rf "$src" && mkdir -p "$src" || e2e_fail "cannot create $src"
-	git -C "$OVX_REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$src" ||
-		e2e_fail "cannot extract git $OLD_COMMIT (needs the repository's history)"
-	if ((FROM < 3)); then
-		grep -q 'bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))' "$src/bpf/xdp_underlay.bpf.c" ||
-			e2e_fail "git $OLD_COMMIT: the adjust_meta call to replace is not where expected"
-		sed -i 's/bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))/bpf_xdp_adjust_head(ctx, 0x7fffffff)/' "$src/bpf/xdp_underlay.bpf.c"
-	fi
-	(cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-		nice -n 10 cmake --build "$src/build" --target ovx -j2 >"$src/build.log" 2>&1) ||
-		e2e_fail "building ovx $OLD_COMMIT failed: $(tail -20 "$src/build.log")"
+e2e_step "the ABI v$FROM binary"
+if [[ -n ${OVX_OLD:-} ]]; then
+	OLD=$OVX_OLD
+else
+	OLD=$(bash "$(dirname "${BASH_SOURCE[0]}")/old_ovx.sh" "$FROM" "$(dirname "$NEW")") ||
+		e2e_fail "cannot build the ABI v$FROM ovx (see above)"
 fi
 "$OLD" --version | grep "ABI v$FROM" >/dev/null || e2e_fail "$OLD is not ABI v$FROM: $("$OLD" --version)"
 e2e_ok "$OLD: $("$OLD" --version)"
