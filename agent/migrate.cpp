@@ -111,16 +111,34 @@ void fill_rx_vteps(Tables &t)
 	}
 }
 
-// v3's config is v4's but for its version.
-void fill_from_v3(const std::string &instance, Tables &t)
+// Maps v5 added or changed: made fresh in every migration, filled by fill_v5.
+const std::set<std::string_view> kV5Fresh = {};
+
+// What v5 adds to the maps every older version has. Runs after the version's
+// own conversion, before the switch.
+void fill_v5(const std::string &, Tables &) {}
+
+// v3's and v4's config is v5's but for its version.
+void copy_current_config(const std::string &instance, Tables &t, const char *name)
 {
-	Map<std::uint32_t, ovx_config> old_config(Dataplane::pinned_fd(instance, "ovx_config"),
-						  "ovx_config (v3)");
+	Map<std::uint32_t, ovx_config> old_config(Dataplane::pinned_fd(instance, "ovx_config"), name);
 	if (auto c = old_config.lookup(0)) {
 		c->abi_version = OVX_ABI_VERSION;
 		t.config.update(0, *c);
 	}
+}
+
+void fill_from_v4(const std::string &instance, Tables &t)
+{
+	copy_current_config(instance, t, "ovx_config (v4)");
+	fill_v5(instance, t);
+}
+
+void fill_from_v3(const std::string &instance, Tables &t)
+{
+	copy_current_config(instance, t, "ovx_config (v3)");
 	fill_rx_vteps(t);
+	fill_v5(instance, t);
 }
 
 // What v3 adds to a config: a fresh cookie, and the FDB's learning limit for
@@ -266,6 +284,7 @@ void fill_from_v2(const std::string &instance, Tables &t)
 	copy_stats<ovx_seg_stats_v2>(instance, t, "ovx_seg_stats (v2)");
 	convert_v2_common(instance, t);
 	fill_rx_vteps(t);
+	fill_v5(instance, t);
 }
 
 // Fills the fresh maps from the pinned v1 ones. Counters the old programs
@@ -277,6 +296,7 @@ void fill_from_v1(const std::string &instance, Tables &t)
 	copy_stats<ovx_seg_stats_v1>(instance, t, "ovx_seg_stats (v1)");
 	convert_v2_common(instance, t);
 	fill_rx_vteps(t);
+	fill_v5(instance, t);
 }
 
 } // namespace
@@ -294,34 +314,37 @@ std::optional<ProgramSwap> upgrade_instance(const std::string &instance, bool mi
 		throw ConfigError("instance '" + instance + "' was pinned by a newer ovx (" + have +
 				  ", this one speaks v" + std::to_string(OVX_ABI_VERSION) +
 				  "): use that ovx, or 'ovx down' and apply again");
-	if (*abi < 1 || *abi > 3)
+	if (*abi < 1 || *abi > 4)
 		throw ConfigError("instance '" + instance + "' has " + have +
-				  " pins, and ovx migrates from v1, v2 and v3 only: 'ovx down' with the "
+				  " pins, and ovx migrates from v1 to v4 only: 'ovx down' with the "
 				  "old binary, then apply again");
 	if (!migrate)
 		throw ConfigError("instance '" + instance + "' has " + have +
 				  " pins: 'ovx upgrade --migrate' carries them over to v" +
 				  std::to_string(OVX_ABI_VERSION) +
 				  " (FDB, learned entries, ports, segments and counters kept)");
-	if (*abi == 3)
-		return Dataplane::replace_programs(
-			instance,
-			[](std::string_view name) { return name != "ovx_config" && !kV4Added.contains(name); },
-			[&](Tables &t) { fill_from_v3(instance, t); });
-	if (*abi == 2)
-		return Dataplane::replace_programs(
-			instance,
-			[](std::string_view name) {
-				return !kV2Replaced.contains(name) && !kV4Added.contains(name);
-			},
-			[&](Tables &t) { fill_from_v2(instance, t); });
-	return Dataplane::replace_programs(
-		instance,
-		[](std::string_view name) {
-			return !kV1Replaced.contains(name) && !kV2Replaced.contains(name) &&
-			       !kV4Added.contains(name);
-		},
-		[&](Tables &t) { fill_from_v1(instance, t); });
+	// Which pinned maps the new programs share as they are (the rest are
+	// made fresh), and how the fresh ones are filled from the old.
+	const auto fresh = [v = *abi](std::string_view name) {
+		return name == "ovx_config" || kV5Fresh.contains(name) ||
+		       (v < 4 && kV4Added.contains(name)) || (v < 3 && kV2Replaced.contains(name)) ||
+		       (v < 2 && kV1Replaced.contains(name));
+	};
+	const auto shared = [fresh](std::string_view name) { return !fresh(name); };
+	switch (*abi) {
+	case 4:
+		return Dataplane::replace_programs(instance, shared,
+						   [&](Tables &t) { fill_from_v4(instance, t); });
+	case 3:
+		return Dataplane::replace_programs(instance, shared,
+						   [&](Tables &t) { fill_from_v3(instance, t); });
+	case 2:
+		return Dataplane::replace_programs(instance, shared,
+						   [&](Tables &t) { fill_from_v2(instance, t); });
+	default:
+		return Dataplane::replace_programs(instance, shared,
+						   [&](Tables &t) { fill_from_v1(instance, t); });
+	}
 }
 
 } // namespace ovx

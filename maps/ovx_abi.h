@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define OVX_ABI_VERSION 4
+#define OVX_ABI_VERSION 5
 
 #ifdef __cplusplus
 #define OVX_STATIC_ASSERT static_assert

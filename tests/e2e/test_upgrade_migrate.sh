@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Migration of an instance pinned by an older ovx (map ABI v3, git b29534d,
-# the previous version; MIGRATE_FROM=2: ABI v2, git 85c3d77; MIGRATE_FROM=1:
-# ABI v1, git 954cadd) to this ovx's ABI, under 1 ms ping + paced iperf3:
+# Migration of an instance pinned by an older ovx (map ABI v4, git 9496573,
+# the previous version; MIGRATE_FROM=3, 2 or 1: ABI v3, v2 or v1) to this
+# ovx's ABI, under 1 ms ping + paced iperf3:
 # the new binary refuses the old pins with a message that says what to do,
 # `ovx upgrade --migrate` carries FDB (static and learned), ports, segments
 # and counters over and swaps the programs, and no ping is lost.
@@ -10,7 +10,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FROM=${MIGRATE_FROM:-3} # old_ovx.sh names the commit of each ABI
+FROM=${MIGRATE_FROM:-4} # old_ovx.sh names the commit of each ABI
 RATE=${HITLESS_RATE:-200M}
 
 NEW=$OVX
