@@ -531,8 +531,11 @@ std::optional<ApplyResult> apply_delta(const Config &asked, const std::string &i
 	Journal maps;
 	result.maps = reconcile_delta(t, last.desired, want, maps, observe);
 	maps.commit();
-	if (change)
+	if (change) {
 		change->commit();
+		// A joining VTEP's next hop now, not at the next whole pass.
+		result.nexthops = refresh_nexthops(t, monotonic_ns());
+	}
 	last.desired = std::move(want);
 	return result;
 }

@@ -117,7 +117,7 @@ bool NextHopWatch::relevant(const nlmsghdr *nlh) const
 	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH: {
 		const auto *ndm = static_cast<const ndmsg *>(mnl_nlmsg_get_payload(nlh));
-		if (!tracked_.egress.contains(ndm->ndm_ifindex))
+		if (!tracked_.unresolved && !tracked_.egress.contains(ndm->ndm_ifindex))
 			return false;
 		struct Found {
 			std::array<std::uint8_t, 16> dst{};
@@ -141,6 +141,11 @@ bool NextHopWatch::relevant(const nlmsghdr *nlh) const
 		const auto &[dst, lladdr, have_dst] = found;
 		if (!have_dst)
 			return false;
+		// Which neighbour an unresolved VTEP waits for is not known
+		// (no route, or the route's next hop has no entry yet): any
+		// that resolves may be it.
+		if (tracked_.unresolved && nlh->nlmsg_type == RTM_NEWNEIGH && lladdr)
+			return true;
 		auto it = tracked_.neighbours.find({static_cast<int>(ndm->ndm_family), dst});
 		if (it == tracked_.neighbours.end())
 			return false;

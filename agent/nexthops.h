@@ -62,7 +62,8 @@ public:
 	int alarm_fd() const { return alarm_.get(); }
 
 	// Reads the pending events; arms the alarm when one concerns a tracked
-	// neighbour (a new MAC, or none), a route, or an egress interface.
+	// neighbour (a new MAC, or none), a route, or an egress interface, or
+	// when any neighbour resolves while a VTEP is unresolved.
 	void on_events();
 	// After a refresh: what to watch from now on; disarms the alarm.
 	void track(const NextHopState &state);

@@ -211,8 +211,11 @@ int ovx_tc_port(struct __sk_buff *skb)
 			/*
 			 * Only to a VTEP of the segment: an entry learned before
 			 * its VTEP left the segment must not reach that host.
+			 * A static entry needs no lookup: the control plane makes
+			 * its VTEP a member before it writes the entry and removes
+			 * the entry before the membership (agent/reconcile.h).
 			 */
-			if (!vtep_member(segment, &e->vtep))
+			if (!(e->flags & OVX_FDB_STATIC) && !vtep_member(segment, &e->vtep))
 				return drop(cfg, segment, OVX_DROP_UNKNOWN_VTEP, &ti);
 			if (!from_segmenter && needs_cut(skb, cfg, seg, e->vtep.family))
 				return stt_cut(skb, cfg, seg, segment, ifindex, ps, st, &ti);

@@ -31,6 +31,7 @@ struct ovx_tx {
 	__u64 now;		/* the frame's clock read (coarse), for ovx_nexthops */
 	__u8 family;
 	__u8 l4_csum;		/* STT: fill in the TCP-like checksum per copy */
+	__u8 shared;		/* a clone may share the frame's head: write by helper */
 };
 
 _Static_assert(sizeof(struct ovx_tx) <= OVX_TX_SCRATCH, "ovx_tx fits its scratch map");
@@ -41,6 +42,30 @@ static __always_inline struct ovx_tx *tx_scratch(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&ovx_tx_scratch, &zero);
+}
+
+/*
+ * @len bytes at @off of the frame's head. By direct packet access where
+ * the head is linear that far and the frame's own (tx_encap's room making
+ * unclones it; the program's prologue does at its start), else by the
+ * helper, which copies a shared head first. @len is a constant at every
+ * call: the copy unrolls.
+ */
+static __always_inline int tx_store(struct __sk_buff *skb, __u32 off, const void *from,
+				    const __u32 len, int shared)
+{
+	__u8 *data = (void *)(long)skb->data;
+	__u8 *end = (void *)(long)skb->data_end;
+	__u8 *to = data + (off & 0x7f);
+
+	if (shared || to + len > end)
+		return bpf_skb_store_bytes(skb, off, from, len, 0);
+	/*
+	 * In words, not bytes: BPF allows unaligned packet and map access
+	 * where the CPU does (x86), and a byte-wise copy is 8x the code.
+	 */
+	__builtin_memcpy(__builtin_assume_aligned(to, 8), __builtin_assume_aligned(from, 8), len);
+	return 0;
 }
 
 /* Flow entropy for the underlay's ECMP: a port in 49152-65535 (RFC 7348). */
@@ -154,12 +179,25 @@ static __always_inline int tx_outer(struct __sk_buff *skb, const struct ovx_conf
 	 * Constant sizes per case, which every verifier follows.
 	 */
 	if (tlen == OVX_NVGRE_HLEN)
-		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN, 0);
+		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN, tx->shared);
 	else if (tlen == OVX_STT_HLEN)
-		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN, 0);
+		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN, tx->shared);
 	else
-		ret = bpf_skb_store_bytes(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN, 0);
+		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN, tx->shared);
 	return ret ? OVX_DROP_TX_ERROR : -1;
+}
+
+/* The frame's Ethernet header, at 0, to @hlen, where the inner frame starts. */
+static __always_inline int tx_inner_eth(struct __sk_buff *skb, __u32 hlen)
+{
+	__u8 *data = (void *)(long)skb->data;
+	__u8 *end = (void *)(long)skb->data_end;
+	__u8 *to = data + (hlen & 0x7f);
+
+	if (data + ETH_HLEN > end || to + ETH_HLEN > end)
+		return -1;
+	__builtin_memcpy(__builtin_assume_aligned(to, 8), __builtin_assume_aligned(data, 8), ETH_HLEN);
+	return 0;
 }
 
 /*
@@ -192,7 +230,7 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 
 	if (!tlen || (v6 ? !cfg->vtep6.family : !cfg->vtep4.family))
 		return OVX_DROP_NOT_CONFIGURED;
-	if (bpf_skb_load_bytes(skb, 0, inner, ETH_HLEN))
+	if (skb->vlan_present && bpf_skb_load_bytes(skb, 0, inner, ETH_HLEN))
 		return OVX_DROP_MALFORMED;
 	/*
 	 * The VM's outer tag, which the kernel keeps beside the frame (and the
@@ -216,6 +254,7 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 
 	tx->family = family;
 	tx->l4_csum = 0;
+	tx->shared = 0;
 	tx->inner_len = skb->len + 4 * tags;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -231,20 +270,21 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 
 	/*
 	 * Room for the outer headers and the tags: adjust_room opens it
-	 * behind the frame's first 14 bytes, change_head in front of them;
-	 * either way the inner header is written whole at tx->hlen.
+	 * behind the frame's first 14 bytes, change_head in front of them.
+	 * Both leave the head linear and unshared. A tagged frame's inner
+	 * header is written whole at tx->hlen; an untagged one's is the
+	 * frame's own, which change_head leaves there and adjust_room at 0.
 	 */
-	if (inner_proto == bpf_htons(ETH_P_IP) || inner_proto == bpf_htons(ETH_P_IPV6))
+	if (inner_proto == bpf_htons(ETH_P_IP) || inner_proto == bpf_htons(ETH_P_IPV6)) {
 		ret = bpf_skb_adjust_room(skb, tx->hlen + l2 - ETH_HLEN, BPF_ADJ_ROOM_MAC, flags);
-	else
+		if (!ret && !tags)
+			ret = tx_inner_eth(skb, tx->hlen);
+	} else {
 		ret = bpf_skb_change_head(skb, tx->hlen + l2 - ETH_HLEN, 0);
+	}
 	if (ret)
 		return OVX_DROP_TX_ERROR;
-	if (tags)
-		ret = bpf_skb_store_bytes(skb, tx->hlen & 0x7f, inner, ETH_HLEN + 4 * (tags & 3), 0);
-	else
-		ret = bpf_skb_store_bytes(skb, tx->hlen & 0x7f, inner, ETH_HLEN, 0);
-	if (ret)
+	if (tags && bpf_skb_store_bytes(skb, tx->hlen & 0x7f, inner, ETH_HLEN + 4 * (tags & 3), 0))
 		return OVX_DROP_TX_ERROR;
 
 	return tx_outer(skb, cfg, seg, hash, tx);
@@ -272,6 +312,7 @@ static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_co
 		return OVX_DROP_NOT_CONFIGURED;
 	tx->family = family;
 	tx->l4_csum = 0;
+	tx->shared = 1;		/* no room made when the sizes match: maybe cloned */
 	tx->inner_len = skb->len - ETH_HLEN - room;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -455,17 +496,17 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 
 		if (tx->family == AF_INET6) {
 			tx->h.v6.tun.stt.tcp.check = tcp_check(tx, l4_len, tx->l4_sum);
-			err = bpf_skb_store_bytes(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH +
-						  OVX_OUTER_IPV6 + sizeof(struct tcphdr), 0);
+			err = tx_store(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6 +
+				       sizeof(struct tcphdr), tx->shared);
 		} else {
 			tx->h.v4.tun.stt.tcp.check = tcp_check(tx, l4_len, tx->l4_sum);
-			err = bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH +
-						  OVX_OUTER_IPV4 + sizeof(struct tcphdr), 0);
+			err = tx_store(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4 +
+				       sizeof(struct tcphdr), tx->shared);
 		}
 	} else if (tx->family == AF_INET6) {
-		err = bpf_skb_store_bytes(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6, 0);
+		err = tx_store(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6, tx->shared);
 	} else {
-		err = bpf_skb_store_bytes(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4, 0);
+		err = tx_store(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4, tx->shared);
 	}
 	if (err) {
 		count_drop(segment, OVX_DROP_TX_ERROR);
@@ -474,6 +515,8 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 	st->tx_packets++;
 	st->tx_bytes += tx->inner_len;
 	if (clone) {
+		/* The clone shares the head the next copy is written into. */
+		tx->shared = 1;
 		if (bpf_clone_redirect(skb, fib.ifindex, 0))
 			count_drop(segment, OVX_DROP_TX_ERROR);
 		return TC_ACT_UNSPEC;

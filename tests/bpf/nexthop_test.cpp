@@ -47,6 +47,20 @@ protected:
 		dp_->tables().nexthops.update(vtep4(kVtep2), nh);
 	}
 	ovx_dp_stats fallbacks() { return sum_per_cpu(dp_->tables().dp_stats.lookup(0)); }
+	// Whether @watch's alarm fires within @timeout_ms, its events read meanwhile.
+	static bool alarm_fires(NextHopWatch &watch, int timeout_ms)
+	{
+		for (int waited = 0; waited < timeout_ms; waited += 10) {
+			pollfd fds[2] = {{watch.event_fd(), POLLIN, 0}, {watch.alarm_fd(), POLLIN, 0}};
+			if (poll(fds, 2, 10) > 0) {
+				if (fds[1].revents & POLLIN)
+					return true;
+				if (fds[0].revents & POLLIN)
+					watch.on_events();
+			}
+		}
+		return false;
+	}
 	// What tc_port sends vm1's ping as, toward VTEP 2 at @dmac.
 	Bytes expected(const RunResult &r, MacAddr dmac) const
 	{
@@ -120,18 +134,7 @@ TEST_F(NextHopTable, WatchWakesOnANeighboursNewMacOnly)
 {
 	NextHopWatch watch;
 	watch.track(refresh_nexthops(dp_->tables(), monotonic_ns()));
-	auto fires = [&](int timeout_ms) {
-		for (int waited = 0; waited < timeout_ms; waited += 10) {
-			pollfd fds[2] = {{watch.event_fd(), POLLIN, 0}, {watch.alarm_fd(), POLLIN, 0}};
-			if (poll(fds, 2, 10) > 0) {
-				if (fds[1].revents & POLLIN)
-					return true;
-				if (fds[0].revents & POLLIN)
-					watch.on_events();
-			}
-		}
-		return false;
-	};
+	auto fires = [&](int timeout_ms) { return alarm_fires(watch, timeout_ms); };
 	// A neighbour that is none of the VTEPs' next hops moves nothing.
 	shell("ip neigh replace 192.168.77.9 lladdr 02:cc:00:00:00:09 dev ul0 nud permanent");
 	EXPECT_FALSE(fires(300));
@@ -143,6 +146,22 @@ TEST_F(NextHopTable, WatchWakesOnANeighboursNewMacOnly)
 	EXPECT_EQ(0, std::memcmp(nh->dmac, mac("02:cc:00:00:00:03").b, 6));
 	shell("ip neigh del 192.168.77.9 dev ul0");
 	shell("ip neigh replace 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
+}
+
+// A VTEP whose neighbour is not resolved yet (one that just joined, whose
+// managed neighbour the kernel is still probing) gets its entry when the
+// neighbour resolves, not at the agent's next pass.
+TEST_F(NextHopTable, WatchWakesWhenAnUnresolvedVtepsNeighbourResolves)
+{
+	shell("ip neigh del 192.168.77.3 dev ul0");
+	NextHopWatch watch;
+	const NextHopState before = refresh_nexthops(dp_->tables(), monotonic_ns());
+	ASSERT_EQ(before.unresolved, 1u);
+	watch.track(before);
+	shell("ip neigh replace 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
+	EXPECT_TRUE(alarm_fires(watch, 2000)) << "the neighbour's resolution did not wake the watch";
+	refresh_nexthops(dp_->tables(), monotonic_ns());
+	EXPECT_TRUE(dp_->tables().nexthops.lookup(vtep4(kVtep3)));
 }
 
 } // namespace

@@ -84,6 +84,25 @@ TEST_F(TcPort, FloodsBroadcastToLocalPortsAndEveryVtepOfTheSegment)
 	EXPECT_EQ(stats(kBlue).tx_packets, 2u);
 }
 
+// An IP frame grows by adjust_room (ARP by change_head): the copy cloned to
+// the first VTEP shares its head with the frame that goes on, so the second
+// copy's headers must not be written into it.
+TEST_F(TcPort, FloodedIpFrameKeepsEveryCopysOwnHeaders)
+{
+	const Bytes frame = vm_ping(kBroadcast, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.255"));
+	const auto r = run_tc(Program::tc_port, "vm1", frame);
+	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
+	const auto local = captured("vm2");
+	ASSERT_EQ(local.size(), 1u);
+	EXPECT_EQ(hex(local[0]), hex(frame));
+	const auto wire = captured("ul0");
+	ASSERT_EQ(wire.size(), 1u);
+	const std::uint16_t sport = udp_sport(wire[0]);
+	EXPECT_EQ(hex(wire[0]), hex(vxlan_frame(to_vtep(kVtep2, sport), 5001, frame)));
+	EXPECT_EQ(hex(r.out), hex(vxlan_frame(to_vtep(kVtep3, sport), 5001, frame)));
+	EXPECT_EQ(stats(kBlue).tx_packets, 2u);
+}
+
 TEST_F(TcPort, FloodsToAsManyVtepsAsASegmentHolds)
 {
 	// A segment spanning a cluster of OVX_MAX_FLOOD_VTEPS + 1 hosts.

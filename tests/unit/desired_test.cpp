@@ -106,6 +106,28 @@ TEST(Desired, SameMacInTwoSegmentsIsTwoEntries)
 	EXPECT_EQ(remote.vtep.a[0], htonl(0xc0a84d02));
 }
 
+// tc_port sends to a static entry's VTEP without asking ovx_vteps: that
+// VTEP must be a member of the entry's segment in every desired state, also
+// when no flood list names it.
+TEST(Desired, EveryStaticRemoteVtepIsAMemberOfItsSegment)
+{
+	Config c = two_segments();
+	Remote far;
+	far.mac = *parse_mac("02:00:00:00:09:01");
+	far.vtep = *parse_ip("192.168.77.9");
+	c.segments[1].remotes.push_back(far);
+	const DesiredState d = build_desired(c, resolved(), {}, {});
+	std::size_t remotes = 0;
+	for (const auto &[k, e] : d.fdb) {
+		if (e.kind != OVX_FDB_VTEP)
+			continue;
+		remotes++;
+		EXPECT_TRUE(d.vteps.contains(ovx_vtep_key{k.segment, e.vtep}))
+			<< "segment " << k.segment << ": a static remote's VTEP is not a member";
+	}
+	EXPECT_EQ(remotes, 2u);
+}
+
 TEST(Desired, SegmentKeepsItsIdAcrossApplies)
 {
 	AbiMap<ovx_vni_key, std::uint32_t> current{{vni_key(OVX_ENCAP_VXLAN, 5002), 7}};
