@@ -31,7 +31,6 @@ struct ovx_tx {
 	__u64 now;		/* the frame's clock read (coarse), for ovx_nexthops */
 	__u8 family;
 	__u8 l4_csum;		/* STT: fill in the TCP-like checksum per copy */
-	__u8 shared;		/* a clone may share the frame's head: write by helper */
 };
 
 _Static_assert(sizeof(struct ovx_tx) <= OVX_TX_SCRATCH, "ovx_tx fits its scratch map");
@@ -45,20 +44,20 @@ static __always_inline struct ovx_tx *tx_scratch(void)
 }
 
 /*
- * @len bytes at @off of the frame's head. By direct packet access where
- * the head is linear that far and the frame's own (tx_encap's room making
- * unclones it; the program's prologue does at its start), else by the
- * helper, which copies a shared head first. @len is a constant at every
- * call: the copy unrolls.
+ * @len bytes at @off of the frame's head: by direct packet access where the
+ * head is linear that far, else by the helper. The head is never shared
+ * with a clone here: the verifier's prologue makes it the program's own at
+ * the start, and bpf_clone_redirect() after each clone. @len is a constant
+ * at every call: the copy unrolls.
  */
 static __always_inline int tx_store(struct __sk_buff *skb, __u32 off, const void *from,
-				    const __u32 len, int shared)
+				    const __u32 len)
 {
 	__u8 *data = (void *)(long)skb->data;
 	__u8 *end = (void *)(long)skb->data_end;
 	__u8 *to = data + (off & 0x7f);
 
-	if (shared || to + len > end)
+	if (to + len > end)
 		return bpf_skb_store_bytes(skb, off, from, len, 0);
 	/*
 	 * In words, not bytes: BPF allows unaligned packet and map access
@@ -179,11 +178,11 @@ static __always_inline int tx_outer(struct __sk_buff *skb, const struct ovx_conf
 	 * Constant sizes per case, which every verifier follows.
 	 */
 	if (tlen == OVX_NVGRE_HLEN)
-		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN, tx->shared);
+		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN);
 	else if (tlen == OVX_STT_HLEN)
-		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN, tx->shared);
+		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_STT_HLEN);
 	else
-		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN, tx->shared);
+		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_VXLAN_HLEN);
 	return ret ? OVX_DROP_TX_ERROR : -1;
 }
 
@@ -254,7 +253,6 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 
 	tx->family = family;
 	tx->l4_csum = 0;
-	tx->shared = 0;
 	tx->inner_len = skb->len + 4 * tags;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -271,7 +269,7 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 	/*
 	 * Room for the outer headers and the tags: adjust_room opens it
 	 * behind the frame's first 14 bytes, change_head in front of them.
-	 * Both leave the head linear and unshared. A tagged frame's inner
+	 * Both leave the head linear. A tagged frame's inner
 	 * header is written whole at tx->hlen; an untagged one's is the
 	 * frame's own, which change_head leaves there and adjust_room at 0.
 	 */
@@ -312,7 +310,6 @@ static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_co
 		return OVX_DROP_NOT_CONFIGURED;
 	tx->family = family;
 	tx->l4_csum = 0;
-	tx->shared = 1;		/* no room made when the sizes match: maybe cloned */
 	tx->inner_len = skb->len - ETH_HLEN - room;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -497,16 +494,16 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 		if (tx->family == AF_INET6) {
 			tx->h.v6.tun.stt.tcp.check = tcp_check(tx, l4_len, tx->l4_sum);
 			err = tx_store(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6 +
-				       sizeof(struct tcphdr), tx->shared);
+				       sizeof(struct tcphdr));
 		} else {
 			tx->h.v4.tun.stt.tcp.check = tcp_check(tx, l4_len, tx->l4_sum);
 			err = tx_store(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4 +
-				       sizeof(struct tcphdr), tx->shared);
+				       sizeof(struct tcphdr));
 		}
 	} else if (tx->family == AF_INET6) {
-		err = tx_store(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6, tx->shared);
+		err = tx_store(skb, 0, &tx->h.v6.eth, OVX_OUTER_ETH + OVX_OUTER_IPV6);
 	} else {
-		err = tx_store(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4, tx->shared);
+		err = tx_store(skb, 0, &tx->h.v4.eth, OVX_OUTER_ETH + OVX_OUTER_IPV4);
 	}
 	if (err) {
 		count_drop(segment, OVX_DROP_TX_ERROR);
@@ -515,8 +512,6 @@ static __always_inline int tx_xmit(struct __sk_buff *skb, const struct ovx_confi
 	st->tx_packets++;
 	st->tx_bytes += tx->inner_len;
 	if (clone) {
-		/* The clone shares the head the next copy is written into. */
-		tx->shared = 1;
 		if (bpf_clone_redirect(skb, fib.ifindex, 0))
 			count_drop(segment, OVX_DROP_TX_ERROR);
 		return TC_ACT_UNSPEC;

@@ -84,9 +84,9 @@ TEST_F(TcPort, FloodsBroadcastToLocalPortsAndEveryVtepOfTheSegment)
 	EXPECT_EQ(stats(kBlue).tx_packets, 2u);
 }
 
-// An IP frame grows by adjust_room (ARP by change_head): the copy cloned to
-// the first VTEP shares its head with the frame that goes on, so the second
-// copy's headers must not be written into it.
+// An IP frame grows by adjust_room (ARP by change_head), and each copy's
+// headers are written into the frame's head directly: the copy cloned to the
+// first VTEP must keep its own.
 TEST_F(TcPort, FloodedIpFrameKeepsEveryCopysOwnHeaders)
 {
 	const Bytes frame = vm_ping(kBroadcast, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.255"));
