@@ -451,9 +451,6 @@ ApplyResult apply_or_plan(const Config &asked, const std::string &instance,
 	if (nic)
 		nic->commit();
 	change.commit();
-	for (std::uint32_t ifindex : have_ports)
-		if (!want.ports.contains(ifindex))
-			t.port_stats.erase(ifindex);
 	// After the commit: the VTEPs' managed neighbours exist by now, and a
 	// next hop not resolved yet only means the FIB path for a while.
 	result.nexthops = refresh_nexthops(t, monotonic_ns());
@@ -501,7 +498,8 @@ std::optional<ApplyResult> apply_delta(const Config &asked, const std::string &i
 			in_use[sid] = true;
 	Config sized = config;
 	sized.limits.fdb_entries = t.fdb.max_entries();
-	DesiredState want = build_desired(sized, resolved, last.desired.vni, in_use);
+	DesiredState want = build_desired(sized, resolved, last.desired.vni, in_use,
+					  port_indexes(last.desired.ports));
 	if (needs_segmenter(want))
 		return std::nullopt;
 	// What apply() adds to the config entry beyond the file (the cookie;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "maps/error.h"
 
@@ -97,16 +99,22 @@ ovx_fdb_entry static_entry(ovx_fdb_kind kind)
 	return e;
 }
 
+// The lowest numbers from 1 up that @in_use does not hold, below @limit;
+// @what names them in the error when none is left.
 class IdAllocator {
 public:
-	explicit IdAllocator(const std::map<std::uint32_t, bool> &in_use) : in_use_(in_use) {}
+	IdAllocator(const std::map<std::uint32_t, bool> &in_use, std::uint32_t limit,
+		    std::string what, std::string things)
+		: in_use_(in_use), limit_(limit), what_(std::move(what)), things_(std::move(things))
+	{
+	}
 	std::uint32_t next()
 	{
-		while (next_ < OVX_MAX_SEGMENTS && (in_use_.contains(next_) || taken_.contains(next_)))
+		while (next_ < limit_ && (in_use_.contains(next_) || taken_.contains(next_)))
 			next_++;
-		if (next_ >= OVX_MAX_SEGMENTS)
-			throw ConfigError("no free segment id: at most " +
-					  std::to_string(OVX_MAX_SEGMENTS - 1) + " segments");
+		if (next_ >= limit_)
+			throw ConfigError("no free " + what_ + ": at most " +
+					  std::to_string(limit_ - 1) + " " + things_);
 		taken_[next_] = true;
 		return next_++;
 	}
@@ -114,15 +122,47 @@ public:
 
 private:
 	const std::map<std::uint32_t, bool> &in_use_;
+	std::uint32_t limit_;
+	std::string what_, things_;
 	std::map<std::uint32_t, bool> taken_;
 	std::uint32_t next_ = 1;
 };
+
+// Every port's index: the one it has in @current, or one no port in
+// @current holds (a removed port's slot is reused only once a later apply
+// has zeroed it, never while frames may still count into it).
+std::map<std::uint32_t, std::uint16_t>
+assign_port_indexes(const Config &config, const Resolved &resolved,
+	     const std::map<std::uint32_t, std::uint16_t> &current)
+{
+	std::map<std::uint32_t, bool> held;
+	for (const auto &[ifindex, index] : current)
+		if (index != OVX_PORT_NONE)
+			held[index] = true;
+	IdAllocator ids(held, OVX_MAX_PORTS, "port index", "ports");
+	std::map<std::uint32_t, std::uint16_t> out;
+	std::vector<std::uint32_t> fresh;
+	for (const Segment &s : config.segments)
+		for (const Port &port : s.ports) {
+			const auto ifindex = static_cast<std::uint32_t>(
+				resolved.port_ifindex.at(port.interface));
+			auto it = current.find(ifindex);
+			if (it != current.end() && it->second != OVX_PORT_NONE)
+				out[ifindex] = it->second;
+			else
+				fresh.push_back(ifindex);
+		}
+	for (std::uint32_t ifindex : fresh)
+		out[ifindex] = static_cast<std::uint16_t>(ids.next());
+	return out;
+}
 
 } // namespace
 
 DesiredState build_desired(const Config &config, const Resolved &resolved,
 			   const AbiMap<ovx_vni_key, std::uint32_t> &current_vni,
-			   const std::map<std::uint32_t, bool> &in_use)
+			   const std::map<std::uint32_t, bool> &in_use,
+			   const std::map<std::uint32_t, std::uint16_t> &current_ports)
 {
 	DesiredState d;
 	d.config.abi_version = OVX_ABI_VERSION;
@@ -135,7 +175,8 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 	for (const Segment &s : config.segments)
 		d.config.encaps |= static_cast<std::uint16_t>(1u << s.encap);
 
-	IdAllocator ids(in_use);
+	IdAllocator ids(in_use, OVX_MAX_SEGMENTS, "segment id", "segments");
+	const auto port_index = assign_port_indexes(config, resolved, current_ports);
 	std::vector<std::uint32_t> seg_ids;
 	for (const Segment &s : config.segments) {
 		auto it = current_vni.find(vni_key(s.encap, s.id));
@@ -177,14 +218,17 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 			const Port &port = s.ports[p];
 			const auto ifindex = static_cast<std::uint32_t>(
 				resolved.port_ifindex.at(port.interface));
+			const std::uint16_t index = port_index.at(ifindex);
 			ovx_port value{};
 			value.segment = sid;
 			std::memcpy(value.mac, port.mac.data(), 6);
+			value.index = index;
 			d.ports[ifindex] = value;
-			d.flood_ports[ovx_flood_key{sid, p}] = ifindex;
+			d.flood_ports[ovx_flood_key{sid, p}] = ovx_flood_port{ifindex, index, 0};
 
 			ovx_fdb_entry e = static_entry(OVX_FDB_PORT);
 			e.ifindex = ifindex;
+			e.port = index;
 			d.fdb[fdb_key(sid, port.mac)] = e;
 		}
 		// Segment 0 holds the VTEPs that may take an STT reassembly slot
@@ -237,7 +281,7 @@ DesiredState build_desired(const Config &config, const Resolved &resolved, const
 	// Learning limits follow the FDB as made, whatever the file says now.
 	Config sized = config;
 	sized.limits.fdb_entries = tables.fdb.max_entries();
-	DesiredState d = build_desired(sized, resolved, vni, in_use);
+	DesiredState d = build_desired(sized, resolved, vni, in_use, port_indexes(tables.ports.dump()));
 	set_cookie(d.config, tables.config.lookup(0));
 	return d;
 }

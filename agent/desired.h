@@ -31,7 +31,7 @@ struct DesiredState {
 	AbiMap<ovx_vni_key, std::uint32_t> vni;
 	AbiMap<std::uint32_t, ovx_port> ports;
 	AbiMap<ovx_fdb_key, ovx_fdb_entry> fdb; // static entries only
-	AbiMap<ovx_flood_key, std::uint32_t> flood_ports;
+	AbiMap<ovx_flood_key, ovx_flood_port> flood_ports;
 	AbiMap<ovx_flood_key, ovx_addr> flood_vteps;
 	AbiMap<ovx_vtep_key, std::uint32_t> vteps;
 	// The receive side's lookup: one entry per member of vteps (but
@@ -41,10 +41,24 @@ struct DesiredState {
 
 // Segment ids are stable: a segment keeps the id its (encap, id) has in
 // @current_vni; new segments get ids that no segment in @in_use holds, so a
-// removed segment's learned entries can never leak into a new one.
+// removed segment's learned entries can never leak into a new one. Port
+// indexes likewise (struct ovx_port): a port keeps the index it has in
+// @current_ports (ifindex -> index); a new one takes the lowest index no
+// port there holds (reconcile() zeroes its counters before it is used).
+// ConfigError when no index is left.
 DesiredState build_desired(const Config &config, const Resolved &resolved,
 			   const AbiMap<ovx_vni_key, std::uint32_t> &current_vni,
-			   const std::map<std::uint32_t, bool> &in_use);
+			   const std::map<std::uint32_t, bool> &in_use,
+			   const std::map<std::uint32_t, std::uint16_t> &current_ports = {});
+
+// ifindex -> index of the ports of a ovx_ports dump or a DesiredState.
+template <typename Ports> std::map<std::uint32_t, std::uint16_t> port_indexes(const Ports &ports)
+{
+	std::map<std::uint32_t, std::uint16_t> out;
+	for (const auto &[ifindex, port] : ports)
+		out[ifindex] = port.index;
+	return out;
+}
 
 // The same, with the current assignment read from @tables' maps, learning
 // limits from the FDB's real size, and the instance's receive cookie kept

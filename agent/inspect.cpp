@@ -27,6 +27,25 @@ std::string c_string(const char (&s)[OVX_NAME_LEN])
 	return std::string(s, strnlen(s, OVX_NAME_LEN));
 }
 
+// The counters of the slots of @array that @want names (slot -> position),
+// summed over CPUs, to @visit(position, sum): one batched read of the whole
+// array (a syscall per 4096 slots) when many are wanted; when few are, a
+// lookup each copies far less than every slot times the CPUs.
+template <typename V, typename Visit>
+void read_counters(const PerCpuArray<V> &array, const std::map<std::uint32_t, std::size_t> &want,
+		   Visit visit)
+{
+	if (want.size() * 8 < array.max_entries()) {
+		for (const auto &[slot, i] : want)
+			visit(i, sum_per_cpu(array.lookup(slot)));
+		return;
+	}
+	array.for_each([&](std::uint32_t slot, const std::vector<V> &per_cpu) {
+		if (auto it = want.find(slot); it != want.end())
+			visit(it->second, sum_per_cpu(per_cpu));
+	});
+}
+
 } // namespace
 
 const char *drop_reason_name(unsigned reason)
@@ -106,28 +125,19 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		index[sid] = v.segments.size();
 		v.segments.push_back(std::move(s));
 	}
-	// Counters of every segment: one batched read of the whole per-CPU
-	// array (a syscall per 4096 ids) when many ids are in use; when few
-	// are, a lookup each copies far less than all 16384 ids times the CPUs.
 	v.unassigned = sum_per_cpu(t.seg_stats.lookup(0));
-	if (index.size() * 8 < t.seg_stats.max_entries()) {
-		for (auto &s : v.segments)
-			s.stats = sum_per_cpu(t.seg_stats.lookup(s.sid));
-	} else {
-		t.seg_stats.for_each([&](std::uint32_t sid, const std::vector<ovx_seg_stats> &per_cpu) {
-			if (auto it = index.find(sid); it != index.end())
-				v.segments[it->second].stats = sum_per_cpu(per_cpu);
-		});
-	}
+	read_counters(t.seg_stats, index, [&](std::size_t i, const ovx_seg_stats &sum) {
+		v.segments[i].stats = sum;
+	});
 	auto segment_name = [&](std::uint32_t sid) {
 		auto it = index.find(sid);
 		return it == index.end() ? "#" + std::to_string(sid) : v.segments[it->second].name;
 	};
 
-	for (const auto &[k, ifindex] : t.flood_ports.dump()) {
+	for (const auto &[k, port] : t.flood_ports.dump()) {
 		auto it = index.find(k.segment);
 		if (it != index.end() && k.index < v.segments[it->second].ports.size())
-			v.segments[it->second].ports[k.index] = interface_name(ifindex);
+			v.segments[it->second].ports[k.index] = interface_name(port.ifindex);
 	}
 	for (const auto &[k, addr] : t.flood_vteps.dump()) {
 		auto it = index.find(k.segment);
@@ -145,18 +155,18 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		if (it != index.end())
 			p.tenant = v.segments[it->second].tenant;
 		std::memcpy(p.mac.data(), port.mac, 6);
+		p.index = port.index;
 		v.ports.push_back(std::move(p));
 	}
 	std::sort(v.ports.begin(), v.ports.end(),
 		  [](const PortView &a, const PortView &b) { return a.interface < b.interface; });
-	std::map<std::uint32_t, ovx_port_stats> port_stats;
-	t.port_stats.for_each([&](std::uint32_t ifindex, const std::vector<ovx_port_stats> &per_cpu) {
-		port_stats[ifindex] = sum_per_cpu(per_cpu);
+	std::map<std::uint32_t, std::size_t> by_index;
+	for (std::size_t i = 0; i < v.ports.size(); i++)
+		if (v.ports[i].index != OVX_PORT_NONE)
+			by_index[v.ports[i].index] = i;
+	read_counters(t.port_stats, by_index, [&](std::size_t i, const ovx_port_stats &sum) {
+		v.ports[i].stats = sum;
 	});
-	for (auto &p : v.ports)
-		if (auto it = port_stats.find(static_cast<std::uint32_t>(p.ifindex));
-		    it != port_stats.end())
-			p.stats = it->second;
 
 	v.fdb_capacity = t.fdb.max_entries();
 	if (with_fdb)
@@ -246,7 +256,8 @@ void add_fill(StateView &v, const Tables &t, const FdbCensus &fdb)
 		count_entries(t.flood_ports),
 		count_entries(t.flood_vteps),
 		count_entries(t.vteps),
-		count_entries(t.port_stats),
+		// slot 0 is never a port's
+		{t.port_stats.name(), v.ports.size(), t.port_stats.max_entries() - 1},
 	};
 }
 

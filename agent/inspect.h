@@ -51,7 +51,8 @@ struct PortView {
 	std::string segment;
 	std::string tenant;
 	Mac mac{};
-	ovx_port_stats stats{}; // summed over CPUs; zero until the port counts
+	std::uint16_t index = OVX_PORT_NONE; // its counters' slot (struct ovx_port)
+	ovx_port_stats stats{}; // summed over CPUs
 };
 
 struct MapFill {

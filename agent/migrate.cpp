@@ -4,6 +4,8 @@
 
 #include <netinet/in.h>
 
+#include <cerrno>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -112,11 +114,58 @@ void fill_rx_vteps(Tables &t)
 }
 
 // Maps v5 added or changed: made fresh in every migration, filled by fill_v5.
-const std::set<std::string_view> kV5Fresh = {};
+// Port counters became an array by port index (from a hash by ifindex), and
+// the flood lists' members carry the index.
+const std::set<std::string_view> kV5Fresh = {"ovx_port_stats", "ovx_flood_ports"};
 
-// What v5 adds to the maps every older version has. Runs after the version's
-// own conversion, before the switch.
-void fill_v5(const std::string &, Tables &) {}
+// What v5 adds to the maps every older version (@from) has. Runs after the
+// version's own conversion, before the switch. Every port gets an index, in
+// ovx_ports and its FDB entry, written in place: both maps are shared with
+// the running programs, which never read that field. Counters the old
+// programs add between the copy and the switch are lost (a few packets'
+// worth), as with the segments' in older migrations.
+void fill_v5(const std::string &instance, Tables &t, int from)
+{
+	std::map<std::uint32_t, std::uint16_t> index;
+	std::uint16_t next = 1;
+	for (auto [ifindex, port] : t.ports.dump()) {
+		if (!port.segment) // the segmenter's return side: no counters
+			continue;
+		if (next >= OVX_MAX_PORTS)
+			throw SystemError("ovx_ports: more ports than v" +
+						  std::to_string(OVX_ABI_VERSION) + " numbers (" +
+						  std::to_string(OVX_MAX_PORTS - 1) + ")",
+					  ENOSPC);
+		port.index = index[ifindex] = next++;
+		t.ports.update(ifindex, port);
+	}
+	std::vector<std::pair<ovx_fdb_key, ovx_fdb_entry>> numbered; // not while iterating
+	t.fdb.for_each([&](const ovx_fdb_key &k, const ovx_fdb_entry &e) {
+		if (auto it = index.find(e.ifindex); e.kind == OVX_FDB_PORT && it != index.end()) {
+			numbered.emplace_back(k, e);
+			numbered.back().second.port = it->second;
+		}
+	});
+	for (const auto &[k, e] : numbered)
+		t.fdb.update(k, e);
+	Map<ovx_flood_key, std::uint32_t> old_flood(
+		Dataplane::pinned_fd(instance, "ovx_flood_ports"), "ovx_flood_ports (v4)");
+	for (const auto &[k, ifindex] : old_flood.dump()) {
+		auto it = index.find(ifindex);
+		t.flood_ports.update(k, ovx_flood_port{ifindex,
+						       it == index.end() ? std::uint16_t{OVX_PORT_NONE}
+									 : it->second,
+						       0});
+	}
+	if (from < 2) // v1 counted no ports
+		return;
+	PerCpuMap<std::uint32_t, ovx_port_stats> old_stats(
+		Dataplane::pinned_fd(instance, "ovx_port_stats"), "ovx_port_stats (v4)");
+	old_stats.for_each([&](std::uint32_t ifindex, const std::vector<ovx_port_stats> &per_cpu) {
+		if (auto it = index.find(ifindex); it != index.end())
+			t.port_stats.update(it->second, per_cpu);
+	});
+}
 
 // v3's and v4's config is v5's but for its version.
 void copy_current_config(const std::string &instance, Tables &t, const char *name)
@@ -131,14 +180,14 @@ void copy_current_config(const std::string &instance, Tables &t, const char *nam
 void fill_from_v4(const std::string &instance, Tables &t)
 {
 	copy_current_config(instance, t, "ovx_config (v4)");
-	fill_v5(instance, t);
+	fill_v5(instance, t, 4);
 }
 
 void fill_from_v3(const std::string &instance, Tables &t)
 {
 	copy_current_config(instance, t, "ovx_config (v3)");
 	fill_rx_vteps(t);
-	fill_v5(instance, t);
+	fill_v5(instance, t, 3);
 }
 
 // What v3 adds to a config: a fresh cookie, and the FDB's learning limit for
@@ -284,7 +333,7 @@ void fill_from_v2(const std::string &instance, Tables &t)
 	copy_stats<ovx_seg_stats_v2>(instance, t, "ovx_seg_stats (v2)");
 	convert_v2_common(instance, t);
 	fill_rx_vteps(t);
-	fill_v5(instance, t);
+	fill_v5(instance, t, 2);
 }
 
 // Fills the fresh maps from the pinned v1 ones. Counters the old programs
@@ -296,7 +345,7 @@ void fill_from_v1(const std::string &instance, Tables &t)
 	copy_stats<ovx_seg_stats_v1>(instance, t, "ovx_seg_stats (v1)");
 	convert_v2_common(instance, t);
 	fill_rx_vteps(t);
-	fill_v5(instance, t);
+	fill_v5(instance, t, 1);
 }
 
 } // namespace

@@ -158,9 +158,11 @@ private:
 	{
 		if (map == "ovx_vni" || map == "ovx_rx_vteps")
 			return {{"segment", segment_name(v)}};
-		if (map == "ovx_flood_ports")
-			return {{"interface", interface_name(v)}};
 		return {{"value", std::to_string(v)}}; // ovx_vteps: a member
+	}
+	Fields fields(const std::string &, const ovx_flood_port &p) const
+	{
+		return {{"interface", interface_name(p.ifindex)}, {"index", std::to_string(p.index)}};
 	}
 	Fields fields(const std::string &, const ovx_addr &a) const
 	{
@@ -174,15 +176,18 @@ private:
 	Fields fields(const std::string &, const ovx_port &p) const
 	{
 		return {{"segment", p.segment ? segment_name(p.segment) : "(segmenter return side)"},
-			{"mac", mac_text(p.mac)}};
+			{"mac", mac_text(p.mac)},
+			{"index", std::to_string(p.index)}};
 	}
 	Fields fields(const std::string &, const ovx_fdb_entry &e) const
 	{
 		Fields f;
-		if (e.kind == OVX_FDB_PORT)
+		if (e.kind == OVX_FDB_PORT) {
 			f.emplace_back("interface", interface_name(e.ifindex));
-		else
+			f.emplace_back("index", std::to_string(e.port));
+		} else {
 			f.emplace_back("vtep", addr_text(e.vtep));
+		}
 		f.emplace_back("flags", flag_names(e.flags, {{OVX_FDB_STATIC, "static"},
 							      {OVX_FDB_LEARNED, "learned"},
 							      {OVX_FDB_FORWARD, "forward"}}));
@@ -493,6 +498,14 @@ ReconcileReport reconcile_maps(Tables &t, const DesiredState &want, std::uint64_
 		if (journal && (it == have_segments.end() || !(it->second.flags & OVX_SEG_ACTIVE)))
 			t.seg_stats.clear(sid);
 	}
+	// Likewise a port index no port held: a removed port's counters stay
+	// behind in its slot until a new port takes it (build_desired()).
+	for (const auto &[ifindex, port] : want.ports) {
+		auto it = have_ports.find(ifindex);
+		if (journal && port.index != OVX_PORT_NONE &&
+		    (it == have_ports.end() || it->second.index != port.index))
+			t.port_stats.clear(port.index);
+	}
 
 	upsert_all(t.config, want_config, have_config, journal, report, o);
 	upsert_all(t.seg_names, want.names, have_names, journal, report, o);
@@ -516,7 +529,7 @@ ReconcileReport reconcile_maps(Tables &t, const DesiredState &want, std::uint64_
 	report.removed += remove_stale(t.flood_vteps, want.flood_vteps, have_flood_vteps,
 				       any<ovx_flood_key, ovx_addr>, journal, o);
 	report.removed += remove_stale(t.flood_ports, want.flood_ports, have_flood_ports,
-				       any<ovx_flood_key, std::uint32_t>, journal, o);
+				       any<ovx_flood_key, ovx_flood_port>, journal, o);
 	report.removed += remove_stale(t.vteps, want.vteps, have_vteps,
 				       any<ovx_vtep_key, std::uint32_t>, journal, o);
 	report.removed += remove_stale(t.segments, want.segments, have_segments,

@@ -55,10 +55,13 @@ StatusView status(const std::string &instance)
 	std::size_t active = 0;
 	for (const auto &[sid, seg] : t.segments.dump())
 		active += (seg.flags & OVX_SEG_ACTIVE) != 0;
-	for (const auto &[ifindex, port] : t.ports.dump())
+	std::size_t indexed = 0; // ports with a counter slot: not the segmenter's
+	for (const auto &[ifindex, port] : t.ports.dump()) {
 		v.hooks.push_back({"tc ingress", interface_name(ifindex), "tc_port",
 				   dp->tc_attached(static_cast<int>(ifindex), Program::tc_port), "",
 				   false});
+		indexed += port.index != OVX_PORT_NONE;
+	}
 
 	auto hashed = [&](const auto &map) {
 		v.maps.push_back({map.name(), map.count(), map.max_entries()});
@@ -70,7 +73,8 @@ StatusView status(const std::string &instance)
 	hashed(t.flood_ports);
 	hashed(t.flood_vteps);
 	hashed(t.vteps);
-	hashed(t.port_stats);
+	// slot 0 is never a port's
+	v.maps.push_back({t.port_stats.name(), indexed, t.port_stats.max_entries() - 1});
 	return v;
 }
 

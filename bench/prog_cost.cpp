@@ -178,7 +178,7 @@ std::vector<Case> forward_cases()
 		{"xdp_decap_to_port", Program::xdp_underlay, true, "ul0",
 		 vxlan_frame(from2, 5001, ping_to_vm1), XDP_PASS},
 		{"tc_deliver_to_port", Program::tc_underlay, false, "ul0",
-		 decapsulated(ping_to_vm1, kBlue, vm1), TC_ACT_REDIRECT},
+		 decapsulated(ping_to_vm1, kBlue, vm1, kVm1Port), TC_ACT_REDIRECT},
 		{"xdp_drop_split_horizon", Program::xdp_underlay, true, "ul0",
 		 vxlan_frame(from3, 5001, vm_ping(kRemoteStatic, kVm2, 3, 2)), XDP_DROP},
 		{"xdp_forward", Program::xdp_underlay, true, "ul0",

@@ -137,7 +137,7 @@ SEC("tc")
 int ovx_tc_port(struct __sk_buff *skb)
 {
 	const struct ovx_config *cfg = get_config();
-	__u32 ifindex = skb->ifindex, segment, inner_len, pending;
+	__u32 ifindex = skb->ifindex, segment, inner_len;
 	__u8 dmac[ETH_ALEN] = {}, smac[ETH_ALEN] = {};
 	struct ovx_trace_info ti = {
 		.ifindex = ifindex, .src_mac = smac, .dst_mac = dmac, .len = skb->len,
@@ -146,6 +146,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 	const struct ovx_segment *seg;
 	struct ovx_port_stats *ps;
 	const struct ovx_port *port;
+	struct ovx_flood_port pending;
 	struct ovx_seg_stats *st;
 	struct ethhdr *eth;
 	struct ovx_tx *tx;
@@ -165,7 +166,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 	}
 	if (!port)
 		return drop(cfg, 0, OVX_DROP_NO_PORT, &ti);
-	ps = port_stats(ifindex);
+	ps = port_stats(port->index);
 	if (ps) {
 		ps->rx_packets++;
 		ps->rx_bytes += skb->len;
@@ -203,7 +204,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 				return drop(cfg, segment, OVX_DROP_HAIRPIN, &ti);
 			st->local_packets++;
 			st->local_bytes += inner_len;
-			count_port_tx(e->ifindex, inner_len);
+			count_port_tx(e->ifindex, e->port, inner_len);
 			trace(cfg, OVX_TRACE_LOCAL, 0, segment, &ti);
 			return bpf_redirect(e->ifindex, 0);
 		}
@@ -247,13 +248,13 @@ int ovx_tc_port(struct __sk_buff *skb)
 	trace(cfg, OVX_TRACE_FLOOD, 0, segment, &ti);
 	pending = flood_ports(skb, segment, seg, ifindex, st);
 	if (!cfg || !seg->n_vteps)
-		return flood_ports_finish(skb, pending, st);
-	if (pending) {
-		if (bpf_clone_redirect(skb, pending, 0)) {
+		return flood_ports_finish(skb, &pending, st);
+	if (pending.ifindex) {
+		if (bpf_clone_redirect(skb, pending.ifindex, 0)) {
 			count_drop(segment, OVX_DROP_TX_ERROR);
 		} else {
 			st->flood_copies++;
-			count_port_tx(pending, inner_len);
+			count_port_tx(pending.ifindex, pending.index, inner_len);
 		}
 	}
 	tx = tx_scratch();

@@ -54,7 +54,7 @@ static __always_inline int deliver_decapsulated(struct __sk_buff *skb,
 	    bpf_skb_store_bytes(skb, 0, &d->inner, ETH_HLEN, 0) ||
 	    (skb->len > inner_len && bpf_skb_change_tail(skb, inner_len, 0)))
 		return rx_tc_drop(d->shim.segment, OVX_DROP_TX_ERROR);
-	return rx_tc_deliver(skb, d->shim.segment, d->shim.ifindex);
+	return rx_tc_deliver(skb, d->shim.segment, d->shim.ifindex, d->shim.port);
 }
 
 SEC("tc")

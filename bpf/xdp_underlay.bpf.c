@@ -36,6 +36,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	const struct ovx_config *cfg = get_config();
 	__u32 segment, ifindex, frame_len;
+	__u16 port;
 	struct ovx_rx_shim *shim;
 	struct ovx_rx rx = {};
 	struct ovx_trace_info ti = {
@@ -68,7 +69,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 		return drop(cfg, 0, OVX_DROP_MALFORMED, &ti);
 	ti.src_mac = inner->h_source;
 	ti.dst_mac = inner->h_dest;
-	reason = rx_judge(&rx, inner->h_dest, inner->h_source, &segment, &ifindex, 1);
+	reason = rx_judge(&rx, inner->h_dest, inner->h_source, &segment, &ifindex, &port, 1);
 	if (reason >= 0)
 		return drop(cfg, segment, reason, &ti);
 	trace(cfg, OVX_TRACE_DECAP, 0, segment, &ti);
@@ -97,6 +98,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	shim->cookie[1] = cfg->cookie[1];
 	shim->segment = segment;
 	shim->ifindex = ifindex;
+	shim->port = port;
 	return XDP_PASS;
 }
 

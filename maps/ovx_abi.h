@@ -188,6 +188,17 @@ struct ovx_seg_name {
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_seg_name) == 64, "ovx_seg_name layout");
 
+/*
+ * A port's index: its slot in the arrays of per-port data (ovx_port_stats),
+ * 1..OVX_MAX_PORTS-1, so that the datapath never looks a port's data up by
+ * ifindex but once per frame sent (ovx_ports). 0 = none: the segmenter's
+ * return side, or an entry written without one (by an older ovx, before
+ * `upgrade --migrate` numbered it), which the programs resolve through
+ * ovx_ports. The control plane keeps a port's index for as long as the
+ * port exists and zeroes a slot before a new port takes it.
+ */
+#define OVX_PORT_NONE		0
+
 /* ovx_ports: HASH ifindex -> port. */
 struct ovx_port {
 	/*
@@ -196,7 +207,7 @@ struct ovx_port {
 	 */
 	__u32 segment;
 	__u8 mac[6];		/* the only source MAC the VM may use */
-	__u16 pad;
+	__u16 index;		/* the port's index, OVX_PORT_NONE for the segmenter */
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_port) == 12, "ovx_port layout");
 
@@ -226,7 +237,7 @@ enum ovx_fdb_kind {
 struct ovx_fdb_entry {
 	__u8 kind;		/* enum ovx_fdb_kind */
 	__u8 flags;		/* OVX_FDB_* */
-	__u16 pad;
+	__u16 port;		/* OVX_FDB_PORT: the port's index (struct ovx_port) */
 	__u32 ifindex;
 	struct ovx_addr vtep;
 	__u32 pad2;
@@ -243,6 +254,14 @@ struct ovx_flood_key {
 	__u32 index;
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_flood_key) == 8, "ovx_flood_key layout");
+
+/* ovx_flood_ports' member: the port, and its index for its counters. */
+struct ovx_flood_port {
+	__u32 ifindex;
+	__u16 index;
+	__u16 pad;
+};
+OVX_STATIC_ASSERT(sizeof(struct ovx_flood_port) == 8, "ovx_flood_port layout");
 
 /*
  * ovx_vteps: HASH (segment, VTEP) -> 1: who may send into a segment. Segment
@@ -321,8 +340,10 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_seg_stats) == 8 * (12 + OVX_DROP_MAX),
  */
 
 /*
- * ovx_port_stats: PERCPU_HASH ifindex -> counters of one local port; the
- * control plane creates the entry with the port, the programs only add.
+ * ovx_port_stats: PERCPU_ARRAY indexed by the port's index (struct
+ * ovx_port) -> counters of one local port; slot 0 belongs to no port and is
+ * never read. The programs only add; the control plane zeroes a slot before
+ * a new port takes its index.
  */
 struct ovx_port_stats {
 	__u64 rx_packets;	/* frames the VM sent, as TC saw them */
@@ -373,11 +394,11 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_trace_event) == 80, "ovx_trace_event layout"
  * a shim because some kernels refuse bpf_xdp_adjust_meta.
  */
 struct ovx_rx_shim {
-	/* An IPv4 header that is never valid: all constant, checksum 0. */
+	/* An IPv4 header that is never valid: constant but for the id, checksum 0. */
 	__u8 ver_ihl;		/* 0x45 */
 	__u8 tos;
 	__be16 tot_len;		/* 0 */
-	__be16 id;
+	__u16 port;		/* the IP id: the local port's index (0: by ifindex) */
 	__be16 frag_off;
 	__u8 ttl;		/* 0 */
 	__u8 protocol;		/* OVX_HIDDEN_IPPROTO */

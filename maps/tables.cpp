@@ -48,4 +48,12 @@ int Tables::fd(std::string_view name) const
 	return -1;
 }
 
+std::vector<ovx_port_stats> Tables::port_stats_of(std::uint32_t ifindex) const
+{
+	const auto port = ports.lookup(ifindex);
+	if (!port || port->index == OVX_PORT_NONE)
+		return {};
+	return port_stats.lookup(port->index);
+}
+
 } // namespace ovx

@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <string_view>
+#include <vector>
 
 #include "maps/map.h"
 #include "maps/ovx_abi.h"
@@ -26,11 +27,11 @@ struct Tables {
 	Map<std::uint32_t, ovx_seg_name> seg_names;
 	Map<std::uint32_t, ovx_port> ports;
 	Map<ovx_fdb_key, ovx_fdb_entry> fdb;
-	Map<ovx_flood_key, std::uint32_t> flood_ports;
+	Map<ovx_flood_key, ovx_flood_port> flood_ports;
 	Map<ovx_flood_key, ovx_addr> flood_vteps;
 	Map<ovx_vtep_key, std::uint32_t> vteps;
 	PerCpuArray<ovx_seg_stats> seg_stats;
-	PerCpuMap<std::uint32_t, ovx_port_stats> port_stats; // by ifindex
+	PerCpuArray<ovx_port_stats> port_stats; // by port index (ovx_port.index)
 	RawMap trace;     // ring buffer of ovx_trace_event
 	RawMap stt_slots; // STT reassembly, datapath-private
 	RawMap tx_scratch; // tc_port's outer headers, datapath-private
@@ -47,6 +48,10 @@ struct Tables {
 
 	// The fd of a map by its name in kMapNames; -1 for another name.
 	int fd(std::string_view name) const;
+
+	// The per-CPU counters of port @ifindex, read by its index; empty when
+	// the interface is no port or has no index.
+	std::vector<ovx_port_stats> port_stats_of(std::uint32_t ifindex) const;
 };
 
 } // namespace ovx

@@ -38,22 +38,31 @@ static __always_inline void count_drop(__u32 segment, enum ovx_drop_reason reaso
 		st->drops[reason]++;
 }
 
-/* A port's counters, made on its first frame (the control plane removes them with it). */
-static __always_inline struct ovx_port_stats *port_stats(__u32 ifindex)
+/* The counters of the port with index @index (struct ovx_port). */
+static __always_inline struct ovx_port_stats *port_stats(__u32 index)
 {
-	struct ovx_port_stats *ps = bpf_map_lookup_elem(&ovx_port_stats, &ifindex);
-	struct ovx_port_stats zero = {};
-
-	if (ps)
-		return ps;
-	bpf_map_update_elem(&ovx_port_stats, &ifindex, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&ovx_port_stats, &ifindex);
+	return bpf_map_lookup_elem(&ovx_port_stats, &index);
 }
 
-/* A frame handed to the VM behind port @ifindex. */
-static __always_inline void count_port_tx(__u32 ifindex, __u32 len)
+/*
+ * The index of port @ifindex, given as @index by an FDB entry, flood list or
+ * shim: one written without (by an older ovx, before `upgrade --migrate`
+ * numbered the ports) is resolved through ovx_ports, off the fast path.
+ */
+static __always_inline __u32 port_index(__u32 ifindex, __u16 index)
 {
-	struct ovx_port_stats *ps = port_stats(ifindex);
+	const struct ovx_port *port;
+
+	if (index != OVX_PORT_NONE)
+		return index;
+	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
+	return port ? port->index : OVX_PORT_NONE;
+}
+
+/* A frame of @len bytes handed to the VM behind port @ifindex, index @index. */
+static __always_inline void count_port_tx(__u32 ifindex, __u16 index, __u32 len)
+{
+	struct ovx_port_stats *ps = port_stats(port_index(ifindex, index));
 
 	if (ps) {
 		ps->tx_packets++;

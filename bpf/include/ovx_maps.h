@@ -57,7 +57,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, OVX_MAX_PORTS);
 	__type(key, struct ovx_flood_key);
-	__type(value, __u32);
+	__type(value, struct ovx_flood_port);
 } ovx_flood_ports SEC(".maps");
 
 struct {
@@ -131,7 +131,7 @@ struct {
 } ovx_learned SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, OVX_MAX_PORTS);
 	__type(key, __u32);
 	__type(value, struct ovx_port_stats);

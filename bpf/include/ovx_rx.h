@@ -326,7 +326,7 @@ static __always_inline int rx_member(const struct ovx_rx *rx, __u32 *segment,
 /*
  * Accept the inner frame whose MACs are @dst and @src into its segment:
  * the sender must be a VTEP of the segment; its source MAC is learned.
- * Returns -1 with *segment and *ifindex (0 = flood) set, or a drop reason
+ * Returns -1 with *segment, *ifindex (0 = flood) and *port (its index) set, or a drop reason
  * with *segment set as far as known. With @may_forward, a MAC behind a
  * forwarding pointer gives *ifindex OVX_SHIM_FORWARD, for a frame that no
  * VTEP sent on before (its mark) and that would not go back to its sender:
@@ -334,7 +334,7 @@ static __always_inline int rx_member(const struct ovx_rx *rx, __u32 *segment,
  */
 static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 				    const __u8 *src, __u32 *segment, __u32 *ifindex,
-				    int may_forward)
+				    __u16 *port, int may_forward)
 {
 	const struct ovx_fdb_entry *e;
 	const struct ovx_segment *seg = NULL;
@@ -343,6 +343,7 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 	int reason;
 
 	*ifindex = 0;
+	*port = OVX_PORT_NONE;
 	reason = rx_member(rx, segment, &seg);
 	if (reason >= 0)
 		return reason;
@@ -357,6 +358,7 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 		e = fdb_lookup(*segment, seg, dst, now);
 		if (e && e->kind == OVX_FDB_PORT) {
 			*ifindex = e->ifindex;
+			*port = e->port;
 		} else if (e) {
 			/* Split horizon: what came from the overlay never goes back... */
 			if (!may_forward || rx->forwarded || addr_eq(&e->vtep, &rx->src))
@@ -378,9 +380,10 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
  * on, as their rebuilt skb has no outer headers left to re-encapsulate in.
  */
 static __always_inline int rx_accept(const struct ovx_rx *rx, const __u8 *dst,
-				     const __u8 *src, __u32 *segment, __u32 *ifindex)
+				     const __u8 *src, __u32 *segment, __u32 *ifindex,
+				     __u16 *port)
 {
-	return rx_judge(rx, dst, src, segment, ifindex, 0);
+	return rx_judge(rx, dst, src, segment, ifindex, port, 0);
 }
 
 #endif /* OVX_RX_H */

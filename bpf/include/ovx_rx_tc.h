@@ -32,22 +32,24 @@ static __always_inline int rx_tc_drop(__u32 segment, int reason)
 	return TC_ACT_SHOT;
 }
 
-/* To one local port, or to every local port of the segment. */
+/* To one local port (@port its index), or to every local port of the segment. */
 static __always_inline int rx_tc_deliver(struct __sk_buff *skb, __u32 segment,
-					 __u32 ifindex)
+					 __u32 ifindex, __u16 port)
 {
 	const struct ovx_segment *seg;
+	struct ovx_flood_port pending;
 	struct ovx_seg_stats *st;
 
 	if (ifindex) {
-		count_port_tx(ifindex, skb->len);
+		count_port_tx(ifindex, port, skb->len);
 		return bpf_redirect(ifindex, 0);
 	}
 	seg = bpf_map_lookup_elem(&ovx_segments, &segment);
 	st = seg_stats(segment);
 	if (!seg || !st)
 		return rx_tc_drop(segment, OVX_DROP_UNKNOWN_VNI);
-	return flood_ports_finish(skb, flood_ports(skb, segment, seg, 0, st), st);
+	pending = flood_ports(skb, segment, seg, 0, st);
+	return flood_ports_finish(skb, &pending, st);
 }
 
 /*
@@ -108,11 +110,12 @@ static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_c
 {
 	struct ethhdr inner __attribute__((aligned(4)));
 	__u32 segment, ifindex, min_len;
+	__u16 port;
 	int reason;
 
 	if (bpf_skb_load_bytes(skb, rx->inner_off, &inner, sizeof(inner)))
 		return rx_tc_drop(0, OVX_DROP_MALFORMED);
-	reason = rx_judge(rx, inner.h_dest, inner.h_source, &segment, &ifindex,
+	reason = rx_judge(rx, inner.h_dest, inner.h_source, &segment, &ifindex, &port,
 			  skb->gso_segs <= 1);
 	if (reason >= 0)
 		return rx_tc_drop(segment, reason);
@@ -133,7 +136,7 @@ static __always_inline int rx_tc_decap(struct __sk_buff *skb, const struct ovx_c
 	    bpf_skb_store_bytes(skb, 0, &inner, sizeof(inner), 0) ||
 	    (skb->len > rx->inner_len && bpf_skb_change_tail(skb, rx->inner_len, 0)))
 		return rx_tc_drop(segment, OVX_DROP_TX_ERROR);
-	return rx_tc_deliver(skb, segment, ifindex);
+	return rx_tc_deliver(skb, segment, ifindex, port);
 }
 
 static __always_inline __u32 stt_sender_hash(const struct ovx_rx *rx)
@@ -163,12 +166,13 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	const struct ethhdr *inner = (const void *)(s->data + sizeof(*stt));
 	__u32 segment, ifindex, mtu_len = 0, len = rx->stt_len - sizeof(*stt);
 	struct ovx_seg_stats *st;
+	__u16 port;
 	int reason;
 
 	/* The first segment's STT header; stt_admit() checked its version. */
 	rx->id = bpf_be64_to_cpu(stt->context_id);
 	rx->inner_len = len;
-	reason = rx_accept(rx, inner->h_dest, inner->h_source, &segment, &ifindex);
+	reason = rx_accept(rx, inner->h_dest, inner->h_source, &segment, &ifindex, &port);
 	if (reason < 0 && len > OVX_STT_SEGMENTED_MAX)
 		reason = OVX_DROP_REASSEMBLY;
 	if (reason >= 0) {
@@ -206,7 +210,7 @@ static __always_inline int stt_deliver(struct __sk_buff *skb, struct ovx_rx *rx,
 	st = seg_stats(segment);
 	if (st)
 		st->stt_reassembled++;
-	return rx_tc_deliver(skb, segment, ifindex);
+	return rx_tc_deliver(skb, segment, ifindex, port);
 }
 
 /*

@@ -170,7 +170,7 @@ TEST_P(EveryEncap, XdpDecapsulatesToTheLocalPort)
 	const auto r = run_xdp(from_vtep_frame(2, blue_id(encap_), ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
 	EXPECT_EQ(hex(r.out),
-		  hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
+		  hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")), kVm1Port)));
 	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
 	EXPECT_EQ(stats(kBlue).rx_bytes, ping_to_vm1.size());
 }
@@ -205,7 +205,7 @@ TEST_P(EveryEncap, SameMacInAnotherTenantStaysThere)
 	const auto r = run_xdp(from_vtep_frame(2, 6001, ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
 	EXPECT_EQ(hex(r.out),
-		  hex(decapsulated(ping_to_vm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")))));
+		  hex(decapsulated(ping_to_vm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")), kVm3Port)));
 }
 
 TEST_P(EveryEncap, LearnsTheSenderBehindItsVtep)
@@ -286,7 +286,7 @@ TEST_F(Geneve, OptionsAreSkipped)
 	const Bytes opts{0x01, 0x02, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0x7f, 0x00};
 	const auto r = run_xdp(geneve_from_vtep2(opts, 0, ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_EQ(hex(r.out), hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
+	EXPECT_EQ(hex(r.out), hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")), kVm1Port)));
 }
 
 TEST_F(Geneve, UnknownCriticalOptionIsDropped)
@@ -662,12 +662,6 @@ protected:
 	void TearDown() override { remove_segmenter(kInstance); }
 
 	std::string return_side() const { return segmenter_name(kInstance) + "r"; }
-	ovx_port_stats port_stats(const std::string &port)
-	{
-		return sum_per_cpu(dp_->tables().port_stats.lookup(
-			static_cast<std::uint32_t>(ifindex(port))));
-	}
-
 	static constexpr const char *kInstance = "packet-test";
 	static constexpr SkbMeta kTso{.gso_size = 1400, .gso_segs = 3};
 	Segmenter sg_;

@@ -61,6 +61,11 @@ ovx_seg_stats DatapathTest::stats(std::uint32_t segment)
 	return sum_per_cpu(dp_->tables().seg_stats.lookup(segment));
 }
 
+ovx_port_stats DatapathTest::port_stats(const std::string &name)
+{
+	return sum_per_cpu(dp_->tables().port_stats_of(static_cast<std::uint32_t>(ifindex(name))));
+}
+
 std::optional<ovx_fdb_entry> DatapathTest::fdb(std::uint32_t segment, MacAddr m)
 {
 	ovx_fdb_key key{};

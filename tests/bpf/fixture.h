@@ -26,6 +26,8 @@ protected:
 			 const SkbMeta &meta = {});
 
 	ovx_seg_stats stats(std::uint32_t segment);
+	// Port @name's counters, read by its index as `ovx stats` does.
+	ovx_port_stats port_stats(const std::string &name);
 	std::optional<ovx_fdb_entry> fdb(std::uint32_t segment, MacAddr m);
 	void put_fdb(std::uint32_t segment, MacAddr m, const ovx_fdb_entry &e);
 

@@ -206,7 +206,8 @@ void apply_config_text(Dataplane &dp, const std::string &yaml,
 	for (const Segment &s : config.segments)
 		for (const Port &p : s.ports)
 			r.port_ifindex[p.interface] = packet_ifindex(p.interface);
-	DesiredState want = build_desired(config, r, {}, {});
+	// Ports keep their indexes, as `ovx apply` keeps them.
+	DesiredState want = build_desired(config, r, {}, {}, port_indexes(dp.tables().ports.dump()));
 	want.config.cookie[0] = kCookie[0];
 	want.config.cookie[1] = kCookie[1];
 	if (segmenter)
@@ -216,7 +217,7 @@ void apply_config_text(Dataplane &dp, const std::string &yaml,
 }
 
 Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
-		   const std::uint32_t (&cookie)[2])
+		   std::uint16_t port, const std::uint32_t (&cookie)[2])
 {
 	ovx_rx_shim shim{};
 	shim.ver_ihl = 0x45;
@@ -225,6 +226,7 @@ Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifin
 	shim.cookie[1] = cookie[1];
 	shim.segment = segment;
 	shim.ifindex = ifindex;
+	shim.port = port;
 	Bytes payload(sizeof(shim) + inner.size());
 	std::memcpy(payload.data(), &shim, sizeof(shim));
 	std::copy(inner.begin(), inner.end(), payload.begin() + sizeof(shim));

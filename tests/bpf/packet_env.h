@@ -32,6 +32,8 @@ inline const MacAddr kVm3 = kVm1;
 inline const MacAddr kRemoteStatic = mac("02:00:00:00:02:01"); // blue, behind .2
 inline const MacAddr kBroadcast = mac("ff:ff:ff:ff:ff:ff");
 inline constexpr std::uint32_t kBlue = 1, kRed = 2;
+// The port indexes (struct ovx_port) apply_packet_config() gives them.
+inline constexpr std::uint16_t kVm1Port = 1, kVm2Port = 2, kVm3Port = 3;
 // The receive cookie of the environment's instance (ovx_config.cookie).
 inline constexpr std::uint32_t kCookie[2] = {0x6f767833, 0x0c00c1e5};
 
@@ -58,9 +60,9 @@ RunResult test_run_tc(const Dataplane &dp, Program program, int ingress_ifindex,
 
 // What xdp_underlay leaves for tc_underlay: @inner behind the shim the
 // host's stack drops (struct ovx_rx_shim), with the cookie and the decision
-// (segment, local port, 0 to flood, or OVX_SHIM_FORWARD).
+// (segment, local port and its index, 0 to flood, or OVX_SHIM_FORWARD).
 Bytes decapsulated(const Bytes &inner, std::uint32_t segment, std::uint32_t ifindex,
-		   const std::uint32_t (&cookie)[2] = kCookie);
+		   std::uint16_t port = OVX_PORT_NONE, const std::uint32_t (&cookie)[2] = kCookie);
 
 // Moves the process into a new network namespace (gone when it exits) and
 // creates the interfaces there; needs root. Throws on failure.

@@ -25,7 +25,7 @@ TEST_F(TcUnderlay, HostTrafficPasses)
 TEST_F(TcUnderlay, DeliversWhatXdpDecapsulatedWithItsHeaderBack)
 {
 	const auto vm1 = static_cast<std::uint32_t>(ifindex("vm1"));
-	const auto r = run_tc(Program::tc_underlay, "ul0", decapsulated(kToVm1, kBlue, vm1));
+	const auto r = run_tc(Program::tc_underlay, "ul0", decapsulated(kToVm1, kBlue, vm1, kVm1Port));
 	EXPECT_EQ(r.retval, TC_ACT_REDIRECT);
 	EXPECT_EQ(hex(r.out), hex(kToVm1));
 }
@@ -49,7 +49,7 @@ TEST_F(TcUnderlay, AHiddenFrameWithoutOurCookieIsRefused)
 	// the shim naming red's port, with a guessed cookie.
 	const std::uint32_t guess[2] = {kCookie[0], kCookie[1] ^ 1};
 	const auto r = run_tc(Program::tc_underlay, "ul0",
-			      decapsulated(kToVm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")),
+			      decapsulated(kToVm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")), kVm3Port,
 					   guess));
 	EXPECT_EQ(r.retval, TC_ACT_SHOT);
 	EXPECT_EQ(stats(0).drops[OVX_DROP_MALFORMED], 1u);
@@ -58,7 +58,7 @@ TEST_F(TcUnderlay, AHiddenFrameWithoutOurCookieIsRefused)
 
 TEST_F(TcUnderlay, XdpDropsHiddenFramesFromTheWire)
 {
-	const auto r = run_xdp(decapsulated(kToVm1, kRed, static_cast<std::uint32_t>(ifindex("vm3"))));
+	const auto r = run_xdp(decapsulated(kToVm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")), kVm3Port));
 	EXPECT_EQ(r.retval, XDP_DROP);
 	EXPECT_EQ(stats(0).drops[OVX_DROP_MALFORMED], 1u);
 }

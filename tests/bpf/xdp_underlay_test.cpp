@@ -32,7 +32,7 @@ TEST_F(XdpUnderlay, DecapsulatesToTheLocalPort)
 	const auto r = run_xdp(from_vtep(kVtep2, 5001, ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
 	EXPECT_EQ(hex(r.out),
-		  hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
+		  hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")), kVm1Port)));
 	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
 }
 
@@ -41,7 +41,7 @@ TEST_F(XdpUnderlay, SameMacInAnotherTenantGoesToThatTenantsPort)
 	const auto r = run_xdp(from_vtep(kVtep2, 5002, ping_to_vm1));
 	EXPECT_EQ(r.retval, XDP_PASS);
 	EXPECT_EQ(hex(r.out),
-		  hex(decapsulated(ping_to_vm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")))));
+		  hex(decapsulated(ping_to_vm1, kRed, static_cast<std::uint32_t>(ifindex("vm3")), kVm3Port)));
 	EXPECT_EQ(stats(kRed).rx_packets, 1u);
 	EXPECT_EQ(stats(kBlue).rx_packets, 0u);
 }
@@ -330,7 +330,7 @@ TEST_F(XdpUnderlay, LinkPaddingIsNotPartOfTheInnerFrame)
 	frame.resize(frame.size() + 24, 0);
 	const auto r = run_xdp(frame);
 	EXPECT_EQ(r.retval, XDP_PASS);
-	EXPECT_EQ(hex(r.out), hex(decapsulated(arp, kBlue, static_cast<std::uint32_t>(ifindex("vm1")))));
+	EXPECT_EQ(hex(r.out), hex(decapsulated(arp, kBlue, static_cast<std::uint32_t>(ifindex("vm1")), kVm1Port)));
 	EXPECT_EQ(stats(kBlue).rx_bytes, arp.size());
 }
 

@@ -50,6 +50,17 @@ grep ' vtep .* static$' <<<"$before" >/dev/null || e2e_fail "h1's old FDB has no
 ovx_run h1 stats --json || e2e_fail "old stats: $OVX_OUT"
 rx_before=$(ovx_json_seg_field rx_packets "$BLUE" <<<"$OVX_OUT")
 e2e_ok "h1 (v$FROM): $(wc -l <<<"$before") FDB entries, rx_packets $rx_before"
+port_counts() { # HOST: "rx_packets tx_packets" of its ports together
+	ovx_run "$1" stats --json || e2e_fail "stats on $1: $OVX_OUT"
+	/usr/bin/python3 -c '
+import json, sys
+ports = json.load(sys.stdin)["ports"]
+print(sum(p["rx_packets"] for p in ports), sum(p["tx_packets"] for p in ports))' <<<"$OVX_OUT"
+}
+# h3's port (b3) stays quiet while the others migrate under traffic: what it
+# counted before must still be there after (v5 keeps port counters by index).
+read -r b3_rx_before b3_tx_before < <(port_counts h3)
+((b3_rx_before > 0 && b3_tx_before > 0)) || e2e_fail "h3's port counted nothing before: $b3_rx_before $b3_tx_before"
 OVX=$NEW
 
 e2e_step "this ovx refuses the v$FROM pins and says what to do"
@@ -89,6 +100,10 @@ ovx_run h1 stats --json || e2e_fail "stats: $OVX_OUT"
 rx_after=$(ovx_json_seg_field rx_packets "$BLUE" <<<"$OVX_OUT")
 ((rx_after > rx_before)) || e2e_fail "rx_packets $rx_before -> $rx_after: counters not carried over"
 e2e_ok "rx_packets $rx_before -> $rx_after"
+read -r b3_rx_after b3_tx_after < <(port_counts h3)
+((b3_rx_after >= b3_rx_before && b3_tx_after >= b3_tx_before)) ||
+	e2e_fail "h3's port counters rx $b3_rx_before -> $b3_rx_after, tx $b3_tx_before -> $b3_tx_after: not carried over"
+e2e_ok "h3's port counters carried over: rx $b3_rx_before -> $b3_rx_after, tx $b3_tx_before -> $b3_tx_after"
 ovx_apply h1 || e2e_fail "apply after migration: $OVX_OUT"
 e2e_ok "apply after migration: $OVX_OUT"
 ovx_run h1 upgrade || e2e_fail "plain upgrade after migration: $OVX_OUT"

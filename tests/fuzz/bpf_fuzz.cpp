@@ -319,7 +319,7 @@ private:
 		for (auto &[sid, seg] : segment_)
 			c.seg[sid] = sum_per_cpu(t.seg_stats.lookup(sid));
 		for (int p : ports_)
-			c.port[p] = sum_per_cpu(t.port_stats.lookup(static_cast<std::uint32_t>(p)));
+			c.port[p] = sum_per_cpu(t.port_stats_of(static_cast<std::uint32_t>(p)));
 		return c;
 	}
 

@@ -4,6 +4,7 @@
 
 #include "agent/config.h"
 #include "agent/desired.h"
+#include "maps/error.h"
 
 namespace ovx {
 namespace {
@@ -74,7 +75,7 @@ TEST(Desired, SegmentsGetFreshIdsAndTheirMembers)
 	EXPECT_EQ(d.segments.at(2).flags, OVX_SEG_ACTIVE);
 	EXPECT_EQ(d.vni.at(vni_key(OVX_ENCAP_VXLAN, 5002)), 2u);
 	EXPECT_EQ(d.ports.at(11).segment, 2u);
-	EXPECT_EQ(d.flood_ports.at(ovx_flood_key{1, 0}), 10u);
+	EXPECT_EQ(d.flood_ports.at(ovx_flood_key{1, 0}).ifindex, 10u);
 	EXPECT_EQ(d.flood_vteps.size(), 3u);
 	EXPECT_EQ(d.vteps.size(), 3u); // the static remote's VTEP is in blue's flood list too
 }
@@ -144,6 +145,53 @@ TEST(Desired, NewSegmentNeverTakesAnIdStillInUse)
 	EXPECT_FALSE(d.segments.contains(1));
 	EXPECT_TRUE(d.segments.contains(2));
 	EXPECT_TRUE(d.segments.contains(3));
+}
+
+TEST(Desired, PortsAreNumberedFromOneEverywhereTheDatapathLooks)
+{
+	const DesiredState d = build_desired(two_segments(), resolved(), {}, {});
+	EXPECT_EQ(d.ports.at(10).index, 1);
+	EXPECT_EQ(d.ports.at(11).index, 2);
+	EXPECT_EQ(d.fdb.at(fdb_key(1, "02:00:00:00:01:01")).port, 1);
+	EXPECT_EQ(d.fdb.at(fdb_key(2, "02:00:00:00:01:01")).port, 2);
+	EXPECT_EQ(d.flood_ports.at(ovx_flood_key{2, 0}).index, 2);
+	EXPECT_EQ(d.flood_ports.at(ovx_flood_key{2, 0}).ifindex, 11u);
+	EXPECT_EQ(d.fdb.at(fdb_key(1, "02:00:00:00:02:01")).port, 0) << "a remote has none";
+}
+
+TEST(Desired, PortKeepsItsIndexAcrossApplies)
+{
+	// vm2 (ifindex 11) has index 7 in the maps: kept; vm1 is new.
+	const DesiredState d = build_desired(two_segments(), resolved(), {}, {}, {{11, 7}});
+	EXPECT_EQ(d.ports.at(11).index, 7);
+	EXPECT_EQ(d.ports.at(10).index, 1);
+	EXPECT_EQ(port_indexes(d.ports), (std::map<std::uint32_t, std::uint16_t>{{10, 1}, {11, 7}}));
+}
+
+TEST(Desired, NewPortNeverTakesAnIndexStillHeld)
+{
+	// Indexes 1 and 2 belong to ports this apply removes: their counters
+	// are only zeroed when a later apply hands the slots out.
+	const DesiredState d =
+		build_desired(two_segments(), resolved(), {}, {}, {{50, 1}, {51, 2}, {52, 0}});
+	EXPECT_EQ(d.ports.at(10).index, 3);
+	EXPECT_EQ(d.ports.at(11).index, 4);
+}
+
+TEST(Desired, NoFreePortIndexIsAClearError)
+{
+	std::map<std::uint32_t, std::uint16_t> held;
+	for (std::uint16_t i = 1; i < OVX_MAX_PORTS - 1; i++)
+		held[1000 + i] = i;
+	// One index left: vm1 takes it, vm2 finds none.
+	try {
+		build_desired(two_segments(), resolved(), {}, {}, held);
+		FAIL() << "no error";
+	} catch (const ConfigError &e) {
+		EXPECT_STREQ(e.what(), "no free port index: at most 4095 ports");
+	}
+	held.erase(1001);
+	EXPECT_EQ(build_desired(two_segments(), resolved(), {}, {}, held).ports.at(11).index, 4095);
 }
 
 TEST(Desired, InnerMtuIsUnderlayMinusVxlanOverhead)
