@@ -54,9 +54,15 @@ struct Underlay {
 	const IpAddr &address(int family) const;
 };
 
+// How frames from the underlay reach a port: `auto` (the default) with
+// XDP_REDIRECT when the port takes XDP frames and the underlay runs native
+// XDP, else by TC; `tc` by TC always (tc_underlay's bpf_redirect()).
+enum class Delivery { automatic, tc };
+
 struct Port {
 	std::string interface;
 	Mac mac{};
+	Delivery delivery = Delivery::automatic;
 	Origin origin;
 };
 
@@ -114,5 +120,6 @@ const char *encap_name(ovx_encap encap);
 // What the segment id is called in this encapsulation ("VNI", "VSID", ...).
 const char *id_name(ovx_encap encap);
 const char *xdp_mode_name(XdpMode mode);
+const char *delivery_name(Delivery delivery);
 
 } // namespace ovx

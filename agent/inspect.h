@@ -52,6 +52,9 @@ struct PortView {
 	std::string tenant;
 	Mac mac{};
 	ovx_port_stats stats{}; // summed over CPUs; zero until the port counts
+	// How frames from the underlay reach it: "xdp-redirect" (in
+	// ovx_port_devmap) or "tc" (agent/delivery.h).
+	std::string delivery;
 };
 
 struct MapFill {

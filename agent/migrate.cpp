@@ -112,7 +112,11 @@ void fill_rx_vteps(Tables &t)
 }
 
 // Maps v5 added or changed: made fresh in every migration, filled by fill_v5.
-const std::set<std::string_view> kV5Fresh = {};
+// ovx_port_devmap starts empty: every port takes the TC delivery, as under
+// the old programs, until the next apply (an agent's periodic pass, or
+// `ovx apply`) decides which ports take XDP_REDIRECT; deciding needs the
+// file's `delivery` keys, which a migration does not read.
+const std::set<std::string_view> kV5Fresh = {"ovx_port_devmap"};
 
 // What v5 adds to the maps every older version has. Runs after the version's
 // own conversion, before the switch.

@@ -71,6 +71,7 @@ StatusView status(const std::string &instance)
 	hashed(t.flood_vteps);
 	hashed(t.vteps);
 	hashed(t.port_stats);
+	hashed(t.port_devmap);
 	return v;
 }
 
