@@ -2,8 +2,10 @@
 // the devmap leaves xdp_underlay as the bare inner frame, counted as TC
 // delivery counts it; everything else keeps the shim. And the control
 // plane's side: which ports the kernel says take XDP frames.
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -146,16 +148,20 @@ TEST_F(Devmap, EachApplyDecidesAgain)
 	}
 }
 
+// xdp_underlay alone on ul0, no tc_underlay: only XDP_REDIRECT delivers.
 class DevmapLive : public Devmap {
 protected:
 	void SetUp() override
 	{
 		Devmap::SetUp();
-		attach_underlay();
+		ASSERT_EQ(bpf_xdp_attach(ifindex("ul0"), dp_->program_fd(Program::xdp_underlay),
+					 XDP_FLAGS_DRV_MODE, nullptr),
+			  0)
+			<< std::strerror(errno);
 	}
 	void TearDown() override
 	{
-		detach_underlay();
+		bpf_xdp_detach(ifindex("ul0"), XDP_FLAGS_DRV_MODE, nullptr);
 		Devmap::TearDown();
 	}
 };
@@ -172,6 +178,12 @@ TEST_F(DevmapLive, TheVmGetsTheFrameAndItsPortCountsIt)
 	EXPECT_EQ(port_stats("vm1").tx_bytes, ping_to_vm1.size());
 	EXPECT_EQ(stats(kBlue).rx_packets, 1u);
 	EXPECT_TRUE(captured("vm2").empty());
+
+	// The same frame for a port outside the devmap waits for tc_underlay.
+	dp_->tables().port_devmap.erase(static_cast<std::uint32_t>(ifindex("vm1")));
+	send_from_peer("ul0", from_vtep2(5001, ping_to_vm1));
+	EXPECT_TRUE(captured("vm1").empty());
+	EXPECT_EQ(port_stats("vm1").tx_packets, 1u);
 }
 
 } // namespace
