@@ -462,7 +462,9 @@ ApplyResult apply_or_plan(const Config &asked, const std::string &instance,
 		for (const Port &p : s.ports)
 			deliveries[static_cast<std::uint32_t>(resolved.port_ifindex.at(p.interface))] =
 				p.delivery;
-	result.delivery = refresh_delivery(t, config.underlay.mode, deliveries);
+	result.delivery =
+		refresh_delivery(t, config.underlay.mode,
+				 interface_driver(config.underlay.interface) == "veth", deliveries);
 	if (applied)
 		*applied = Applied{config.underlay.mode, resolved, std::move(want)};
 	return result;

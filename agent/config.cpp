@@ -461,10 +461,10 @@ XdpMode Reader::xdp_mode(const Value &v) const
 Delivery Reader::delivery(const Value &v) const
 {
 	const std::string_view text = scalar(v);
-	for (const Delivery d : {Delivery::automatic, Delivery::tc})
+	for (const Delivery d : {Delivery::automatic, Delivery::xdp, Delivery::tc})
 		if (text == delivery_name(d))
 			return d;
-	fail(v, "unknown delivery " + quoted(text) + " (expected auto or tc)");
+	fail(v, "unknown delivery " + quoted(text) + " (expected auto, xdp or tc)");
 }
 
 ovx_encap Reader::encap(const Value &v) const
@@ -805,7 +805,15 @@ const char *xdp_mode_name(XdpMode mode)
 
 const char *delivery_name(Delivery delivery)
 {
-	return delivery == Delivery::tc ? "tc" : "auto";
+	switch (delivery) {
+	case Delivery::xdp:
+		return "xdp";
+	case Delivery::tc:
+		return "tc";
+	case Delivery::automatic:
+		break;
+	}
+	return "auto";
 }
 
 } // namespace ovx

@@ -54,10 +54,11 @@ struct Underlay {
 	const IpAddr &address(int family) const;
 };
 
-// How frames from the underlay reach a port: `auto` (the default) with
-// XDP_REDIRECT when the port takes XDP frames and the underlay runs native
-// XDP, else by TC; `tc` by TC always (tc_underlay's bpf_redirect()).
-enum class Delivery { automatic, tc };
+// How frames from the underlay reach a port (agent/delivery.h): `auto` (the
+// default) with XDP_REDIRECT when the port takes XDP frames and the underlay
+// is a NIC in native XDP, else by TC; `xdp` the same on a veth underlay too;
+// `tc` by TC always (tc_underlay's bpf_redirect()).
+enum class Delivery { automatic, xdp, tc };
 
 struct Port {
 	std::string interface;

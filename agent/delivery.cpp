@@ -4,13 +4,14 @@
 
 namespace ovx {
 
-DeliveryState refresh_delivery(Tables &t, XdpMode mode,
+DeliveryState refresh_delivery(Tables &t, XdpMode mode, bool underlay_veth,
 			       const std::map<std::uint32_t, Delivery> &ports)
 {
 	DeliveryState state;
+	const Delivery wanted = underlay_veth ? Delivery::xdp : Delivery::automatic;
 	if (mode == XdpMode::native)
 		for (const auto &[ifindex, delivery] : ports)
-			if (delivery == Delivery::automatic &&
+			if ((delivery == wanted || delivery == Delivery::xdp) &&
 			    takes_xdp_frames(static_cast<int>(ifindex)))
 				state.xdp.insert(ifindex);
 	for (const auto &[ifindex, value] : t.port_devmap.dump())

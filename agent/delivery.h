@@ -24,10 +24,17 @@ struct DeliveryState {
 
 // ovx_port_devmap made to hold the ports of @ports (ifindex -> what the file
 // asks) that take XDP_REDIRECT: the underlay runs native XDP (@mode, made
-// concrete), the file leaves the port's delivery auto, and the kernel says
-// the port takes XDP frames (takes_xdp_frames()). Generic XDP has made an
-// skb already, which TC delivers as cheaply; in mode tc no XDP runs at all.
-DeliveryState refresh_delivery(Tables &t, XdpMode mode,
+// concrete), the kernel says the port takes XDP frames (takes_xdp_frames()),
+// and the file asks `xdp` for the port, or `auto` on an underlay that is no
+// veth (@underlay_veth). Generic XDP has made an skb already, which TC
+// delivers as cheaply; in mode tc no XDP runs at all.
+// Why not on a veth underlay by default: its frames come from this host's
+// own namespaces, where a sender's checksum offload leaves the inner TCP or
+// UDP checksum to be filled in later (CHECKSUM_PARTIAL), a fact only the skb
+// carries. XDP_REDIRECT hands on the bytes without the skb, and the VM would
+// drop the segment as corrupt; TC delivery keeps the skb. Frames from a
+// NIC's wire carry their checksums in the bytes.
+DeliveryState refresh_delivery(Tables &t, XdpMode mode, bool underlay_veth,
 			       const std::map<std::uint32_t, Delivery> &ports);
 
 // "xdp-redirect" or "tc": what `show` says of a port.

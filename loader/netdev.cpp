@@ -70,7 +70,8 @@ std::optional<std::uint16_t> genl_family(const char *name)
 
 bool takes_xdp_frames(int ifindex)
 {
-	const auto family = genl_family("netdev");
+	// Fixed while the kernel runs: asked once per process, not per port.
+	static const auto family = genl_family("netdev");
 	if (!family)
 		return false;
 	std::vector<char> buf;

@@ -124,25 +124,29 @@ TEST_F(Devmap, EachApplyDecidesAgain)
 	const auto vm2 = static_cast<std::uint32_t>(ifindex("vm2"));
 	const auto vm3 = static_cast<std::uint32_t>(ifindex("vm3"));
 	const std::map<std::uint32_t, Delivery> ports = {
-		{vm1, Delivery::automatic}, {vm2, Delivery::tc}, {vm3, Delivery::automatic}};
+		{vm1, Delivery::xdp}, {vm2, Delivery::tc}, {vm3, Delivery::automatic}};
 	Tables &t = dp_->tables();
 	set_gro("vm1p", true);
 	set_gro("vm2p", true);
-	auto s = refresh_delivery(t, XdpMode::native, ports);
+	auto s = refresh_delivery(t, XdpMode::native, false, ports);
 	EXPECT_EQ(s.xdp, (std::set<std::uint32_t>{vm1})) << "vm2 asks for tc; vm3 cannot";
 	EXPECT_EQ(s.added, 1u);
 	EXPECT_EQ(t.port_devmap.lookup(vm1), vm1);
 
 	set_gro("vm3p", true);
 	set_gro("vm1p", false);
-	s = refresh_delivery(t, XdpMode::native, ports);
+	s = refresh_delivery(t, XdpMode::native, false, ports);
 	EXPECT_EQ(s.xdp, (std::set<std::uint32_t>{vm3}));
 	EXPECT_EQ(s.added, 1u);
 	EXPECT_EQ(s.removed, 1u);
 	EXPECT_FALSE(t.port_devmap.lookup(vm1));
 
+	set_gro("vm1p", true);
+	s = refresh_delivery(t, XdpMode::native, true, ports);
+	EXPECT_EQ(s.xdp, (std::set<std::uint32_t>{vm1})) << "a veth underlay: only delivery: xdp";
+
 	for (XdpMode m : {XdpMode::tc, XdpMode::generic}) {
-		s = refresh_delivery(t, m, ports);
+		s = refresh_delivery(t, m, false, ports);
 		EXPECT_TRUE(s.xdp.empty()) << xdp_mode_name(m);
 		EXPECT_EQ(t.port_devmap.count(), 0u) << xdp_mode_name(m);
 	}
