@@ -454,6 +454,14 @@ ApplyResult apply_or_plan(const Config &asked, const std::string &instance,
 	// After the commit: the VTEPs' managed neighbours exist by now, and a
 	// next hop not resolved yet only means the FIB path for a while.
 	result.nexthops = refresh_nexthops(t, monotonic_ns());
+	std::map<std::uint32_t, Delivery> deliveries;
+	for (const Segment &s : config.segments)
+		for (const Port &p : s.ports)
+			deliveries[static_cast<std::uint32_t>(resolved.port_ifindex.at(p.interface))] =
+				p.delivery;
+	result.delivery =
+		refresh_delivery(t, config.underlay.mode,
+				 interface_driver(config.underlay.interface) == "veth", deliveries);
 	if (applied)
 		*applied = Applied{config.underlay.mode, resolved, std::move(want)};
 	return result;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/config.h"
+#include "agent/delivery.h"
 #include "agent/desired.h"
 #include "agent/nexthops.h"
 #include "agent/reconcile.h"
@@ -26,6 +27,9 @@ struct ApplyResult {
 	// The next-hop table as this apply refreshed it (not by a delta, nor
 	// in a plan); for the agents' NextHopWatch.
 	std::optional<NextHopState> nexthops;
+	// The ports that take XDP_REDIRECT, as this apply decided (not by a
+	// delta, nor in a plan).
+	std::optional<DeliveryState> delivery;
 };
 
 // underlay.mode auto made concrete for @interface, by its driver: tc on a

@@ -187,6 +187,7 @@ private:
 			   int &family_line) const;
 	void underlay_addresses(const Value &v, Underlay &u) const;
 	XdpMode xdp_mode(const Value &v) const;
+	Delivery delivery(const Value &v) const;
 	ovx_encap encap(const Value &v) const;
 
 	Underlay read_underlay(const Value &v) const;
@@ -457,6 +458,15 @@ XdpMode Reader::xdp_mode(const Value &v) const
 			     " (expected auto, native, generic, offload or tc)");
 }
 
+Delivery Reader::delivery(const Value &v) const
+{
+	const std::string_view text = scalar(v);
+	for (const Delivery d : {Delivery::automatic, Delivery::xdp, Delivery::tc})
+		if (text == delivery_name(d))
+			return d;
+	fail(v, "unknown delivery " + quoted(text) + " (expected auto, xdp or tc)");
+}
+
 ovx_encap Reader::encap(const Value &v) const
 {
 	const std::string_view text = scalar(v);
@@ -595,7 +605,7 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 				fail(list[i], "too many ports (at most " +
 						      std::to_string(OVX_MAX_PORTS) +
 						      " in all segments together)");
-			const Fields pf = fields(list[i], {"interface", "mac"});
+			const Fields pf = fields(list[i], {"interface", "mac", "delivery"});
 			Port p;
 			const Value &ifv = need(list[i], pf, "interface");
 			p.interface = ifname(ifv);
@@ -616,6 +626,8 @@ Segment Reader::read_segment(const Value &v, const Underlay &underlay)
 			const Value &macv = need(list[i], pf, "mac");
 			p.mac = unicast_mac(macv);
 			claim_mac(macv, p.mac, list[i]);
+			if (const Value *dv = find(pf, "delivery"))
+				p.delivery = delivery(*dv);
 			s.ports.push_back(p);
 		}
 	}
@@ -789,6 +801,19 @@ const char *xdp_mode_name(XdpMode mode)
 		return "auto";
 	}
 	return "unknown";
+}
+
+const char *delivery_name(Delivery delivery)
+{
+	switch (delivery) {
+	case Delivery::xdp:
+		return "xdp";
+	case Delivery::tc:
+		return "tc";
+	case Delivery::automatic:
+		break;
+	}
+	return "auto";
 }
 
 } // namespace ovx

@@ -54,9 +54,16 @@ struct Underlay {
 	const IpAddr &address(int family) const;
 };
 
+// How frames from the underlay reach a port (agent/delivery.h): `auto` (the
+// default) with XDP_REDIRECT when the port takes XDP frames and the underlay
+// is a NIC in native XDP, else by TC; `xdp` the same on a veth underlay too;
+// `tc` by TC always (tc_underlay's bpf_redirect()).
+enum class Delivery { automatic, xdp, tc };
+
 struct Port {
 	std::string interface;
 	Mac mac{};
+	Delivery delivery = Delivery::automatic;
 	Origin origin;
 };
 
@@ -114,5 +121,6 @@ const char *encap_name(ovx_encap encap);
 // What the segment id is called in this encapsulation ("VNI", "VSID", ...).
 const char *id_name(ovx_encap encap);
 const char *xdp_mode_name(XdpMode mode);
+const char *delivery_name(Delivery delivery);
 
 } // namespace ovx

@@ -95,7 +95,7 @@ Config current_config(const Dataplane &dp)
 			s.learn_limit = sv.learn_max;
 		s.flood = sv.flood;
 		for (const std::string &ifname : sv.ports)
-			s.ports.push_back(Port{ifname, port_mac[ifname], {}});
+			s.ports.push_back(Port{ifname, port_mac[ifname], Delivery::automatic, {}});
 		index[s.name] = c.segments.size();
 		c.segments.push_back(std::move(s));
 	}
@@ -128,8 +128,12 @@ nlohmann::ordered_json config_tree(const Config &c)
 			seg["learn_limit"] = *s.learn_limit;
 		seg["flood"] = ips(s.flood);
 		seg["ports"] = json::array();
-		for (const Port &p : s.ports)
-			seg["ports"].push_back({{"interface", p.interface}, {"mac", format_mac(p.mac)}});
+		for (const Port &p : s.ports) {
+			json port = {{"interface", p.interface}, {"mac", format_mac(p.mac)}};
+			if (p.delivery != Delivery::automatic)
+				port["delivery"] = delivery_name(p.delivery);
+			seg["ports"].push_back(std::move(port));
+		}
 		seg["remotes"] = json::array();
 		for (const Remote &r : s.remotes)
 			seg["remotes"].push_back({{"mac", format_mac(r.mac)}, {"vtep", format_ip(r.vtep)}});

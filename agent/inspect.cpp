@@ -11,7 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
+#include "agent/delivery.h"
 #include "agent/desired.h"
 #include "agent/offload.h"
 #include "agent/reconcile.h"
@@ -144,10 +146,14 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		if (it != index.end() && k.index < v.segments[it->second].flood.size())
 			v.segments[it->second].flood[k.index] = from_abi(addr);
 	}
+	std::set<std::uint32_t> redirected;
+	for (const auto &[ifindex, value] : t.port_devmap.dump())
+		redirected.insert(ifindex);
 	for (const auto &[ifindex, port] : t.ports.dump()) {
 		if (!port.segment) // the STT segmenter's return side, not a VM's port
 			continue;
 		PortView p;
+		p.delivery = delivery_path(redirected.contains(ifindex));
 		p.interface = interface_name(ifindex);
 		p.ifindex = static_cast<int>(ifindex);
 		p.segment = segment_name(port.segment);

@@ -53,6 +53,9 @@ struct PortView {
 	Mac mac{};
 	std::uint16_t index = OVX_PORT_NONE; // its counters' slot (struct ovx_port)
 	ovx_port_stats stats{}; // summed over CPUs
+	// How frames from the underlay reach it: "xdp-redirect" (in
+	// ovx_port_devmap) or "tc" (agent/delivery.h).
+	std::string delivery;
 };
 
 struct MapFill {

@@ -115,8 +115,13 @@ void fill_rx_vteps(Tables &t)
 
 // Maps v5 added or changed: made fresh in every migration, filled by fill_v5.
 // Port counters became an array by port index (from a hash by ifindex), and
-// the flood lists' members carry the index.
-const std::set<std::string_view> kV5Fresh = {"ovx_port_stats", "ovx_flood_ports"};
+// the flood lists' members carry the index. ovx_port_devmap starts empty:
+// every port takes the TC delivery, as under the old programs, until the
+// next apply (an agent's periodic pass, or `ovx apply`) decides which ports
+// take XDP_REDIRECT; deciding needs the file's `delivery` keys, which a
+// migration does not read.
+const std::set<std::string_view> kV5Fresh = {"ovx_port_stats", "ovx_flood_ports",
+					     "ovx_port_devmap"};
 
 // What v5 adds to the maps every older version (@from) has. Runs after the
 // version's own conversion, before the switch. Every port gets an index, in

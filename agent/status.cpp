@@ -75,6 +75,7 @@ StatusView status(const std::string &instance)
 	hashed(t.vteps);
 	// slot 0 is never a port's
 	v.maps.push_back({t.port_stats.name(), indexed, t.port_stats.max_entries() - 1});
+	hashed(t.port_devmap);
 	return v;
 }
 

@@ -28,7 +28,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../scripts/lib/ovx.sh"
 
-rounds=3 secs=5 pings=500 pps_args=(--seconds 5) profile=""
+# E2E_ROUNDS, E2E_KINDS: fewer rounds or dataplanes (e.g. "ovx kernel").
+rounds=${E2E_ROUNDS:-3} secs=5 pings=500 pps_args=(--seconds 5) profile=""
 case ${1:-} in
 --quick) rounds=1 secs=1 pings=20 pps_args=(--count 20000 --seconds 3) ;; # 20,000 frames
 --profile)
@@ -245,7 +246,7 @@ echo "round,dataplane,metric,value"
 failed=0
 for ((r = 0; r < rounds; r++)); do
 	# Rotate which goes first, so none always runs on a warmer machine.
-	kinds=(ovx ovx-generic ovx-tc kernel)
+	read -ra kinds <<<"${E2E_KINDS:-ovx ovx-generic ovx-tc kernel}"
 	order=""
 	for ((i = 0; i < ${#kinds[@]}; i++)); do
 		order+=" ${kinds[(i + r) % ${#kinds[@]}]}"

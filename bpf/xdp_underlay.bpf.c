@@ -8,7 +8,9 @@
  * then the source MAC is learned, the outer headers stripped, and the
  * delivery decision (one local port, flood, or on to another VTEP by a
  * forwarding pointer) is left in a shim in front
- * of the inner frame for tc_underlay, which owns skb-level delivery. The
+ * of the inner frame for tc_underlay, which owns skb-level delivery; but
+ * a frame for one local port that takes XDP frames (ovx_port_devmap) goes
+ * there directly, with XDP_REDIRECT. The
  * shim is a frame the host's stack drops (struct ovx_rx_shim): without
  * tc_underlay to take it off, no tenant frame reaches the host. STT frames that arrive in
  * several segments pass untouched: tc_underlay reassembles them. Everything
@@ -79,6 +81,18 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	if (frame_len < (__u32)(end - data) &&
 	    bpf_xdp_adjust_tail(ctx, -(int)((__u32)(end - data) - frame_len)))
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
+	/*
+	 * A local port in ovx_port_devmap takes the inner frame as it is, with
+	 * no skb made on the underlay: counted as tc_underlay counts what it
+	 * delivers. A miss leaves the redirect unset (the flags' XDP_PASS).
+	 */
+	if (ifindex && ifindex != OVX_SHIM_FORWARD &&
+	    bpf_redirect_map(&ovx_port_devmap, ifindex, XDP_PASS) == XDP_REDIRECT) {
+		if (bpf_xdp_adjust_head(ctx, (int)rx.inner_off))
+			return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);
+		count_port_tx(ifindex, port, rx.inner_len);
+		return XDP_REDIRECT;
+	}
 	/* Outer headers off, the shim on: only tc_underlay may deliver it. */
 	if (bpf_xdp_adjust_head(ctx, (int)rx.inner_off - (int)(ETH_HLEN + sizeof(*shim))))
 		return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);

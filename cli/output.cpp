@@ -62,7 +62,10 @@ json segment_json(const SegmentView &s)
 
 json port_json(const PortView &p)
 {
-	return {{"interface", p.interface}, {"segment", p.segment}, {"mac", format_mac(p.mac)}};
+	return {{"interface", p.interface},
+		{"segment", p.segment},
+		{"mac", format_mac(p.mac)},
+		{"delivery", p.delivery}};
 }
 
 json fdb_json(const FdbView &f)
@@ -295,6 +298,9 @@ void print_show(std::ostream &out, const StateView &v)
 	out << ", vxlan port " << v.vxlan_port << ", geneve port " << v.geneve_port << '\n';
 	for (const auto &s : v.segments)
 		print_segment(out, s);
+	for (const auto &p : v.ports)
+		out << "port " << p.interface << "  segment " << p.segment << "  delivery "
+		    << p.delivery << '\n';
 	for (const auto &h : v.nexthops)
 		out << "next hop to " << format_ip(h.vtep) << ": " << h.interface << ' '
 		    << format_mac(h.mac) << (h.live ? "" : " (expired: the FIB path serves)") << '\n';

@@ -49,7 +49,8 @@ void add_port_verbs(CLI::App &app, Commands &out)
 					       j.push_back(port_json(p));
 				       else
 					       std::cout << p.interface << "  segment " << p.segment
-							 << "  mac " << format_mac(p.mac) << '\n';
+							 << "  mac " << format_mac(p.mac) << "  delivery "
+							 << p.delivery << '\n';
 			       if (g.json)
 				       std::cout << nlohmann::json{{"ports", j}}.dump(2) << '\n';
 		       }});

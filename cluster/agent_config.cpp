@@ -313,7 +313,7 @@ Config host_config(const AgentConfig &cfg, std::vector<Segment> segments,
 				unbound->push_back(p.interface + " (segment " + p.segment + ")");
 			continue;
 		}
-		it->ports.push_back(Port{p.interface, p.mac, p.origin});
+		it->ports.push_back(Port{p.interface, p.mac, Delivery::automatic, p.origin});
 		// A local MAC is the port's: a remote entry the view computed
 		// for it (another node binding it too) gives way here.
 		std::erase_if(it->remotes, [&](const Remote &r) { return r.mac == p.mac; });

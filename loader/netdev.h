@@ -21,4 +21,12 @@ std::string interface_driver(const std::string &ifname);
 bool ip_forwarding(const std::string &ifname, int family);
 void set_ip_forwarding(const std::string &ifname, int family, bool on);
 
+// Whether @ifindex takes frames another interface's XDP program redirects
+// to it (ndo_xdp_xmit), as the kernel says in its xdp_features
+// (NETDEV_XDP_ACT_NDO_XMIT, generic netlink family "netdev", Linux 6.3 on):
+// set on a tap always, and on a veth while its peer, in whatever namespace,
+// runs an XDP program or has GRO on (its NAPI, which takes such frames).
+// False when the kernel cannot say (older kernels, the interface gone).
+bool takes_xdp_frames(int ifindex);
+
 } // namespace ovx

@@ -1,11 +1,13 @@
 #include "loader/rtnl.h"
 
 #include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <memory>
+#include <string>
 
 #include "maps/error.h"
 
@@ -16,18 +18,19 @@ struct SocketCloser {
 	void operator()(mnl_socket *s) const { mnl_socket_close(s); }
 };
 
-// Sends @nlh and runs @cb over the answer; the result of mnl_cb_run().
-int exchange(nlmsghdr *nlh, mnl_cb_t cb, void *data)
+// Sends @nlh on @bus and runs @cb over the answer; the result of mnl_cb_run().
+int exchange(int bus, nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	std::unique_ptr<mnl_socket, SocketCloser> nl(mnl_socket_open(NETLINK_ROUTE));
+	const std::string what = bus == NETLINK_ROUTE ? "rtnetlink" : "generic netlink";
+	std::unique_ptr<mnl_socket, SocketCloser> nl(mnl_socket_open(bus));
 	if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0)
-		throw SystemError("cannot open rtnetlink socket", errno);
+		throw SystemError("cannot open " + what + " socket", errno);
 	if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0)
-		throw SystemError("rtnetlink send failed", errno);
+		throw SystemError(what + " send failed", errno);
 	std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
 	const ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
 	if (n < 0)
-		throw SystemError("rtnetlink receive failed", errno);
+		throw SystemError(what + " receive failed", errno);
 	return mnl_cb_run(buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq,
 			  mnl_socket_get_portid(nl.get()), cb, data);
 }
@@ -46,11 +49,13 @@ nlmsghdr *rtnl_message(std::vector<char> &buf, std::uint16_t type, std::uint16_t
 
 int rtnl_request(nlmsghdr *nlh)
 {
-	return exchange(nlh, nullptr, nullptr) < 0 ? errno : 0;
+	return exchange(NETLINK_ROUTE, nlh, nullptr, nullptr) < 0 ? errno : 0;
 }
 
-bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
-		const std::function<void(const nlattr *)> &attr)
+namespace {
+
+bool query(int bus, nlmsghdr *nlh, std::size_t header_len,
+	   const std::function<void(const nlattr *)> &attr)
 {
 	struct Ctx {
 		std::size_t header_len;
@@ -66,7 +71,20 @@ bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
 			       const_cast<std::function<void(const nlattr *)> *>(c->attr));
 		return MNL_CB_OK;
 	};
-	return exchange(nlh, on_msg, &ctx) >= 0;
+	return exchange(bus, nlh, on_msg, &ctx) >= 0;
+}
+
+} // namespace
+
+bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
+		const std::function<void(const nlattr *)> &attr)
+{
+	return query(NETLINK_ROUTE, nlh, header_len, attr);
+}
+
+bool genl_query(nlmsghdr *nlh, const std::function<void(const nlattr *)> &attr)
+{
+	return query(NETLINK_GENERIC, nlh, GENL_HDRLEN, attr);
 }
 
 } // namespace ovx

@@ -1,5 +1,5 @@
 // One rtnetlink request at a time, over libmnl: the few link, neighbour and
-// route requests ovx makes.
+// route requests ovx makes, and the generic netlink ones (netdev features).
 #pragma once
 
 #include <cstddef>
@@ -24,5 +24,9 @@ int rtnl_request(nlmsghdr *nlh);
 // @header_len bytes, to @attr; false when the kernel answers with an error.
 bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
 		const std::function<void(const nlattr *)> &attr);
+
+// rtnl_query() over generic netlink (NETLINK_GENERIC): @nlh of a family's
+// id, its struct genlmsghdr first; the answer's attributes follow theirs.
+bool genl_query(nlmsghdr *nlh, const std::function<void(const nlattr *)> &attr);
 
 } // namespace ovx

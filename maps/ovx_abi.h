@@ -305,6 +305,23 @@ struct ovx_nexthop {
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_nexthop) == 24, "ovx_nexthop layout");
 
+/*
+ * ovx_port_devmap: DEVMAP_HASH port ifindex -> that ifindex (struct
+ * bpf_devmap_val's first member alone: no program runs on the way out).
+ * The local ports that take XDP frames (a tap; a veth whose peer runs an
+ * XDP program or GRO, which the kernel says by NETDEV_XDP_ACT_NDO_XMIT in
+ * the port's xdp_features), as the control plane found them at the last
+ * apply; filled in native mode only, and never for a port with
+ * `delivery: tc`. xdp_underlay sends unicast frames for these ports with
+ * XDP_REDIRECT, and the rest as today through the shim and tc_underlay.
+ * A hash, not a DEVMAP: keyed by ifindex like ovx_ports, so the datapath
+ * needs no second index, and ifindexes are sparse (a DEVMAP would need
+ * one slot per possible ifindex). The kernel drops an entry itself when
+ * its interface goes away.
+ */
+#define OVX_PORT_DEVMAP_VALUE_SIZE	4
+OVX_STATIC_ASSERT(OVX_PORT_DEVMAP_VALUE_SIZE == sizeof(__u32), "ovx_port_devmap value layout");
+
 /* ovx_dp_stats: PERCPU_ARRAY of one: datapath-wide counters, summed over CPUs. */
 struct ovx_dp_stats {
 	__u64 nexthop_miss;	/* no ovx_nexthops entry: bpf_fib_lookup() */

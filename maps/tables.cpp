@@ -25,6 +25,7 @@ Tables Tables::open(const std::function<UniqueFd(std::string_view)> &open)
 		.nexthops = {map("ovx_nexthops"), "ovx_nexthops"},
 		.dp_stats = {map("ovx_dp_stats"), "ovx_dp_stats"},
 		.learn_seen = {map("ovx_learn_seen"), "ovx_learn_seen"},
+		.port_devmap = {map("ovx_port_devmap"), "ovx_port_devmap"},
 	};
 }
 
@@ -40,7 +41,7 @@ int Tables::fd(std::string_view name) const
 		{"ovx_stt_slots", stt_slots.fd()},     {"ovx_tx_scratch", tx_scratch.fd()},
 		{"ovx_learned", learned.fd()},	       {"ovx_rx_vteps", rx_vteps.fd()},
 		{"ovx_nexthops", nexthops.fd()},       {"ovx_dp_stats", dp_stats.fd()},
-		{"ovx_learn_seen", learn_seen.fd()},
+		{"ovx_learn_seen", learn_seen.fd()},   {"ovx_port_devmap", port_devmap.fd()},
 	};
 	for (const auto &[n, fd] : fds)
 		if (n == name)

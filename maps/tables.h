@@ -12,12 +12,12 @@
 namespace ovx {
 
 // Every map the programs declare (bpf/include/ovx_maps.h), by name.
-inline constexpr std::array<std::string_view, 19> kMapNames = {
+inline constexpr std::array<std::string_view, 20> kMapNames = {
 	"ovx_config",	   "ovx_vni",	      "ovx_segments", "ovx_seg_names",
 	"ovx_ports",	   "ovx_fdb",	      "ovx_flood_ports", "ovx_flood_vteps",
 	"ovx_vteps",	   "ovx_seg_stats",   "ovx_port_stats", "ovx_trace",
 	"ovx_stt_slots",   "ovx_tx_scratch",  "ovx_learned",	 "ovx_rx_vteps",
-	"ovx_nexthops",	   "ovx_dp_stats",    "ovx_learn_seen",
+	"ovx_nexthops",	   "ovx_dp_stats",    "ovx_learn_seen", "ovx_port_devmap",
 };
 
 struct Tables {
@@ -42,6 +42,8 @@ struct Tables {
 	Map<ovx_addr, ovx_nexthop> nexthops;	   // from the kernel, not the file
 	PerCpuArray<ovx_dp_stats> dp_stats;
 	RawMap learn_seen; // learning's per-CPU shortcut, datapath-private
+	// Ports that take XDP_REDIRECT (ifindex -> ifindex), decided at apply.
+	Map<std::uint32_t, std::uint32_t> port_devmap;
 
 	// @open returns an owned fd for a map name from kMapNames.
 	static Tables open(const std::function<UniqueFd(std::string_view)> &open);

@@ -102,6 +102,14 @@ struct {
 	__type(value, struct ovx_dp_stats);
 } ovx_dp_stats SEC(".maps");
 
+/* See maps/ovx_abi.h: the ports xdp_underlay sends to with XDP_REDIRECT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, OVX_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} ovx_port_devmap SEC(".maps");
+
 /*
  * The last source learned per segment on this CPU: a frame from the same
  * MAC behind the same VTEP within OVX_LEARN_REFRESH_NS skips the FDB, which

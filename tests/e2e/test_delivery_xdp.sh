@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Delivery by XDP_REDIRECT (ovx_port_devmap) in native mode: a VM port whose
+# VM-side veth has GRO on takes decapsulated frames by XDP_REDIRECT, one
+# without by TC; `show` says which, the counters are exact either way, and
+# every apply decides again (GRO switched off in the VM later; a port the
+# file gives `delivery: tc`). The underlay here is a veth, where `auto`
+# keeps TC (local senders' checksums: docs/OPERATIONS.md): the ports say
+# `delivery: xdp`.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/counters.sh"
+
+export TOPO_XDP_MODE=native TOPO_GRO=1
+counters_topology test_delivery_xdp "XDP_REDIRECT to ports that take it, TC to the rest"
+PINGS=5
+FRAME=98
+P1=$(topo_vm_port b1)
+P2=$(topo_vm_port b2)
+CHECK=(/usr/bin/python3 "$E2E_LIB_DIR/json_check.py")
+
+# delivery HOST PORT: what `ovx show --json` says of PORT's delivery.
+delivery() {
+	ovx_show_json "$1" | /usr/bin/python3 -c '
+import json, sys
+port = sys.argv[1]
+print(next(p["delivery"] for p in json.load(sys.stdin)["ports"] if p["interface"] == port))' "$2"
+}
+
+expect_delivery() {
+	local got
+	got=$(delivery "$1" "$2") || e2e_fail "$1: no delivery for $2 in ovx show --json"
+	[[ $got == "$3" ]] || e2e_fail "$1: $2 delivered by '$got', want '$3'"
+	ovx_run "$1" show || e2e_fail "ovx show on $1: exit $OVX_RC: $OVX_OUT"
+	grep -E "^port $2 .* delivery $3\$" <<<"$OVX_OUT" >/dev/null ||
+		e2e_fail "ovx show on $1: no line 'port $2 ... delivery $3': $OVX_OUT"
+	e2e_ok "$1: $2 by $3 (show and show --json)"
+}
+
+# pings_exact: PINGS pings b1 -> b2, every counter of both hosts as exact
+# as test_port_counters.sh has them.
+pings_exact() {
+	local h1_0 h2_0 h1_1 h2_1 h before after port
+	h1_0=$(stats_snapshot h1 "h1-$1-0")
+	h2_0=$(stats_snapshot h2 "h2-$1-0")
+	ping_exact b1 "$(topo_vm_ip b2)" "$PINGS"
+	sleep 0.3
+	h1_1=$(stats_snapshot h1 "h1-$1-1")
+	h2_1=$(stats_snapshot h2 "h2-$1-1")
+	for h in h1 h2; do
+		before=${h}_0 after=${h}_1 port=$P1
+		[[ $h == h2 ]] && port=$P2
+		expect_deltas "$h" "${!before}" "${!after}" --ports \
+			"segment:$BLUE:tx_packets=$PINGS" "segment:$BLUE:tx_bytes=$((PINGS * FRAME))" \
+			"segment:$BLUE:rx_packets=$PINGS" "segment:$BLUE:rx_bytes=$((PINGS * FRAME))" \
+			"port:$port:rx_packets=$PINGS" "port:$port:rx_bytes=$((PINGS * FRAME))" \
+			"port:$port:tx_packets=$PINGS" "port:$port:tx_bytes=$((PINGS * FRAME))"
+	done
+}
+
+# rx_drops HOST: frames HOST's underlay (eth1, a veth) dropped on receive,
+# a refused XDP_REDIRECT among them (ethtool -S, summed over queues).
+rx_drops() {
+	topo_host_exec "$1" ethtool -S eth1 |
+		awk '/rx_queue_[0-9]+_drops:/ {n += $2} END {print n + 0}'
+}
+
+e2e_step "delivery: auto on a veth underlay: TC"
+expect_delivery h1 "$P1" tc
+expect_delivery h2 "$P2" tc
+
+e2e_step "delivery: xdp, GRO on in every VM: every port by XDP_REDIRECT"
+for h in h1 h2; do
+	sed -i "/^        mac: /a\        delivery: xdp" "$(topo_config_file "$h")"
+	ovx_apply "$h" || e2e_fail "ovx apply on $h: exit $OVX_RC: $OVX_OUT"
+done
+ovx_show_json h2 | "${CHECK[@]}" schema ovx-show.v1.schema.json ||
+	e2e_fail "ovx show --json on h2: against the schema"
+expect_delivery h1 "$P1" xdp-redirect
+expect_delivery h2 "$P2" xdp-redirect
+pings_exact redirect
+
+e2e_step "GRO off in b2 without an apply: the kernel refuses, and says so"
+topo_vm_exec b2 ethtool -K eth0 gro off >/dev/null || e2e_fail "cannot turn GRO off in b2"
+err0=$(rx_drops h2)
+got=$(topo_ping_received b1 "$(topo_vm_ip b2)" 3)
+err1=$(rx_drops h2)
+((got == 0)) || e2e_fail "b1 -> b2: $got/3 replies through a port that takes no XDP frame"
+((err1 - err0 == 3)) || e2e_fail "h2: eth1's rx drops moved by $((err1 - err0)), want 3"
+e2e_ok "h2: 3 refused redirects in ethtool -S eth1 (rx_queue_*_drops)"
+
+e2e_step "the next apply moves $P2 to TC"
+ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
+expect_delivery h2 "$P2" tc
+expect_delivery h1 "$P1" xdp-redirect
+pings_exact tc
+
+e2e_step "GRO on again, but the file says delivery: tc"
+topo_vm_exec b2 ethtool -K eth0 gro on >/dev/null || e2e_fail "cannot turn GRO on in b2"
+CONF=$(topo_config_file h2)
+sed -i "s/^        delivery: xdp\$/        delivery: tc/" "$CONF"
+grep -q "delivery: tc" "$CONF" || e2e_fail "cannot edit $CONF"
+ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
+expect_delivery h2 "$P2" tc
+pings_exact forced
+sed -i "s/^        delivery: tc\$/        delivery: xdp/" "$CONF"
+ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
+expect_delivery h2 "$P2" xdp-redirect
+pings_exact again
+
+e2e_step "a bad delivery value: refused with its place in the file"
+BAD="$TOPO_DIR/bad.yaml"
+sed "s/^        delivery: xdp\$/        delivery: fast/" "$CONF" >"$BAD"
+line=$(grep -n "delivery: fast" "$BAD" | cut -d: -f1)
+ovx_apply h2 "$BAD" && e2e_fail "ovx apply took delivery: fast"
+((OVX_RC == 1)) || e2e_fail "delivery: fast: exit $OVX_RC, want 1: $OVX_OUT"
+grep -F "$BAD:$line:19: " <<<"$OVX_OUT" | grep -q "unknown delivery" ||
+	e2e_fail "delivery: fast: no FILE:LINE:COLUMN error: $OVX_OUT"
+e2e_ok "refused: $OVX_OUT"
+expect_delivery h2 "$P2" xdp-redirect
+
+e2e_pass
