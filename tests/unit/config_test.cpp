@@ -1172,7 +1172,7 @@ segments:
         vlan: 10
 )",
 	 "h.yaml:11:9: segments[0].ports[0].vlan: unknown key 'vlan' (expected one of: interface, "
-	 "mac)"},
+	 "mac, delivery)"},
 	{"PortInterfaceTooLong", R"(
 underlay:
   interface: eth1
