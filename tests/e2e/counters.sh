@@ -25,6 +25,28 @@ expect_deltas() {
 	e2e_ok "$host: every counter moved exactly as expected"
 }
 
+# pings_exact SEGMENT N FRAME TAG: N pings b1 (h1) -> b2 (h2) of FRAME bytes
+# each; every counter of both hosts moves exactly: the segment's both ways,
+# each VM's port both ways, nothing else. TAG names the snapshots.
+pings_exact() {
+	local seg=$1 n=$2 frame=$3 tag=$4 h1_0 h2_0 h1_1 h2_1 h before after port
+	h1_0=$(stats_snapshot h1 "h1-$tag-0")
+	h2_0=$(stats_snapshot h2 "h2-$tag-0")
+	ping_exact b1 "$(topo_vm_ip b2)" "$n"
+	sleep 0.3
+	h1_1=$(stats_snapshot h1 "h1-$tag-1")
+	h2_1=$(stats_snapshot h2 "h2-$tag-1")
+	for h in h1 h2; do
+		before=${h}_0 after=${h}_1 port=$(topo_vm_port b1)
+		[[ $h == h2 ]] && port=$(topo_vm_port b2)
+		expect_deltas "$h" "${!before}" "${!after}" --ports \
+			"segment:$seg:tx_packets=$n" "segment:$seg:tx_bytes=$((n * frame))" \
+			"segment:$seg:rx_packets=$n" "segment:$seg:rx_bytes=$((n * frame))" \
+			"port:$port:rx_packets=$n" "port:$port:rx_bytes=$((n * frame))" \
+			"port:$port:tx_packets=$n" "port:$port:tx_bytes=$((n * frame))"
+	done
+}
+
 # host_mac HOST [IFACE]: the MAC of HOST's IFACE (eth1).
 host_mac() {
 	ip -n "$(topo_host_ns "$1")" -o link show dev "${2:-eth1}" |

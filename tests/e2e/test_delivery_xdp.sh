@@ -36,27 +36,6 @@ expect_delivery() {
 	e2e_ok "$1: $2 by $3 (show and show --json)"
 }
 
-# pings_exact: PINGS pings b1 -> b2, every counter of both hosts as exact
-# as test_port_counters.sh has them.
-pings_exact() {
-	local h1_0 h2_0 h1_1 h2_1 h before after port
-	h1_0=$(stats_snapshot h1 "h1-$1-0")
-	h2_0=$(stats_snapshot h2 "h2-$1-0")
-	ping_exact b1 "$(topo_vm_ip b2)" "$PINGS"
-	sleep 0.3
-	h1_1=$(stats_snapshot h1 "h1-$1-1")
-	h2_1=$(stats_snapshot h2 "h2-$1-1")
-	for h in h1 h2; do
-		before=${h}_0 after=${h}_1 port=$P1
-		[[ $h == h2 ]] && port=$P2
-		expect_deltas "$h" "${!before}" "${!after}" --ports \
-			"segment:$BLUE:tx_packets=$PINGS" "segment:$BLUE:tx_bytes=$((PINGS * FRAME))" \
-			"segment:$BLUE:rx_packets=$PINGS" "segment:$BLUE:rx_bytes=$((PINGS * FRAME))" \
-			"port:$port:rx_packets=$PINGS" "port:$port:rx_bytes=$((PINGS * FRAME))" \
-			"port:$port:tx_packets=$PINGS" "port:$port:tx_bytes=$((PINGS * FRAME))"
-	done
-}
-
 # rx_drops HOST: frames HOST's underlay (eth1, a veth) dropped on receive,
 # a refused XDP_REDIRECT among them (ethtool -S, summed over queues).
 rx_drops() {
@@ -77,7 +56,7 @@ ovx_show_json h2 | "${CHECK[@]}" schema ovx-show.v1.schema.json ||
 	e2e_fail "ovx show --json on h2: against the schema"
 expect_delivery h1 "$P1" xdp-redirect
 expect_delivery h2 "$P2" xdp-redirect
-pings_exact redirect
+pings_exact "$BLUE" "$PINGS" "$FRAME" redirect
 
 e2e_step "GRO off in b2 without an apply: the kernel refuses, and says so"
 topo_vm_exec b2 ethtool -K eth0 gro off >/dev/null || e2e_fail "cannot turn GRO off in b2"
@@ -92,7 +71,7 @@ e2e_step "the next apply moves $P2 to TC"
 ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
 expect_delivery h2 "$P2" tc
 expect_delivery h1 "$P1" xdp-redirect
-pings_exact tc
+pings_exact "$BLUE" "$PINGS" "$FRAME" tc
 
 e2e_step "GRO on again, but the file says delivery: tc"
 topo_vm_exec b2 ethtool -K eth0 gro on >/dev/null || e2e_fail "cannot turn GRO on in b2"
@@ -101,11 +80,11 @@ sed -i "s/^        delivery: xdp\$/        delivery: tc/" "$CONF"
 grep -q "delivery: tc" "$CONF" || e2e_fail "cannot edit $CONF"
 ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
 expect_delivery h2 "$P2" tc
-pings_exact forced
+pings_exact "$BLUE" "$PINGS" "$FRAME" forced
 sed -i "s/^        delivery: tc\$/        delivery: xdp/" "$CONF"
 ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
 expect_delivery h2 "$P2" xdp-redirect
-pings_exact again
+pings_exact "$BLUE" "$PINGS" "$FRAME" again
 
 e2e_step "a bad delivery value: refused with its place in the file"
 BAD="$TOPO_DIR/bad.yaml"
