@@ -316,6 +316,9 @@ ApplyResult apply_or_plan(const Config &asked, const std::string &instance,
 	// one's flags go.
 	if (old_cfg && trace_running(instance))
 		want.config.flags |= old_cfg->flags & (OVX_CFG_TRACE_DROPS | OVX_CFG_TRACE_ALL);
+	// The devmap's flag stays until refresh_delivery() decides again, below.
+	if (old_cfg)
+		want.config.flags |= old_cfg->flags & OVX_CFG_XDP_PORTS;
 
 	// XDP first: it is what the kernel most often refuses (the mode). A
 	// mode change takes the working program off first (the kernel runs

@@ -22,6 +22,16 @@ DeliveryState refresh_delivery(Tables &t, XdpMode mode, bool underlay_veth,
 			t.port_devmap.update(ifindex, ifindex);
 			state.added++;
 		}
+	// After the devmap, so that a frame that finds the flag finds the port
+	// (a miss would only mean TC delivery).
+	if (auto cfg = t.config.lookup(0)) {
+		const auto flags = static_cast<std::uint16_t>(
+			state.xdp.empty() ? cfg->flags & ~OVX_CFG_XDP_PORTS : cfg->flags | OVX_CFG_XDP_PORTS);
+		if (flags != cfg->flags) {
+			cfg->flags = flags;
+			t.config.update(0, *cfg);
+		}
+	}
 	return state;
 }
 

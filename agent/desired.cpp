@@ -229,6 +229,9 @@ DesiredState build_desired(const Config &config, const Resolved &resolved,
 			ovx_fdb_entry e = static_entry(OVX_FDB_PORT);
 			e.ifindex = ifindex;
 			e.port = index;
+			e.flags |= port.delivery == Delivery::xdp  ? OVX_FDB_ASKED_XDP
+				   : port.delivery == Delivery::tc ? OVX_FDB_ASKED_TC
+								   : 0;
 			d.fdb[fdb_key(sid, port.mac)] = e;
 		}
 		// Segment 0 holds the VTEPs that may take an STT reassembly slot

@@ -99,11 +99,18 @@ Config current_config(const Dataplane &dp)
 		index[s.name] = c.segments.size();
 		c.segments.push_back(std::move(s));
 	}
+	std::map<std::string, Delivery> asked; // interface -> its port's `delivery`
 	for_each_fdb(dp, [&](const FdbView &f) {
 		auto it = index.find(f.segment);
-		if (it != index.end() && !f.learned && !f.is_port)
+		if (f.is_port)
+			asked[f.port] = f.asked;
+		else if (it != index.end() && !f.learned)
 			c.segments[it->second].remotes.push_back(Remote{f.mac, f.vtep, {}});
 	});
+	for (Segment &s : c.segments)
+		for (Port &p : s.ports)
+			if (auto it = asked.find(p.interface); it != asked.end())
+				p.delivery = it->second;
 	return c;
 }
 

@@ -206,9 +206,12 @@ void for_each_fdb(const Dataplane &dp, const std::function<void(const FdbView &)
 		f.segment = seg != segs.end() ? seg->second.name : "#" + std::to_string(k.segment);
 		std::memcpy(f.mac.data(), k.mac, 6);
 		f.is_port = e.kind == OVX_FDB_PORT;
-		if (f.is_port)
+		if (f.is_port) {
 			f.port = port_name(e.ifindex);
-		else
+			f.asked = (e.flags & OVX_FDB_ASKED_XDP)	 ? Delivery::xdp
+				  : (e.flags & OVX_FDB_ASKED_TC) ? Delivery::tc
+								 : Delivery::automatic;
+		} else
 			f.vtep = from_abi(e.vtep);
 		f.learned = e.flags & OVX_FDB_LEARNED;
 		if (f.learned) {

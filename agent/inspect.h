@@ -35,6 +35,7 @@ struct FdbView {
 	Mac mac{};
 	bool is_port = false;
 	std::string port;
+	Delivery asked = Delivery::automatic; // is_port: the port's `delivery` in the file
 	IpAddr vtep;
 	bool learned = false;
 	double age_sec = 0;

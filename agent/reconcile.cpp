@@ -190,7 +190,9 @@ private:
 		}
 		f.emplace_back("flags", flag_names(e.flags, {{OVX_FDB_STATIC, "static"},
 							      {OVX_FDB_LEARNED, "learned"},
-							      {OVX_FDB_FORWARD, "forward"}}));
+							      {OVX_FDB_FORWARD, "forward"},
+							      {OVX_FDB_ASKED_XDP, "asked_xdp"},
+							      {OVX_FDB_ASKED_TC, "asked_tc"}}));
 		return f;
 	}
 	Fields fields(const std::string &, const ovx_segment &s) const
@@ -227,7 +229,8 @@ private:
 						       {OVX_CFG_OWNS_FORWARDING6, "owns_forwarding6"},
 						       {OVX_CFG_TRACE_DROPS, "trace_drops"},
 						       {OVX_CFG_TRACE_ALL, "trace_all"},
-						       {OVX_CFG_TC_ONLY, "tc_only"}})}};
+						       {OVX_CFG_TC_ONLY, "tc_only"},
+						       {OVX_CFG_XDP_PORTS, "xdp_ports"}})}};
 	}
 
 	const WriteObserver &observe_;

@@ -86,7 +86,7 @@ int ovx_xdp_underlay(struct xdp_md *ctx)
 	 * no skb made on the underlay: counted as tc_underlay counts what it
 	 * delivers. A miss leaves the redirect unset (the flags' XDP_PASS).
 	 */
-	if (ifindex && ifindex != OVX_SHIM_FORWARD &&
+	if (ifindex && ifindex != OVX_SHIM_FORWARD && (cfg->flags & OVX_CFG_XDP_PORTS) &&
 	    bpf_redirect_map(&ovx_port_devmap, ifindex, XDP_PASS) == XDP_REDIRECT) {
 		if (bpf_xdp_adjust_head(ctx, (int)rx.inner_off))
 			return drop(cfg, segment, OVX_DROP_TX_ERROR, NULL);

@@ -123,6 +123,11 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_addr) == 20, "ovx_addr layout");
  * overlay frame whole (control plane only: the programs need no flag).
  */
 #define OVX_CFG_TC_ONLY		(1u << 4)
+/*
+ * ovx_port_devmap holds a port: only then does xdp_underlay ask it, so that
+ * an instance without XDP_REDIRECT delivery pays no lookup per frame.
+ */
+#define OVX_CFG_XDP_PORTS	(1u << 5)
 
 /* ovx_config: ARRAY of one, key 0. */
 struct ovx_config {
@@ -233,6 +238,14 @@ enum ovx_fdb_kind {
  * Only on static OVX_FDB_VTEP entries.
  */
 #define OVX_FDB_FORWARD		(1u << 2)
+/*
+ * Only on OVX_FDB_PORT entries, for the control plane alone: the port's
+ * `delivery` as the desired state asked it (neither: auto). What reaches
+ * ovx_port_devmap also depends on the port and the underlay; this is
+ * what an imperative edit, which starts from the maps, must ask again.
+ */
+#define OVX_FDB_ASKED_XDP	(1u << 3)
+#define OVX_FDB_ASKED_TC	(1u << 4)
 
 struct ovx_fdb_entry {
 	__u8 kind;		/* enum ovx_fdb_kind */

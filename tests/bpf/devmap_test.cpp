@@ -45,7 +45,16 @@ protected:
 	{
 		const auto i = static_cast<std::uint32_t>(ifindex(port));
 		dp_->tables().port_devmap.update(i, i);
+		set_config_flags(OVX_CFG_XDP_PORTS);
 	}
+	void set_config_flags(std::uint16_t flags)
+	{
+		auto cfg = dp_->tables().config.lookup(0);
+		ASSERT_TRUE(cfg);
+		cfg->flags = flags;
+		dp_->tables().config.update(0, *cfg);
+	}
+	std::uint16_t config_flags() { return dp_->tables().config.lookup(0)->flags; }
 	static Bytes from_vtep2(std::uint32_t vni, const Bytes &inner)
 	{
 		return vxlan_frame({kUnderlayMac, kVtep2Mac, kVtep2, kLocalVtep, 51000, 4789}, vni,
@@ -92,6 +101,17 @@ TEST_F(Devmap, APortNotInTheDevmapKeepsTheShim)
 	EXPECT_EQ(port_stats("vm3").tx_packets, 0u) << "tc_underlay counts it, when it delivers";
 }
 
+TEST_F(Devmap, WithoutTheConfigFlagTheDevmapIsNotAsked)
+{
+	redirect("vm1");
+	set_config_flags(0);
+	const auto r = run_xdp(from_vtep2(5001, ping_to_vm1));
+	EXPECT_EQ(r.retval, XDP_PASS);
+	EXPECT_EQ(hex(r.out),
+		  hex(decapsulated(ping_to_vm1, kBlue, static_cast<std::uint32_t>(ifindex("vm1")),
+				  kVm1Port)));
+}
+
 TEST_F(Devmap, FloodingKeepsTheShim)
 {
 	redirect("vm1");
@@ -128,6 +148,7 @@ TEST_F(Devmap, EachApplyDecidesAgain)
 	EXPECT_EQ(s.xdp, (std::set<std::uint32_t>{vm1})) << "vm2 asks for tc; vm3 cannot";
 	EXPECT_EQ(s.added, 1u);
 	EXPECT_EQ(t.port_devmap.lookup(vm1), vm1);
+	EXPECT_TRUE(config_flags() & OVX_CFG_XDP_PORTS) << "xdp_underlay asks the devmap";
 
 	set_gro("vm3p", true);
 	set_gro("vm1p", false);
@@ -145,6 +166,7 @@ TEST_F(Devmap, EachApplyDecidesAgain)
 		s = refresh_delivery(t, m, false, ports);
 		EXPECT_TRUE(s.xdp.empty()) << xdp_mode_name(m);
 		EXPECT_EQ(t.port_devmap.count(), 0u) << xdp_mode_name(m);
+		EXPECT_FALSE(config_flags() & OVX_CFG_XDP_PORTS) << "an empty devmap is not asked";
 	}
 }
 

@@ -86,6 +86,16 @@ ovx_apply h2 || e2e_fail "ovx apply on h2: exit $OVX_RC: $OVX_OUT"
 expect_delivery h2 "$P2" xdp-redirect
 pings_exact "$BLUE" "$PINGS" "$FRAME" again
 
+e2e_step "an imperative edit keeps each port's delivery (the maps remember what the file asked)"
+ovx_run h2 fdb add 02:00:00:00:99:01 --segment "$BLUE" --vtep "$(topo_host_addr h1)" ||
+	e2e_fail "fdb add on h2: exit $OVX_RC: $OVX_OUT"
+expect_delivery h2 "$P2" xdp-redirect
+ovx_run h2 export || e2e_fail "ovx export on h2: exit $OVX_RC: $OVX_OUT"
+grep -q "delivery: xdp" <<<"$OVX_OUT" || e2e_fail "ovx export on h2 lost delivery: xdp: $OVX_OUT"
+ovx_run h2 fdb del 02:00:00:00:99:01 --segment "$BLUE" || e2e_fail "fdb del on h2: $OVX_OUT"
+expect_delivery h2 "$P2" xdp-redirect
+e2e_ok "h2: $P2 still by xdp-redirect after fdb add and del; export says delivery: xdp"
+
 e2e_step "a bad delivery value: refused with its place in the file"
 BAD="$TOPO_DIR/bad.yaml"
 sed "s/^        delivery: xdp\$/        delivery: fast/" "$CONF" >"$BAD"
