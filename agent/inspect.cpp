@@ -101,7 +101,7 @@ StateView inspect(const Dataplane &dp, bool with_fdb)
 		NextHopView h;
 		h.vtep = from_abi(addr);
 		h.interface = interface_name(nh.ifindex);
-		std::memcpy(h.mac.data(), nh.dmac, h.mac.size());
+		std::memcpy(h.mac.data(), nh.hdr + OVX_NEXTHOP_DMAC, h.mac.size());
 		h.live = now < nh.expires_ns;
 		v.nexthops.push_back(std::move(h));
 	}

@@ -172,7 +172,12 @@ void fill_v5(const std::string &instance, Tables &t, int from)
 	});
 }
 
-// v3's and v4's config is v5's but for its version.
+// Maps v6 changed: made fresh in every migration. Next hops carry their
+// outer header template; the next apply (or an agent's next-hop refresh)
+// writes them, and until then the FIB path serves, counted as misses.
+const std::set<std::string_view> kV6Fresh = {"ovx_nexthops"};
+
+// v3's to v5's config is v6's but for its version.
 void copy_current_config(const std::string &instance, Tables &t, const char *name)
 {
 	Map<std::uint32_t, ovx_config> old_config(Dataplane::pinned_fd(instance, "ovx_config"), name);
@@ -180,6 +185,11 @@ void copy_current_config(const std::string &instance, Tables &t, const char *nam
 		c->abi_version = OVX_ABI_VERSION;
 		t.config.update(0, *c);
 	}
+}
+
+void fill_from_v5(const std::string &instance, Tables &t)
+{
+	copy_current_config(instance, t, "ovx_config (v5)");
 }
 
 void fill_from_v4(const std::string &instance, Tables &t)
@@ -368,9 +378,9 @@ std::optional<ProgramSwap> upgrade_instance(const std::string &instance, bool mi
 		throw ConfigError("instance '" + instance + "' was pinned by a newer ovx (" + have +
 				  ", this one speaks v" + std::to_string(OVX_ABI_VERSION) +
 				  "): use that ovx, or 'ovx down' and apply again");
-	if (*abi < 1 || *abi > 4)
+	if (*abi < 1 || *abi > 5)
 		throw ConfigError("instance '" + instance + "' has " + have +
-				  " pins, and ovx migrates from v1 to v4 only: 'ovx down' with the "
+				  " pins, and ovx migrates from v1 to v5 only: 'ovx down' with the "
 				  "old binary, then apply again");
 	if (!migrate)
 		throw ConfigError("instance '" + instance + "' has " + have +
@@ -380,12 +390,16 @@ std::optional<ProgramSwap> upgrade_instance(const std::string &instance, bool mi
 	// Which pinned maps the new programs share as they are (the rest are
 	// made fresh), and how the fresh ones are filled from the old.
 	const auto fresh = [v = *abi](std::string_view name) {
-		return name == "ovx_config" || kV5Fresh.contains(name) ||
+		return name == "ovx_config" || kV6Fresh.contains(name) ||
+		       (v < 5 && kV5Fresh.contains(name)) ||
 		       (v < 4 && kV4Added.contains(name)) || (v < 3 && kV2Replaced.contains(name)) ||
 		       (v < 2 && kV1Replaced.contains(name));
 	};
 	const auto shared = [fresh](std::string_view name) { return !fresh(name); };
 	switch (*abi) {
+	case 5:
+		return Dataplane::replace_programs(instance, shared,
+						   [&](Tables &t) { fill_from_v5(instance, t); });
 	case 4:
 		return Dataplane::replace_programs(instance, shared,
 						   [&](Tables &t) { fill_from_v4(instance, t); });

@@ -1,6 +1,8 @@
 #include "agent/nexthops.h"
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_ether.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -32,6 +34,40 @@ std::array<std::uint8_t, 16> bytes_of(const ovx_addr &a)
 
 } // namespace
 
+ovx_nexthop make_nexthop(std::uint32_t ifindex, const MacBytes &dmac, const MacBytes &smac,
+			 const ovx_addr &src, const ovx_addr &dst, std::uint64_t expires_ns)
+{
+	ovx_nexthop nh{};
+	nh.ifindex = ifindex;
+	nh.expires_ns = expires_ns;
+	std::memcpy(nh.hdr + OVX_NEXTHOP_DMAC, dmac.data(), 6);
+	std::memcpy(nh.hdr + OVX_NEXTHOP_SMAC, smac.data(), 6);
+	std::uint8_t *ip = nh.hdr + OVX_NEXTHOP_IP;
+	const std::uint16_t type = htons(dst.family == AF_INET6 ? ETH_P_IPV6 : ETH_P_IP);
+	std::memcpy(ip - 2, &type, 2);
+	if (dst.family == AF_INET6) {
+		ip[0] = 0x60;  // version 6
+		ip[7] = 64;    // hop limit
+		std::memcpy(ip + 8, src.a, 16);
+		std::memcpy(ip + 24, dst.a, 16);
+		return nh;
+	}
+	ip[0] = 0x45;  // version 4, 5 words
+	ip[6] = 0x40;  // DF: tunnels never fragment
+	ip[8] = 64;    // TTL
+	std::memcpy(ip + 12, &src.a[0], 4);
+	std::memcpy(ip + 16, &dst.a[0], 4);
+	// In memory order, as the datapath adds the words it fills in per frame.
+	std::uint32_t sum = 0;
+	for (int word : {0, 2, 3, 6, 7, 8, 9}) {
+		std::uint16_t w;
+		std::memcpy(&w, ip + 2 * word, 2);
+		sum += w;
+	}
+	nh.ip_sum = sum;
+	return nh;
+}
+
 NextHopState refresh_nexthops(Tables &t, std::uint64_t now_ns)
 {
 	NextHopState state;
@@ -43,6 +79,7 @@ NextHopState refresh_nexthops(Tables &t, std::uint64_t now_ns)
 	}
 	std::map<int, MacBytes> own_mac;
 	AbiMap<ovx_addr, ovx_nexthop> want;
+	auto cfg = t.config.lookup(0);
 	for (const auto &[raw, addr] : vteps) {
 		const auto hop = next_hop(addr.family, bytes_of(addr));
 		if (!hop) {
@@ -52,12 +89,9 @@ NextHopState refresh_nexthops(Tables &t, std::uint64_t now_ns)
 		auto mac = own_mac.find(hop->ifindex);
 		if (mac == own_mac.end())
 			mac = own_mac.emplace(hop->ifindex, interface_mac(hop->ifindex)).first;
-		ovx_nexthop nh{};
-		nh.ifindex = static_cast<std::uint32_t>(hop->ifindex);
-		std::memcpy(nh.dmac, hop->dmac.data(), 6);
-		std::memcpy(nh.smac, mac->second.data(), 6);
-		nh.expires_ns = now_ns + kNextHopLifetimeNs;
-		want[addr] = nh;
+		const ovx_addr src = !cfg ? ovx_addr{} : addr.family == AF_INET6 ? cfg->vtep6 : cfg->vtep4;
+		want[addr] = make_nexthop(static_cast<std::uint32_t>(hop->ifindex), hop->dmac,
+					  mac->second, src, addr, now_ns + kNextHopLifetimeNs);
 		state.neighbours[{addr.family, hop->via}] = hop->dmac;
 		state.egress.insert(hop->ifindex);
 	}
@@ -70,7 +104,7 @@ NextHopState refresh_nexthops(Tables &t, std::uint64_t now_ns)
 			state.removed++;
 		}
 
-	if (auto cfg = t.config.lookup(0); cfg && cfg->underlay_ifindex) {
+	if (cfg && cfg->underlay_ifindex) {
 		const std::uint32_t mtu = interface_mtu(interface_name(cfg->underlay_ifindex));
 		if (mtu != cfg->underlay_mtu) {
 			cfg->underlay_mtu = mtu;

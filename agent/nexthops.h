@@ -40,6 +40,12 @@ struct NextHopState {
 	bool operator==(const NextHopState &) const = default;
 };
 
+// The entry for VTEP @dst, reached by @ifindex (MAC @smac) through the
+// neighbour @dmac, sent from @src (the config's VTEP address of the family),
+// with its outer header template (maps/ovx_abi.h: struct ovx_nexthop).
+ovx_nexthop make_nexthop(std::uint32_t ifindex, const MacBytes &dmac, const MacBytes &smac,
+			 const ovx_addr &src, const ovx_addr &dst, std::uint64_t expires_ns);
+
 // Every VTEP of t.vteps resolved again and written with a fresh lifetime
 // from @now_ns (CLOCK_MONOTONIC); entries of addresses that are no VTEP's
 // now, or that no longer resolve, removed. The underlay MTU in the config

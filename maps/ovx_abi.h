@@ -16,7 +16,7 @@
 
 #include <linux/types.h>
 
-#define OVX_ABI_VERSION 5
+#define OVX_ABI_VERSION 6
 
 #ifdef __cplusplus
 #define OVX_STATIC_ASSERT static_assert
@@ -309,14 +309,29 @@ OVX_STATIC_ASSERT(sizeof(struct ovx_rx_key) == 32, "ovx_rx_key layout");
  * or an entry past expires_ns, takes the FIB path and is counted
  * (ovx_dp_stats), so an agent that stopped leaves a slower path, never a
  * wrong one for longer than the entry's lifetime.
+ *
+ * hdr is the template of the outer headers toward this VTEP, laid out as
+ * the send side builds them (2 bytes of alignment, then Ethernet, then IPv4
+ * or IPv6 by the VTEP's family): both MACs, the EtherType, both addresses,
+ * TTL / hop limit 64, IPv4's DF; 0 what differs per frame: the length, the
+ * protocol (the segment's encapsulation), IPv4's checksum and id. ip_sum
+ * is the IPv4 header's 16-bit words summed in memory order, unfolded,
+ * without words 1 (length), 4 (TTL and protocol) and 5 (checksum): the send
+ * side adds those per frame. A template whose source address is not the
+ * config's (the VTEP address changed since) counts as stale.
  */
+#define OVX_NEXTHOP_HDR_LEN	56	/* 2 + 14 + 40 */
 struct ovx_nexthop {
 	__u32 ifindex;		/* egress interface */
-	__u8 dmac[6];		/* the next hop's MAC */
-	__u8 smac[6];		/* the egress interface's */
+	__u32 ip_sum;
 	__u64 expires_ns;	/* CLOCK_MONOTONIC */
+	__u8 hdr[OVX_NEXTHOP_HDR_LEN];
 };
-OVX_STATIC_ASSERT(sizeof(struct ovx_nexthop) == 24, "ovx_nexthop layout");
+OVX_STATIC_ASSERT(sizeof(struct ovx_nexthop) == 72, "ovx_nexthop layout");
+/* Where the template's parts sit in hdr. */
+#define OVX_NEXTHOP_DMAC	2
+#define OVX_NEXTHOP_SMAC	8
+#define OVX_NEXTHOP_IP		16
 
 /*
  * ovx_port_devmap: DEVMAP_HASH port ifindex -> that ifindex (struct

@@ -31,6 +31,8 @@ struct ovx_tx {
 	__u64 now;		/* the frame's clock read (coarse), for ovx_nexthops */
 	__u8 family;
 	__u8 l4_csum;		/* STT: fill in the TCP-like checksum per copy */
+	__u8 ipproto;		/* the encapsulation's IP protocol */
+	__u8 fwd;		/* sent on by a forwarding pointer: marked (OVX_FWD_*) */
 };
 
 _Static_assert(sizeof(struct ovx_tx) <= OVX_TX_SCRATCH, "ovx_tx fits its scratch map");
@@ -132,10 +134,10 @@ static __always_inline __u8 tun_ipproto(__u8 encap)
 }
 
 /*
- * The outer headers of @seg's encapsulation toward VTEPs of tx->family, for
- * tx->inner_len bytes of inner frame, into @tx; the tunnel header, the same
- * in every copy, is written into the frame's room at once, the rest per copy
- * by tx_xmit(). Returns -1 on success or the drop reason.
+ * The tunnel header of @seg's encapsulation for tx->inner_len bytes of inner
+ * frame, into @tx and into the frame's room at once: it is the same in
+ * every copy. The Ethernet and IP headers in front of it differ per VTEP:
+ * tx_route() writes them per copy. Returns -1 on success or the drop reason.
  */
 static __always_inline int tx_outer(struct __sk_buff *skb, const struct ovx_config *cfg,
 				    const struct ovx_segment *seg, __u32 hash, struct ovx_tx *tx)
@@ -143,40 +145,15 @@ static __always_inline int tx_outer(struct __sk_buff *skb, const struct ovx_conf
 	const int v6 = tx->family == AF_INET6;
 	const __u32 iplen = v6 ? OVX_OUTER_IPV6 : OVX_OUTER_IPV4;
 	const __u32 tlen = tun_hlen(seg->encap);
-	union ovx_tunhdr *tun;
+	union ovx_tunhdr *tun = v6 ? &tx->h.v6.tun : &tx->h.v4.tun;
 	int ret;
 
-	__builtin_memset(&tx->h, 0, sizeof(tx->h));
-	if (v6) {
-		struct ipv6hdr *ip6 = &tx->h.v6.ip;
-
-		tx->h.v6.eth.h_proto = bpf_htons(ETH_P_IPV6);
-		ip6->version = 6;
-		ip6->payload_len = bpf_htons(tlen + tx->inner_len);
-		ip6->nexthdr = tun_ipproto(seg->encap);
-		ip6->hop_limit = 64;
-		__builtin_memcpy(&ip6->saddr, cfg->vtep6.a, sizeof(ip6->saddr));
-		tun = &tx->h.v6.tun;
-	} else {
-		struct iphdr *ip = &tx->h.v4.ip;
-
-		tx->h.v4.eth.h_proto = bpf_htons(ETH_P_IP);
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = bpf_htons(iplen + tlen + tx->inner_len);
-		ip->frag_off = bpf_htons(0x4000);	/* DF: tunnels never fragment */
-		ip->ttl = 64;
-		ip->protocol = tun_ipproto(seg->encap);
-		ip->saddr = cfg->vtep4.a[0];
-		tun = &tx->h.v4.tun;
-	}
+	tx->ipproto = tun_ipproto(seg->encap);
+	__builtin_memset(tun, 0, sizeof(*tun));
 	/* UDP checksums stay zero: RFC 6935/6936 allow it for tunnels over IPv6. */
 	tun_fill(tun, seg->encap, seg->id, cfg, hash, tx->inner_len);
 
-	/*
-	 * The tunnel header is the same in every copy: written once, here.
-	 * Constant sizes per case, which every verifier follows.
-	 */
+	/* Constant sizes per case, which every verifier follows. */
 	if (tlen == OVX_NVGRE_HLEN)
 		ret = tx_store(skb, OVX_OUTER_ETH + iplen, tun, OVX_NVGRE_HLEN);
 	else if (tlen == OVX_STT_HLEN)
@@ -253,6 +230,7 @@ static __always_inline int tx_encap(struct __sk_buff *skb, const struct ovx_conf
 
 	tx->family = family;
 	tx->l4_csum = 0;
+	tx->fwd = 0;
 	tx->inner_len = skb->len + 4 * tags;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -304,12 +282,13 @@ static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_co
 	const __u32 tlen = tun_hlen(seg->encap);
 	/* The underlay flow's hash, taken on the frame as it arrived. */
 	const __u32 hash = bpf_get_hash_recalc(skb);
-	int delta = (int)(iplen + tlen) - (int)room, ret;
+	int delta = (int)(iplen + tlen) - (int)room;
 
 	if (!tlen || (v6 ? !cfg->vtep6.family : !cfg->vtep4.family))
 		return OVX_DROP_NOT_CONFIGURED;
 	tx->family = family;
 	tx->l4_csum = 0;
+	tx->fwd = 1;
 	tx->inner_len = skb->len - ETH_HLEN - room;
 	tx->hlen = OVX_OUTER_ETH + iplen + tlen;
 	if (tx->inner_len + tlen > 0xffff)
@@ -327,17 +306,7 @@ static __always_inline int tx_reencap(struct __sk_buff *skb, const struct ovx_co
 	}
 	if (delta && bpf_skb_adjust_room(skb, delta, BPF_ADJ_ROOM_MAC, 0))
 		return OVX_DROP_TX_ERROR;
-	ret = tx_outer(skb, cfg, seg, hash, tx);
-	if (ret >= 0)
-		return ret;
-	if (v6) {
-		tx->h.v6.ip.flow_lbl[0] = (OVX_FWD_FLOW_LABEL >> 16) & 0x0f;
-		tx->h.v6.ip.flow_lbl[1] = (OVX_FWD_FLOW_LABEL >> 8) & 0xff;
-		tx->h.v6.ip.flow_lbl[2] = OVX_FWD_FLOW_LABEL & 0xff;
-	} else {
-		tx->h.v4.ip.id = bpf_htons(OVX_FWD_IPV4_ID);
-	}
-	return -1;
+	return tx_outer(skb, cfg, seg, hash, tx);
 }
 
 /*
@@ -399,14 +368,95 @@ static __always_inline void count_nexthop_fallback(int stale)
 }
 
 /*
- * Address the encapsulated frame to @dst: the outer destination and the
- * underlay MACs from ovx_nexthops, or, when it has no live entry, from the
- * kernel's FIB and neighbour table, into @tx->h; the egress interface into
- * fib->ifindex. @ip_len is the IP length of the largest packet to send (0:
- * the skb's), for the FIB's MTU check. Returns BPF_FIB_LKUP_RET_SUCCESS,
- * or _NO_NEIGH when @may_resolve and bpf_redirect_neigh() can resolve it
- * (fib then holds the next hop), or -1 when the frame has no way out
- * (counted).
+ * The outer Ethernet type and IP header toward @dst into @tx->h, from the
+ * next hop's template @nh when there is one, else from the config (the MACs
+ * are then the FIB's, written by the caller).
+ */
+static __always_inline void tx_ip(struct ovx_tx *tx, const struct ovx_config *cfg,
+				  const struct ovx_addr *dst, const struct ovx_nexthop *nh)
+{
+	/* The IP header and what follows it. */
+	const __u32 len = tx->hlen - OVX_OUTER_ETH + tx->inner_len;
+
+	if (tx->family == AF_INET6) {
+		struct ipv6hdr *ip6 = &tx->h.v6.ip;
+
+		if (nh) {
+			__builtin_memcpy(&tx->h.v6, nh->hdr, OVX_NEXTHOP_IP + OVX_OUTER_IPV6);
+		} else {
+			__builtin_memset(&tx->h.v6, 0, OVX_NEXTHOP_IP + OVX_OUTER_IPV6);
+			tx->h.v6.eth.h_proto = bpf_htons(ETH_P_IPV6);
+			ip6->version = 6;
+			ip6->hop_limit = 64;
+			__builtin_memcpy(&ip6->saddr, cfg->vtep6.a, sizeof(ip6->saddr));
+			__builtin_memcpy(&ip6->daddr, dst->a, sizeof(ip6->daddr));
+		}
+		ip6->payload_len = bpf_htons(len - OVX_OUTER_IPV6);
+		ip6->nexthdr = tx->ipproto;
+		if (tx->fwd) {
+			ip6->flow_lbl[0] = (OVX_FWD_FLOW_LABEL >> 16) & 0x0f;
+			ip6->flow_lbl[1] = (OVX_FWD_FLOW_LABEL >> 8) & 0xff;
+			ip6->flow_lbl[2] = OVX_FWD_FLOW_LABEL & 0xff;
+		}
+		return;
+	}
+
+	struct iphdr *ip = &tx->h.v4.ip;
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum;
+
+	if (nh) {
+		__builtin_memcpy(&tx->h.v4, nh->hdr, OVX_NEXTHOP_IP + OVX_OUTER_IPV4);
+		ip->tot_len = bpf_htons(len);
+		ip->protocol = tx->ipproto;
+		sum = nh->ip_sum + w[1] + w[4];
+		if (tx->fwd) {
+			ip->id = bpf_htons(OVX_FWD_IPV4_ID);
+			sum += w[2];
+		}
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip->check = (__sum16)~sum;
+		return;
+	}
+	__builtin_memset(&tx->h.v4, 0, OVX_NEXTHOP_IP + OVX_OUTER_IPV4);
+	tx->h.v4.eth.h_proto = bpf_htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = bpf_htons(len);
+	ip->frag_off = bpf_htons(0x4000);	/* DF: tunnels never fragment */
+	ip->ttl = 64;
+	ip->protocol = tx->ipproto;
+	ip->saddr = cfg->vtep4.a[0];
+	ip->daddr = dst->a[0];
+	if (tx->fwd)
+		ip->id = bpf_htons(OVX_FWD_IPV4_ID);
+	ip->check = ipv4_csum(ip);
+}
+
+/* Whether next hop @nh's template was made for this VTEP's address. */
+static __always_inline int nexthop_current(const struct ovx_nexthop *nh,
+					   const struct ovx_config *cfg, __u8 family)
+{
+	const __u32 *src = (const __u32 *)(nh->hdr + OVX_NEXTHOP_IP +
+					   (family == AF_INET6 ? offsetof(struct ipv6hdr, saddr) :
+								 offsetof(struct iphdr, saddr)));
+
+	if (family != AF_INET6)
+		return src[0] == cfg->vtep4.a[0];
+	return src[0] == cfg->vtep6.a[0] && src[1] == cfg->vtep6.a[1] &&
+	       src[2] == cfg->vtep6.a[2] && src[3] == cfg->vtep6.a[3];
+}
+
+/*
+ * Address the encapsulated frame to @dst: the outer Ethernet and IP headers
+ * from ovx_nexthops' template, or, when it has no live entry for this
+ * VTEP address, built here with the MACs from the kernel's FIB and
+ * neighbour table, into @tx->h; the egress interface into fib->ifindex.
+ * @ip_len is the IP length of the largest packet to send (0: the skb's),
+ * for the FIB's MTU check. Returns BPF_FIB_LKUP_RET_SUCCESS, or _NO_NEIGH
+ * when @may_resolve and bpf_redirect_neigh() can resolve it (fib then holds
+ * the next hop), or -1 when the frame has no way out (counted).
  */
 static __always_inline int tx_route(struct __sk_buff *skb, const struct ovx_config *cfg,
 				    struct ovx_tx *tx, const struct ovx_addr *dst,
@@ -421,35 +471,25 @@ static __always_inline int tx_route(struct __sk_buff *skb, const struct ovx_conf
 		count_drop(segment, OVX_DROP_NO_ROUTE);
 		return -1;
 	}
-	if (tx->family == AF_INET6) {
-		__builtin_memcpy(&tx->h.v6.ip.daddr, dst->a, sizeof(dst->a));
-		eth = &tx->h.v6.eth;
-	} else {
-		tx->h.v4.ip.daddr = dst->a[0];
-		tx->h.v4.ip.check = 0;
-		tx->h.v4.ip.check = ipv4_csum(&tx->h.v4.ip);
-		eth = &tx->h.v4.eth;
-	}
-
 	nh = bpf_map_lookup_elem(&ovx_nexthops, dst);
-	if (nh && tx->now < nh->expires_ns) {
-		mac_copy(eth->h_dest, nh->dmac);
-		mac_copy(eth->h_source, nh->smac);
+	if (nh && tx->now < nh->expires_ns && nexthop_current(nh, cfg, tx->family)) {
+		tx_ip(tx, cfg, dst, nh);
 		fib->ifindex = nh->ifindex;
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	}
 	count_nexthop_fallback(nh != NULL);
+	tx_ip(tx, cfg, dst, NULL);
+	eth = tx->family == AF_INET6 ? &tx->h.v6.eth : &tx->h.v4.eth;
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = tx->family;
 	fib->ifindex = cfg->underlay_ifindex;
 	fib->tot_len = ip_len;
+	fib->l4_protocol = tx->ipproto;
 	if (tx->family == AF_INET6) {
-		fib->l4_protocol = tx->h.v6.ip.nexthdr;
 		__builtin_memcpy(fib->ipv6_src, cfg->vtep6.a, sizeof(fib->ipv6_src));
 		__builtin_memcpy(fib->ipv6_dst, dst->a, sizeof(fib->ipv6_dst));
 	} else {
-		fib->l4_protocol = tx->h.v4.ip.protocol;
 		fib->ipv4_src = cfg->vtep4.a[0];
 		fib->ipv4_dst = dst->a[0];
 	}

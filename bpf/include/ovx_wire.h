@@ -117,6 +117,14 @@ _Static_assert(offsetof(struct ovx_outer4, tun) == 2 + OVX_OUTER_ETH + OVX_OUTER
 _Static_assert(offsetof(struct ovx_outer6, tun) == 2 + OVX_OUTER_ETH + OVX_OUTER_IPV6,
 	       "outer IPv6 header layout");
 
+/* ovx_nexthops' header template is these structures' start, byte for byte. */
+_Static_assert(offsetof(struct ovx_outer4, ip) == OVX_NEXTHOP_IP &&
+	       offsetof(struct ovx_outer6, ip) == OVX_NEXTHOP_IP &&
+	       offsetof(struct ovx_outer4, eth.h_dest) == OVX_NEXTHOP_DMAC &&
+	       offsetof(struct ovx_outer4, eth.h_source) == OVX_NEXTHOP_SMAC &&
+	       OVX_NEXTHOP_IP + OVX_OUTER_IPV6 == OVX_NEXTHOP_HDR_LEN,
+	       "ovx_nexthop template layout");
+
 /* Bytes after the outer IP header; 0 for an unknown encapsulation. */
 static __always_inline __u32 tun_hlen(__u8 encap)
 {

@@ -37,14 +37,14 @@ void shell(const std::string &cmd)
 
 class NextHopTable : public NextHops {
 protected:
-	void put(MacAddr dmac, std::uint64_t expires_ns)
+	void put(MacAddr dmac, std::uint64_t expires_ns, std::uint32_t src = kLocalVtep)
 	{
-		ovx_nexthop nh{};
-		nh.ifindex = static_cast<std::uint32_t>(ifindex("ul0"));
-		std::memcpy(nh.dmac, dmac.b, 6);
-		std::memcpy(nh.smac, kUnderlayMac.b, 6);
-		nh.expires_ns = expires_ns;
-		dp_->tables().nexthops.update(vtep4(kVtep2), nh);
+		MacBytes d, s;
+		std::memcpy(d.data(), dmac.b, 6);
+		std::memcpy(s.data(), kUnderlayMac.b, 6);
+		dp_->tables().nexthops.update(
+			vtep4(kVtep2), make_nexthop(static_cast<std::uint32_t>(ifindex("ul0")), d, s,
+						    vtep4(src), vtep4(kVtep2), expires_ns));
 	}
 	ovx_dp_stats fallbacks() { return sum_per_cpu(dp_->tables().dp_stats.lookup(0)); }
 	// Whether @watch's alarm fires within @timeout_ms, its events read meanwhile.
@@ -102,6 +102,37 @@ TEST_F(NextHopTable, ExpiredEntryTakesTheFibAndIsCounted)
 	EXPECT_EQ(fallbacks().nexthop_miss, 0u);
 }
 
+// The template was made for a VTEP address the config no longer has (an
+// apply changed it, and the refresh after its commit has not run yet).
+TEST_F(NextHopTable, TemplateOfAnotherSourceAddressTakesTheFibAndIsCounted)
+{
+	put(kOtherMac, monotonic_ns() + 60'000'000'000ull, ipv4("192.168.77.99"));
+	const auto r = run_tc(Program::tc_port, "vm1", kPingRemote);
+	ASSERT_EQ(r.retval, TC_ACT_REDIRECT);
+	EXPECT_EQ(hex(r.out), hex(expected(r, kVtep2Mac)));
+	EXPECT_EQ(fallbacks().nexthop_stale, 1u);
+	EXPECT_EQ(fallbacks().nexthop_miss, 0u);
+}
+
+// The template's IPv4 checksum is completed per frame: frames of other
+// lengths and encapsulations (another protocol) carry a valid one.
+TEST_F(NextHopTable, TemplateChecksumIsRightForEveryLength)
+{
+	put(kOtherMac, monotonic_ns() + 60'000'000'000ull);
+	for (std::size_t pad : {0u, 1u, 255u, 1000u}) {
+		Bytes ping = vm_ping(kRemoteStatic, kVm1, ipv4("10.0.0.1"), ipv4("10.0.0.3"));
+		ping.resize(ping.size() + pad, 0);
+		const auto r = run_tc(Program::tc_port, "vm1", ping);
+		ASSERT_EQ(r.retval, TC_ACT_REDIRECT) << pad;
+		const std::uint16_t sport = static_cast<std::uint16_t>(r.out.at(34) << 8 | r.out.at(35));
+		Bytes want = vxlan_frame(to_vtep(kVtep2, sport), 5001, ping);
+		std::memcpy(want.data(), kOtherMac.b, 6);
+		EXPECT_EQ(hex(r.out), hex(want)) << pad << " bytes of padding";
+	}
+	EXPECT_EQ(fallbacks().nexthop_stale, 0u);
+	EXPECT_EQ(fallbacks().nexthop_miss, 0u);
+}
+
 TEST_F(NextHopTable, RefreshFollowsTheKernelsNeighbour)
 {
 	const NextHopState first = refresh_nexthops(dp_->tables(), monotonic_ns());
@@ -109,8 +140,8 @@ TEST_F(NextHopTable, RefreshFollowsTheKernelsNeighbour)
 	const auto nh = dp_->tables().nexthops.lookup(vtep4(kVtep2));
 	ASSERT_TRUE(nh);
 	EXPECT_EQ(nh->ifindex, static_cast<std::uint32_t>(ifindex("ul0")));
-	EXPECT_EQ(0, std::memcmp(nh->dmac, kVtep2Mac.b, 6));
-	EXPECT_EQ(0, std::memcmp(nh->smac, kUnderlayMac.b, 6));
+	EXPECT_EQ(0, std::memcmp(nh->hdr + OVX_NEXTHOP_DMAC, kVtep2Mac.b, 6));
+	EXPECT_EQ(0, std::memcmp(nh->hdr + OVX_NEXTHOP_SMAC, kUnderlayMac.b, 6));
 	EXPECT_GT(nh->expires_ns, monotonic_ns() + kNextHopLifetimeNs / 2);
 
 	// VTEP 2 moves to another MAC: the next refresh has it, and so do frames.
@@ -143,7 +174,7 @@ TEST_F(NextHopTable, WatchWakesOnANeighboursNewMacOnly)
 	watch.track(refresh_nexthops(dp_->tables(), monotonic_ns()));
 	const auto nh = dp_->tables().nexthops.lookup(vtep4(kVtep3));
 	ASSERT_TRUE(nh);
-	EXPECT_EQ(0, std::memcmp(nh->dmac, mac("02:cc:00:00:00:03").b, 6));
+	EXPECT_EQ(0, std::memcmp(nh->hdr + OVX_NEXTHOP_DMAC, mac("02:cc:00:00:00:03").b, 6));
 	shell("ip neigh del 192.168.77.9 dev ul0");
 	shell("ip neigh replace 192.168.77.3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
 }

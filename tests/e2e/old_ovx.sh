@@ -14,7 +14,8 @@ case $from in
 2) commit=85c3d77 ;;
 3) commit=b29534d ;;
 4) commit=9496573 ;;
-*) echo "old_ovx: ABI 1 to 4, not '$from'" >&2; exit 2 ;;
+5) commit=8f0966c ;;
+*) echo "old_ovx: ABI 1 to 5, not '$from'" >&2; exit 2 ;;
 esac
 src=$build/ovx-abi$from
 bin=$src/build/ovx
@@ -34,7 +35,7 @@ git -C "$root" archive "$commit" | tar -x -C "$src" ||
 # attached. Their tree is built with that one call replaced by a head
 # adjustment the kernel always refuses (XDP_DROP if it ever ran), so the old
 # instance runs in mode tc; what migrates (maps, pins, TC programs) is
-# untouched. ABI v3 and v4 run as they are, in native XDP mode.
+# untouched. ABI v3 to v5 run as they are, in native XDP mode.
 if ((from < 3)); then
 	grep -q 'bpf_xdp_adjust_meta(ctx, -(int)sizeof(\*meta))' "$src/bpf/xdp_underlay.bpf.c" ||
 		{ echo "old_ovx: git $commit: the adjust_meta call to replace is not where expected" >&2; exit 2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Migration of an instance pinned by an older ovx (map ABI v4, git 9496573,
-# the previous version; MIGRATE_FROM=3, 2 or 1: ABI v3, v2 or v1) to this
+# Migration of an instance pinned by an older ovx (map ABI v5, git 8f0966c,
+# the previous version; MIGRATE_FROM=4 to 1: ABI v4 to v1) to this
 # ovx's ABI, under 1 ms ping + paced iperf3:
 # the new binary refuses the old pins with a message that says what to do,
 # `ovx upgrade --migrate` carries FDB (static and learned), ports, segments
@@ -10,7 +10,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FROM=${MIGRATE_FROM:-4} # old_ovx.sh names the commit of each ABI
+FROM=${MIGRATE_FROM:-5} # old_ovx.sh names the commit of each ABI
 RATE=${HITLESS_RATE:-200M}
 
 NEW=$OVX
