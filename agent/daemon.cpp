@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "agent/migrate.h"
 #include "agent/nexthops.h"
 #include "agent/writer_lock.h"
+#include "loader/netdev.h"
 #include "loader/permissions.h"
 #include "maps/error.h"
 #include "maps/unique_fd.h"
@@ -99,12 +101,28 @@ public:
 	int run();
 
 private:
-	enum class Why { start, reload, timer };
+	// ports: a port's xdp_features changed (its delivery may move).
+	enum class Why { start, reload, timer, ports };
 	static const char *why_name(Why w)
 	{
-		return w == Why::start ? "start" : w == Why::reload ? "reload" : "timer";
+		return w == Why::start	  ? "start"
+		       : w == Why::reload ? "reload"
+		       : w == Why::timer  ? "timer"
+					  : "port-change";
 	}
 	void cycle(Why why);
+	// Whether @changed (XdpFeaturesWatch::read) names a port of config_.
+	bool names_a_port(const std::set<int> &changed) const
+	{
+		if (changed.contains(0))
+			return config_.has_value();
+		if (config_)
+			for (const Segment &seg : config_->segments)
+				for (const Port &p : seg.ports)
+					if (changed.contains(static_cast<int>(if_nametoindex(p.interface.c_str()))))
+						return true;
+		return false;
+	}
 	void save()
 	{
 		try {
@@ -117,6 +135,7 @@ private:
 	AgentOptions o_;
 	std::shared_ptr<spdlog::logger> log_;
 	NextHopWatch nexthops_;
+	XdpFeaturesWatch ports_;
 	std::string dir_;
 	AgentState state_;
 	EventBus events_; // to `ovx monitor`s
@@ -144,7 +163,7 @@ void Agent::cycle(Why why)
 	// On a timer tick after the state was in place once, nothing was asked
 	// to change: whatever reconcile has to write is drift, made behind
 	// ovx's back, and is repaired.
-	const bool drift = why == Why::timer && applied_;
+	const bool drift = (why == Why::timer || why == Why::ports) && applied_;
 	int lines = 0, more = 0;
 	std::size_t repairs = 0;
 	auto say = [&](spdlog::level::level_enum level, const std::string &text) {
@@ -185,6 +204,10 @@ void Agent::cycle(Why why)
 		const ApplyResult r = ovx::apply(*config_, o_.instance, observe);
 		if (r.nexthops)
 			nexthops_.track(*r.nexthops);
+		if (r.delivery && (r.delivery->added || r.delivery->removed))
+			log_->info("delivery: {} port(s) moved to xdp-redirect, {} to tc ({} by "
+				   "xdp-redirect now)",
+				   r.delivery->added, r.delivery->removed, r.delivery->xdp.size());
 		for (const std::string &hook : r.attached) {
 			if (!drift) {
 				say(spdlog::level::info, "attached " + hook);
@@ -280,12 +303,13 @@ int Agent::run()
 	UniqueFd timer = timer_fd(o_.interval_sec);
 	const std::string name = file.filename().string();
 	for (;;) {
-		pollfd fds[5] = {{sig.get(), POLLIN, 0},
+		pollfd fds[6] = {{sig.get(), POLLIN, 0},
 				 {watch.get(), POLLIN, 0},
 				 {timer.get(), POLLIN, 0},
 				 {nexthops_.event_fd(), POLLIN, 0},
-				 {nexthops_.alarm_fd(), POLLIN, 0}};
-		if (poll(fds, 5, -1) < 0) {
+				 {nexthops_.alarm_fd(), POLLIN, 0},
+				 {ports_.fd(), POLLIN, 0}};
+		if (poll(fds, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			throw SystemError("poll", errno);
@@ -321,6 +345,10 @@ int Agent::run()
 			nexthops_.on_events();
 		if (fds[4].revents & POLLIN)
 			refresh_nexthops_now(*log_, o_.instance, nexthops_);
+		if ((fds[5].revents & POLLIN) && names_a_port(ports_.read())) {
+			log_->info("a port's xdp_features changed: deciding its delivery again");
+			cycle(Why::ports);
+		}
 	}
 }
 

@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/ethtool.h>
 #include <linux/genetlink.h>
+#include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -38,6 +39,7 @@ std::string forwarding_path(const std::string &ifname, int family)
 // The "netdev" generic netlink family (include/uapi/linux/netdev.h, which
 // Debian 12's kernel headers predate).
 constexpr std::uint8_t kNetdevCmdDevGet = 1;
+constexpr std::uint8_t kNetdevCmdDevChangeNtf = 4;
 constexpr std::uint16_t kNetdevAttrIfindex = 1;
 constexpr std::uint16_t kNetdevAttrXdpFeatures = 3;
 constexpr std::uint64_t kXdpActNdoXmit = 1u << 2;
@@ -51,19 +53,57 @@ nlmsghdr *genl_message(std::vector<char> &buf, std::uint16_t family, std::uint8_
 	return nlh;
 }
 
-// The id of the generic netlink family @name; nullopt when the kernel has none.
-std::optional<std::uint16_t> genl_family(const char *name)
+// Each attribute in the @len bytes at @start (libmnl's iteration macros
+// cast from void *, which C++ refuses).
+template <typename F> void for_each_attr(const void *start, int len, F &&f)
+{
+	for (const auto *a = static_cast<const nlattr *>(start); mnl_attr_ok(a, len);) {
+		f(a);
+		len -= static_cast<int>(MNL_ALIGN(a->nla_len));
+		a = mnl_attr_next(a);
+	}
+}
+
+template <typename F> void for_each_nested(const nlattr *a, F &&f)
+{
+	for_each_attr(mnl_attr_get_payload(a), static_cast<int>(mnl_attr_get_payload_len(a)), f);
+}
+
+struct GenlFamily {
+	std::uint16_t id = 0;
+	std::optional<std::uint32_t> group; // the multicast group asked for
+};
+
+// The generic netlink family @name, with the id of its multicast group
+// @group when asked; nullopt when the kernel has no such family.
+std::optional<GenlFamily> genl_family(const char *name, const char *group = nullptr)
 {
 	std::vector<char> buf;
 	nlmsghdr *nlh = genl_message(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
 	std::optional<std::uint16_t> id;
+	std::optional<std::uint32_t> group_id;
 	if (!genl_query(nlh, [&](const nlattr *a) {
 		    if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID)
 			    id = mnl_attr_get_u16(a);
-	    }))
+		    if (mnl_attr_get_type(a) != CTRL_ATTR_MCAST_GROUPS || !group)
+			    return;
+		    for_each_nested(a, [&](const nlattr *g) {
+			    const char *gname = nullptr;
+			    std::optional<std::uint32_t> gid;
+			    for_each_nested(g, [&](const nlattr *f) {
+				    if (mnl_attr_get_type(f) == CTRL_ATTR_MCAST_GRP_NAME)
+					    gname = mnl_attr_get_str(f);
+				    else if (mnl_attr_get_type(f) == CTRL_ATTR_MCAST_GRP_ID)
+					    gid = mnl_attr_get_u32(f);
+			    });
+			    if (gname && gid && std::strcmp(gname, group) == 0)
+				    group_id = gid;
+		    });
+	    }) ||
+	    !id)
 		return std::nullopt;
-	return id;
+	return GenlFamily{*id, group_id};
 }
 
 } // namespace
@@ -75,7 +115,7 @@ bool takes_xdp_frames(int ifindex)
 	if (!family)
 		return false;
 	std::vector<char> buf;
-	nlmsghdr *nlh = genl_message(buf, *family, kNetdevCmdDevGet);
+	nlmsghdr *nlh = genl_message(buf, family->id, kNetdevCmdDevGet);
 	mnl_attr_put_u32(nlh, kNetdevAttrIfindex, static_cast<std::uint32_t>(ifindex));
 	std::uint64_t features = 0;
 	if (!genl_query(nlh, [&](const nlattr *a) {
@@ -84,6 +124,55 @@ bool takes_xdp_frames(int ifindex)
 	    }))
 		return false;
 	return features & kXdpActNdoXmit;
+}
+
+XdpFeaturesWatch::XdpFeaturesWatch()
+{
+	const auto family = genl_family("netdev", "mgmt");
+	if (!family || !family->group)
+		return;
+	sock_ = UniqueFd(::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_GENERIC));
+	if (!sock_)
+		throw SystemError("cannot open a generic netlink socket for xdp_features events", errno);
+	// Bound, so that it has a port id: the kernel's broadcasts (port id 0)
+	// skip a socket whose id is theirs.
+	sockaddr_nl sa{};
+	sa.nl_family = AF_NETLINK;
+	if (::bind(sock_.get(), reinterpret_cast<const sockaddr *>(&sa), sizeof(sa)))
+		throw SystemError("cannot bind a generic netlink socket for xdp_features events", errno);
+	const int group = static_cast<int>(*family->group);
+	if (setsockopt(sock_.get(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)))
+		throw SystemError("cannot subscribe to the netdev family's mgmt events", errno);
+}
+
+std::set<int> XdpFeaturesWatch::read()
+{
+	std::set<int> changed;
+	std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+	for (;;) {
+		const ssize_t n = ::recv(sock_.get(), buf.data(), buf.size(), 0);
+		if (n <= 0) {
+			if (n < 0 && errno == ENOBUFS) {
+				changed.insert(0); // notices lost: any interface may have changed
+				continue;
+			}
+			return changed; // EAGAIN: all read
+		}
+		int len = static_cast<int>(n);
+		for (auto *nlh = reinterpret_cast<nlmsghdr *>(buf.data()); mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
+			const auto *genl = static_cast<const genlmsghdr *>(mnl_nlmsg_get_payload(nlh));
+			if (genl->cmd != kNetdevCmdDevChangeNtf)
+				continue;
+			const auto *start =
+				static_cast<const char *>(mnl_nlmsg_get_payload_offset(nlh, GENL_HDRLEN));
+			const auto *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
+			for_each_attr(start, static_cast<int>(tail - start), [&](const nlattr *a) {
+				if (mnl_attr_get_type(a) == kNetdevAttrIfindex)
+					changed.insert(static_cast<int>(mnl_attr_get_u32(a)));
+			});
+		}
+	}
 }
 
 std::string interface_name(std::uint32_t ifindex)

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+
+#include "maps/unique_fd.h"
 
 namespace ovx {
 
@@ -28,5 +31,22 @@ void set_ip_forwarding(const std::string &ifname, int family, bool on);
 // runs an XDP program or has GRO on (its NAPI, which takes such frames).
 // False when the kernel cannot say (older kernels, the interface gone).
 bool takes_xdp_frames(int ifindex);
+
+// The kernel's notices of interfaces whose xdp_features changed (family
+// "netdev", group "mgmt", NETDEV_CMD_DEV_CHANGE_NTF), for a poll loop: a port
+// whose peer turns GRO or an XDP program on or off changes what
+// takes_xdp_frames() says at once, not at the next periodic pass. fd() is -1
+// when the kernel has no such family (poll() skips it).
+class XdpFeaturesWatch {
+public:
+	XdpFeaturesWatch(); // throws SystemError when the socket fails
+	int fd() const { return sock_.get(); }
+	// The interfaces named by the notices read now (non-blocking); 0 among
+	// them when notices were lost (the socket's buffer overflowed).
+	std::set<int> read();
+
+private:
+	UniqueFd sock_;
+};
 
 } // namespace ovx

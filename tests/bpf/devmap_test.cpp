@@ -8,6 +8,7 @@
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -132,6 +133,25 @@ TEST_F(Devmap, TheKernelSaysWhichPortsTakeXdpFrames)
 	EXPECT_FALSE(takes_xdp_frames(ifindex("vm2")));
 	set_gro("vm1p", false);
 	EXPECT_FALSE(takes_xdp_frames(ifindex("vm1"))) << "GRO off again";
+}
+
+// What lets an agent decide again at once: the kernel's notice that a
+// port's xdp_features changed, when the VM's side turns GRO on or off.
+TEST_F(Devmap, AWatchHearsThePeersGroChange)
+{
+	XdpFeaturesWatch watch;
+	ASSERT_GE(watch.fd(), 0) << "no netdev family with a mgmt group in this kernel";
+	const int vm1 = ifindex("vm1");
+	for (bool on : {true, false}) {
+		set_gro("vm1p", on);
+		std::set<int> heard;
+		for (int waited = 0; waited < 2000 && !heard.contains(vm1); waited += 10) {
+			pollfd p{watch.fd(), POLLIN, 0};
+			if (poll(&p, 1, 10) > 0)
+				heard.merge(watch.read());
+		}
+		EXPECT_TRUE(heard.contains(vm1)) << "GRO " << (on ? "on" : "off") << ": no notice for vm1";
+	}
 }
 
 TEST_F(Devmap, EachApplyDecidesAgain)

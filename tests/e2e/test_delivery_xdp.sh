@@ -107,4 +107,28 @@ grep -F "$BAD:$line:19: " <<<"$OVX_OUT" | grep -q "unknown delivery" ||
 e2e_ok "refused: $OVX_OUT"
 expect_delivery h2 "$P2" xdp-redirect
 
+# wait_delivery HOST PORT WANT: up to 5 s for PORT's delivery to become WANT.
+wait_delivery() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ $(delivery "$1" "$2") == "$3" ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+e2e_step "under an agent, GRO off in a VM moves its port to TC at once (xdp_features events), not at the next pass"
+ovx_agent_start h2 "$CONF" --interval 600 || e2e_fail "agent on h2 did not apply: $(cat "$(ovx_agent_log h2)")"
+expect_delivery h2 "$P2" xdp-redirect
+topo_vm_exec b2 ethtool -K eth0 gro off >/dev/null || e2e_fail "cannot turn GRO off in b2"
+wait_delivery h2 "$P2" tc ||
+	e2e_fail "h2: $P2 still by $(delivery h2 "$P2") 5 s after GRO went off: $(tail -5 "$(ovx_agent_log h2)")"
+ovx_agent_wait_log h2 "xdp_features changed" 5 || e2e_fail "agent on h2 did not say why it decided again"
+pings_exact "$BLUE" "$PINGS" "$FRAME" agent-tc
+topo_vm_exec b2 ethtool -K eth0 gro on >/dev/null || e2e_fail "cannot turn GRO on in b2"
+wait_delivery h2 "$P2" xdp-redirect || e2e_fail "h2: $P2 not back to xdp-redirect 5 s after GRO came on"
+pings_exact "$BLUE" "$PINGS" "$FRAME" agent-xdp
+ovx_agent_stop h2
+e2e_ok "h2's agent moved $P2 to tc and back within 5 s of each GRO change (interval 600 s)"
+
 e2e_pass
