@@ -353,7 +353,7 @@ OVX_STATIC_ASSERT(OVX_PORT_DEVMAP_VALUE_SIZE == sizeof(__u32), "ovx_port_devmap 
 /* ovx_dp_stats: PERCPU_ARRAY of one: datapath-wide counters, summed over CPUs. */
 struct ovx_dp_stats {
 	__u64 nexthop_miss;	/* no ovx_nexthops entry: bpf_fib_lookup() */
-	__u64 nexthop_stale;	/* an expired entry: bpf_fib_lookup() */
+	__u64 nexthop_stale;	/* an expired entry, or a template of another source address */
 };
 OVX_STATIC_ASSERT(sizeof(struct ovx_dp_stats) == 16, "ovx_dp_stats layout");
 
