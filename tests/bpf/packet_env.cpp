@@ -78,9 +78,13 @@ void setup_namespace()
 	sh("ip route add 198.18.0.0/16 via 192.168.77.2 dev ul0");
 	sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1");
 	// IPv6 on the underlay only, and quiet: no multicast (MLD, router
-	// solicitations) and no DAD, so that the captures see only ovx's frames.
+	// solicitations) and no DAD, so that the captures see only ovx's frames,
+	// and the link-local address is whole at once: its route, which DAD
+	// would bring a second or two later, would wake the next-hop watch of
+	// a test already running.
 	sh("ip link set ul0 multicast off");
-	sh("sysctl -qw net.ipv6.conf.ul0.disable_ipv6=0 net.ipv6.conf.ul0.forwarding=1");
+	sh("sysctl -qw net.ipv6.conf.ul0.accept_dad=0 net.ipv6.conf.ul0.disable_ipv6=0 "
+	   "net.ipv6.conf.ul0.forwarding=1");
 	sh("ip addr add fd00:77::1/64 dev ul0 nodad");
 	sh("ip neigh add fd00:77::2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
 	sh("ip neigh add fd00:77::3 lladdr 02:bb:00:00:00:03 dev ul0 nud permanent");
