@@ -20,6 +20,9 @@ struct PinnedInstance {
 	{
 		std::error_code ec;
 		std::filesystem::remove_all(Dataplane::instance_dir(name), ec);
+		// The parent too when this was its last instance, as `ovx down` does.
+		std::filesystem::remove(
+			std::filesystem::path(Dataplane::instance_dir(name)).parent_path(), ec);
 	}
 	std::string pin(const std::string &file) const
 	{
