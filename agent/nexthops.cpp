@@ -16,6 +16,7 @@
 #include "agent/writer_lock.h"
 #include "loader/dataplane.h"
 #include "loader/netdev.h"
+#include "loader/rtnl.h"
 #include "maps/error.h"
 
 namespace ovx {
@@ -153,26 +154,18 @@ bool NextHopWatch::relevant(const nlmsghdr *nlh) const
 		const auto *ndm = static_cast<const ndmsg *>(mnl_nlmsg_get_payload(nlh));
 		if (!tracked_.unresolved && !tracked_.egress.contains(ndm->ndm_ifindex))
 			return false;
-		struct Found {
-			std::array<std::uint8_t, 16> dst{};
-			const std::uint8_t *lladdr = nullptr;
-			bool have_dst = false;
-		} found;
-		mnl_attr_parse(
-			nlh, sizeof(ndmsg),
-			[](const nlattr *a, void *data) {
-				auto &f = *static_cast<Found *>(data);
-				const auto len = mnl_attr_get_payload_len(a);
-				if (mnl_attr_get_type(a) == NDA_DST && len <= f.dst.size()) {
-					std::memcpy(f.dst.data(), mnl_attr_get_payload(a), len);
-					f.have_dst = true;
-				} else if (mnl_attr_get_type(a) == NDA_LLADDR && len == 6) {
-					f.lladdr = static_cast<const std::uint8_t *>(mnl_attr_get_payload(a));
-				}
-				return MNL_CB_OK;
-			},
-			&found);
-		const auto &[dst, lladdr, have_dst] = found;
+		std::array<std::uint8_t, 16> dst{};
+		const std::uint8_t *lladdr = nullptr;
+		bool have_dst = false;
+		for_each_attr(nlh, sizeof(ndmsg), [&](const nlattr *a) {
+			const auto len = mnl_attr_get_payload_len(a);
+			if (mnl_attr_get_type(a) == NDA_DST && len <= dst.size()) {
+				std::memcpy(dst.data(), mnl_attr_get_payload(a), len);
+				have_dst = true;
+			} else if (mnl_attr_get_type(a) == NDA_LLADDR && len == 6) {
+				lladdr = static_cast<const std::uint8_t *>(mnl_attr_get_payload(a));
+			}
+		});
 		if (!have_dst)
 			return false;
 		// Which neighbour an unresolved VTEP waits for is not known

@@ -150,7 +150,7 @@ int ovx_tc_port(struct __sk_buff *skb)
 	struct ovx_seg_stats *st;
 	struct ethhdr *eth;
 	struct ovx_tx *tx;
-	__u64 now;
+	__u64 now = 0;
 	int from_segmenter = 0, reason, rc;
 
 	port = bpf_map_lookup_elem(&ovx_ports, &ifindex);
@@ -196,9 +196,8 @@ int ovx_tc_port(struct __sk_buff *skb)
 	}
 
 	inner_len = skb->len;
-	now = bpf_ktime_get_coarse_ns();
 	if (!mac_is_multicast(dmac)) {
-		e = fdb_lookup(segment, seg, dmac, now);
+		e = fdb_lookup(segment, seg, dmac, &now);
 		if (e && e->kind == OVX_FDB_PORT) {
 			if (e->ifindex == ifindex)
 				return drop(cfg, segment, OVX_DROP_HAIRPIN, &ti);

@@ -53,22 +53,6 @@ nlmsghdr *genl_message(std::vector<char> &buf, std::uint16_t family, std::uint8_
 	return nlh;
 }
 
-// Each attribute in the @len bytes at @start (libmnl's iteration macros
-// cast from void *, which C++ refuses).
-template <typename F> void for_each_attr(const void *start, int len, F &&f)
-{
-	for (const auto *a = static_cast<const nlattr *>(start); mnl_attr_ok(a, len);) {
-		f(a);
-		len -= static_cast<int>(MNL_ALIGN(a->nla_len));
-		a = mnl_attr_next(a);
-	}
-}
-
-template <typename F> void for_each_nested(const nlattr *a, F &&f)
-{
-	for_each_attr(mnl_attr_get_payload(a), static_cast<int>(mnl_attr_get_payload_len(a)), f);
-}
-
 struct GenlFamily {
 	std::uint16_t id = 0;
 	std::optional<std::uint32_t> group; // the multicast group asked for
@@ -164,10 +148,7 @@ std::set<int> XdpFeaturesWatch::read()
 			const auto *genl = static_cast<const genlmsghdr *>(mnl_nlmsg_get_payload(nlh));
 			if (genl->cmd != kNetdevCmdDevChangeNtf)
 				continue;
-			const auto *start =
-				static_cast<const char *>(mnl_nlmsg_get_payload_offset(nlh, GENL_HDRLEN));
-			const auto *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
-			for_each_attr(start, static_cast<int>(tail - start), [&](const nlattr *a) {
+			for_each_attr(nlh, GENL_HDRLEN, [&](const nlattr *a) {
 				if (mnl_attr_get_type(a) == kNetdevAttrIfindex)
 					changed.insert(static_cast<int>(mnl_attr_get_u32(a)));
 			});

@@ -54,21 +54,22 @@ int rtnl_request(nlmsghdr *nlh)
 
 namespace {
 
-bool query(int bus, nlmsghdr *nlh, std::size_t header_len,
-	   const std::function<void(const nlattr *)> &attr)
+// libmnl's attribute callback, for an AttrFn in @f.
+int call_attr_fn(const nlattr *a, void *f)
+{
+	(*static_cast<const AttrFn *>(f))(a);
+	return MNL_CB_OK;
+}
+
+bool query(int bus, nlmsghdr *nlh, std::size_t header_len, const AttrFn &attr)
 {
 	struct Ctx {
 		std::size_t header_len;
-		const std::function<void(const nlattr *)> *attr;
+		const AttrFn *attr;
 	} ctx{header_len, &attr};
 	auto on_msg = [](const nlmsghdr *msg, void *data) -> int {
-		auto *c = static_cast<Ctx *>(data);
-		mnl_attr_parse(msg, static_cast<unsigned>(c->header_len),
-			       [](const nlattr *a, void *f) -> int {
-				       (*static_cast<const std::function<void(const nlattr *)> *>(f))(a);
-				       return MNL_CB_OK;
-			       },
-			       const_cast<std::function<void(const nlattr *)> *>(c->attr));
+		const auto *c = static_cast<const Ctx *>(data);
+		for_each_attr(msg, c->header_len, *c->attr);
 		return MNL_CB_OK;
 	};
 	return exchange(bus, nlh, on_msg, &ctx) >= 0;
@@ -76,13 +77,22 @@ bool query(int bus, nlmsghdr *nlh, std::size_t header_len,
 
 } // namespace
 
-bool rtnl_query(nlmsghdr *nlh, std::size_t header_len,
-		const std::function<void(const nlattr *)> &attr)
+void for_each_attr(const nlmsghdr *nlh, std::size_t header_len, const AttrFn &f)
+{
+	mnl_attr_parse(nlh, static_cast<unsigned>(header_len), call_attr_fn, const_cast<AttrFn *>(&f));
+}
+
+void for_each_nested(const nlattr *a, const AttrFn &f)
+{
+	mnl_attr_parse_nested(a, call_attr_fn, const_cast<AttrFn *>(&f));
+}
+
+bool rtnl_query(nlmsghdr *nlh, std::size_t header_len, const AttrFn &attr)
 {
 	return query(NETLINK_ROUTE, nlh, header_len, attr);
 }
 
-bool genl_query(nlmsghdr *nlh, const std::function<void(const nlattr *)> &attr)
+bool genl_query(nlmsghdr *nlh, const AttrFn &attr)
 {
 	return query(NETLINK_GENERIC, nlh, GENL_HDRLEN, attr);
 }

@@ -157,6 +157,19 @@ static __always_inline int addr_eq(const struct ovx_addr *a, const struct ovx_ad
 	       a->a[2] == b->a[2] && a->a[3] == b->a[3];
 }
 
+/*
+ * The frame's coarse clock, read on first use and kept in *@now (0: not yet).
+ * Most frames never need it (a sender seen a moment ago, a destination that
+ * does not age), and on these paths the helper call costs about as much as
+ * a hash lookup.
+ */
+static __always_inline __u64 now_ns(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_coarse_ns();
+	return *now;
+}
+
 static __always_inline int vtep_member(__u32 segment, const struct ovx_addr *vtep)
 {
 	struct ovx_vtep_key key = { .segment = segment, .addr = *vtep };
@@ -171,10 +184,10 @@ static __always_inline int vtep_member(__u32 segment, const struct ovx_addr *vte
  * split horizon where there is no pointer, as for any remote MAC.
  */
 static __always_inline int fdb_forwarding(__u32 segment, const struct ovx_fdb_entry *e,
-					  __u64 now)
+					  __u64 *now)
 {
 	if (e->kind != OVX_FDB_VTEP || !(e->flags & OVX_FDB_FORWARD) ||
-	    now >= e->forward_until_ns)
+	    now_ns(now) >= e->forward_until_ns)
 		return OVX_DROP_SPLIT_HORIZON;
 	if (!vtep_member(segment, &e->vtep))
 		return OVX_DROP_UNKNOWN_VTEP;
@@ -182,10 +195,10 @@ static __always_inline int fdb_forwarding(__u32 segment, const struct ovx_fdb_en
 }
 
 static __always_inline int fdb_expired(const struct ovx_fdb_entry *e,
-				       const struct ovx_segment *seg, __u64 now)
+				       const struct ovx_segment *seg, __u64 *now)
 {
 	return (e->flags & OVX_FDB_LEARNED) && seg->aging_sec &&
-	       now - e->seen_ns > (__u64)seg->aging_sec * 1000000000ull;
+	       now_ns(now) - e->seen_ns > (__u64)seg->aging_sec * 1000000000ull;
 }
 
 /*
@@ -194,7 +207,7 @@ static __always_inline int fdb_expired(const struct ovx_fdb_entry *e,
  * packet path, and the control plane only reclaims the memory later.
  */
 static __always_inline const struct ovx_fdb_entry *
-fdb_lookup(__u32 segment, const struct ovx_segment *seg, const __u8 *mac, __u64 now)
+fdb_lookup(__u32 segment, const struct ovx_segment *seg, const __u8 *mac, __u64 *now)
 {
 	struct ovx_fdb_key key = { .segment = segment };
 	const struct ovx_fdb_entry *e;
@@ -255,13 +268,14 @@ static __always_inline void learn_release(__u32 segment)
  */
 static __always_inline int fdb_learn(__u32 segment, const struct ovx_segment *seg,
 				     const __u8 *mac, const struct ovx_addr *vtep,
-				     struct ovx_seg_stats *st, __u64 now)
+				     struct ovx_seg_stats *st, __u64 *clock)
 {
 	struct ovx_fdb_key key = { .segment = segment };
 	struct ovx_fdb_entry *e, fresh = {
 		.kind = OVX_FDB_VTEP,
 		.flags = OVX_FDB_LEARNED,
 	};
+	__u64 now = now_ns(clock);
 	long err;
 	int moved;
 
@@ -301,19 +315,21 @@ static __always_inline int fdb_learn(__u32 segment, const struct ovx_segment *se
 
 /*
  * fdb_learn() for a flow's frames: the source this CPU last found in the
- * segment's FDB, within OVX_LEARN_REFRESH_NS, needs no FDB lookup at all
- * (most frames of a flow). A source the control plane deletes meanwhile is
- * learned again at most that much later; a refused one is never skipped,
- * so that learn_refused keeps counting frames.
+ * segment's FDB, within OVX_LEARN_SEEN_JIFFIES, needs no FDB lookup and no
+ * clock read at all (most frames of a flow): jiffies, which the verifier
+ * inlines as one load, are exact enough for "a moment ago". A source the
+ * control plane deletes meanwhile is learned again at most that much later;
+ * a refused one is never skipped, so that learn_refused keeps counting frames.
  */
 static __always_inline void fdb_learn_seen(__u32 segment, const struct ovx_segment *seg,
 					   const __u8 *mac, const struct ovx_addr *vtep,
-					   struct ovx_seg_stats *st, __u64 now)
+					   struct ovx_seg_stats *st, __u64 *now)
 {
 	struct ovx_learn_seen *last = bpf_map_lookup_elem(&ovx_learn_seen, &segment);
+	__u64 jiffies = bpf_jiffies64();
 
 	/* Byte by byte: @mac may be on the stack (TC's copy), unaligned. */
-	if (last && now - last->seen_ns < OVX_LEARN_REFRESH_NS &&
+	if (last && jiffies - last->seen_jiffies < OVX_LEARN_SEEN_JIFFIES &&
 	    !((last->mac[0] ^ mac[0]) | (last->mac[1] ^ mac[1]) | (last->mac[2] ^ mac[2]) |
 	      (last->mac[3] ^ mac[3]) | (last->mac[4] ^ mac[4]) | (last->mac[5] ^ mac[5])) &&
 	    addr_eq(&last->vtep, vtep))
@@ -321,7 +337,7 @@ static __always_inline void fdb_learn_seen(__u32 segment, const struct ovx_segme
 	if (fdb_learn(segment, seg, mac, vtep, st, now) && last) {
 		mac_copy(last->mac, mac);
 		last->vtep = *vtep;
-		last->seen_ns = now;
+		last->seen_jiffies = jiffies;
 	}
 }
 

@@ -112,16 +112,21 @@ struct {
 
 /*
  * The last source learned per segment on this CPU: a frame from the same
- * MAC behind the same VTEP within OVX_LEARN_REFRESH_NS skips the FDB, which
- * it would only read to find nothing to do. Datapath-private.
+ * MAC behind the same VTEP within OVX_LEARN_SEEN_JIFFIES skips the FDB, which
+ * it would only read to find nothing to do. Datapath-private: a record
+ * another version left (in nanoseconds, say) only looks old, and costs one
+ * FDB lookup.
  */
 struct ovx_learn_seen {
 	__u8 mac[6];
 	__u16 pad;
 	struct ovx_addr vtep;
 	__u32 pad2;
-	__u64 seen_ns;
+	__u64 seen_jiffies;
 };
+
+/* 0.1 s at HZ=1000, 1 s at HZ=100: well under any aging time. */
+#define OVX_LEARN_SEEN_JIFFIES 100
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -339,7 +339,7 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 	const struct ovx_fdb_entry *e;
 	const struct ovx_segment *seg = NULL;
 	struct ovx_seg_stats *st;
-	__u64 now;
+	__u64 now = 0;
 	int reason;
 
 	*ifindex = 0;
@@ -351,11 +351,10 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 	if (!st || !seg)
 		return OVX_DROP_UNKNOWN_VNI;
 
-	now = bpf_ktime_get_coarse_ns();
 	if ((seg->flags & OVX_SEG_LEARNING) && !mac_is_multicast(src))
-		fdb_learn_seen(*segment, seg, src, &rx->src, st, now);
+		fdb_learn_seen(*segment, seg, src, &rx->src, st, &now);
 	if (!mac_is_multicast(dst)) {
-		e = fdb_lookup(*segment, seg, dst, now);
+		e = fdb_lookup(*segment, seg, dst, &now);
 		if (e && e->kind == OVX_FDB_PORT) {
 			*ifindex = e->ifindex;
 			*port = e->port;
@@ -364,7 +363,7 @@ static __always_inline int rx_judge(const struct ovx_rx *rx, const __u8 *dst,
 			if (!may_forward || rx->forwarded || addr_eq(&e->vtep, &rx->src))
 				return OVX_DROP_SPLIT_HORIZON;
 			/* ...but for a MAC that just left this host (NVO3's forwarding pointer). */
-			reason = fdb_forwarding(*segment, e, now);
+			reason = fdb_forwarding(*segment, e, &now);
 			if (reason >= 0)
 				return reason;
 			*ifindex = OVX_SHIM_FORWARD;

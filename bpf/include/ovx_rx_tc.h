@@ -67,7 +67,7 @@ static __always_inline int rx_tc_forward(struct __sk_buff *skb, const struct ovx
 	const struct ovx_segment *seg;
 	const struct ovx_fdb_entry *e;
 	struct ovx_seg_stats *st;
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = 0;
 	struct ovx_tx *tx;
 	int reason, rc;
 
@@ -79,7 +79,7 @@ static __always_inline int rx_tc_forward(struct __sk_buff *skb, const struct ovx
 	e = bpf_map_lookup_elem(&ovx_fdb, &key);
 	if (!e)
 		return rx_tc_drop(key.segment, OVX_DROP_SPLIT_HORIZON);
-	reason = fdb_forwarding(key.segment, e, now);
+	reason = fdb_forwarding(key.segment, e, &now);
 	if (reason >= 0)
 		return rx_tc_drop(key.segment, reason);
 	tx = tx_scratch();

@@ -28,7 +28,7 @@ struct ovx_tx {
 	__u32 hlen;		/* bytes of h in use, outer Ethernet included */
 	__u32 inner_len;
 	__u32 l4_sum;		/* STT: sum over the TCP-like header and payload */
-	__u64 now;		/* the frame's clock read (coarse), for ovx_nexthops */
+	__u64 now;		/* the frame's coarse clock, once read (now_ns()), for ovx_nexthops */
 	__u8 family;
 	__u8 l4_csum;		/* STT: fill in the TCP-like checksum per copy */
 	__u8 ipproto;		/* the encapsulation's IP protocol */
@@ -472,7 +472,7 @@ static __always_inline int tx_route(struct __sk_buff *skb, const struct ovx_conf
 		return -1;
 	}
 	nh = bpf_map_lookup_elem(&ovx_nexthops, dst);
-	if (nh && tx->now < nh->expires_ns && nexthop_current(nh, cfg, tx->family)) {
+	if (nh && now_ns(&tx->now) < nh->expires_ns && nexthop_current(nh, cfg, tx->family)) {
 		tx_ip(tx, cfg, dst, nh);
 		fib->ifindex = nh->ifindex;
 		return BPF_FIB_LKUP_RET_SUCCESS;

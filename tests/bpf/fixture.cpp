@@ -66,20 +66,29 @@ ovx_port_stats DatapathTest::port_stats(const std::string &name)
 	return sum_per_cpu(dp_->tables().port_stats_of(static_cast<std::uint32_t>(ifindex(name))));
 }
 
-std::optional<ovx_fdb_entry> DatapathTest::fdb(std::uint32_t segment, MacAddr m)
+namespace {
+ovx_fdb_key fdb_key(std::uint32_t segment, MacAddr m)
 {
 	ovx_fdb_key key{};
 	key.segment = segment;
 	std::memcpy(key.mac, m.b, 6);
-	return dp_->tables().fdb.lookup(key);
+	return key;
+}
+} // namespace
+
+std::optional<ovx_fdb_entry> DatapathTest::fdb(std::uint32_t segment, MacAddr m)
+{
+	return dp_->tables().fdb.lookup(fdb_key(segment, m));
 }
 
 void DatapathTest::put_fdb(std::uint32_t segment, MacAddr m, const ovx_fdb_entry &e)
 {
-	ovx_fdb_key key{};
-	key.segment = segment;
-	std::memcpy(key.mac, m.b, 6);
-	dp_->tables().fdb.update(key, e);
+	dp_->tables().fdb.update(fdb_key(segment, m), e);
+}
+
+void DatapathTest::erase_fdb(std::uint32_t segment, MacAddr m)
+{
+	dp_->tables().fdb.erase(fdb_key(segment, m));
 }
 
 std::vector<Bytes> DatapathTest::captured(const std::string &ifname)

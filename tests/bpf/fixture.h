@@ -30,6 +30,7 @@ protected:
 	ovx_port_stats port_stats(const std::string &name);
 	std::optional<ovx_fdb_entry> fdb(std::uint32_t segment, MacAddr m);
 	void put_fdb(std::uint32_t segment, MacAddr m, const ovx_fdb_entry &e);
+	void erase_fdb(std::uint32_t segment, MacAddr m);
 
 	// Frames that arrived on the peer of @ifname since the last call, as
 	// they were on the wire (VLAN tags the kernel kept aside put back).

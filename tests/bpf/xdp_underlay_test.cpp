@@ -1,10 +1,13 @@
 // xdp_underlay: the VTEP's receive side, frame by frame.
 #include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <sched.h>
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "tests/bpf/fixture.h"
 
@@ -85,6 +88,35 @@ TEST_F(XdpUnderlay, LearnedMacMovesToItsNewVtep)
 	run_xdp(from_vtep(kVtep2, 5001, vm_ping(kVm1, mover, 3, 1)));
 	EXPECT_EQ(fdb(kBlue, mover)->vtep.a[0], htonl(kVtep2));
 	EXPECT_EQ(stats(kBlue).learned, 2u);
+}
+
+// The learning shortcut (a per-CPU record of the last sender, dated in
+// jiffies): within its window a sender's frames do not touch the FDB, so an
+// entry the control plane deleted stays deleted; after it (100 jiffies, at
+// most 1 s at HZ >= 100) the sender is learned again.
+TEST_F(XdpUnderlay, ASenderSeenAMomentAgoSkipsTheFdbUntilItsRecordIsOld)
+{
+	// The record is per CPU: every frame of the test on one.
+	cpu_set_t was, one;
+	ASSERT_EQ(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+	const MacAddr sender = mac("02:00:00:00:03:0a");
+	const Bytes frame = from_vtep(kVtep3, 5001, vm_ping(kVm1, sender, 3, 1));
+
+	run_xdp(frame);
+	ASSERT_TRUE(fdb(kBlue, sender));
+	erase_fdb(kBlue, sender);
+	run_xdp(frame);
+	EXPECT_FALSE(fdb(kBlue, sender)) << "a sender seen a moment ago looked the FDB up";
+	EXPECT_EQ(stats(kBlue).learned, 1u);
+
+	std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+	run_xdp(frame);
+	EXPECT_TRUE(fdb(kBlue, sender)) << "the shortcut outlived its window";
+	EXPECT_EQ(stats(kBlue).learned, 2u);
+	sched_setaffinity(0, sizeof(was), &was);
 }
 
 TEST_F(XdpUnderlay, StaticEntryIsNeverOverriddenByLearning)
