@@ -84,6 +84,11 @@ Event apply_event(const std::string &by, const ApplyResult &r)
 				   {"removed", r.maps.removed}});
 }
 
+Event down_event(const std::string &by)
+{
+	return event_now("down", {{"by", by}, {"pid", static_cast<int>(getpid())}});
+}
+
 std::string event_json(const Event &e)
 {
 	nlohmann::ordered_json j = {{"time", iso_time(e.unix_ms)}, {"event", e.kind}};

@@ -24,7 +24,7 @@
 namespace ovx {
 
 // The kinds: learn, move, age-out, flush (FDB, from the monitor's own
-// reads), drift, apply, agent-start, agent-reload, agent-stop (from
+// reads), drift, apply, down, agent-start, agent-reload, agent-stop (from
 // writers), lost (events a monitor missed).
 struct Event {
 	std::string kind;
@@ -43,6 +43,10 @@ struct ApplyResult;
 // An apply this process made: by whom ("agent", "ovx apply"), its pid, the
 // map entries it added, changed and removed.
 Event apply_event(const std::string &by, const ApplyResult &r);
+
+// `ovx down` by this process took the instance down: its programs, maps and
+// pins are gone (FDB events start afresh when it is applied again).
+Event down_event(const std::string &by);
 
 // One JSON object, no newline: {"time": "2026-12-05T20:30:01.123Z",
 // "event": KIND, FIELDS...}.

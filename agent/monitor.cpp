@@ -133,6 +133,7 @@ std::set<std::string> expand_kinds(const std::vector<std::string> &names)
 		{"flush", {"flush"}},
 		{"drift", {"drift"}},
 		{"apply", {"apply"}},
+		{"down", {"down"}},
 		{"agent-start", {"agent-start"}},
 		{"agent-reload", {"agent-reload"}},
 		{"agent-stop", {"agent-stop"}},
@@ -144,7 +145,7 @@ std::set<std::string> expand_kinds(const std::vector<std::string> &names)
 		const auto it = known.find(n);
 		if (it == known.end())
 			throw ConfigError("monitor: unknown event kind '" + n +
-					  "' (learn, move, age-out, flush, drift, apply, agent-start, "
+					  "' (learn, move, age-out, flush, drift, apply, down, agent-start, "
 					  "agent-reload, agent-stop; groups fdb, agent)");
 		out.insert(it->second.begin(), it->second.end());
 	}

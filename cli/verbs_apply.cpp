@@ -90,6 +90,9 @@ void add_apply_verbs(CLI::App &app, Commands &out)
 	out.push_back({down, nullptr, [](const Globals &g, const std::string &instance) {
 			       refuse_if_agent(instance, "ovx down");
 			       const bool was_up = ovx::down(instance);
+			       // Before forget_agent(), which removes the monitors' sockets.
+			       if (was_up)
+				       EventBus(instance).publish(down_event("ovx down"));
 			       forget_agent(instance);
 			       if (g.json)
 				       std::cout << nlohmann::json{{"instance", instance}, {"down", was_up}}

@@ -11,9 +11,9 @@ void add_monitor_verbs(CLI::App &app, Commands &out)
 	auto kinds = std::make_shared<std::vector<std::string>>();
 	auto *mon = app.add_subcommand(
 		"monitor", "Stream control-plane events: MACs learned, moved, aged out; drift "
-			   "repaired; applies; agent start, reload, stop");
+			   "repaired; applies; ovx down; agent start, reload, stop");
 	mon->add_option("kinds", *kinds,
-			"Only these events: learn move age-out flush drift apply agent-start "
+			"Only these events: learn move age-out flush drift apply down agent-start "
 			"agent-reload agent-stop, or the groups fdb and agent (default: all)");
 	mon->add_option("--segment", o->segment, "Only events of this segment (FDB events)");
 	mon->add_option("--interval", o->interval_sec,

@@ -3,7 +3,8 @@
 # apply; a MAC is learned behind h2, moves behind h3 (the VM migrated) and
 # ages out (aging 6 s); drift (XDP detached, a map entry deleted) is
 # repaired and said; SIGHUP reloads; SIGTERM stops the agent; a manual
-# `ovx apply` and an imperative verb are heard too. Each expected event
+# `ovx apply`, an imperative verb and `ovx down` are heard too (a monitor
+# outlives the instance and hears it applied again). Each expected event
 # appears exactly once with exactly the expected fields. A text monitor
 # filtered to one segment's FDB events sees those alone. Monitors end with
 # 0 on SIGINT and when their output is closed, and remove their sockets.
@@ -252,5 +253,31 @@ grep -q '"event":"apply"' "$TOPO_DIR/head.out" || e2e_fail "head -1 got: $(cat "
 ((SECONDS - start < 8)) || e2e_fail "monitors took $((SECONDS - start)) s to notice their output closed"
 ls /run/ovx/"$H1"/monitors/*.sock 2>/dev/null && e2e_fail "a monitor left its socket"
 e2e_ok "both ended with 0 and removed their sockets"
+
+# monitor_listens NAME: 0 once monitor NAME's socket is in place.
+monitor_listens() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -S /run/ovx/$H1/monitors/${MON_PID[$1]}.sock ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+e2e_step "ovx down: a down event; the monitor stays and hears the instance applied again"
+start_monitor down --json --interval 0.2
+D=$TOPO_DIR/down.out
+monitor_listens down || e2e_fail "monitor does not listen: $(cat "$TOPO_DIR/down.err")"
+ovx_run h1 down || e2e_fail "down: $OVX_OUT"
+wait_event "$D" 20 event=down by="ovx down" pid~ || e2e_fail "no down event: $(cat "$D")"
+ovx_run h1 down || e2e_fail "second down: $OVX_OUT"
+# `ovx down` took the monitors' directory along: the monitor makes its socket again.
+monitor_listens down || e2e_fail "monitor does not listen after down: $(cat "$TOPO_DIR/down.err")"
+ovx_run h1 apply -f "$CONF" || e2e_fail "apply after down: $OVX_OUT"
+wait_event "$D" 20 event=apply by="ovx apply" pid~ added~ changed~ removed=0 ||
+	e2e_fail "no apply event after down: $(cat "$D")"
+stop_monitor down
+expect_once "$D" event=down by="ovx down" pid~
+e2e_ok "one down event (the second down found nothing to take down), then the apply"
 
 e2e_pass

@@ -72,12 +72,23 @@ TEST(Events, ParseReadsWhatJsonWrote)
 	EXPECT_FALSE(parse_event("[1,2]"));
 }
 
+TEST(Events, DownSaysWhoTookTheInstanceDown)
+{
+	const Event e = down_event("ovx down");
+	const std::string pid = std::to_string(getpid());
+	EXPECT_EQ(e.kind, "down");
+	EXPECT_TRUE(event_json(e).ends_with(R"(,"event":"down","by":"ovx down","pid":)" + pid + "}"))
+		<< event_json(e);
+	EXPECT_EQ(event_text(e).substr(25), "down by=\"ovx down\" pid=" + pid);
+}
+
 TEST(Events, KindsAndGroups)
 {
 	EXPECT_EQ(expand_kinds({"fdb", "drift"}),
 		  (std::set<std::string>{"learn", "move", "age-out", "flush", "drift"}));
 	EXPECT_EQ(expand_kinds({"agent"}),
 		  (std::set<std::string>{"agent-start", "agent-reload", "agent-stop"}));
+	EXPECT_EQ(expand_kinds({"down", "apply"}), (std::set<std::string>{"down", "apply"}));
 	EXPECT_TRUE(expand_kinds({}).empty());
 	EXPECT_THROW(expand_kinds({"lern"}), ConfigError);
 }
