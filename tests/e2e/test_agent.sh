@@ -130,7 +130,22 @@ e2e_step "open files stay flat over agent ticks and scrapes"
 # Each tick and scrape asks what runs on the XDP hook; libxdp 1.3.1's
 # reader leaks a program fd per question (a default unit's 1,024 files
 # gone within hours).
-nfds() { ls "/proc/$(ovx_agent_pid "$1")/fd" | wc -l; }
+# Between ticks: the fewest of 10 reads 0.1 s apart, after a second for the
+# reload SIGHUP started. A tick holds the dataplane's maps (about 25 fds)
+# and netlink sockets for a moment: one count taken in the middle of a tick
+# read 37 against 13, and failed a leak that was not there.
+nfds() {
+	local pid n fewest i
+	pid=$(ovx_agent_pid "$1")
+	fewest=$(ls "/proc/$pid/fd" | wc -l)
+	for ((i = 1; i < 10; i++)); do
+		sleep 0.1
+		n=$(ls "/proc/$pid/fd" | wc -l)
+		((n < fewest)) && fewest=$n
+	done
+	echo "$fewest"
+}
+sleep 1
 fd1=$(nfds h1) fd2=$(nfds h2)
 ip netns exec "$(topo_host_ns h2)" /usr/bin/python3 -c '
 import urllib.request
